@@ -1,0 +1,17 @@
+"""gradc: compile formulas to readable, verified gradient code.
+
+    >>> import compiler
+    >>> source = compiler.compile_source("f(x, y) = x * y")
+    >>> module = compiler.load("examples/staged.txt")
+    >>> module.grad(3.0, -4.0)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .driver import compile_source
+from .errors import GradcError, Span, format_error
+from .loader import load
+
+__all__ = ["compile_source", "load", "GradcError", "Span", "format_error", "__version__"]

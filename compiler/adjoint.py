@@ -1,0 +1,109 @@
+"""StagedIR -> AdjointIR: the reverse-mode pass.
+
+Walks the stages backwards from the output.  For each stage that received a
+gradient, each operand that is a value (not a constant) receives one
+contribution: the row's local-gradient snippet times the stage's adjoint.
+The first contribution to a value assigns (`=`), later ones accumulate
+(`+=`), because gradients add where a value fans out to several gates.
+Stages the output does not depend on get no adjoint, and inputs that
+receive nothing get an explicit zero.
+
+The pass never looks at a gate's name; all it needs is in the row.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from .snippets import fill
+from .stage import Ref, Stage, StagedIR
+
+
+@dataclass(frozen=True)
+class Contribution:
+    target: str
+    """The value whose gradient grows: `x` in `dx += ...`."""
+    first: bool
+    """True for the value's first contribution, written with `=`."""
+    local: str
+    """The local gradient as code, e.g. `(1 - sigx) * sigx`."""
+    upstream: str
+    """The adjoint it multiplies: `dsigx`."""
+    reads: tuple[str, ...]
+    """Values the local gradient reads from the forward pass."""
+
+
+@dataclass(frozen=True)
+class Block:
+    stage: Stage
+    contributions: tuple[Contribution, ...]
+
+
+@dataclass(frozen=True)
+class AdjointIR:
+    staged: StagedIR
+    blocks: tuple[Block, ...]
+    """In backward order: the output's stage first."""
+    zero: tuple[str, ...]
+    """Inputs that receive no gradient."""
+    cached: tuple[str, ...]
+    """The forward values the backward pass reads, in forward order."""
+
+
+def adjoint_name(name: str) -> str:
+    return "d" + name
+
+
+def adjoint(staged: StagedIR) -> AdjointIR:
+    reached: set[str] = {staged.output}
+    read: set[str] = set()
+    blocks = []
+    for stage in reversed(staged.stages):
+        if stage.name not in reached:
+            continue
+        contributions = tuple(_contributions(stage, reached))
+        for contribution in contributions:
+            read.update(contribution.reads)
+        blocks.append(Block(stage, contributions))
+    order = list(staged.inputs) + [stage.name for stage in staged.stages]
+    return AdjointIR(
+        staged=staged,
+        blocks=tuple(blocks),
+        zero=tuple(name for name in staged.inputs if name not in reached),
+        cached=tuple(name for name in order if name in read),
+    )
+
+
+def _contributions(stage: Stage, reached: set[str]):
+    snippets = stage.gate.local_snippets(len(stage.operands))
+    for index, (operand, snippet) in enumerate(zip(stage.operands, snippets)):
+        if not isinstance(operand, Ref):
+            continue
+        first = operand.name not in reached
+        reached.add(operand.name)
+        yield Contribution(
+            target=operand.name,
+            first=first,
+            local=fill(snippet, stage.gate, stage.operands, stage.constant, out=stage.name),
+            upstream=adjoint_name(stage.name),
+            reads=_reads(snippet, stage),
+        )
+
+
+def _reads(snippet: str, stage: Stage) -> tuple[str, ...]:
+    """The names a local-gradient snippet reads, from its placeholders."""
+    names = []
+    for _, field, _, _ in string.Formatter().parse(snippet):
+        if field == "out":
+            names.append(stage.name)
+        elif field is not None and field != "c":
+            operand = stage.operands[_operand_index(field)]
+            if isinstance(operand, Ref):
+                names.append(operand.name)
+    return tuple(names)
+
+
+def _operand_index(field: str) -> int:
+    """`a` and `a0` are operand 0, `b` and `a1` operand 1, and so on."""
+    return "ab".index(field) if field in ("a", "b") else int(field[1:])

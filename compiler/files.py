@@ -1,0 +1,61 @@
+"""Reading formula files and writing modules, safely.
+
+A formula file must be UTF-8; a byte that is not gets a located error, not
+a traceback.  Modules are written to a temporary file beside the target and
+renamed into place, so a failed or interrupted run never leaves a
+half-written module, and an existing one stays untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import GradcError, Span
+
+
+def read_source(path: str | os.PathLike) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as failure:
+        raise GradcError(f"cannot read the formula file: {failure.strerror or failure}") \
+            from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        raise _invalid_utf8(data, failure) from None
+    return text.removeprefix("\ufeff")
+
+
+def _invalid_utf8(data: bytes, failure: UnicodeDecodeError) -> GradcError:
+    line_start = data.rfind(b"\n", 0, failure.start) + 1
+    line = data.count(b"\n", 0, failure.start) + 1
+    column = len(data[line_start:failure.start].decode("utf-8", errors="replace")) + 1
+    byte = data[failure.start]
+    return GradcError(f"invalid UTF-8 byte 0x{byte:02x}: save the file as UTF-8",
+                      Span(line, column, line, column + 1))
+
+
+def decoded_for_display(path: str | os.PathLike) -> str | None:
+    """The file's text with bad bytes replaced, for showing an error's line."""
+    try:
+        return Path(path).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."),
+                                         prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,135 @@
+"""Source text -> AST statements, with Lark's LALR parser.
+
+The grammar is loaded once per process.  The AST is built during the parse
+by `syntax.AstBuilder` (Lark's inline transformer), so no parse tree is
+kept and deep nesting never recurses.  Lark's failures become `GradcError`s
+whose message is chosen by `match_examples`: the failing parser state is
+compared with the states reached by the curated wrong inputs below.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+
+from lark import Lark, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from . import resources
+from .errors import GradcError, Span
+from .syntax import AstBuilder, Statement
+
+# Each label's examples fail in the parser state that the message explains.
+# Placeholders: {token} is the offending text, {open} the unclosed '('.
+_WRONG_INPUTS: dict[str, list[str]] = {
+    "expected ')' to close the '(' at {open}": [
+        "f = (x + y * 2", "f = (x", "f = σ(x", "f = max(x, y", "(x + y", "σ(x",
+        "f = (x + y) * (z", "f = (x + y\n", "f = σ(x\n",
+    ],
+    "expected an operand after '{token}'": [
+        "f = x +", "f = x -", "f = x *", "f = x /", "f = x ^", "x +", "x *",
+        "x ^", "f = -", "f = x + -", "x +\n", "x *\n", "f = x ^\n", "f = x + -\n",
+        "f = (x +)", "f = (x *)", "f = max(x +, y)", "f = max(x, y *)",
+    ],
+    "'^^' is not an operator: write '^' (or '**') for a power": [
+        "f = x ^^ 2", "f = x ^ ^ 2", "f = x ** ^ 2", "f = x ^ ** 2", "f = x ** ** 2",
+    ],
+    "expected an expression after '='": ["f =", "x =", "f =\n", "x = \n", "f(x) =\n"],
+    "expected an expression inside '()'": ["f = ()", "f = x * ()", "()"],
+    "expected an argument: a function takes at least one": ["f = σ()", "f = max()"],
+    "unmatched ')': no '(' is open here": ["f = x + y)", "x)", "f = (x))", "f = σ(x))"],
+    "expected an argument after ','": ["f = max(x, )", "f = max(x,)", "f = max(, x)"],
+    "',' separates a function's arguments: write max(x, y) or an operator": [
+        "f = x, y", "x, y", "f = (x, y)",
+    ],
+    "expected one '=' per statement: put each stage on its own line": [
+        "f = x = y", "x = y = 3", "f = (x = 3)", "f = max(x = 3)",
+    ],
+    "expected an expression before '{token}'": [
+        "f = * x", "* x", "= x", "f = / x", "f = ^ x", "f = x + * y", "f = x * / y",
+        "/ x", "^ x", "f = max(*x)", "f = (* x)",
+    ],
+    "expected an operator or a new line before '{token}'": [
+        "f = x y )", "f(x) = x f(x) = y", "f = 2 = 3 = 4",
+    ],
+}
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(resources.read_text("grammar", "gradc.lark"), parser="lalr",
+                transformer=AstBuilder(), maybe_placeholders=False)
+
+
+def parse(text: str) -> tuple[Statement, ...]:
+    """Parse a whole formula file into its statements."""
+    parser = _parser()
+    # The cyclic GC would walk the growing AST again and again (quadratic
+    # time on big files); nothing allocated here forms cycles.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parser.parse(text)
+    except UnexpectedInput as failure:
+        raise _explain(failure, parser, text) from None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _explain(failure: UnexpectedInput, parser: Lark, text: str) -> GradcError:
+    if isinstance(failure, UnexpectedCharacters):
+        return _stray_character(failure, text)
+    token = failure.token if isinstance(failure, UnexpectedToken) else None
+    span = _failure_span(token, text)
+    label = failure.match_examples(parser.parse, _WRONG_INPUTS, use_accepts=True)
+    shown = _shown(token)
+    if label is None:
+        return GradcError(_fallback(failure, shown), span)
+    return GradcError(label.format(token=shown, open=_unclosed_paren(text, span)), span)
+
+
+def _stray_character(failure: UnexpectedCharacters, text: str) -> GradcError:
+    char = text[failure.pos_in_stream]
+    span = Span(failure.line, failure.column, failure.line, failure.column + 1)
+    shown = char if char.isprintable() else repr(char)[1:-1]
+    return GradcError(f"unexpected character '{shown}': expected a name, a number, "
+                      "an operator (+ - * / ^), a parenthesis or a comma", span)
+
+
+def _shown(token) -> str:
+    if token is None or token.type in ("$END", "_SEP"):
+        return "the end of the line"
+    return str(token)
+
+
+def _fallback(failure: UnexpectedInput, shown: str) -> str:
+    return f"unexpected {shown!s}: expected an operator, an operand or a new line"
+
+
+def _failure_span(token, text: str) -> Span:
+    if token is not None and token.type != "$END" and token.line is not None:
+        return Span(token.line, token.column, token.end_line, token.end_column)
+    lines = text.splitlines() or [""]
+    # A failure at the end of the text points just past its last character.
+    if text.endswith(("\n", "\r")):
+        lines.append("")
+    return Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
+
+
+def _unclosed_paren(text: str, span: Span) -> str:
+    """Where the innermost '(' still open before the failure was written."""
+    lines = text.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return "?"
+    line = lines[span.line - 1][: span.column - 1]
+    open_columns: list[int] = []
+    for column, char in enumerate(line, start=1):
+        if char == "#":
+            break
+        if char == ";":
+            open_columns.clear()
+        elif char == "(":
+            open_columns.append(column)
+        elif char == ")" and open_columns:
+            open_columns.pop()
+    return f"{span.line}:{open_columns[-1]}" if open_columns else "?"

@@ -1,0 +1,34 @@
+"""TemplateContext -> module text, with Jinja.
+
+One template per target, shipped in the wheel.  The environment is strict
+(an undefined variable is an error, not an empty string) and does no
+autoescaping: the context holds only code gradc wrote itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jinja2
+
+from . import resources
+
+TARGETS = ("math",)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.directory("templates"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def render(context, target: str = "math") -> str:
+    template = _environment().get_template(f"{target}.py.jinja")
+    return template.render(dataclasses.asdict(context))

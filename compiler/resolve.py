@@ -1,0 +1,175 @@
+"""AST statements -> Program: the language's rules about names.
+
+Decides what every name means (an input, an earlier stage, or the constant
+e or π), the inputs and their order, and the output; checks single
+assignment, use before assignment, the signature, and every call against
+the gate table.  Everything after this step may assume a valid program.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+from . import gates
+from .errors import GradcError, Span
+from .syntax import Apply, Assign, Bare, Expr, Name, Signature, Statement
+
+# Named constants.  Each means its value only where the file does not make
+# the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
+CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One stage the file names: `name = value`."""
+
+    name: str
+    value: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class Program:
+    """A checked formula file.
+
+    In `bindings`, an `Apply.func` is a gate name and a `Name` is an input,
+    an earlier binding, or a key of `constants`.  The last binding is the
+    output; `output_named` is False when the file gave it no name.
+    """
+
+    inputs: tuple[Name, ...]
+    bindings: tuple[Binding, ...]
+    constants: dict[str, float]
+    output_named: bool
+    signature: bool
+
+
+def resolve(statements: tuple[Statement, ...]) -> Program:
+    if not statements:
+        raise GradcError("expected a formula, such as f(x, y) = x * y", Span(1, 1, 1, 1))
+    _check_statement_forms(statements)
+    assigned = _assigned_names(statements)
+    signature = statements[-1] if isinstance(statements[-1], Signature) else None
+    params = _check_params(signature, assigned) if signature else {}
+    constants = {name: value for name, value in CONSTANTS.items()
+                 if name not in assigned and name not in params}
+    free = _check_uses(statements, assigned, constants)
+    inputs = _inputs(signature, free) if signature else tuple(free.values())
+    return Program(
+        inputs=inputs,
+        bindings=tuple(_binding(statement) for statement in statements),
+        constants=constants,
+        output_named=not isinstance(statements[-1], Bare),
+        signature=signature is not None,
+    )
+
+
+def _binding(statement: Statement) -> Binding:
+    if isinstance(statement, Bare):
+        return Binding("f", statement.value, statement.span, statement.span)
+    return Binding(statement.target.id, statement.value, statement.span,
+                   statement.target.span)
+
+
+def _check_statement_forms(statements: tuple[Statement, ...]) -> None:
+    for statement in statements[:-1]:
+        if isinstance(statement, Bare):
+            raise GradcError("a bare expression must be the last statement: "
+                             "name this one, as in q = ...", statement.span)
+        if isinstance(statement, Signature):
+            raise GradcError("the signature names the output, so it must be the last "
+                             "statement: use name = ... for a stage", statement.span)
+
+
+def _assigned_names(statements: tuple[Statement, ...]) -> dict[str, tuple[int, Span]]:
+    assigned: dict[str, tuple[int, Span]] = {}
+    for index, statement in enumerate(statements):
+        if isinstance(statement, Bare):
+            continue
+        target = statement.target
+        if target.id in assigned:
+            first = assigned[target.id][1]
+            raise GradcError(f"'{target.id}' is already assigned at {first}: stages are "
+                             "assigned once, so pick a new name", target.span)
+        assigned[target.id] = (index, target.span)
+    return assigned
+
+
+def _check_params(signature: Signature, assigned) -> dict[str, Span]:
+    params: dict[str, Span] = {}
+    for param in signature.params:
+        if param.id in params:
+            raise GradcError(f"'{param.id}' is listed twice in the signature", param.span)
+        if param.id == signature.target.id:
+            raise GradcError(f"'{param.id}' names the output, so it cannot also be an input",
+                             param.span)
+        if param.id in assigned and param.id != signature.target.id:
+            raise GradcError(f"'{param.id}' is assigned at {assigned[param.id][1]}, so it "
+                             "cannot be an input", param.span)
+        params[param.id] = param.span
+    return params
+
+
+def _check_uses(statements, assigned, constants) -> dict[str, Name]:
+    """Checks every name and call; returns the free names, in text order."""
+    free: dict[str, Name] = {}
+    for index, statement in enumerate(statements):
+        for node in _preorder(statement.value):
+            if isinstance(node, Name):
+                _check_name(node, index, assigned, constants, free)
+            elif isinstance(node, Apply) and node.is_call:
+                _check_call(node, assigned, free)
+    return free
+
+
+def _check_name(node: Name, index: int, assigned, constants, free) -> None:
+    if node.id in assigned:
+        where, span = assigned[node.id]
+        if where >= index:
+            raise GradcError(f"'{node.id}' is used before it is assigned (at {span}): "
+                             "assign a stage before the lines that use it", node.span)
+    elif node.id not in constants:
+        free.setdefault(node.id, node)
+
+
+def _check_call(node: Apply, assigned, free) -> None:
+    gate = gates.lookup(node.func)
+    if gate is None or not node.func.isidentifier():
+        raise GradcError(_unknown_function(node.func, assigned, free), node.func_span)
+    if not gate.accepts(len(node.args)):
+        wanted = f"at least {gate.arity}" if gate.variadic else f"{gate.arity}"
+        plural = "" if wanted == "1" else "s"
+        raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
+                         f"got {len(node.args)}", node.func_span)
+
+
+def _unknown_function(name: str, assigned, free) -> str:
+    if name in assigned or name in free:
+        return f"'{name}' is a variable, not a function: write {name}*(...) to multiply"
+    near = difflib.get_close_matches(name, gates.FUNCTION_NAMES, n=1, cutoff=0.6)
+    hint = f": did you mean '{near[0]}'?" if near else \
+        f": expected one of {', '.join(gates.FUNCTION_NAMES)}"
+    return f"unknown function '{name}'{hint}"
+
+
+def _inputs(signature: Signature, free: dict[str, Name]) -> tuple[Name, ...]:
+    listed = {param.id for param in signature.params}
+    for name, node in free.items():
+        if name not in listed:
+            shown = ", ".join(p.id for p in signature.params)
+            raise GradcError(f"'{name}' is not an input of {signature.target.id}({shown}): "
+                             "list it in the signature or assign it", node.span)
+    return signature.params
+
+
+def _preorder(root: Expr):
+    """Nodes in the order their text appears; iterative, for deep nesting."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Apply):
+            stack.extend(reversed(node.args))

@@ -1,0 +1,219 @@
+"""Program -> StagedIR: one gate per stage, in the lecture's order.
+
+Lowering walks each binding's expression in post-order (operands left to
+right, then the gate), so the stages come out in the order a person would
+write them: the staged example gives sigy, num, sigx, xpy, xpysqr, den,
+invden, f.  What a gate becomes is asked of its row: a composite such as
+division is expanded by `staged_as`, a constant operand picks a
+`const_forms` specialisation (scale, shift, square, ...), and operands that
+are all constant are folded by evaluating the gate's own forward snippet.
+
+Names are given after lowering, in forward order, so that a mnemonic can
+spell its operands' final names (`xpy` -> `xpysqr`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Union
+
+from . import gates
+from .errors import GradcError, Span
+from .gates import Gate
+from .naming import Namer
+from .resolve import Program
+from .snippets import fill
+from .syntax import Apply, Expr, Name, Number
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value by name: an input or an earlier stage."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+    integral: bool = False
+
+
+Operand = Union[Ref, Const]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    gate: Gate
+    operands: tuple[Operand, ...]
+    constant: Const | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class StagedIR:
+    inputs: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    output: str
+    user_names: dict[str, str] = field(compare=False)
+    """The name each user-written name has in the generated code."""
+
+
+@dataclass
+class _Draft:
+    gate: Gate
+    operands: list  # _Slot, str (an input's name) or Const
+    constant: Const | None
+    span: Span
+    user_name: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A reference to a draft stage, before stages have names."""
+
+    index: int
+
+
+def stage(program: Program) -> StagedIR:
+    return _Lowering(program).run()
+
+
+class _Lowering:
+    def __init__(self, program: Program):
+        self.program = program
+        self.drafts: list[_Draft] = []
+        self.bindings: dict[str, object] = {name.id: name.id for name in program.inputs}
+
+    def run(self) -> StagedIR:
+        for binding in self.program.bindings:
+            first_new = len(self.drafts)
+            value = self._lower(binding.value)
+            if isinstance(value, Const):
+                value = self._new(gates.GATES["const"], [], value, binding.span)
+            elif not (isinstance(value, _Slot) and value.index >= first_new):
+                # `q = x` or `r = q` names a value that already exists.
+                value = self._new(gates.GATES["copy"], [value], None, binding.span)
+            self.drafts[value.index].user_name = binding.name
+            self.bindings[binding.name] = value
+        return self._named()
+
+    # -- lowering ------------------------------------------------------------
+
+    def _lower(self, root: Expr):
+        values: list = []
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if isinstance(node, Apply) and not expanded:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in reversed(node.args))
+            elif isinstance(node, Apply):
+                args = values[len(values) - len(node.args):]
+                del values[len(values) - len(node.args):]
+                values.append(self._apply(gates.lookup(node.func) or gates.GATES[node.func],
+                                          args, node.span))
+            else:
+                values.append(self._leaf(node))
+        return values[0]
+
+    def _leaf(self, node: Union[Name, Number]):
+        if isinstance(node, Number):
+            return Const(node.value, node.integral)
+        if node.id in self.program.constants:
+            return Const(self.program.constants[node.id])
+        return self.bindings[node.id]
+
+    def _apply(self, gate: Gate, args: list, span: Span):
+        if all(isinstance(arg, Const) for arg in args):
+            return _fold(gate, args, None, span)
+        for form in gate.const_forms:
+            chosen = args[form.position]
+            if isinstance(chosen, Const) and form.value in (None, chosen.value):
+                rest = [arg for i, arg in enumerate(args) if i != form.position]
+                special = gates.GATES[form.gate]
+                return self._new(special, rest, chosen if special.takes_constant else None, span)
+        if gate.staged_as:
+            for role, arg in zip(gate.roles, args):
+                if isinstance(arg, _Slot) and self.drafts[arg.index].role is None:
+                    self.drafts[arg.index].role = role
+            return self._expand(gate.staged_as, args, span)
+        return self._new(gate, args, None, span)
+
+    def _expand(self, plan, args: list, span: Span):
+        if isinstance(plan, int):
+            return args[plan]
+        name, *operands = plan
+        return self._apply(gates.GATES[name], [self._expand(p, args, span) for p in operands],
+                           span)
+
+    def _new(self, gate, operands, constant, span) -> _Slot:
+        self.drafts.append(_Draft(gate, list(operands), constant, span))
+        return _Slot(len(self.drafts) - 1)
+
+    # -- naming --------------------------------------------------------------
+
+    def _named(self) -> StagedIR:
+        namer = Namer()
+        user = [n.id for n in self.program.inputs]
+        user += [b.name for b in self.program.bindings[:-1]]
+        if self.program.output_named:
+            user.append(self.program.bindings[-1].name)
+        python = namer.claim_user_names(user)
+        output = python.get(self.program.bindings[-1].name) if self.program.output_named \
+            else namer.claim_generated("f", "f")
+        names: list[str] = []
+        stages = []
+        for index, draft in enumerate(self.drafts):
+            operands = tuple(_operand(op, names, python) for op in draft.operands)
+            names.append(self._name_of(index, draft, operands, namer, python, output))
+            stages.append(Stage(names[-1], draft.gate, operands, draft.constant, draft.span))
+        inputs = tuple(python[n.id] for n in self.program.inputs)
+        return StagedIR(inputs, tuple(stages), output, python)
+
+    def _name_of(self, index, draft, operands, namer, python, output) -> str:
+        if index == len(self.drafts) - 1:
+            return output
+        if draft.user_name is not None:
+            return python[draft.user_name]
+        if draft.role is not None:
+            return namer.claim_generated(draft.role, draft.role)
+        spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
+        mnemonic = draft.gate.mnemonic.format(a=spelled[0] if spelled else "",
+                                              b=spelled[1] if len(spelled) > 1 else "",
+                                              args="".join(spelled))
+        return namer.claim_generated(mnemonic, draft.gate.stem)
+
+
+def _operand(op, names: list[str], python: dict[str, str]) -> Operand:
+    if isinstance(op, Const):
+        return op
+    if isinstance(op, _Slot):
+        return Ref(names[op.index])
+    return Ref(python[op])
+
+
+def _fold(gate: Gate, operands: list, constant: Const | None, span: Span) -> Const:
+    """Evaluates a gate on constants with its own forward snippet, so that
+    folding and the generated code can never disagree."""
+    code = fill(gate.forward, gate, operands, constant)
+    try:
+        value = eval(code, {"math": math, "__builtins__": _FOLDING_BUILTINS})
+        if isinstance(value, complex):
+            raise ValueError("no real value")
+        value = float(value)
+    except (ArithmeticError, ValueError) as failure:
+        raise GradcError(f"this constant expression has no value: {failure}", span) from None
+    if not math.isfinite(value):
+        raise GradcError("this constant expression overflows a 64-bit float", span)
+    integral = all(getattr(op, "integral", False) for op in operands) and value.is_integer() \
+        and abs(value) < 2**53
+    return Const(value, integral)
+
+
+# The builtins a gate's forward snippet may call; nothing else is reachable
+# while folding, and the code folded is gradc's own snippet text.
+_FOLDING_BUILTINS = {"max": max, "min": min, "abs": abs}

@@ -1,0 +1,86 @@
+"""generated/ stays current, output is byte-identical, and modules stand alone."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+from compiler import compile_source
+from conftest import EXAMPLES, GENERATED
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
+
+
+def _generated_path(example, target: str):
+    suffix = "" if target == "math" else f"_{target}"
+    return GENERATED / f"{example.stem}{suffix}.py"
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_generated_matches_examples(example):
+    """Regenerate with: for f in examples/*.txt; do gradc compile $f -o generated/...; done
+    (or run `python -m compiler compile` per example, as tests/regenerate.py does)."""
+    expected = compile_source(example.read_text(encoding="utf-8"))
+    assert _generated_path(example, "math").read_text(encoding="utf-8") == expected
+
+
+def test_every_generated_module_has_an_example():
+    stems = {p.stem for p in EXAMPLE_FILES}
+    assert {p.stem for p in GENERATED.glob("*.py")} <= stems
+
+
+@pytest.mark.parametrize("seed", ["0", "1", "12345"])
+def test_output_is_identical_under_any_hash_seed(seed, tmp_path):
+    example = EXAMPLES / "staged.txt"
+    out = tmp_path / "staged.py"
+    environment = dict(os.environ, PYTHONHASHSEED=seed)
+    subprocess.run([sys.executable, "-m", "compiler", "compile", str(example), "-o", str(out)],
+                   check=True, env=environment)
+    assert out.read_bytes() == _generated_path(example, "math").read_bytes()
+
+
+def test_generated_module_runs_without_gradc_or_site_packages():
+    """-I -S: no user site, no site-packages, no PYTHONPATH; only the stdlib."""
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", str(GENERATED / "staged.py"), "x=3", "y=-4"],
+        capture_output=True, text=True, check=True)
+    assert run.stdout == ("f = 1.5456448841066441\n"
+                          "df/dx = 2.0595697955721652\n"
+                          "df/dy = 1.5922327514838093\n")
+    probe = subprocess.run([sys.executable, "-I", "-S", "-c", "import compiler"],
+                           capture_output=True, text=True, cwd=GENERATED)
+    assert probe.returncode != 0
+
+
+def test_generated_module_runs_with_python_dash_m():
+    # -E -s -S: no environment, no site-packages; unlike -I, the current
+    # directory stays on the path, so -m finds the module.
+    run = subprocess.run([sys.executable, "-E", "-s", "-S", "-m", "staged", "x=3", "y=-4"],
+                         capture_output=True, text=True, check=True, cwd=GENERATED)
+    assert run.stdout.startswith("f = 1.5456448841066441\n")
+
+
+def test_script_usage_message_names_the_inputs():
+    run = subprocess.run([sys.executable, "-I", "-S", str(GENERATED / "staged.py"), "x=3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip().endswith("staged.py x=VALUE y=VALUE")
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_generated_modules_import_only_math(example):
+    tree = ast.parse(_generated_path(example, "math").read_text(encoding="utf-8"))
+    top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert all(alias.name == "math" for node in top_level for alias in node.names)
+
+
+def test_keyword_calls_work(compile_text):
+    module = compile_text((EXAMPLES / "staged.txt").read_text(encoding="utf-8"))
+    assert module.grad(y=-4.0, x=3.0) == module.grad(3.0, -4.0)
+    assert module.f(y=-4.0, x=3.0) == 1.5456448841066441
+    value, cache = module.forward(x=3.0, y=-4.0)
+    assert module.backward(cache, df=2.0) == tuple(2 * g for g in module.grad(3.0, -4.0)[1])
