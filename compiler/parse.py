@@ -19,18 +19,19 @@ from .errors import GradcError, Span
 from .syntax import AstBuilder, Statement
 
 # Each label's examples fail in the parser state that the message explains.
-# Placeholders: {token} is the offending text, {open} the unclosed '('.
+# Placeholders: {token} is the offending text, {before} the operator just
+# before it, {open} the position of the unclosed '('.
 _WRONG_INPUTS: dict[str, list[str]] = {
     "expected ')' to close the '(' at {open}": [
         "f = (x + y * 2", "f = (x", "f = σ(x", "f = max(x, y", "(x + y", "σ(x",
         "f = (x + y) * (z", "f = (x + y\n", "f = σ(x\n",
     ],
-    "expected an operand after '{token}'": [
+    "expected an operand after '{before}'": [
         "f = x +", "f = x -", "f = x *", "f = x /", "f = x ^", "x +", "x *",
         "x ^", "f = -", "f = x + -", "x +\n", "x *\n", "f = x ^\n", "f = x + -\n",
         "f = (x +)", "f = (x *)", "f = max(x +, y)", "f = max(x, y *)",
     ],
-    "'^^' is not an operator: write '^' (or '**') for a power": [
+    "'{token}' cannot follow a power operator: write one '^' (or '**') for a power": [
         "f = x ^^ 2", "f = x ^ ^ 2", "f = x ** ^ 2", "f = x ^ ** 2", "f = x ** ** 2",
     ],
     "expected an expression after '='": ["f =", "x =", "f =\n", "x = \n", "f(x) =\n"],
@@ -49,7 +50,7 @@ _WRONG_INPUTS: dict[str, list[str]] = {
         "/ x", "^ x", "f = max(*x)", "f = (* x)",
     ],
     "expected an operator or a new line before '{token}'": [
-        "f = x y )", "f(x) = x f(x) = y", "f = 2 = 3 = 4",
+        "f = (x) )", "f = x ) y", "f = max(x, y) )",
     ],
 }
 
@@ -70,22 +71,33 @@ def parse(text: str) -> tuple[Statement, ...]:
     try:
         return parser.parse(text)
     except UnexpectedInput as failure:
-        raise _explain(failure, parser, text) from None
+        raise _explain(failure, text) from None
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _explain(failure: UnexpectedInput, parser: Lark, text: str) -> GradcError:
+def _explain(failure: UnexpectedInput, text: str) -> GradcError:
     if isinstance(failure, UnexpectedCharacters):
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None
     span = _failure_span(token, text)
-    label = failure.match_examples(parser.parse, _WRONG_INPUTS, use_accepts=True)
+    label = failure.match_examples(_parse_example, _WRONG_INPUTS, use_accepts=True)
     shown = _shown(token)
     if label is None:
         return GradcError(_fallback(failure, shown), span)
-    return GradcError(label.format(token=shown, open=_unclosed_paren(text, span)), span)
+    return GradcError(label.format(token=shown, before=_operator_before(text, span),
+                                   open=_unclosed_paren(text, span)), span)
+
+
+def _parse_example(text: str) -> None:
+    # Parser states are numbered per Lark instance, so the examples must run
+    # through the very parser that failed; one that trips gradc's own checks
+    # in the AST builder simply matches nothing.
+    try:
+        _parser().parse(text)
+    except GradcError:
+        pass
 
 
 def _stray_character(failure: UnexpectedCharacters, text: str) -> GradcError:
@@ -114,6 +126,13 @@ def _failure_span(token, text: str) -> Span:
     if text.endswith(("\n", "\r")):
         lines.append("")
     return Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
+
+
+def _operator_before(text: str, span: Span) -> str:
+    """The operator written just before the failure (`**` is one operator)."""
+    lines = text.splitlines()
+    line = lines[span.line - 1][: span.column - 1].rstrip() if span.line <= len(lines) else ""
+    return "**" if line.endswith("**") else line[-1:]
 
 
 def _unclosed_paren(text: str, span: Span) -> str:

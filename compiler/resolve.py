@@ -150,9 +150,10 @@ def _unknown_function(name: str, assigned, free) -> str:
     if name in assigned or name in free:
         return f"'{name}' is a variable, not a function: write {name}*(...) to multiply"
     near = difflib.get_close_matches(name, gates.FUNCTION_NAMES, n=1, cutoff=0.6)
-    hint = f": did you mean '{near[0]}'?" if near else \
-        f": expected one of {', '.join(gates.FUNCTION_NAMES)}"
-    return f"unknown function '{name}'{hint}"
+    if near:
+        return f"unknown function '{name}': did you mean '{near[0]}'?"
+    return (f"unknown function '{name}': to multiply, write {name}*(...); "
+            f"the functions are {', '.join(gates.FUNCTION_NAMES)}")
 
 
 def _inputs(signature: Signature, free: dict[str, Name]) -> tuple[Name, ...]:
