@@ -18,6 +18,7 @@ for a module can collide.  Nothing here depends on hashing or identity.
 from __future__ import annotations
 
 import keyword
+import re
 
 # Names the generated modules define, import or call, in any target.
 MODULE_NAMES = frozenset({
@@ -33,6 +34,10 @@ BUILTINS_USED = frozenset({
     "str", "int", "isinstance", "ValueError", "SystemExit", "__name__",
 })
 
+# A dunder such as `__name__` may mean something to Python at module level.
+# `__import___` is no longer one, so appending `_` always escapes the rule.
+_DUNDER = re.compile(r"__[^\W_](\w*[^\W_])?__")
+
 MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
@@ -40,7 +45,7 @@ MAX_MNEMONIC = 10
 def is_reserved(name: str) -> bool:
     return (keyword.iskeyword(name) or keyword.issoftkeyword(name)
             or name in MODULE_NAMES or name in BUILTINS_USED
-            or (name.startswith("__") and name.endswith("__")))
+            or _DUNDER.fullmatch(name) is not None)
 
 
 class Namer:

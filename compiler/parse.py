@@ -55,6 +55,13 @@ _WRONG_INPUTS: dict[str, list[str]] = {
 }
 
 
+# A parser state includes the depth of its stack, which differs between a
+# file's first statement and any later one; so each example is matched in
+# both places.
+_EXAMPLES = {label: examples + ["\n" + example for example in examples]
+             for label, examples in _WRONG_INPUTS.items()}
+
+
 @functools.cache
 def _parser() -> Lark:
     return Lark(resources.read_text("grammar", "gradc.lark"), parser="lalr",
@@ -82,7 +89,7 @@ def _explain(failure: UnexpectedInput, text: str) -> GradcError:
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None
     span = _failure_span(token, text)
-    label = failure.match_examples(_parse_example, _WRONG_INPUTS, use_accepts=True)
+    label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
     shown = _shown(token)
     if label is None:
         return GradcError(_fallback(failure, shown), span)
