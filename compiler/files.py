@@ -46,12 +46,17 @@ def decoded_for_display(path: str | os.PathLike) -> str | None:
 
 
 def write_atomically(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """The same safety for binary output, such as a PNG drawing."""
     target = Path(path)
     handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."),
                                          prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)

@@ -52,7 +52,10 @@ class Gate:
     stem: str
     """A short name for when the mnemonic grows too long."""
     symbol: str
-    """What a circuit drawing writes inside the gate."""
+    """What a circuit drawing writes inside the gate; `{c}` is the constant."""
+    notation: str
+    """The gate in math notation, with the forward snippet's placeholders:
+    `σ({a})`, `{a} × {b}`; `gradc explain` shows each stage this way."""
     takes_constant: bool = False
     variadic: bool = False
     const_forms: tuple[ConstForm, ...] = ()
@@ -85,27 +88,29 @@ def _first_extremum(i: int, count: int) -> str:
     return f"1.0 if {{a{i}}} == {{out}}{earlier} else 0.0"
 
 
-def _constant_pair(name: str, left: str, right: str, stem: str, symbol: str,
-                   local_right: str, local_left: str) -> tuple[Gate, Gate]:
+def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[str, str],
+                   local_right: str, local_left: str, *,
+                   notations: tuple[str, str]) -> tuple[Gate, Gate]:
     """A gate with a constant on the right and its twin with it on the left,
     so that the generated line keeps the formula's order (`1 + expx`)."""
     return (
-        Gate(name + "c", (), 1, right, (local_right,), stem + "{a}", stem, symbol,
-             takes_constant=True),
-        Gate("c" + name, (), 1, left, (local_left,), stem + "{a}", stem, symbol,
-             takes_constant=True),
+        Gate(name + "c", (), 1, right, (local_right,), stem + "{a}", stem, symbols[1],
+             notation=notations[1], takes_constant=True),
+        Gate("c" + name, (), 1, left, (local_left,), stem + "{a}", stem, symbols[0],
+             notation=notations[0], takes_constant=True),
     )
 
 
 def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
-           prefix: str, symbol: str | None = None, kink: str | None = None) -> Gate:
+           prefix: str, symbol: str | None = None, kink: str | None = None,
+           notation: str | None = None) -> Gate:
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
-                symbol or name, kink=kink)
+                symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink)
 
 
 def _extremum(name: str) -> Gate:
     return Gate(name, (name,), 2, f"{name}({{args}})", _first_extremum,
-                name + "{args}", name, name, variadic=True,
+                name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention")
 
 
@@ -113,36 +118,43 @@ _ROWS: tuple[Gate, ...] = (
     # The arithmetic operators, and their forms with a constant operand
     # (the lecture's "translate by c" and "scale by a" gates).
     Gate("add", ("+",), 2, "{a} + {b}", ("1", "1"), "{a}p{b}", "sum", "+",
-         const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
+         notation="{a} + {b}", const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
     Gate("sub", ("-", "−"), 2, "{a} - {b}", ("1", "-1"), "{a}m{b}", "diff", "−",
-         const_forms=(ConstForm(1, "subc"), ConstForm(0, "csub"))),
+         notation="{a} − {b}", const_forms=(ConstForm(1, "subc"), ConstForm(0, "csub"))),
     Gate("mul", ("*", "·", "×"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
-         const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
+         notation="{a} × {b}", const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
     Gate("div", ("/", "÷"), 2, "{a} / {b}", ("1.0 / {b}", "-{a} / {b}**2"), "{a}d{b}",
-         "quot", "÷", staged_as=("mul", 0, ("inv", 1)), roles=("num", "den"),
+         "quot", "÷", notation="{a} / {b}", staged_as=("mul", 0, ("inv", 1)),
+         roles=("num", "den"),
          const_forms=(ConstForm(0, "inv", 1.0), ConstForm(1, "divc"))),
-    Gate("inv", (), 1, "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "inv", "1/x"),
-    Gate("neg", (), 1, "-{a}", ("-1",), "neg{a}", "neg", "−x"),
-    *_constant_pair("add", "{c} + {a}", "{a} + {c}", "sh", "+c", "1", "1"),
-    *_constant_pair("sub", "{c} - {a}", "{a} - {c}", "sh", "−c", "1", "-1"),
-    *_constant_pair("mul", "{c} * {a}", "{a} * {c}", "sc", "×c", "{c}", "{c}"),
-    Gate("divc", (), 1, "{a} / {c}", ("1.0 / {c}",), "sc{a}", "sc", "÷c",
-         takes_constant=True),
+    Gate("inv", (), 1, "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "inv", "1/x",
+         notation="1/{a}"),
+    Gate("neg", (), 1, "-{a}", ("-1",), "neg{a}", "neg", "−x", notation="−{a}"),
+    *_constant_pair("add", "{c} + {a}", "{a} + {c}", "sh", ("+{c}", "+{c}"), "1", "1",
+                    notations=("{c} + {a}", "{a} + {c}")),
+    *_constant_pair("sub", "{c} - {a}", "{a} - {c}", "sh", ("{c}−", "−{c}"), "1", "-1",
+                    notations=("{c} − {a}", "{a} − {c}")),
+    *_constant_pair("mul", "{c} * {a}", "{a} * {c}", "sc", ("×{c}", "×{c}"), "{c}", "{c}",
+                    notations=("{c} × {a}", "{a} × {c}")),
+    Gate("divc", (), 1, "{a} / {c}", ("1.0 / {c}",), "sc{a}", "sc", "÷{c}",
+         notation="{a} / {c}", takes_constant=True),
     Gate("pow", ("^", "**"), 2, "{a}**{b}",
          ("{b} * {a}**({b} - 1)", "{out} * math.log({a})"), "{a}pow{b}", "pow", "^",
-         const_forms=(ConstForm(1, "square", 2.0), ConstForm(1, "powc"),
+         notation="{a}^{b}", const_forms=(ConstForm(1, "square", 2.0), ConstForm(1, "powc"),
                       ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
-    Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2"),
-    Gate("powc", (), 1, "{a}**{c}", ("{c} * {a}**({c} - 1)",), "{a}pow", "pow", "^c",
-         takes_constant=True),
-    Gate("cpow", (), 1, "{c}**{a}", ("{out} * math.log({c})",), "pow{a}", "pow", "c^x",
-         takes_constant=True),
+    Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2",
+         notation="{a}^2"),
+    Gate("powc", (), 1, "{a}**{c}", ("{c} * {a}**({c} - 1)",), "{a}pow", "pow", "^{c}",
+         notation="{a}^{c}", takes_constant=True),
+    Gate("cpow", (), 1, "{c}**{a}", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
+         notation="{c}^{a}", takes_constant=True),
     # The functions of the language.
     _unary("sigmoid", ("σ", "sigmoid"), "1.0 / (1 + math.exp(-{a}))",
            "(1 - {out}) * {out}", "sig", "σ"),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log"),
-    _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√"),
+    _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√",
+           notation="√{a}"),
     _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh"),
     _unary("sin", ("sin",), "math.sin({a})", "math.cos({a})", "sin"),
     _unary("cos", ("cos",), "math.cos({a})", "-math.sin({a})", "cos"),
@@ -152,13 +164,13 @@ _ROWS: tuple[Gate, ...] = (
     _unary("atan", ("atan", "arctan"), "math.atan({a})", "1.0 / (1 + {a}**2)", "atan"),
     Gate("atan2", ("atan2",), 2, "math.atan2({a}, {b})",
          ("{b} / ({a}**2 + {b}**2)", "-{a} / ({a}**2 + {b}**2)"), "atan{a}{b}", "atan",
-         "atan2"),
+         "atan2", notation="atan2({a}, {b})"),
     _unary("sinh", ("sinh",), "math.sinh({a})", "math.cosh({a})", "sinh"),
     _unary("cosh", ("cosh",), "math.cosh({a})", "math.sinh({a})", "cosh"),
     _unary("log1p", ("log1p",), "math.log1p({a})", "1.0 / (1 + {a})", "logp"),
     _unary("expm1", ("expm1",), "math.expm1({a})", "{out} + 1", "expm"),
     _unary("abs", ("abs",), "abs({a})", "1.0 if {a} > 0 else -1.0 if {a} < 0 else 0.0",
-           "abs", "|x|", kink="abs at 0: the gradient is 0 by convention"),
+           "abs", "|x|", notation="|{a}|", kink="abs at 0: the gradient is 0 by convention"),
     _unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
            kink="relu at 0: the gradient is 0 by convention"),
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",
@@ -167,8 +179,9 @@ _ROWS: tuple[Gate, ...] = (
     _extremum("max"),
     _extremum("min"),
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.
-    Gate("copy", (), 1, "{a}", ("1",), "{a}", "copy", "="),
-    Gate("const", (), 0, "{c}", (), "k", "k", "c", takes_constant=True),
+    Gate("copy", (), 1, "{a}", ("1",), "{a}", "copy", "=", notation="{a}"),
+    Gate("const", (), 0, "{c}", (), "k", "k", "{c}", notation="{c}",
+         takes_constant=True),
 )
 
 GATES: dict[str, Gate] = {row.name: row for row in _ROWS}
@@ -201,6 +214,8 @@ def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
 def _validate(row: Gate) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
     problems = _placeholders(row.forward) - _allowed(row, count, True)
+    problems |= _placeholders(row.notation) - _allowed(row, count, True)
+    problems |= _placeholders(row.symbol) - ({"c"} if row.takes_constant else set())
     snippets = row.local_snippets(count)
     if len(snippets) != count:
         raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")

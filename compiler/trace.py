@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .adjoint import AdjointIR, Block, Contribution, adjoint_name
 from .snippets import fill
-from .stage import Stage
+from .stage import Ref, Stage
 
 # The builtins gate snippets call; the code run is gradc's own snippet text.
 _GLOBALS = {"math": math, "__builtins__": {"max": max, "min": min, "abs": abs}}
@@ -36,7 +36,14 @@ class Failure:
     phase: str
     """"forward" or "backward"."""
     message: str
-    """What went wrong, with the stage's operand values."""
+    """What went wrong, with the values it went wrong at:
+    `overflowed: xpy = 1e+200`."""
+    contribution: Contribution | None = None
+    """The backward contribution that failed."""
+
+    def describe(self) -> str:
+        """`stage xpysqr (1:32) overflowed: xpy = 1e+200`."""
+        return f"stage {self.stage.name} ({self.stage.span}) {self.message}"
 
 
 @dataclass
@@ -63,41 +70,68 @@ def trace(adjoint_ir: AdjointIR, point: tuple[float, ...], seed: float = 1.0) ->
     return result
 
 
+def _values_text(names, values: dict[str, float]) -> str:
+    return ", ".join(f"{name} = {values[name]!r}" for name in names)
+
+
 def _operands_text(stage: Stage, values: dict[str, float]) -> str:
-    shown = [f"{op.name} = {values[op.name]!r}" for op in stage.operands if hasattr(op, "name")]
-    return ", ".join(shown)
+    return _values_text([op.name for op in stage.operands if isinstance(op, Ref)], values)
+
+
+# How a failure is named.  Python raises for some overflows (`**`, math.exp)
+# and returns inf for others (`*`, `+`); both are called an overflow.
+_PROBLEMS = ((OverflowError, "overflowed"), (ZeroDivisionError, "divided by zero"),
+             (ValueError, "has no real value"), (ArithmeticError, "failed"))
+
+
+def _evaluate(code: str, values: dict[str, float]) -> tuple[float, str | None]:
+    """The value of a snippet, and what went wrong when it is not finite."""
+    try:
+        value = eval(code, _GLOBALS, values)
+    except (ArithmeticError, ValueError) as error:
+        return math.nan, next(word for kind, word in _PROBLEMS if isinstance(error, kind))
+    if isinstance(value, complex):  # a negative number to a fractional power
+        return math.nan, "has no real value"
+    value = float(value)
+    if math.isinf(value):
+        return value, "overflowed"
+    return value, None if math.isfinite(value) else "is not a number"
 
 
 def _run_forward(stage: Stage, result: Trace) -> bool:
     code = fill(stage.gate.forward, stage.gate, stage.operands, stage.constant)
-    try:
-        value = float(eval(code, _GLOBALS, result.values))
-    except (ArithmeticError, ValueError) as error:
-        result.failure = Failure(stage, "forward", f"{error} at {_operands_text(stage, result.values)}")
+    value, problem = _evaluate(code, result.values)
+    if problem is not None:
+        result.failure = Failure(stage, "forward",
+                                 f"{problem}: {_operands_text(stage, result.values)}")
         return False
     result.values[stage.name] = value
-    if not math.isfinite(value):
-        result.failure = Failure(stage, "forward",
-                                 f"gave {value!r} from {_operands_text(stage, result.values)}")
-        return False
     return True
 
 
 def _run_backward(block: Block, contribution: Contribution, result: Trace) -> bool:
     upstream = result.adjoints[contribution.upstream]
-    try:
-        local = float(eval(contribution.local, _GLOBALS, result.values))
-    except (ArithmeticError, ValueError) as error:
-        result.failure = Failure(block.stage, "backward",
-                                 f"{error} at {_operands_text(block.stage, result.values)}")
-        return False
+    local, problem = _evaluate(contribution.local, result.values)
     product = local * upstream
+    if problem is None and not math.isfinite(product):
+        problem = "overflowed"
+    if problem is not None:
+        result.failure = Failure(block.stage, "backward",
+                                 _backward_message(problem, contribution, local, upstream,
+                                                   result.values), contribution)
+        return False
     target = adjoint_name(contribution.target)
     result.adjoints[target] = product if contribution.first else result.adjoints[target] + product
     result.steps.append(Step(block, contribution, local, upstream, product))
-    if not math.isfinite(product):
-        result.failure = Failure(block.stage, "backward",
-                                 f"local gradient {local!r} times {contribution.upstream} = "
-                                 f"{upstream!r} is not finite")
-        return False
     return True
+
+
+def _backward_message(problem: str, contribution: Contribution, local: float,
+                      upstream: float, values: dict[str, float]) -> str:
+    """Names the local gradient that failed, or the product that overflowed."""
+    head = f"{problem} in the backward pass, into {adjoint_name(contribution.target)}: "
+    if not math.isfinite(local):
+        shown = _values_text(contribution.reads, values)
+        return head + f"local gradient {contribution.local} at {shown}"
+    return head + (f"local gradient {contribution.local} = {local!r} "
+                   f"times {contribution.upstream} = {upstream!r}")
