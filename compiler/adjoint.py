@@ -6,9 +6,12 @@ contribution: the row's local-gradient snippet times the stage's adjoint.
 The first contribution to a value assigns (`=`), later ones accumulate
 (`+=`), because gradients add where a value fans out to several gates.
 Stages the output does not depend on get no adjoint, and inputs that
-receive nothing get an explicit zero.
+receive nothing get an explicit zero.  With `StagedIR.wrt`, only values that
+depend on one of those inputs get an adjoint: the rest cannot reach them.
 
-The pass never looks at a gate's name; all it needs is in the row.
+The pass never looks at a gate's name; all it needs is in the row.  The
+local gradients are code in one target (math by default), since what they
+read from the forward pass, and so the cache, can differ between targets.
 """
 
 from __future__ import annotations
@@ -55,14 +58,15 @@ def adjoint_name(name: str) -> str:
     return "d" + name
 
 
-def adjoint(staged: StagedIR) -> AdjointIR:
+def adjoint(staged: StagedIR, target: str = "math") -> AdjointIR:
     reached: set[str] = {staged.output}
     read: set[str] = set()
+    relevant = _relevant(staged)
     blocks = []
     for stage in reversed(staged.stages):
-        if stage.name not in reached:
+        if stage.name not in reached or (relevant is not None and stage.name not in relevant):
             continue
-        contributions = tuple(_contributions(stage, reached))
+        contributions = tuple(_contributions(stage, reached, relevant, target))
         for contribution in contributions:
             read.update(contribution.reads)
         blocks.append(Block(stage, contributions))
@@ -70,15 +74,28 @@ def adjoint(staged: StagedIR) -> AdjointIR:
     return AdjointIR(
         staged=staged,
         blocks=tuple(blocks),
-        zero=tuple(name for name in staged.inputs if name not in reached),
+        zero=tuple(name for name in staged.gradient_inputs if name not in reached),
         cached=tuple(name for name in order if name in read),
     )
 
 
-def _contributions(stage: Stage, reached: set[str]):
-    snippets = stage.gate.local_snippets(len(stage.operands))
+def _relevant(staged: StagedIR) -> set[str] | None:
+    """The values that depend on a `wrt` input (None: every value counts)."""
+    if staged.wrt is None:
+        return None
+    relevant = set(staged.wrt)
+    for stage in staged.stages:
+        if any(isinstance(op, Ref) and op.name in relevant for op in stage.operands):
+            relevant.add(stage.name)
+    return relevant
+
+
+def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
+                   target: str):
+    snippets = stage.gate.local_snippets(len(stage.operands), target)
     for index, (operand, snippet) in enumerate(zip(stage.operands, snippets)):
-        if not isinstance(operand, Ref):
+        if not isinstance(operand, Ref) or (relevant is not None
+                                            and operand.name not in relevant):
             continue
         first = operand.name not in reached
         reached.add(operand.name)

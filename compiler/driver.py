@@ -1,7 +1,12 @@
 """The pipeline, one step per line: formula text -> module text.
 
     text -parse-> statements -resolve-> Program -stage-> StagedIR
-         -adjoint-> AdjointIR -emit-> TemplateContext -render-> module text
+         -optimize-> StagedIR -adjoint-> AdjointIR -emit-> TemplateContext
+         -render-> module text
+
+The optimization switches are keyword options of every step from
+`staged_ir` on, with the same defaults, so that tools which show the
+stages (trace, draw, explain) see the stages the module computes.
 
 Each step raises `GradcError` for bad input; nothing here writes files.
 """
@@ -11,24 +16,31 @@ from __future__ import annotations
 from .adjoint import AdjointIR, adjoint
 from .emit import STYLES, context
 from .errors import GradcError
+from .optimize import Passes, optimize
 from .parse import parse
 from .render import TARGETS, render
 from .resolve import resolve
 from .stage import StagedIR, stage
 
 
-def staged_ir(text: str) -> StagedIR:
-    return stage(resolve(parse(text)))
+def staged_ir(text: str, *, wrt=None, fold: bool = True, cse: bool = True,
+              dce: bool = True) -> StagedIR:
+    """`wrt`: input names as the file writes them (None: all inputs)."""
+    passes = Passes(fold=fold, cse=cse, dce=dce, wrt=None if wrt is None else tuple(wrt))
+    return optimize(stage(resolve(parse(text))), passes)
 
 
-def adjoint_ir(text: str) -> AdjointIR:
-    return adjoint(staged_ir(text))
+def adjoint_ir(text: str, target: str = "math", **passes) -> AdjointIR:
+    return adjoint(staged_ir(text, **passes), target)
 
 
-def compile_source(text: str, target: str = "math", style: str = "lecture") -> str:
-    """Compile formula text to the source of a standalone Python module."""
+def compile_source(text: str, target: str = "math", style: str = "lecture",
+                   **passes) -> str:
+    """Compile formula text to the source of a standalone Python module.
+
+    `passes` are `staged_ir`'s keyword options: wrt, fold, cse, dce."""
     if target not in TARGETS:
         raise GradcError(f"unknown target '{target}': expected one of {', '.join(TARGETS)}")
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
-    return render(context(adjoint_ir(text), style), target)
+    return render(context(adjoint_ir(text, target, **passes), style, target), target)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .snippets import fill
 from .stage import Stage
+from .targets import TARGETS
 
 STYLES = ("lecture", "compact")
 
@@ -41,18 +42,25 @@ class TemplateContext:
     zero_lines: tuple[str, ...]
     gradients: str
     gradient_names: tuple[str, ...]
+    gradient_inputs: str
+    """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
     script_example: str
+    wrt_params: str
+    """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
 
 
-def forward_line(stage: Stage) -> str:
-    code = fill(stage.gate.forward, stage.gate, stage.operands, stage.constant)
+def forward_line(stage: Stage, target: str = "math") -> str:
+    code = fill(stage.gate.form(target).forward, stage.gate, stage.operands, stage.constant)
     return f"{stage.name} = {code}"
 
 
-def backward_line(contribution: Contribution, style: str = "lecture") -> str:
-    operator = "=" if contribution.first else "+="
-    target = adjoint_name(contribution.target)
-    return f"{target} {operator} {_product(contribution.local, contribution.upstream, style)}"
+def backward_line(contribution: Contribution, style: str = "lecture",
+                  target: str = "math") -> str:
+    name = adjoint_name(contribution.target)
+    term = _product(contribution.local, contribution.upstream, style)
+    if contribution.first:
+        return f"{name} = {term}"
+    return TARGETS[target].accumulate.format(name, term)
 
 
 def _product(local: str, upstream: str, style: str) -> str:
@@ -76,21 +84,25 @@ def _unpack(names: tuple[str, ...]) -> str:
     return f"{targets} = cache"
 
 
-def context(adjoint_ir: AdjointIR, style: str = "lecture") -> TemplateContext:
+def context(adjoint_ir: AdjointIR, style: str = "lecture",
+            target: str = "math") -> TemplateContext:
+    """`adjoint_ir` must have been made for the same target."""
     staged = adjoint_ir.staged
-    forward_lines = tuple(forward_line(stage) for stage in staged.stages)
+    spec = TARGETS[target]
+    forward_lines = tuple(forward_line(stage, target) for stage in staged.stages)
     blocks = tuple(
-        BackwardBlock(forward_line(block.stage),
-                      tuple(backward_line(c, style) for c in block.contributions))
+        BackwardBlock(forward_line(block.stage, target),
+                      tuple(backward_line(c, style, target) for c in block.contributions))
         for block in adjoint_ir.blocks
     )
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
-    gradient_names = tuple(adjoint_name(name) for name in staged.inputs)
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
     return TemplateContext(
         title=f"{staged.output}({params}) and its gradient, staged one gate per line.",
         # Imports follow from use: a formula without math functions imports nothing.
-        imports=("math",) if any("math." in line for line in every_line) else (),
+        imports=(spec.module,) if spec.always_imports
+        or any(spec.prefix in line for line in every_line) else (),
         inputs=staged.inputs,
         inputs_literal=_tuple(repr(name) for name in staged.inputs),
         params=params,
@@ -103,5 +115,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture") -> TemplateContext:
         zero_lines=tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero),
         gradients=_tuple(gradient_names),
         gradient_names=gradient_names,
+        gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
+        wrt_params=_tuple(staged.gradient_inputs),
     )

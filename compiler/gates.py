@@ -20,6 +20,7 @@ against its row's arity when this module is imported.
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Callable
@@ -34,6 +35,24 @@ class ConstForm:
     position: int
     gate: str
     value: float | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A gate's code in one target, shaped like `Gate.forward` and `Gate.local`."""
+
+    forward: str
+    local: tuple[str, ...] | Callable[[int, int], str]
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An exact reformulation: when the gate's operand is an unnamed stage of
+    gate `operand` (which only this gate reads), lower the pair to `plan`, a
+    `staged_as` tuple over that stage's operands."""
+
+    operand: str
+    plan: tuple | int
 
 
 @dataclass(frozen=True)
@@ -66,16 +85,41 @@ class Gate:
     """Names for unnamed operand stages of a composite (num, den)."""
     kink: str | None = None
     """Where the local gradient follows a convention rather than calculus."""
+    kink_at: str | None = None
+    """A condition on the operands and `{out}`, true exactly at the points
+    where `kink` applies; `gradc check` asks it of the staged values."""
+    commutative: bool = False
+    """Swapping the operands changes neither the value nor any local
+    gradient, so `x + y` and `y + x` are one stage.  max and min are not:
+    the first of tied arguments takes the gradient."""
+    chain: str | None = None
+    """A key of `CHAINS`: two stages of this chain in a row fold into one,
+    their constants combined (`2 * (3 * x)` is `6 * x`)."""
+    forms: tuple[tuple[str, Form], ...] = ()
+    """(target, Form) pairs: the row's own code in a target where the
+    systematic translation of its math code (`TRANSLATIONS`) would be wrong."""
+    rewrites: tuple[Rewrite, ...] = ()
 
     @property
     def uses_output(self) -> bool:
         """Whether a local gradient reads the gate's own cached output."""
         return any("{out}" in snippet for snippet in self.local_snippets(max(self.arity, 2)))
 
-    def local_snippets(self, count: int) -> tuple[str, ...]:
+    def form(self, target: str = "math") -> Form:
+        """The row's code in `target`: its own, or the translated math code."""
+        own = dict(self.forms).get(target)
+        if own is not None:
+            return own
+        translate = TRANSLATIONS[target]
+        local = self.local
+        return Form(translate(self.forward), (lambda i, n: translate(local(i, n)))
+                    if self.variadic else tuple(map(translate, local)))
+
+    def local_snippets(self, count: int, target: str = "math") -> tuple[str, ...]:
+        local = self.form(target).local
         if self.variadic:
-            return tuple(self.local(i, count) for i in range(count))
-        return self.local
+            return tuple(local(i, count) for i in range(count))
+        return local
 
     def accepts(self, count: int) -> bool:
         return count >= self.arity if self.variadic else count == self.arity
@@ -88,54 +132,87 @@ def _first_extremum(i: int, count: int) -> str:
     return f"1.0 if {{a{i}}} == {{out}}{earlier} else 0.0"
 
 
+def _first_extremum_np(i: int, count: int) -> str:
+    tests = [f"{{a{i}}} == {{out}}"] + [f"{{a{j}}} != {{out}}" for j in range(i)]
+    return f"np.where({' & '.join(f'({t})' for t in tests) if i else tests[0]}, 1.0, 0.0)"
+
+
+# numpy spells the math functions `np.f`, the inverse trigonometric ones
+# `np.arcsin` and so on.  A row whose math code needs more than that
+# (a conditional expression, the builtins max, min, abs) has its own form.
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+TRANSLATIONS: dict[str, Callable[[str], str]] = {
+    "math": lambda snippet: snippet,
+    "numpy": lambda snippet: re.sub(
+        r"\bmath\.(\w+)", lambda m: "np." + _NUMPY_NAMES.get(m[1], m[1]), snippet),
+}
+
+# σ without overflow: exp only ever sees a number <= 0, because for x < 0
+# σ(x) = exp(x) / (1 + exp(x)).  Both branches give σ to within an ulp.
+SIGMOID = "1.0 / (1 + math.exp(-{a})) if {a} >= 0 else math.exp({a}) / (1 + math.exp({a}))"
+SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
+# σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
+# where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
+SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
+
+
 def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[str, str],
-                   local_right: str, local_left: str, *,
+                   local_right: str, local_left: str, chain: str | None = None, *,
                    notations: tuple[str, str]) -> tuple[Gate, Gate]:
     """A gate with a constant on the right and its twin with it on the left,
     so that the generated line keeps the formula's order (`1 + expx`)."""
     return (
         Gate(name + "c", (), 1, right, (local_right,), stem + "{a}", stem, symbols[1],
-             notation=notations[1], takes_constant=True),
+             notation=notations[1], takes_constant=True, chain=chain),
         Gate("c" + name, (), 1, left, (local_left,), stem + "{a}", stem, symbols[0],
-             notation=notations[0], takes_constant=True),
+             notation=notations[0], takes_constant=True, chain=chain),
     )
 
 
 def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
            prefix: str, symbol: str | None = None, kink: str | None = None,
-           notation: str | None = None) -> Gate:
+           notation: str | None = None, numpy: tuple[str, str] | None = None,
+           rewrites: tuple[Rewrite, ...] = ()) -> Gate:
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
-                symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink)
+                symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink,
+                kink_at="{a} == 0" if kink else None, rewrites=rewrites,
+                forms=(("numpy", Form(numpy[0], (numpy[1],))),) if numpy else ())
 
 
 def _extremum(name: str) -> Gate:
     return Gate(name, (name,), 2, f"{name}({{args}})", _first_extremum,
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
-                kink=f"{name} tie: the first argument takes the gradient by convention")
+                kink=f"{name} tie: the first argument takes the gradient by convention",
+                kink_at="[{args}].count({out}) > 1",
+                forms=(("numpy", Form(f"np.{name}(np.broadcast_arrays({{args}}), axis=0)",
+                                      _first_extremum_np)),))
 
 
 _ROWS: tuple[Gate, ...] = (
     # The arithmetic operators, and their forms with a constant operand
     # (the lecture's "translate by c" and "scale by a" gates).
     Gate("add", ("+",), 2, "{a} + {b}", ("1", "1"), "{a}p{b}", "sum", "+",
-         notation="{a} + {b}", const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
+         notation="{a} + {b}", commutative=True,
+         const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
     Gate("sub", ("-", "−"), 2, "{a} - {b}", ("1", "-1"), "{a}m{b}", "diff", "−",
          notation="{a} − {b}", const_forms=(ConstForm(1, "subc"), ConstForm(0, "csub"))),
     Gate("mul", ("*", "·", "×"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
-         notation="{a} × {b}", const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
+         notation="{a} × {b}", commutative=True,
+         const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
     Gate("div", ("/", "÷"), 2, "{a} / {b}", ("1.0 / {b}", "-{a} / {b}**2"), "{a}d{b}",
          "quot", "÷", notation="{a} / {b}", staged_as=("mul", 0, ("inv", 1)),
          roles=("num", "den"),
          const_forms=(ConstForm(0, "inv", 1.0), ConstForm(1, "divc"))),
     Gate("inv", (), 1, "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "inv", "1/x",
          notation="1/{a}"),
-    Gate("neg", (), 1, "-{a}", ("-1",), "neg{a}", "neg", "−x", notation="−{a}"),
+    Gate("neg", (), 1, "-{a}", ("-1",), "neg{a}", "neg", "−x", notation="−{a}",
+         rewrites=(Rewrite("neg", 0),)),
     *_constant_pair("add", "{c} + {a}", "{a} + {c}", "sh", ("+{c}", "+{c}"), "1", "1",
-                    notations=("{c} + {a}", "{a} + {c}")),
+                    chain="shift", notations=("{c} + {a}", "{a} + {c}")),
     *_constant_pair("sub", "{c} - {a}", "{a} - {c}", "sh", ("{c}−", "−{c}"), "1", "-1",
                     notations=("{c} − {a}", "{a} − {c}")),
     *_constant_pair("mul", "{c} * {a}", "{a} * {c}", "sc", ("×{c}", "×{c}"), "{c}", "{c}",
-                    notations=("{c} × {a}", "{a} × {c}")),
+                    chain="scale", notations=("{c} × {a}", "{a} × {c}")),
     Gate("divc", (), 1, "{a} / {c}", ("1.0 / {c}",), "sc{a}", "sc", "÷{c}",
          notation="{a} / {c}", takes_constant=True),
     Gate("pow", ("^", "**"), 2, "{a}**{b}",
@@ -149,10 +226,14 @@ _ROWS: tuple[Gate, ...] = (
     Gate("cpow", (), 1, "{c}**{a}", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
          notation="{c}^{a}", takes_constant=True),
     # The functions of the language.
-    _unary("sigmoid", ("σ", "sigmoid"), "1.0 / (1 + math.exp(-{a}))",
-           "(1 - {out}) * {out}", "sig", "σ"),
+    # The math target keeps the lecture's local gradient (1 - σ)·σ, whose
+    # absolute error is below 2^-53 but which is 0 for x > 36.7.
+    _unary("sigmoid", ("σ", "sigmoid"), SIGMOID, "(1 - {out}) * {out}", "sig", "σ",
+           numpy=(SIGMOID_NP, "{out} * (" + SIGMOID_NEG_NP + ")")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
-    _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log"),
+    # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
+    _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log",
+           rewrites=(Rewrite("sigmoid", ("neg", ("softplus", ("neg", 0)))),)),
     _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√",
            notation="√{a}"),
     _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh"),
@@ -170,12 +251,16 @@ _ROWS: tuple[Gate, ...] = (
     _unary("log1p", ("log1p",), "math.log1p({a})", "1.0 / (1 + {a})", "logp"),
     _unary("expm1", ("expm1",), "math.expm1({a})", "{out} + 1", "expm"),
     _unary("abs", ("abs",), "abs({a})", "1.0 if {a} > 0 else -1.0 if {a} < 0 else 0.0",
-           "abs", "|x|", notation="|{a}|", kink="abs at 0: the gradient is 0 by convention"),
+           "abs", "|x|", notation="|{a}|", kink="abs at 0: the gradient is 0 by convention",
+           numpy=("np.abs({a})", "np.sign({a})")),
     _unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
-           kink="relu at 0: the gradient is 0 by convention"),
+           kink="relu at 0: the gradient is 0 by convention",
+           numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)")),
+    # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
+    # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",
-           "1.0 / (1 + math.exp(-{a})) if {a} >= 0 else math.exp({a}) / (1 + math.exp({a}))",
-           "softp"),
+           SIGMOID, "softp",
+           numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP)),
     _extremum("max"),
     _extremum("min"),
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.
@@ -183,6 +268,14 @@ _ROWS: tuple[Gate, ...] = (
     Gate("const", (), 0, "{c}", (), "k", "k", "{c}", notation="{c}",
          takes_constant=True),
 )
+
+# How two constants of one chain combine when their stages fold into one.
+# Only chains whose constant is the whole effect (x*c, x+c) are listed, so the
+# folded stage computes the same function with one rounding fewer.
+CHAINS: dict[str, Callable[[float, float], float]] = {
+    "scale": lambda inner, outer: inner * outer,
+    "shift": lambda inner, outer: inner + outer,
+}
 
 GATES: dict[str, Gate] = {row.name: row for row in _ROWS}
 SPELLINGS: dict[str, Gate] = {s: row for row in _ROWS for s in row.spellings}
@@ -216,11 +309,16 @@ def _validate(row: Gate) -> None:
     problems = _placeholders(row.forward) - _allowed(row, count, True)
     problems |= _placeholders(row.notation) - _allowed(row, count, True)
     problems |= _placeholders(row.symbol) - ({"c"} if row.takes_constant else set())
+    if (row.kink is None) != (row.kink_at is None):
+        raise AssertionError(f"gate {row.name}: a kink needs both its convention and kink_at")
+    problems |= _placeholders(row.kink_at or "") - _allowed(row, count, True) - {"out"}
     snippets = row.local_snippets(count)
     if len(snippets) != count:
         raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")
     for snippet in snippets:
         problems |= _placeholders(snippet) - _allowed(row, count, False)
+    if row.chain is not None and (row.chain not in CHAINS or not row.takes_constant):
+        raise AssertionError(f"gate {row.name}: chain {row.chain} needs a constant and a rule")
     for form in row.const_forms:
         if form.gate not in GATES:
             raise AssertionError(f"gate {row.name}: unknown constant form {form.gate}")
@@ -228,5 +326,27 @@ def _validate(row: Gate) -> None:
         raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)}")
 
 
+# What only scalar code can run: array targets need np.where, np.maximum, ...
+_SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
+
+
+def _validate_forms(row: Gate) -> None:
+    count = max(row.arity, 3) if row.variadic else row.arity
+    for target in TRANSLATIONS:
+        form = row.form(target)
+        snippets = row.local_snippets(count, target)
+        problems = _placeholders(form.forward) - _allowed(row, count, True)
+        for snippet in snippets:
+            problems |= _placeholders(snippet) - _allowed(row, count, False)
+        if len(snippets) != count or problems:
+            raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
+        if target != "math" and any(map(_SCALAR_ONLY.search, (form.forward,) + snippets)):
+            raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
+    for rewrite in row.rewrites:
+        if rewrite.operand not in GATES or row.arity != 1:
+            raise AssertionError(f"gate {row.name}: bad rewrite of {rewrite.operand}")
+
+
 for _row in _ROWS:
     _validate(_row)
+    _validate_forms(_row)

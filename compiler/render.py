@@ -12,9 +12,9 @@ import functools
 
 import jinja2
 
-from . import resources
+from . import resources, targets
 
-TARGETS = ("math",)
+TARGETS = tuple(targets.TARGETS)
 
 
 @functools.cache

@@ -10,6 +10,10 @@ are all constant are folded by evaluating the gate's own forward snippet.
 
 Names are given after lowering, in forward order, so that a mnemonic can
 spell its operands' final names (`xpy` -> `xpysqr`).
+
+A row's `rewrites` replace a gate applied to an unnamed stage of another
+gate by an exact reformulation (log of σ is -softplus(-x); the negation of
+a negation is the value itself), before any other lowering.
 """
 
 from __future__ import annotations
@@ -59,6 +63,13 @@ class StagedIR:
     output: str
     user_names: dict[str, str] = field(compare=False)
     """The name each user-written name has in the generated code."""
+    wrt: tuple[str, ...] | None = None
+    """The inputs whose gradients `backward` returns, in that order; None
+    for all of `inputs` (see optimize.restrict_gradients)."""
+
+    @property
+    def gradient_inputs(self) -> tuple[str, ...]:
+        return self.inputs if self.wrt is None else self.wrt
 
 
 @dataclass
@@ -130,6 +141,10 @@ class _Lowering:
     def _apply(self, gate: Gate, args: list, span: Span):
         if all(isinstance(arg, Const) for arg in args):
             return _fold(gate, args, None, span)
+        for rewrite in gate.rewrites:
+            if self._rewritable(args[0], rewrite):
+                inner = self.drafts.pop()
+                return self._expand(rewrite.plan, inner.operands, span)
         for form in gate.const_forms:
             chosen = args[form.position]
             if isinstance(chosen, Const) and form.value in (None, chosen.value):
@@ -142,6 +157,16 @@ class _Lowering:
                     self.drafts[arg.index].role = role
             return self._expand(gate.staged_as, args, span)
         return self._new(gate, args, None, span)
+
+    def _rewritable(self, arg, rewrite) -> bool:
+        """Whether `arg` is the stage just lowered, unnamed and of the gate the
+        rewrite names: then nothing else reads it, and it can be replaced.  A
+        stage the user named is kept, as written."""
+        if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - 1):
+            return False
+        draft = self.drafts[arg.index]
+        return (draft.gate.name == rewrite.operand and draft.user_name is None
+                and draft.role is None)
 
     def _expand(self, plan, args: list, span: Span):
         if isinstance(plan, int):

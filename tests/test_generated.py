@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from compiler import compile_source
+from compiler.render import TARGETS
 from conftest import EXAMPLES, GENERATED
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
@@ -20,17 +21,18 @@ def _generated_path(example, target: str):
     return GENERATED / f"{example.stem}{suffix}.py"
 
 
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
-def test_generated_matches_examples(example):
-    """Regenerate with: for f in examples/*.txt; do gradc compile $f -o generated/...; done
-    (or run `python -m compiler compile` per example, as tests/regenerate.py does)."""
-    expected = compile_source(example.read_text(encoding="utf-8"))
-    assert _generated_path(example, "math").read_text(encoding="utf-8") == expected
+def test_generated_matches_examples(example, target):
+    """Regenerate with: gradc compile examples/X.txt [--target T] -o generated/X[_T].py
+    for each example and target."""
+    expected = compile_source(example.read_text(encoding="utf-8"), target=target)
+    assert _generated_path(example, target).read_text(encoding="utf-8") == expected
 
 
 def test_every_generated_module_has_an_example():
-    stems = {p.stem for p in EXAMPLE_FILES}
-    assert {p.stem for p in GENERATED.glob("*.py")} <= stems
+    names = {_generated_path(p, t).name for p in EXAMPLE_FILES for t in TARGETS}
+    assert {p.name for p in GENERATED.glob("*.py")} <= names
 
 
 @pytest.mark.parametrize("seed", ["0", "1", "12345"])

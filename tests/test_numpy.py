@@ -1,0 +1,201 @@
+"""The numpy target: the math target's numbers, over arrays that broadcast.
+
+Values are compared with the math module point by point.  The two targets
+compute the same formulas, but not bit for bit: numpy's vectorised exp and
+log may round an ulp away from the math module's, and σ's local gradient
+differs on purpose (see docs/targets.md, stability).  So the tolerance is
+relative 1e-12, or absolute 1e-13 where a gradient is a sum that cancels:
+at the random points below, stage values reach about 100, whose ulp is
+1.4e-14.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from compiler import compile_source
+from compiler.adjoint import adjoint
+from compiler.emit import context
+from compiler.gates import GATES
+from compiler.loader import module_from_source
+from compiler.render import render
+from compiler.stage import Const, Ref, Stage, StagedIR
+from conftest import EXAMPLES, GENERATED, build
+from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
+
+STAGED = (EXAMPLES / "staged.txt").read_text(encoding="utf-8")
+NEURON = (EXAMPLES / "neuron.txt").read_text(encoding="utf-8")
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
+RTOL, ATOL = 1e-12, 1e-13
+
+
+def _both(text: str, **options):
+    return build(text, **options), build(text, target="numpy", **options)
+
+
+def _pointwise(module, columns):
+    """The math module at each point: the value and each gradient, as arrays."""
+    results = [module.grad(*point) for point in zip(*columns)]
+    values = np.array([value for value, _ in results])
+    return values, np.array([gradient for _, gradient in results]).T
+
+
+def _random_points(count: int, inputs, seed: int = 7):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
+
+
+def _single_gate(gate, target: str):
+    count = 3 if gate.variadic else gate.arity
+    names = ("a", "b", "u")[:count]
+    const = Const(float(MEANING[gate.name][1])) if gate.takes_constant else None
+    staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
+                      {n: n for n in names})
+    source = render(context(adjoint(staged, target), target=target), target)
+    return module_from_source(source, f"gate_{gate.name}_{target}", "<gate>")
+
+
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_every_gate_on_arrays_equals_the_math_target(name):
+    gate = GATES[name]
+    math_module, numpy_module = _single_gate(gate, "math"), _single_gate(gate, "numpy")
+    points = POINTS + ([] if name in POSITIVE_ONLY else NEGATIVE_POINTS)
+    columns = [np.array(column) for column in zip(*points)][: 3 if gate.variadic else gate.arity]
+    values, gradients = _pointwise(math_module, columns)
+    value, gradient = numpy_module.grad(*columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    for got, expected in zip(gradient, gradients):
+        assert np.shape(got) == (len(points),)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_examples_on_300_random_points_equal_the_math_target(example):
+    math_module, numpy_module = _both(example.read_text(encoding="utf-8"))
+    columns = _random_points(300, math_module.INPUTS)
+    values, gradients = _pointwise(math_module, columns)
+    value, gradient = numpy_module.grad(*columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
+
+
+def test_a_million_points_of_the_staged_example_equal_the_math_module():
+    math_module, numpy_module = _both(STAGED)
+    x, y = _random_points(10**6, "xy", seed=11)
+    value, (dx, dy) = numpy_module.grad(x, y)
+    grad = math_module.grad
+    exact = np.array([(v, gx, gy) for v, (gx, gy) in map(grad, x.tolist(), y.tolist())])
+    np.testing.assert_allclose(np.stack([value, dx, dy], axis=1), exact, rtol=RTOL, atol=ATOL)
+
+
+def test_scalars_give_the_lecture_numbers():
+    _, numpy_module = _both(STAGED)
+    value, gradient = numpy_module.grad(3.0, -4.0)
+    assert (value, gradient) == (1.5456448841066441, (2.0595697955721652, 1.5922327514838093))
+    assert all(np.shape(g) == () for g in gradient)
+
+
+@pytest.mark.parametrize("x, y", [
+    (2.0, np.linspace(-1.0, 1.0, 5)),                       # (scalar, vector)
+    (np.linspace(-1.0, 1.0, 3)[:, None], np.linspace(0.5, 2.0, 4)[None, :]),  # (column, row)
+    (np.arange(12.0).reshape(3, 4) / 7 - 0.8, -0.3),       # (matrix, scalar)
+], ids=["scalar-vector", "column-row", "matrix-scalar"])
+def test_each_gradient_has_its_inputs_shape_summed_over_broadcasting(x, y):
+    math_module, numpy_module = _both(STAGED)
+    value, (dx, dy) = numpy_module.grad(x, y)
+    x_full, y_full = np.broadcast_arrays(x, y)
+    assert value.shape == x_full.shape
+    assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
+    _, (each_dx, each_dy) = _pointwise(math_module, [x_full.ravel(), y_full.ravel()])
+    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)), rtol=1e-12)
+    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)), rtol=1e-12)
+
+
+def _summed(full, shape):
+    """The per-point gradients of a broadcast input, summed the slow way."""
+    if shape == ():
+        return full.sum()
+    axes = tuple(axis for axis, size in enumerate(shape) if size == 1)
+    return full.sum(axis=axes, keepdims=True) if axes else full
+
+
+def test_a_shared_scalar_weight_gets_the_sum_over_the_batch():
+    math_module, numpy_module = _both(NEURON)
+    assert numpy_module.INPUTS == ("w0", "x0", "w1", "x1", "w2")
+    x0, x1 = _random_points(50, "ab", seed=3)
+    weights = (2.0, -3.0, -3.0)
+    gradient = numpy_module.grad(weights[0], x0, weights[1], x1, weights[2])[1]
+    each = np.array([math_module.grad(weights[0], a, weights[1], b, weights[2])[1]
+                     for a, b in zip(x0, x1)])
+    for index in (0, 2, 4):          # the weights: one number, the batch's sum
+        assert np.shape(gradient[index]) == ()
+        assert gradient[index] == pytest.approx(each[:, index].sum(), rel=1e-12)
+    for index in (1, 3):             # the data: one gradient per point
+        np.testing.assert_allclose(gradient[index], each[:, index], rtol=RTOL, atol=ATOL)
+
+
+def test_accumulation_at_a_fork_never_writes_into_a_shared_array():
+    """Compact style assigns `dx = dxpy` and `dy = dxpy`: one array, two
+    names.  Growing dx in place would grow dy too."""
+    source = compile_source(STAGED, target="numpy", style="compact")
+    assert "    dx = dxpy\n" in source and "    dy = dxpy\n" in source
+    assert "+=" not in source
+    x, y = _random_points(40, "xy", seed=5)
+    math_module = build(STAGED)
+    _, expected = _pointwise(math_module, [x, y])
+    right = module_from_source(source, "compact_numpy", "<compact>")
+    np.testing.assert_allclose(np.array(right.grad(x, y)[1]), expected, rtol=RTOL, atol=ATOL)
+    in_place = source.replace("    dx = dx + ", "    dx += ")
+    wrong = module_from_source(in_place, "compact_in_place", "<in place>")
+    assert not np.allclose(wrong.grad(x, y)[1][1], expected[1], rtol=1e-6)
+
+
+def test_gradients_are_new_arrays():
+    _, numpy_module = _both("f(x, y) = x + y")
+    x, y, seed = np.ones(3), np.ones(3), np.full(3, 2.0)
+    dx, dy = numpy_module.backward(numpy_module.forward(x, y)[1], seed)
+    assert not any(np.shares_memory(a, b) for a in (dx, dy) for b in (x, y, seed))
+    assert not np.shares_memory(dx, dy)
+    dx += 1
+    assert dy.tolist() == [2.0, 2.0, 2.0] and seed.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_an_array_seed_weights_each_point():
+    math_module, numpy_module = _both(STAGED)
+    x, y = _random_points(20, "xy")
+    seed = np.linspace(-2.0, 2.0, 20)
+    dx, dy = numpy_module.backward(numpy_module.forward(x, y)[1], seed)
+    _, (each_dx, each_dy) = _pointwise(math_module, [x, y])
+    np.testing.assert_allclose(dx, seed * each_dx, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dy, seed * each_dy, rtol=RTOL, atol=ATOL)
+
+
+def test_an_input_the_output_ignores_gets_zeros_in_its_shape():
+    _, numpy_module = _both("f(x, y) = 3 * x")
+    dx, dy = numpy_module.grad(np.ones(4), np.ones((2, 1)))[1]
+    assert dx.tolist() == [3.0] * 4 and dy.tolist() == [[0.0], [0.0]]
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_route_to_the_first_tied_argument(name):
+    _, numpy_module = _both(f"f = {name}(a, b, c)")
+    a = np.array([0.5, 0.1, 0.2, 0.9])
+    b = np.array([0.5, 0.5, 0.2, 0.1])
+    c = np.array([0.5, 0.5, 0.7, 0.1])
+    gradient = np.array(numpy_module.grad(a, b, c)[1])
+    np.testing.assert_array_equal(gradient.sum(axis=0), np.ones(4))
+    first = {"max": [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]],
+             "min": [[1, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]}[name]
+    np.testing.assert_array_equal(gradient, first)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_numpy_modules_import_only_numpy(example):
+    tree = ast.parse((GENERATED / f"{example.stem}_numpy.py").read_text(encoding="utf-8"))
+    imports = [alias.name for node in tree.body if isinstance(node, ast.Import)
+               for alias in node.names]
+    assert imports == ["numpy"]
+    assert not any(isinstance(node, ast.ImportFrom) for node in tree.body)

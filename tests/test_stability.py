@@ -1,0 +1,142 @@
+"""Gates at the thresholds where naive formulas overflow or lose precision.
+
+Each value and gradient is compared, to a relative tolerance, with mpmath at
+50 digits, in both targets.  The numpy modules run with overflow, division
+by zero and invalid operations raising, so a hidden inf or nan fails too.
+The boundary policy (log(0), sqrt(0), 1/0) is pinned as docs/targets.md
+states it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from compiler import compile_source
+from compiler.driver import adjoint_ir
+from compiler.gates import GATES
+from compiler.render import TARGETS
+from compiler.trace import trace
+from conftest import ROOT, build
+
+mpmath.mp.dps = 50
+REL = 4e-16 * 4   # four ulps
+
+
+def _sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def _softplus(x):
+    return mpmath.log(1 + mpmath.exp(x))
+
+
+# formula, its value and derivative in mpmath, the points
+CASES = {
+    "sigmoid": ("f = σ(x)", _sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x),
+                (-1000.0, -37.0, 0.0, 37.0, 1000.0)),
+    "softplus": ("f = softplus(x)", _softplus, _sigmoid,
+                 (-40.0, -17.5, 0.0, 17.5, 18.5, 40.0)),
+    "log_sigmoid": ("f = log(σ(x))", lambda x: mpmath.log(_sigmoid(x)), lambda x: _sigmoid(-x),
+                    (-40.0, 40.0)),
+}
+# The one documented exception: the math target keeps the lecture's
+# (1 - σ)·σ, which is 0 once σ(x) rounds to 1 (x > 36.7).
+LECTURE_FORM = {("sigmoid", "math", 37.0), ("sigmoid", "math", 1000.0)}
+
+
+def _at(module, x: float):
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value, (gradient,) = module.grad(x)
+    return float(value), float(gradient)
+
+
+def _close(got: float, exact) -> bool:
+    exact = float(exact)   # rounds to the nearest double: a tiny value stays tiny
+    return got == exact or abs(got - exact) <= REL * abs(exact)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_value_and_gradient_keep_their_relative_precision(case, target):
+    formula, value_of, gradient_of, points = CASES[case]
+    module = build(formula, target=target)
+    for x in points:
+        value, gradient = _at(module, x)
+        assert _close(value, value_of(mpmath.mpf(x))), (case, target, x, value)
+        if (case, target, x) in LECTURE_FORM:
+            assert gradient == 0.0 and float(gradient_of(mpmath.mpf(x))) < 2.0**-53
+        else:
+            assert _close(gradient, gradient_of(mpmath.mpf(x))), (case, target, x, gradient)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_sigmoid_saturates_without_overflow(target):
+    module = build("f = σ(x)", target=target)
+    assert _at(module, -1000.0) == (0.0, 0.0)
+    assert _at(module, 1000.0) == (1.0, 0.0)
+    assert _at(module, 0.0) == (0.5, 0.25)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_softplus_gradient_at_zero_is_exactly_one_half(target):
+    assert _at(build("f = softplus(x)", target=target), 0.0)[1] == 0.5
+
+
+def test_log_of_an_unnamed_sigmoid_is_rewritten_and_a_named_one_kept():
+    rewritten = compile_source("f = -log(σ(w*x))")
+    assert "math.log(" not in rewritten and "math.exp(-wx)" not in rewritten
+    assert "    negwx = -wx\n" in rewritten
+    assert "    f = max(negwx, 0.0) + math.log1p(math.exp(-abs(negwx)))\n" in rewritten
+    kept = compile_source("h2 = σ(x)\ne = -log(h2)\n")
+    assert "    logh2 = math.log(h2)\n" in kept
+
+
+def test_a_negated_negation_is_the_value_itself():
+    assert "    f = x * y\n" in compile_source("f = -(-(x*y))")
+
+
+def test_log_sigmoid_of_a_large_negative_input_is_exact_in_both_targets():
+    for target in TARGETS:
+        assert _at(build("f = log(σ(x))", target=target), -1000.0) == (-1000.0, 1.0)
+
+
+# -- the boundary policy ------------------------------------------------------
+
+@pytest.mark.parametrize("formula, x, error, stage", [
+    ("f = log(x)", 0.0, ValueError, "f"),
+    ("f = 1 / x", 0.0, ZeroDivisionError, "f"),
+    ("f = sqrt(x)", 0.0, ZeroDivisionError, "f"),   # the value is 0; the gradient 1/0
+    ("f = exp(x)", 1000.0, OverflowError, "f"),
+])
+def test_math_target_raises_as_python_math_and_trace_names_the_stage(formula, x, error, stage):
+    with pytest.raises(error):
+        build(formula).grad(x)
+    failure = trace(adjoint_ir(formula), (x,)).failure
+    assert failure is not None and failure.stage.name == stage
+    assert (failure.stage.span.line, failure.stage.span.column) == (1, 5)
+
+
+@pytest.mark.parametrize("formula, x, value, gradient", [
+    ("f = log(x)", 0.0, -math.inf, math.inf),
+    ("f = 1 / x", 0.0, math.inf, -math.inf),
+    ("f = sqrt(x)", 0.0, 0.0, math.inf),
+])
+def test_numpy_target_follows_ieee_and_numpys_error_state(formula, x, value, gradient):
+    module = build(formula, target="numpy")
+    with np.errstate(divide="ignore"):
+        assert module.grad(np.array([x]))[0].tolist() == [value]
+        assert module.grad(np.array([x]))[1][0].tolist() == [gradient]
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        module.grad(np.array([x]))
+
+
+def test_the_stability_table_in_the_docs_names_every_gate():
+    text = (ROOT / "docs" / "targets.md").read_text(encoding="utf-8")
+    table = text.split("## Stability")[1].split("### ")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert sorted({name for name in GATES if any(f"`{name}`" in row for row in rows)}) == \
+        sorted(GATES)
