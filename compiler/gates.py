@@ -25,6 +25,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .targets import TARGETS
+
 
 @dataclass(frozen=True)
 class ConstForm:
@@ -97,7 +99,7 @@ class Gate:
     their constants combined (`2 * (3 * x)` is `6 * x`)."""
     forms: tuple[tuple[str, Form], ...] = ()
     """(target, Form) pairs: the row's own code in a target where the
-    systematic translation of its math code (`TRANSLATIONS`) would be wrong."""
+    target's systematic translation of the math code would be wrong."""
     rewrites: tuple[Rewrite, ...] = ()
 
     @property
@@ -110,7 +112,7 @@ class Gate:
         own = dict(self.forms).get(target)
         if own is not None:
             return own
-        translate = TRANSLATIONS[target]
+        translate = TARGETS[target].translate
         local = self.local
         return Form(translate(self.forward), (lambda i, n: translate(local(i, n)))
                     if self.variadic else tuple(map(translate, local)))
@@ -136,16 +138,6 @@ def _first_extremum_np(i: int, count: int) -> str:
     tests = [f"{{a{i}}} == {{out}}"] + [f"{{a{j}}} != {{out}}" for j in range(i)]
     return f"np.where({' & '.join(f'({t})' for t in tests) if i else tests[0]}, 1.0, 0.0)"
 
-
-# numpy spells the math functions `np.f`, the inverse trigonometric ones
-# `np.arcsin` and so on.  A row whose math code needs more than that
-# (a conditional expression, the builtins max, min, abs) has its own form.
-_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
-TRANSLATIONS: dict[str, Callable[[str], str]] = {
-    "math": lambda snippet: snippet,
-    "numpy": lambda snippet: re.sub(
-        r"\bmath\.(\w+)", lambda m: "np." + _NUMPY_NAMES.get(m[1], m[1]), snippet),
-}
 
 # σ without overflow: exp only ever sees a number <= 0, because for x < 0
 # σ(x) = exp(x) / (1 + exp(x)).  Both branches give σ to within an ulp.
@@ -332,7 +324,7 @@ _SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
 
 def _validate_forms(row: Gate) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
-    for target in TRANSLATIONS:
+    for target in TARGETS:
         form = row.form(target)
         snippets = row.local_snippets(count, target)
         problems = _placeholders(form.forward) - _allowed(row, count, True)

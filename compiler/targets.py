@@ -1,14 +1,17 @@
 """The target table: what differs between the modules gradc writes.
 
-Data only, one row per target.  A gate's code in each target lives in its
-row of the gate table (`Gate.form`); this table holds the rest: what the
-module imports, and how a gradient accumulates at a fork.  The template of
-a target is `templates/<name>.py.jinja`.
+Data only, one row per target: what the module imports, how a gradient
+accumulates at a fork, and how a gate's math code is spelled in the target.
+A gate row whose math code that translation cannot carry (a conditional, the
+builtins max, min, abs) holds its own code for the target (`Gate.form`).
+The template of a target is `templates/<name>.py.jinja`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,22 @@ class Target:
     """The template itself uses the module, whatever the formula."""
     accumulate: str
     """A later contribution to an adjoint: `{0}` the adjoint, `{1}` the term."""
+    translate: Callable[[str], str]
+    """A gate's math snippet, spelled for this target."""
+
+
+# numpy names the inverse trigonometric functions arcsin, ...; the rest alike.
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+
+
+def _numpy(snippet: str) -> str:
+    return re.sub(r"\bmath\.(\w+)", lambda m: "np." + _NUMPY_NAMES.get(m[1], m[1]), snippet)
 
 
 TARGETS: dict[str, Target] = {
-    "math": Target("math", "math", "math.", False, "{0} += {1}"),
+    "math": Target("math", "math", "math.", False, "{0} += {1}", lambda snippet: snippet),
     # Never `+=` on arrays: the first contribution may be another adjoint's
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
-    "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}"),
+    "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}", _numpy),
 }

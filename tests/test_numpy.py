@@ -12,12 +12,14 @@ at the random points below, stage values reach about 100, whose ulp is
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from compiler import compile_source
+from compiler import compile_source, gates
 from compiler.adjoint import adjoint
+from compiler.cli import main
 from compiler.emit import context
 from compiler.gates import GATES
 from compiler.loader import module_from_source
@@ -199,3 +201,18 @@ def test_numpy_modules_import_only_numpy(example):
                for alias in node.names]
     assert imports == ["numpy"]
     assert not any(isinstance(node, ast.ImportFrom) for node in tree.body)
+
+
+def test_the_cli_writes_the_numpy_module(tmp_path):
+    out = tmp_path / "staged_numpy.py"
+    assert main(["compile", str(EXAMPLES / "staged.txt"), "--target", "numpy",
+                 "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == \
+        (GENERATED / "staged_numpy.py").read_text(encoding="utf-8")
+
+
+def test_a_row_whose_math_code_cannot_be_translated_needs_its_own_numpy_form():
+    row = replace(GATES["relu"], forms=())
+    with pytest.raises(AssertionError, match="gate relu: its numpy code needs its own form"):
+        gates._validate_forms(row)
+    gates._validate_forms(GATES["relu"])
