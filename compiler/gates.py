@@ -37,6 +37,12 @@ class ConstForm:
     position: int
     gate: str
     value: float | None = None
+    whole: bool | None = None
+    """When set, the constant must (or must not) be a whole number."""
+
+    def matches(self, constant: float) -> bool:
+        return (self.value in (None, constant)
+                and self.whole in (None, float(constant).is_integer()))
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,14 @@ class Gate:
 
     def form(self, target: str = "math") -> Form:
         """The row's code in `target`: its own, or the translated math code."""
+        # Asked once per stage and contribution, so the answer is kept on the
+        # row (outside its fields, which stay frozen and compare as before).
+        known = self.__dict__.setdefault("_forms_by_target", {})
+        if target not in known:
+            known[target] = self._form(target)
+        return known[target]
+
+    def _form(self, target: str) -> Form:
         own = dict(self.forms).get(target)
         if own is not None:
             return own
@@ -207,15 +221,21 @@ _ROWS: tuple[Gate, ...] = (
                     chain="scale", notations=("{c} × {a}", "{a} × {c}")),
     Gate("divc", (), 1, "{a} / {c}", ("1.0 / {c}",), "sc{a}", "sc", "÷{c}",
          notation="{a} / {c}", takes_constant=True),
-    Gate("pow", ("^", "**"), 2, "{a}**{b}",
-         ("{b} * {a}**({b} - 1)", "{out} * math.log({a})"), "{a}pow{b}", "pow", "^",
-         notation="{a}^{b}", const_forms=(ConstForm(1, "square", 2.0), ConstForm(1, "powc"),
-                      ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
+    # Python's ** turns complex for a negative base and a fractional
+    # exponent; math.pow raises instead, like every other math function.
+    # A whole constant exponent keeps the readable x**3.
+    Gate("pow", ("^", "**"), 2, "math.pow({a}, {b})",
+         ("{b} * math.pow({a}, {b} - 1)", "{out} * math.log({a})"), "{a}pow{b}", "pow", "^",
+         notation="{a}^{b}", const_forms=(ConstForm(1, "square", 2.0),
+                                          ConstForm(1, "powc", whole=True), ConstForm(1, "powr"),
+                                          ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
     Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2",
          notation="{a}^2"),
     Gate("powc", (), 1, "{a}**{c}", ("{c} * {a}**({c} - 1)",), "{a}pow", "pow", "^{c}",
          notation="{a}^{c}", takes_constant=True),
-    Gate("cpow", (), 1, "{c}**{a}", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
+    Gate("powr", (), 1, "math.pow({a}, {c})", ("{c} * math.pow({a}, {c} - 1)",), "{a}pow",
+         "pow", "^{c}", notation="{a}^{c}", takes_constant=True),
+    Gate("cpow", (), 1, "math.pow({c}, {a})", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
          notation="{c}^{a}", takes_constant=True),
     # The functions of the language.
     # The math target keeps the lecture's local gradient (1 - σ)·σ, whose

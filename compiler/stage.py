@@ -147,7 +147,7 @@ class _Lowering:
                 return self._expand(rewrite.plan, inner.operands, span)
         for form in gate.const_forms:
             chosen = args[form.position]
-            if isinstance(chosen, Const) and form.value in (None, chosen.value):
+            if isinstance(chosen, Const) and form.matches(chosen.value):
                 rest = [arg for i, arg in enumerate(args) if i != form.position]
                 special = gates.GATES[form.gate]
                 return self._new(special, rest, chosen if special.takes_constant else None, span)

@@ -29,8 +29,10 @@ class Target:
     """A gate's math snippet, spelled for this target."""
 
 
-# numpy names the inverse trigonometric functions arcsin, ...; the rest alike.
-_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+# numpy names the inverse trigonometric functions arcsin, ... and pow power;
+# the rest alike.
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
+                "pow": "power"}
 
 
 def _numpy(snippet: str) -> str:

@@ -27,7 +27,8 @@ MEANING = {
     "divc": (lambda a, c: a / c, C),
     "pow": (lambda a, b: a**b, None),
     "square": (lambda a: a**2, None),
-    "powc": (lambda a, c: a**c, C),
+    "powc": (lambda a, c: a**c, sp.Integer(3)),
+    "powr": (lambda a, c: a**c, C),
     "cpow": (lambda a, c: c**a, C),
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), None),
     "exp": (sp.exp, None),
@@ -63,4 +64,4 @@ POINTS = [
 ]
 NEGATIVE_POINTS = [(-0.4, -0.2, -0.9), (-0.75, 0.35, -0.1)]
 """Also used for gates defined for negative operands."""
-POSITIVE_ONLY = {"log", "sqrt", "pow", "powc", "asin", "acos", "log1p"}
+POSITIVE_ONLY = {"log", "sqrt", "pow", "powr", "asin", "acos", "log1p"}

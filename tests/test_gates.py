@@ -18,6 +18,7 @@ from compiler.gates import GATES
 from compiler.loader import module_from_source
 from compiler.render import render
 from compiler.stage import Const, Ref, Stage, StagedIR
+from conftest import build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 
 
@@ -89,3 +90,15 @@ def test_kinks_follow_the_stated_convention():
     assert abs_module.grad(0.0)[1] == (0.0,)
     assert relu_module.grad(0.0)[1] == (0.0,)
     assert math.copysign(1.0, abs_module.grad(-2.0)[1][0]) == -1.0
+
+
+@pytest.mark.parametrize("formula", ["f = x^0.5", "f = x^y", "f = x^(1/3)"])
+def test_negative_base_with_fractional_exponent_raises_never_goes_complex(formula):
+    module = build(formula)
+    with pytest.raises(ValueError):
+        module.grad(*([-2.0] * len(module.INPUTS)))
+
+
+def test_whole_exponent_of_a_negative_base_is_real():
+    assert build("f = x^3").grad(-2.0) == (-8.0, (12.0,))
+    assert build("f = x^-1").grad(-2.0) == (-0.5, (-0.25,))
