@@ -4,14 +4,18 @@
     >>> source = compiler.compile_source("f(x, y) = x * y")
     >>> module = compiler.load("examples/staged.txt")
     >>> module.grad(3.0, -4.0)
+    >>> compiler.check("examples/staged.txt", at={"x": 3, "y": -4}).ok
+    True
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .checking import CheckReport, check
 from .driver import compile_source
 from .errors import GradcError, Span, format_error
 from .loader import load
 
-__all__ = ["compile_source", "load", "GradcError", "Span", "format_error", "__version__"]
+__all__ = ["compile_source", "load", "check", "CheckReport", "GradcError", "Span",
+           "format_error", "__version__"]

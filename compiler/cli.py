@@ -1,8 +1,9 @@
 """argv -> exit status: the `gradc` command.
 
-Exit status 0 on success, 1 when `gradc explain` finds a value or gradient
-that is not finite, 2 on bad input.  Only `GradcError` is caught: any other
-exception is a bug in gradc and should be seen as one.
+Exit status 0 on success, 1 when `gradc check` finds a disagreement or
+`gradc explain` a value or gradient that is not finite, 2 on bad input.
+Only `GradcError` is caught: any other exception is a bug in gradc and
+should be seen as one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__, draw, explain
+from . import __version__, check_view, draw, explain
 from .driver import compile_source
 from .emit import STYLES
 from .errors import GradcError, format_error
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="lecture keeps unit factors such as (1) * dden; "
                                "compact drops them (default: lecture)")
     compile_.set_defaults(run=_compile)
+    check_view.add_command(commands)
     draw.add_command(commands)
     explain.add_command(commands)
     return parser
