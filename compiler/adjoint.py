@@ -16,6 +16,7 @@ read from the forward pass, and so the cache, can differ between targets.
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 
@@ -111,7 +112,7 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
 def _reads(snippet: str, stage: Stage) -> tuple[str, ...]:
     """The names a local-gradient snippet reads, from its placeholders."""
     names = []
-    for _, field, _, _ in string.Formatter().parse(snippet):
+    for field in _fields(snippet):
         if field == "out":
             names.append(stage.name)
         elif field is not None and field != "c":
@@ -119,6 +120,12 @@ def _reads(snippet: str, stage: Stage) -> tuple[str, ...]:
             if isinstance(operand, Ref):
                 names.append(operand.name)
     return tuple(names)
+
+
+@functools.cache
+def _fields(snippet: str) -> tuple[str | None, ...]:
+    # A few dozen distinct snippets are read once per contribution.
+    return tuple(field for _, field, _, _ in string.Formatter().parse(snippet))
 
 
 def _operand_index(field: str) -> int:

@@ -90,8 +90,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     staged = adjoint_ir.staged
     spec = TARGETS[target]
     forward_lines = tuple(forward_line(stage, target) for stage in staged.stages)
+    line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
     blocks = tuple(
-        BackwardBlock(forward_line(block.stage, target),
+        BackwardBlock(line_of[block.stage.name],
                       tuple(backward_line(c, style, target) for c in block.contributions))
         for block in adjoint_ir.blocks
     )
