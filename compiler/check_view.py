@@ -104,6 +104,10 @@ def _point_lines(report: CheckReport, number: int, point: PointReport, colour: b
         if colour and index:
             verdict = f"\033[{_COLOURS[verdict]}m{verdict}\033[0m"
         yield (marker + "  ".join(padded) + "  " + verdict).rstrip()
+    yield from _notes(point)
+
+
+def _notes(point: PointReport):
     at_kink = ", ".join(row.name for row in point.rows if row.verdict == "kink")
     for kink in point.kinks:
         yield f"  kink: {kink}"
