@@ -15,7 +15,8 @@ def parse_point(texts: list[str], inputs: tuple[str, ...]) -> tuple[float, ...]:
         if not equals:
             raise GradcError(f"expected name=value in --at, got '{text}'")
         if name not in inputs:
-            raise GradcError(f"'{name}' is not an input: the inputs are {', '.join(inputs)}")
+            known = f"the inputs are {', '.join(inputs)}" if inputs else "the formula has none"
+            raise GradcError(f"'{name}' is not an input: {known}")
         try:
             values[name] = float(number)
         except ValueError:

@@ -83,3 +83,16 @@ def test_output_may_not_overwrite_the_formula(tmp_path):
 @pytest.mark.parametrize("argv", [["compile"], ["bogus"], []])
 def test_usage_errors_exit_2(argv):
     assert gradc(*argv).returncode == 2
+
+
+def test_at_names_the_inputs_or_says_there_are_none():
+    from compiler.errors import GradcError
+    from compiler.points import parse_point
+
+    assert parse_point(["y=-4", "x=3"], ("x", "y")) == (3.0, -4.0)
+    with pytest.raises(GradcError, match="^'z' is not an input: the inputs are x, y$"):
+        parse_point(["z=1"], ("x", "y"))
+    with pytest.raises(GradcError, match="^'x' is not an input: the formula has none$"):
+        parse_point(["x=1"], ())
+    with pytest.raises(GradcError, match="^--at gives no value for y$"):
+        parse_point(["x=1"], ("x", "y"))
