@@ -20,9 +20,7 @@ against its row's arity when this module is imported.
 from __future__ import annotations
 
 import math
-import re
-import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .targets import TARGETS
@@ -300,65 +298,8 @@ def lookup(spelling: str) -> Gate | None:
     return SPELLINGS.get(spelling)
 
 
-# -- load-time validation: a row's snippets may use only its own placeholders.
+# Checked when the table loads: a row whose snippets use placeholders it
+# does not have, or whose forms do not fit a target, fails at import.
+from . import gate_checks  # noqa: E402  (the checks need the finished table)
 
-def _placeholders(snippet: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(snippet) if name is not None}
-
-
-def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
-    if row.variadic:
-        allowed = {"args"} if in_forward else {f"a{i}" for i in range(count)}
-    else:
-        allowed = set("ab"[:row.arity])
-    if row.takes_constant:
-        allowed.add("c")
-    return allowed if in_forward else allowed | {"out"}
-
-
-def _validate(row: Gate) -> None:
-    count = max(row.arity, 3) if row.variadic else row.arity
-    problems = _placeholders(row.forward) - _allowed(row, count, True)
-    problems |= _placeholders(row.notation) - _allowed(row, count, True)
-    problems |= _placeholders(row.symbol) - ({"c"} if row.takes_constant else set())
-    if (row.kink is None) != (row.kink_at is None):
-        raise AssertionError(f"gate {row.name}: a kink needs both its convention and kink_at")
-    problems |= _placeholders(row.kink_at or "") - _allowed(row, count, True) - {"out"}
-    snippets = row.local_snippets(count)
-    if len(snippets) != count:
-        raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")
-    for snippet in snippets:
-        problems |= _placeholders(snippet) - _allowed(row, count, False)
-    if row.chain is not None and (row.chain not in CHAINS or not row.takes_constant):
-        raise AssertionError(f"gate {row.name}: chain {row.chain} needs a constant and a rule")
-    for form in row.const_forms:
-        if form.gate not in GATES:
-            raise AssertionError(f"gate {row.name}: unknown constant form {form.gate}")
-    if problems:
-        raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)}")
-
-
-# What only scalar code can run: array targets need np.where, np.maximum, ...
-_SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
-
-
-def _validate_forms(row: Gate) -> None:
-    count = max(row.arity, 3) if row.variadic else row.arity
-    for target in TARGETS:
-        form = row.form(target)
-        snippets = row.local_snippets(count, target)
-        problems = _placeholders(form.forward) - _allowed(row, count, True)
-        for snippet in snippets:
-            problems |= _placeholders(snippet) - _allowed(row, count, False)
-        if len(snippets) != count or problems:
-            raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
-        if target != "math" and any(map(_SCALAR_ONLY.search, (form.forward,) + snippets)):
-            raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
-    for rewrite in row.rewrites:
-        if rewrite.operand not in GATES or row.arity != 1:
-            raise AssertionError(f"gate {row.name}: bad rewrite of {rewrite.operand}")
-
-
-for _row in _ROWS:
-    _validate(_row)
-    _validate_forms(_row)
+gate_checks.check_table(_ROWS, GATES)

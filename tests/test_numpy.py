@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from compiler import compile_source, gates
+from compiler import compile_source, gate_checks
 from compiler.adjoint import adjoint
 from compiler.cli import main
 from compiler.emit import context
@@ -214,5 +214,5 @@ def test_the_cli_writes_the_numpy_module(tmp_path):
 def test_a_row_whose_math_code_cannot_be_translated_needs_its_own_numpy_form():
     row = replace(GATES["relu"], forms=())
     with pytest.raises(AssertionError, match="gate relu: its numpy code needs its own form"):
-        gates._validate_forms(row)
-    gates._validate_forms(GATES["relu"])
+        gate_checks.check_table([row], GATES)
+    gate_checks.check_table([GATES["relu"]], GATES)

@@ -1,0 +1,78 @@
+"""Load-time checks of the gate table: gate rows -> nothing, or AssertionError.
+
+Each row's snippets may use only the placeholders its arity and constant
+give it, every kink has its condition, every constant form and rewrite names
+a real row, and every target can carry the row's code.  `gates.py` runs
+these when it is imported, so a malformed row never reaches a pass.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from .gates import CHAINS, Gate
+from .targets import TARGETS
+
+
+def _placeholders(snippet: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(snippet) if name is not None}
+
+
+def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
+    if row.variadic:
+        allowed = {"args"} if in_forward else {f"a{i}" for i in range(count)}
+    else:
+        allowed = set("ab"[:row.arity])
+    if row.takes_constant:
+        allowed.add("c")
+    return allowed if in_forward else allowed | {"out"}
+
+
+def _validate(row: Gate, table) -> None:
+    count = max(row.arity, 3) if row.variadic else row.arity
+    problems = _placeholders(row.forward) - _allowed(row, count, True)
+    problems |= _placeholders(row.notation) - _allowed(row, count, True)
+    problems |= _placeholders(row.symbol) - ({"c"} if row.takes_constant else set())
+    if (row.kink is None) != (row.kink_at is None):
+        raise AssertionError(f"gate {row.name}: a kink needs both its convention and kink_at")
+    problems |= _placeholders(row.kink_at or "") - _allowed(row, count, True) - {"out"}
+    snippets = row.local_snippets(count)
+    if len(snippets) != count:
+        raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")
+    for snippet in snippets:
+        problems |= _placeholders(snippet) - _allowed(row, count, False)
+    if row.chain is not None and (row.chain not in CHAINS or not row.takes_constant):
+        raise AssertionError(f"gate {row.name}: chain {row.chain} needs a constant and a rule")
+    for form in row.const_forms:
+        if form.gate not in table:
+            raise AssertionError(f"gate {row.name}: unknown constant form {form.gate}")
+    if problems:
+        raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)}")
+
+
+# What only scalar code can run: array targets need np.where, np.maximum, ...
+_SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
+
+
+def _validate_forms(row: Gate, table) -> None:
+    count = max(row.arity, 3) if row.variadic else row.arity
+    for target in TARGETS:
+        form = row.form(target)
+        snippets = row.local_snippets(count, target)
+        problems = _placeholders(form.forward) - _allowed(row, count, True)
+        for snippet in snippets:
+            problems |= _placeholders(snippet) - _allowed(row, count, False)
+        if len(snippets) != count or problems:
+            raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
+        if target != "math" and any(map(_SCALAR_ONLY.search, (form.forward,) + snippets)):
+            raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
+    for rewrite in row.rewrites:
+        if rewrite.operand not in table or row.arity != 1:
+            raise AssertionError(f"gate {row.name}: bad rewrite of {rewrite.operand}")
+
+
+def check_table(rows, table) -> None:
+    for row in rows:
+        _validate(row, table)
+        _validate_forms(row, table)
