@@ -32,7 +32,7 @@ import sympy as sp
 from . import gates
 from .errors import Span
 from .resolve import Program
-from .syntax import Apply, Expr, Name, Number
+from .syntax import Apply, Expr, Number, fold
 
 PRECISION = 40
 """Decimal digits the oracle computes with; float64 carries about 16."""
@@ -174,24 +174,13 @@ def build(program: Program) -> Oracle:
 
 
 def _translate(root: Expr, scope: dict, switches: list[Switch]) -> sp.Expr:
-    """Post-order and iterative, so deep nesting cannot hit the recursion limit."""
-    values: list[sp.Expr] = []
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if isinstance(node, Apply) and not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in reversed(node.args))
-        elif isinstance(node, Apply):
-            args = tuple(values[len(values) - len(node.args):])
-            del values[len(values) - len(node.args):]
-            values.append(_apply(node, args, switches))
-        elif isinstance(node, Number):
-            values.append(sp.Integer(int(node.value)) if node.integral
-                          else sp.Rational(node.value))
-        else:
-            values.append(scope[node.id])
-    return values[0]
+    """The SymPy expression of one binding; names come from `scope`."""
+    def leaf(node):
+        if isinstance(node, Number):
+            return sp.Integer(int(node.value)) if node.integral else sp.Rational(node.value)
+        return scope[node.id]
+
+    return fold(root, leaf, lambda node, args: _apply(node, tuple(args), switches))
 
 
 def _gate_name(node: Apply) -> str:

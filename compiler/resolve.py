@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import gates
 from .errors import GradcError, Span
-from .syntax import Apply, Assign, Bare, Expr, Name, Signature, Statement
+from .syntax import Apply, Bare, Expr, Name, Signature, Statement, preorder
 
 # Named constants.  Each means its value only where the file does not make
 # the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
@@ -117,7 +117,7 @@ def _check_uses(statements, assigned, constants) -> dict[str, Name]:
     """Checks every name and call; returns the free names, in text order."""
     free: dict[str, Name] = {}
     for index, statement in enumerate(statements):
-        for node in _preorder(statement.value):
+        for node in preorder(statement.value):
             if isinstance(node, Name):
                 _check_name(node, index, assigned, constants, free)
             elif isinstance(node, Apply) and node.is_call:
@@ -164,13 +164,3 @@ def _inputs(signature: Signature, free: dict[str, Name]) -> tuple[Name, ...]:
             raise GradcError(f"'{name}' is not an input of {signature.target.id}({shown}): "
                              "list it in the signature or assign it", node.span)
     return signature.params
-
-
-def _preorder(root: Expr):
-    """Nodes in the order their text appears; iterative, for deep nesting."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, Apply):
-            stack.extend(reversed(node.args))

@@ -28,7 +28,7 @@ from .gates import Gate
 from .naming import Namer
 from .resolve import Program
 from .snippets import fill
-from .syntax import Apply, Expr, Name, Number
+from .syntax import Expr, Name, Number, fold
 
 
 @dataclass(frozen=True)
@@ -115,21 +115,8 @@ class _Lowering:
     # -- lowering ------------------------------------------------------------
 
     def _lower(self, root: Expr):
-        values: list = []
-        stack: list[tuple[Expr, bool]] = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if isinstance(node, Apply) and not expanded:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in reversed(node.args))
-            elif isinstance(node, Apply):
-                args = values[len(values) - len(node.args):]
-                del values[len(values) - len(node.args):]
-                values.append(self._apply(gates.lookup(node.func) or gates.GATES[node.func],
-                                          args, node.span))
-            else:
-                values.append(self._leaf(node))
-        return values[0]
+        return fold(root, self._leaf, lambda node, args: self._apply(
+            gates.lookup(node.func) or gates.GATES[node.func], args, node.span))
 
     def _leaf(self, node: Union[Name, Number]):
         if isinstance(node, Number):

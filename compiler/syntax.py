@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Union
+from typing import Callable, Union
 
 from lark import Token, Transformer
 
@@ -180,8 +180,40 @@ def _check_implicit(left: Expr, right: Expr) -> None:
     # Between two names it would be ambiguous (`xy` is one name), and a
     # number after anything reads as a typo.
     if left.edges[1] == "NAME":
-        raise GradcError(f"expected an operator before this: write '*' between names, "
-                         f"or join them into one name", right.span)
+        raise GradcError("expected an operator before this: write '*' between names, "
+                         "or join them into one name", right.span)
     if right.edges[0] == "NUMBER":
         raise GradcError("expected an operator before this number: write '*' to multiply",
                          right.span)
+
+
+# -- walks over expressions: iterative, so deep nesting never recurses -------
+
+def preorder(root: Expr):
+    """Nodes in the order their text appears."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Apply):
+            stack.extend(reversed(node.args))
+
+
+def fold(root: Expr, leaf: Callable, apply: Callable):
+    """Evaluates an expression bottom-up: `leaf(node)` for a name or number,
+    `apply(node, args)` for an Apply once its arguments have values, left to
+    right."""
+    values: list = []
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, Apply) and not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args))
+        elif isinstance(node, Apply):
+            args = values[len(values) - len(node.args):]
+            del values[len(values) - len(node.args):]
+            values.append(apply(node, args))
+        else:
+            values.append(leaf(node))
+    return values[0]
