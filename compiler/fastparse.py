@@ -1,0 +1,259 @@
+"""Source text -> AST statements, quickly, for files that are plainly valid.
+
+Lark's LALR parser (parse.py) defines the language and words every syntax
+error, but its pure-Python lexer and parser cost about 7 µs a token: most of
+the compile time of a big file.  This module reads the same tokens with one
+regular expression and builds the same AST nodes (syntax.py) with an
+operator-precedence parser whose stacks are lists, so deep nesting never
+recurses.  At the first token that is not plainly valid it gives up and
+returns None; parse.py then parses the whole file with Lark, which reports
+the error exactly as before.  So it need only agree with Lark on valid
+files, and tests/test_fastparse.py compares the two on every case file,
+example and random near-formula.
+
+Precedence, loosest first, as in grammar/gradc.lark: `+ -`; `* /` and
+implicit multiplication (`2x`, whose right operand is a power); prefix
+`- +`; `^`, right-associative, whose base is an atom.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import replace
+
+from . import gates
+from .errors import GradcError, Span
+from .syntax import Apply, Assign, Bare, Name, Number, Signature, Statement
+
+# The grammar's terminals, each after any blanks; blanks at the very end
+# match no group.  `**` comes before `*`, as Lark tries longer operators
+# first.
+_TOKEN = re.compile(r"""
+    [ \t\f]* (?:
+        (?P<name>[^\W\d]\w*)
+      | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+      | (?P<binary>\^|\*\*|[-−+*·×/÷]) | (?P<lpar>\() | (?P<rpar>\)) | (?P<comma>,)
+      | (?P<newline>\r?\n) | (?P<semicolon>;) | (?P<equals>=) | (?P<comment>\#[^\r\n]*)
+      | (?P<other>[^ \t\f]))
+  | [ \t\f]+
+""", re.VERBOSE)
+
+# Binding power of each binary operator (left-associative unless noted).
+_PRECEDENCE = {"+": 1, "-": 1, "−": 1, "*": 2, "·": 2, "×": 2, "/": 2, "÷": 2,
+               "^": 4, "**": 4}
+_PREFIX = {"-": "MINUS", "−": "MINUS", "+": "PLUS"}
+_BRACKET, _IMPLICIT, _SIGN, _POWER = 0, 2, 3, 4
+_GROUP, _CALL = "(", "call"
+_NEWLINE = _TOKEN.groupindex["newline"]
+
+
+class _GiveUp(Exception):
+    """The text is not plainly valid: Lark must decide."""
+
+
+def parse_valid(text: str) -> tuple[Statement, ...] | None:
+    """The statements of `text`, or None if Lark must parse it."""
+    parser = _Parser()
+    try:
+        parser.run(text)
+    except (_GiveUp, GradcError):
+        return None
+    return tuple(parser.statements)
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+        self.names: dict[str, str] = {}
+        self.gate_names = {op: gates.lookup(op).name for op in _PRECEDENCE}
+        self._begin()
+
+    def _begin(self) -> None:
+        self.operands: list = []
+        self.ops: list[tuple] = []  # (precedence, kind, text, span, operand count)
+        self.expect_operand = True
+        self.target = None
+        self.after_name = False
+
+    def run(self, text: str) -> None:
+        line, line_start = 1, 0
+        handlers = (None, self._name, self._number, self._binary, self._lpar, self._rpar,
+                    self._comma, None, self._end, self._equals, _skip, _give_up)
+        for match in _TOKEN.finditer(text):
+            index = match.lastindex
+            if index == _NEWLINE:
+                self._end(None, None)
+                line, line_start = line + 1, match.end()
+            elif index is not None:
+                start, end = match.span(index)
+                column = start - line_start + 1
+                handlers[index](match.group(index), (line, column, line, column + end - start))
+        self._end(None, None)
+
+    # -- operands ----------------------------------------------------------
+
+    def _juxtapose(self) -> None:
+        if not self.expect_operand:
+            # Implicit multiplication: `2x`, `(x + y)z`, `3σ(x)`.
+            self._push_operator(_IMPLICIT, "implicit", "", None)
+
+    def _operand(self, node) -> None:
+        self._juxtapose()
+        self.operands.append(node)
+        self.expect_operand = False
+
+    def _name(self, text: str, where) -> None:
+        name = self.names.get(text)
+        if name is None:
+            name = self.names[text] = unicodedata.normalize("NFKC", text)
+            if not name.isidentifier():
+                raise _GiveUp
+        self._operand(Name(name, Span(*where)))
+        self.after_name = True
+
+    def _number(self, text: str, where) -> None:
+        value = float(text)
+        if not math.isfinite(value):
+            raise _GiveUp
+        self._operand(Number(value, text.isdigit(), Span(*where)))
+        self.after_name = False
+
+    # -- operators ---------------------------------------------------------
+
+    def _binary(self, text: str, where) -> None:
+        self.after_name = False
+        if self.expect_operand:
+            if text not in _PREFIX:
+                raise _GiveUp
+            self.ops.append((_SIGN, _PREFIX[text], text, Span(*where), 0))
+            return
+        precedence = _PRECEDENCE[text]
+        self._push_operator(precedence, "binary", self.gate_names[text], Span(*where))
+        self.expect_operand = True
+
+    def _push_operator(self, precedence: int, kind: str, text: str, span) -> None:
+        ops = self.ops
+        # `^` is right-associative: an equal power stays on the stack.
+        while ops and ops[-1][0] >= precedence and precedence != _POWER:
+            self._reduce()
+        ops.append((precedence, kind, text, span, 0))
+
+    def _reduce(self) -> None:
+        _, kind, text, span, _ = self.ops.pop()
+        right = self.operands.pop()
+        if kind == "binary":
+            left = self.operands.pop()
+            node = Apply(text, (left, right), Span.between(left.span, right.span), span,
+                         edges=(left.edges[0], right.edges[1]))
+        elif kind == "implicit":
+            left = self.operands.pop()
+            if left.edges[1] == "NAME" or right.edges[0] == "NUMBER":
+                raise _GiveUp
+            node = Apply("mul", (left, right), Span.between(left.span, right.span),
+                         right.span, edges=(left.edges[0], right.edges[1]))
+        elif kind == "MINUS":
+            node = Apply("neg", (right,), Span.between(span, right.span), span,
+                         edges=(kind, right.edges[1]))
+        else:
+            node = replace(right, span=Span.between(span, right.span),
+                           edges=(kind, right.edges[1]))
+        self.operands.append(node)
+
+    def _reduce_to_bracket(self) -> tuple:
+        """Reduces the operators after the innermost '(' and pops it."""
+        if self.expect_operand:
+            raise _GiveUp
+        ops = self.ops
+        while ops and ops[-1][0] != _BRACKET:
+            self._reduce()
+        if not ops:
+            raise _GiveUp
+        return ops.pop()
+
+    # -- brackets and statements ---------------------------------------------
+
+    def _lpar(self, text: str, where) -> None:
+        if self.after_name:
+            # NAME '(' is always a call, as in the LALR parser.
+            self.after_name = False
+            func = self.operands.pop()
+            self.ops.append((_BRACKET, _CALL, func.id, func.span, len(self.operands)))
+            self.expect_operand = True
+            return
+        self._juxtapose()
+        self.ops.append((_BRACKET, _GROUP, text, Span(*where), len(self.operands)))
+        self.expect_operand = True
+
+    def _rpar(self, text: str, where) -> None:
+        self.after_name = False
+        _, kind, func, span, count = self._reduce_to_bracket()
+        close = Span(*where)
+        if kind == _GROUP:
+            if len(self.operands) != count + 1:
+                raise _GiveUp
+            inner = self.operands.pop()
+            node = replace(inner, span=Span.between(span, close), edges=("LPAR", "RPAR"))
+        else:
+            args = tuple(self.operands[count:])
+            del self.operands[count:]
+            node = Apply(func, args, Span.between(span, close), span, is_call=True,
+                         edges=("NAME", "RPAR"))
+        self.operands.append(node)
+
+    def _comma(self, text: str, where) -> None:
+        self.after_name = False
+        bracket = self._reduce_to_bracket()
+        if bracket[1] != _CALL:
+            raise _GiveUp
+        self.ops.append(bracket)
+        self.expect_operand = True
+
+    def _equals(self, text: str, where) -> None:
+        self.after_name = False
+        if self.target is not None or self.expect_operand:
+            raise _GiveUp
+        self.target = self._finished()
+        self.expect_operand = True
+
+    def _finished(self):
+        """The statement's expression so far, with every operator applied."""
+        if self.expect_operand:
+            raise _GiveUp
+        while self.ops:
+            if self.ops[-1][0] == _BRACKET:
+                raise _GiveUp
+            self._reduce()
+        (value,) = self.operands
+        self.operands = []
+        return value
+
+    def _end(self, text, where) -> None:
+        if self.expect_operand and not self.operands and not self.ops:
+            if self.target is not None:
+                raise _GiveUp
+            return
+        value = self._finished()
+        self.statements.append(_statement(self.target, value))
+        self._begin()
+
+
+def _statement(target, value) -> Statement:
+    if target is None:
+        return Bare(value, value.span)
+    span = Span.between(target.span, value.span)
+    if isinstance(target, Name):
+        return Assign(target, value, span)
+    if isinstance(target, Apply) and target.is_call and all(
+            isinstance(arg, Name) for arg in target.args):
+        return Signature(Name(target.func, target.func_span), target.args, value, span)
+    raise _GiveUp
+
+
+def _skip(text: str, where) -> None:
+    pass
+
+
+def _give_up(text: str, where) -> None:
+    raise _GiveUp
