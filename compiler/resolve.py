@@ -21,7 +21,7 @@ from .syntax import Apply, Bare, Expr, Name, Signature, Statement, preorder
 CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binding:
     """One stage the file names: `name = value`."""
 

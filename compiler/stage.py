@@ -31,14 +31,14 @@ from .snippets import fill
 from .syntax import Expr, Name, Number, fold
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A value by name: an input or an earlier stage."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     value: float
     integral: bool = False
@@ -47,7 +47,7 @@ class Const:
 Operand = Union[Ref, Const]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stage:
     name: str
     gate: Gate
@@ -72,7 +72,7 @@ class StagedIR:
         return self.inputs if self.wrt is None else self.wrt
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     gate: Gate
     operands: list  # _Slot, str (an input's name) or Const
@@ -82,7 +82,7 @@ class _Draft:
     role: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Slot:
     """A reference to a draft stage, before stages have names."""
 

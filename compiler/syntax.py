@@ -24,7 +24,7 @@ from . import gates
 from .errors import GradcError, Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Number:
     value: float
     integral: bool
@@ -32,14 +32,14 @@ class Number:
     edges: tuple[str, str] = field(default=("NUMBER", "NUMBER"), compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
     id: str
     span: Span
     edges: tuple[str, str] = field(default=("NAME", "NAME"), compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Apply:
     """An operator or a function call.  `func` is a gate name for operators
     and the name as written (NFKC) for calls; `func_span` locates it."""
@@ -55,7 +55,7 @@ class Apply:
 Expr = Union[Number, Name, Apply]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assign:
     """`name = expr`: a named stage."""
 
@@ -64,7 +64,7 @@ class Assign:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signature:
     """`f(x, y) = expr`: names the output and fixes the inputs' order."""
 
@@ -74,7 +74,7 @@ class Signature:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bare:
     """A bare expression; allowed only as the last statement."""
 
