@@ -24,7 +24,7 @@ from .snippets import fill
 from .stage import Ref, Stage, StagedIR
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contribution:
     target: str
     """The value whose gradient grows: `x` in `dx += ...`."""
@@ -38,7 +38,7 @@ class Contribution:
     """Values the local gradient reads from the forward pass."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     stage: Stage
     contributions: tuple[Contribution, ...]
