@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the full tables
     python benchmarks/run.py --quick    # a few seconds: every table, tiny sizes
+    python benchmarks/run.py --million  # R(10^6) too: about a minute more
 
 Scalar: value and gradient at one point, per lecture formula, for gradc's
 lecture and compact styles, the lecture's hand-written listing (the staged
@@ -14,7 +15,7 @@ cheap-gradient bound says about 3 or less).
 
 Compile: the whole `gradc compile` process on R(n), the random circuit, in
 a child process: seconds, cost per gate relative to the smallest n, and the
-child's peak memory.
+child's peak memory; then each step's time (benchmarks/compile_time.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import subprocess
 import sys
-import tempfile
-import time
 import timeit
 from pathlib import Path
 
@@ -34,9 +32,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import compile_time  # noqa: E402
 import hand_staged  # noqa: E402
 from peers import PEERS, sympy_grad  # noqa: E402
-from random_circuit import circuit  # noqa: E402
 
 from compiler import compile_source  # noqa: E402
 from compiler.loader import module_from_source  # noqa: E402
@@ -112,51 +110,23 @@ def _operations(function: ast.FunctionDef) -> int:
     return sum(isinstance(node, kinds) for node in ast.walk(function))
 
 
-def compile_table(sizes: list[int]) -> None:
-    print("## `gradc compile` on R(n), the whole process\n")
-    print("| n | seconds | µs per gate | per gate / per gate at smallest n | peak MiB |")
-    print("|---:|---:|---:|---:|---:|")
-    first = None
-    with tempfile.TemporaryDirectory() as folder:
-        for n in sizes:
-            formula = Path(folder) / f"r{n}.txt"
-            formula.write_text(circuit(n), encoding="utf-8")
-            seconds, peak = _child([sys.executable, "-m", "compiler", "compile", str(formula),
-                                    "-o", str(formula.with_suffix(".py"))])
-            per_gate = seconds / n
-            first = first or per_gate
-            print(f"| {n:,} | {seconds:.2f} | {per_gate * 1e6:.1f} | {per_gate / first:.2f} "
-                  f"| {peak / 1024:.0f} |")
-    print()
-
-
-def _child(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak resident KiB of one child process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{' '.join(command)} failed with status {child.returncode}")
-    return seconds, usage.ru_maxrss
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="R(n) sizes for the compile table (default: 10^3..10^5)")
+    parser.add_argument("--million", action="store_true", help="add R(10^6) to the sizes")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {_cpu()}, Python {sys.version.split()[0]}\n")
     if args.quick:
         scalar_table(rounds=3, number=200)
         ops_table()
-        compile_table([200, 400])
+        compile_time.run([200, 400])
     else:
         scalar_table(rounds=200, number=2000)
         ops_table()
-        compile_table([int(n) for n in args.sizes.split(",")])
+        sizes = [int(n) for n in args.sizes.split(",")]
+        compile_time.run(sizes + ([1_000_000] if args.million else []))
 
 
 def _cpu() -> str:

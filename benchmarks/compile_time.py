@@ -1,0 +1,134 @@
+"""Compile time on R(n): the whole `gradc compile` process, and its steps.
+
+    python benchmarks/compile_time.py               # R(10^3), R(10^4), R(10^5)
+    python benchmarks/compile_time.py --million     # and R(10^6): about a minute
+    python benchmarks/compile_time.py --sizes 200,400
+
+The first table runs `gradc compile R.txt -o R.py` in a child process per
+size (start-up included) with the child's peak resident memory (VmHWM,
+so Linux only); its last column is the time CPython itself then takes to
+compile the generated module (what an import costs the first time).  The
+second runs each step of the pipeline in this process on the largest size
+up to 10^5.  benchmarks/run.py prints both after its other tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from random_circuit import circuit  # noqa: E402
+
+# CPython's compiler is superlinear in a function's length: at 10^6 gates
+# compiling the module would take far longer than gradc does.
+_LARGEST_MODULE_COMPILED = 100_000
+
+
+def compile_table(sizes: list[int]) -> None:
+    print("## `gradc compile` on R(n), the whole process\n")
+    print(f"| n | seconds | µs per gate | per gate / per gate at {sizes[0]:,} | peak MiB "
+          "| CPython compiles the module, s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    first = None
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            formula = Path(folder) / f"r{n}.txt"
+            formula.write_text(circuit(n), encoding="utf-8")
+            module = formula.with_suffix(".py")
+            seconds, peak = _child(["compile", str(formula), "-o", str(module)])
+            per_gate = seconds / n
+            first = first or per_gate
+            print(f"| {n:,} | {seconds:.2f} | {per_gate * 1e6:.1f} | {per_gate / first:.2f} "
+                  f"| {peak / 1024:.0f} | {_python_compile(module, n)} |")
+    print()
+
+
+# The child reports its own peak resident memory (VmHWM) as it exits.  The
+# rusage of a child counts the memory of the parent it was forked from, so
+# `os.wait4` would report this benchmark's own size for small runs.
+_MEASURED = """
+import atexit, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        print(next(line for line in status if line.startswith("VmHWM")), file=sys.stderr)
+atexit.register(_peak)
+from compiler.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _child(arguments: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak resident KiB of one `gradc` process."""
+    start = time.perf_counter()
+    child = subprocess.run([sys.executable, "-c", _MEASURED, *arguments], cwd=ROOT,
+                           stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if child.returncode:
+        raise SystemExit(f"gradc {' '.join(arguments)} failed:\n{child.stderr}")
+    return seconds, int(child.stderr.split()[-2])
+
+
+def _python_compile(module: Path, n: int) -> str:
+    if n > _LARGEST_MODULE_COMPILED:
+        return "not measured"
+    source = module.read_text(encoding="utf-8")
+    start = time.perf_counter()
+    compile(source, str(module), "exec")
+    return f"{time.perf_counter() - start:.2f}"
+
+
+def step_table(n: int) -> None:
+    """Seconds per pipeline step on R(n), in this process, GC off as in the driver."""
+    from compiler.adjoint import adjoint
+    from compiler.emit import context
+    from compiler.optimize import optimize
+    from compiler.parse import parse
+    from compiler.render import render
+    from compiler.resolve import resolve
+    from compiler.stage import stage
+
+    steps = (("parse", parse), ("resolve", resolve), ("stage", stage),
+             ("optimize", optimize), ("adjoint", adjoint), ("emit", context),
+             ("render", render))
+    print(f"## Where the time goes: each step on R({n:,}), in one process\n")
+    print("| step | seconds |")
+    print("|---|---:|")
+    value = circuit(n)
+    gc.disable()
+    try:
+        for name, step in steps:
+            start = time.perf_counter()
+            value = step(value)
+            print(f"| {name} | {time.perf_counter() - start:.2f} |")
+    finally:
+        gc.enable()
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="R(n) sizes, comma-separated (default: 10^3..10^5)")
+    parser.add_argument("--million", action="store_true", help="add R(10^6) to the sizes")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")] + ([1_000_000] if args.million else [])
+    run(sizes)
+
+
+def run(sizes: list[int]) -> None:
+    compile_table(sizes)
+    step_table(max(n for n in sizes if n <= _LARGEST_MODULE_COMPILED))
+
+
+if __name__ == "__main__":
+    main()
