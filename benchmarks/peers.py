@@ -43,11 +43,13 @@ def _translate(node, scope):
 
 
 def sympy_grad(text: str):
-    """lambdify(cse=True) of the value and the gradient, as one function."""
+    """lambdify(cse=True) of the value and the gradient, as one function
+    that returns one flat list [f, df/dx, ...]."""
     expression, symbols = sympy_expression(text)
     gradient = [sp.diff(expression, s) for s in symbols]
-    function = sp.lambdify(symbols, [expression, gradient], modules="math", cse=True)
-    return function
+    # A flat list: SymPy's cse does not look inside a nested one, and
+    # [f, [dx, dy]] would compute every shared term again.
+    return sp.lambdify(symbols, [expression, *gradient], modules="math", cse=True)
 
 
 def _jax(text: str):

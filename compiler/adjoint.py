@@ -10,8 +10,9 @@ receive nothing get an explicit zero.  With `StagedIR.wrt`, only values that
 depend on one of those inputs get an adjoint: the rest cannot reach them.
 
 The pass never looks at a gate's name; all it needs is in the row.  The
-local gradients are code in one target (math by default), since what they
-read from the forward pass, and so the cache, can differ between targets.
+local gradients are code in one target (math by default), and in the
+compact style's forms when asked, since what they read from the forward
+pass, and so the cache, can differ between targets.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def adjoint_name(name: str) -> str:
     return "d" + name
 
 
-def adjoint(staged: StagedIR, target: str = "math") -> AdjointIR:
+def adjoint(staged: StagedIR, target: str = "math", compact: bool = False) -> AdjointIR:
     reached: set[str] = {staged.output}
     read: set[str] = set()
     relevant = _relevant(staged)
@@ -67,7 +68,7 @@ def adjoint(staged: StagedIR, target: str = "math") -> AdjointIR:
     for stage in reversed(staged.stages):
         if stage.name not in reached or (relevant is not None and stage.name not in relevant):
             continue
-        contributions = tuple(_contributions(stage, reached, relevant, target))
+        contributions = tuple(_contributions(stage, reached, relevant, target, compact))
         for contribution in contributions:
             read.update(contribution.reads)
         blocks.append(Block(stage, contributions))
@@ -92,8 +93,8 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 
 
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                   target: str):
-    snippets = stage.gate.local_snippets(len(stage.operands), target)
+                   target: str, compact: bool):
+    snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     for index, (operand, snippet) in enumerate(zip(stage.operands, snippets)):
         if not isinstance(operand, Ref) or (relevant is not None
                                             and operand.name not in relevant):
@@ -103,7 +104,8 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
         yield Contribution(
             target=operand.name,
             first=first,
-            local=fill(snippet, stage.gate, stage.operands, stage.constant, out=stage.name),
+            local=fill(snippet, stage.gate, stage.operands, stage.constant, out=stage.name,
+                       floats=compact),
             upstream=adjoint_name(stage.name),
             reads=_reads(snippet, stage),
         )

@@ -33,8 +33,9 @@ def staged_ir(text: str, *, wrt=None, fold: bool = True, cse: bool = True,
     return optimize(stage(resolve(parse(text))), passes)
 
 
-def adjoint_ir(text: str, target: str = "math", **passes) -> AdjointIR:
-    return adjoint(staged_ir(text, **passes), target)
+def adjoint_ir(text: str, target: str = "math", compact: bool = False,
+               **passes) -> AdjointIR:
+    return adjoint(staged_ir(text, **passes), target, compact)
 
 
 def compile_source(text: str, target: str = "math", style: str = "lecture",
@@ -47,7 +48,8 @@ def compile_source(text: str, target: str = "math", style: str = "lecture",
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
     with _without_cyclic_gc():
-        return render(context(adjoint_ir(text, target, **passes), style, target), target)
+        ir = adjoint_ir(text, target, compact=style == "compact", **passes)
+        return render(context(ir, style, target), target)
 
 
 @contextlib.contextmanager

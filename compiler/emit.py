@@ -5,7 +5,12 @@ The templates only lay these lines out.  Two styles of backward line:
 * "lecture" (the default) writes every local factor, as the lecture does:
   `dsigx = (1) * dden`, `dx += ((1 - sigx) * sigx) * dsigx`.  A local
   factor that is a single name is written bare: `dnum = invden * df`.
-* "compact" drops unit factors: `dsigx = dden`, `dy = -dxmy`.
+* "compact" is written for speed (compact.py): each adjoint once, as one
+  sum, no unit factor, no seed, no copy: `dx = dxpy + dnum`; and the rows'
+  compact forms (`xpy * xpy`, float constants).
+
+`grad` runs forward's lines and then backward's in one function body; the
+lecture style's lines read the seed, which grad sets to 1 (`seed_line`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
+from .compact import compact_lines
 from .snippets import fill
 from .stage import Stage
 from .targets import TARGETS
@@ -36,11 +42,17 @@ class TemplateContext:
     output: str
     seed: str
     forward_lines: tuple[str, ...]
+    seed_line: str
+    """What grad sets before backward's lines: `df = 1.0`, or nothing when
+    the lines do not read the seed (compact)."""
     cache_tuple: str
     unpack_line: str
     blocks: tuple[BackwardBlock, ...]
     zero_lines: tuple[str, ...]
     gradients: str
+    scaled_gradients: str
+    """What backward returns: `gradients`, each times the seed when the
+    lines do not read it (compact)."""
     gradient_names: tuple[str, ...]
     gradient_inputs: str
     """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
@@ -49,27 +61,34 @@ class TemplateContext:
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
 
 
-def forward_line(stage: Stage, target: str = "math") -> str:
-    code = fill(stage.gate.form(target).forward, stage.gate, stage.operands, stage.constant)
+def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
+    code = fill(stage.gate.form(target, compact).forward, stage.gate, stage.operands,
+                stage.constant, floats=compact)
     return f"{stage.name} = {code}"
 
 
-def backward_line(contribution: Contribution, style: str = "lecture",
-                  target: str = "math") -> str:
+def backward_line(contribution: Contribution, target: str = "math") -> str:
+    """The lecture style's line for one contribution."""
     name = adjoint_name(contribution.target)
-    term = _product(contribution.local, contribution.upstream, style)
+    local = contribution.local
+    factor = local if local.isidentifier() else f"({local})"
+    term = f"{factor} * {contribution.upstream}"
     if contribution.first:
         return f"{name} = {term}"
     return TARGETS[target].accumulate.format(name, term)
 
 
-def _product(local: str, upstream: str, style: str) -> str:
-    if style == "compact" and local in ("1", "1.0"):
-        return upstream
-    if style == "compact" and local in ("-1", "-1.0"):
-        return f"-{upstream}"
-    factor = local if local.isidentifier() else f"({local})"
-    return f"{factor} * {upstream}"
+def _blocks(adjoint_ir: AdjointIR, style: str, target: str,
+            line_of: dict[str, str]) -> tuple[BackwardBlock, ...]:
+    if style == "compact":
+        staged = adjoint_ir.staged
+        lines = compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs)
+    else:
+        lines = tuple(tuple(backward_line(c, target) for c in block.contributions)
+                      for block in adjoint_ir.blocks)
+    # A compact block may be left with no line: its adjoints were summed later.
+    return tuple(BackwardBlock(line_of[block.stage.name], block_lines)
+                 for block, block_lines in zip(adjoint_ir.blocks, lines) if block_lines)
 
 
 def _tuple(names) -> str:
@@ -86,16 +105,15 @@ def _unpack(names: tuple[str, ...]) -> str:
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
             target: str = "math") -> TemplateContext:
-    """`adjoint_ir` must have been made for the same target."""
+    """`adjoint_ir` must have been made for the same target, and with
+    `compact` for the compact style."""
     staged = adjoint_ir.staged
     spec = TARGETS[target]
-    forward_lines = tuple(forward_line(stage, target) for stage in staged.stages)
+    compact = style == "compact"
+    forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
     line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
-    blocks = tuple(
-        BackwardBlock(line_of[block.stage.name],
-                      tuple(backward_line(c, style, target) for c in block.contributions))
-        for block in adjoint_ir.blocks
-    )
+    blocks = _blocks(adjoint_ir, style, target, line_of)
+    seed = adjoint_name(staged.output)
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
@@ -108,13 +126,17 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         inputs_literal=_tuple(repr(name) for name in staged.inputs),
         params=params,
         output=staged.output,
-        seed=adjoint_name(staged.output),
+        seed=seed,
         forward_lines=forward_lines,
+        seed_line="" if compact else f"{seed} = 1.0",
         cache_tuple=_tuple(adjoint_ir.cached),
         unpack_line=_unpack(adjoint_ir.cached),
         blocks=blocks,
         zero_lines=tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero),
         gradients=_tuple(gradient_names),
+        scaled_gradients=_tuple(
+            f"{adjoint_name(name)} * {seed}" if compact and name not in adjoint_ir.zero
+            else adjoint_name(name) for name in staged.gradient_inputs),
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),

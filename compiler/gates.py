@@ -105,32 +105,41 @@ class Gate:
     """(target, Form) pairs: the row's own code in a target where the
     target's systematic translation of the math code would be wrong."""
     rewrites: tuple[Rewrite, ...] = ()
+    compact: Form | None = None
+    """Faster math code for the compact style, equal to the row's code
+    within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
+    CPython runs float-with-int arithmetic and comparisons on a slower
+    path than float with float.  The adjoint pass derives the cache from
+    the code it uses.  None: the row's math code is already as fast."""
 
     @property
     def uses_output(self) -> bool:
         """Whether a local gradient reads the gate's own cached output."""
         return any("{out}" in snippet for snippet in self.local_snippets(max(self.arity, 2)))
 
-    def form(self, target: str = "math") -> Form:
-        """The row's code in `target`: its own, or the translated math code."""
+    def form(self, target: str = "math", compact: bool = False) -> Form:
+        """The row's code in `target`: its own, or the translated math code
+        (the compact math code, when asked and the row has one)."""
         # Asked once per stage and contribution, so the answer is kept on the
         # row (outside its fields, which stay frozen and compare as before).
         known = self.__dict__.setdefault("_forms_by_target", {})
-        if target not in known:
-            known[target] = self._form(target)
-        return known[target]
+        if (target, compact) not in known:
+            known[target, compact] = self._form(target, compact)
+        return known[target, compact]
 
-    def _form(self, target: str) -> Form:
+    def _form(self, target: str, compact: bool) -> Form:
         own = dict(self.forms).get(target)
         if own is not None:
             return own
+        math_form = self.compact if compact and self.compact else Form(self.forward, self.local)
         translate = TARGETS[target].translate
-        local = self.local
-        return Form(translate(self.forward), (lambda i, n: translate(local(i, n)))
+        local = math_form.local
+        return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
                     if self.variadic else tuple(map(translate, local)))
 
-    def local_snippets(self, count: int, target: str = "math") -> tuple[str, ...]:
-        local = self.form(target).local
+    def local_snippets(self, count: int, target: str = "math",
+                       compact: bool = False) -> tuple[str, ...]:
+        local = self.form(target, compact).local
         if self.variadic:
             return tuple(local(i, count) for i in range(count))
         return local
@@ -154,6 +163,11 @@ def _first_extremum_np(i: int, count: int) -> str:
 # σ without overflow: exp only ever sees a number <= 0, because for x < 0
 # σ(x) = exp(x) / (1 + exp(x)).  Both branches give σ to within an ulp.
 SIGMOID = "1.0 / (1 + math.exp(-{a})) if {a} >= 0 else math.exp({a}) / (1 + math.exp({a}))"
+# The same σ with float constants, for the compact style.
+SIGMOID_FLOAT = ("1.0 / (1.0 + math.exp(-{a})) if {a} >= 0.0"
+                 " else math.exp({a}) / (1.0 + math.exp({a}))")
+# max({a}, 0.0) without the call: the same value for -0.0 and NaN too.
+RELU_FLOAT = "(0.0 if {a} < 0.0 else {a})"
 SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
 # σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
 # where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
@@ -176,11 +190,12 @@ def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[s
 def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
            prefix: str, symbol: str | None = None, kink: str | None = None,
            notation: str | None = None, numpy: tuple[str, str] | None = None,
-           rewrites: tuple[Rewrite, ...] = ()) -> Gate:
+           rewrites: tuple[Rewrite, ...] = (), compact: tuple[str, str] | None = None) -> Gate:
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
                 symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink,
                 kink_at="{a} == 0" if kink else None, rewrites=rewrites,
-                forms=(("numpy", Form(numpy[0], (numpy[1],))),) if numpy else ())
+                forms=(("numpy", Form(numpy[0], (numpy[1],))),) if numpy else (),
+                compact=Form(compact[0], (compact[1],)) if compact else None)
 
 
 def _extremum(name: str) -> Gate:
@@ -208,7 +223,7 @@ _ROWS: tuple[Gate, ...] = (
          roles=("num", "den"),
          const_forms=(ConstForm(0, "inv", 1.0), ConstForm(1, "divc"))),
     Gate("inv", (), 1, "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "inv", "1/x",
-         notation="1/{a}"),
+         notation="1/{a}", compact=Form("1.0 / {a}", ("-1.0 / ({a} * {a})",))),
     Gate("neg", (), 1, "-{a}", ("-1",), "neg{a}", "neg", "−x", notation="−{a}",
          rewrites=(Rewrite("neg", 0),)),
     *_constant_pair("add", "{c} + {a}", "{a} + {c}", "sh", ("+{c}", "+{c}"), "1", "1",
@@ -228,7 +243,7 @@ _ROWS: tuple[Gate, ...] = (
                                           ConstForm(1, "powc", whole=True), ConstForm(1, "powr"),
                                           ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
     Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2",
-         notation="{a}^2"),
+         notation="{a}^2", compact=Form("{a} * {a}", ("2.0 * {a}",))),
     Gate("powc", (), 1, "{a}**{c}", ("{c} * {a}**({c} - 1)",), "{a}pow", "pow", "^{c}",
          notation="{a}^{c}", takes_constant=True),
     Gate("powr", (), 1, "math.pow({a}, {c})", ("{c} * math.pow({a}, {c} - 1)",), "{a}pow",
@@ -239,38 +254,51 @@ _ROWS: tuple[Gate, ...] = (
     # The math target keeps the lecture's local gradient (1 - σ)·σ, whose
     # absolute error is below 2^-53 but which is 0 for x > 36.7.
     _unary("sigmoid", ("σ", "sigmoid"), SIGMOID, "(1 - {out}) * {out}", "sig", "σ",
-           numpy=(SIGMOID_NP, "{out} * (" + SIGMOID_NEG_NP + ")")),
+           numpy=(SIGMOID_NP, "{out} * (" + SIGMOID_NEG_NP + ")"),
+           compact=(SIGMOID_FLOAT, "(1.0 - {out}) * {out}")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
     _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log",
            rewrites=(Rewrite("sigmoid", ("neg", ("softplus", ("neg", 0)))),)),
     _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√",
            notation="√{a}"),
-    _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh"),
+    _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh",
+           compact=("math.tanh({a})", "1.0 - {out} * {out}")),
     _unary("sin", ("sin",), "math.sin({a})", "math.cos({a})", "sin"),
     _unary("cos", ("cos",), "math.cos({a})", "-math.sin({a})", "cos"),
-    _unary("tan", ("tan",), "math.tan({a})", "1 + {out}**2", "tan"),
-    _unary("asin", ("asin", "arcsin"), "math.asin({a})", "1.0 / math.sqrt(1 - {a}**2)", "asin"),
-    _unary("acos", ("acos", "arccos"), "math.acos({a})", "-1.0 / math.sqrt(1 - {a}**2)", "acos"),
-    _unary("atan", ("atan", "arctan"), "math.atan({a})", "1.0 / (1 + {a}**2)", "atan"),
+    _unary("tan", ("tan",), "math.tan({a})", "1 + {out}**2", "tan",
+           compact=("math.tan({a})", "1.0 + {out} * {out}")),
+    _unary("asin", ("asin", "arcsin"), "math.asin({a})", "1.0 / math.sqrt(1 - {a}**2)", "asin",
+           compact=("math.asin({a})", "1.0 / math.sqrt(1.0 - {a} * {a})")),
+    _unary("acos", ("acos", "arccos"), "math.acos({a})", "-1.0 / math.sqrt(1 - {a}**2)", "acos",
+           compact=("math.acos({a})", "-1.0 / math.sqrt(1.0 - {a} * {a})")),
+    _unary("atan", ("atan", "arctan"), "math.atan({a})", "1.0 / (1 + {a}**2)", "atan",
+           compact=("math.atan({a})", "1.0 / (1.0 + {a} * {a})")),
     Gate("atan2", ("atan2",), 2, "math.atan2({a}, {b})",
          ("{b} / ({a}**2 + {b}**2)", "-{a} / ({a}**2 + {b}**2)"), "atan{a}{b}", "atan",
-         "atan2", notation="atan2({a}, {b})"),
+         "atan2", notation="atan2({a}, {b})",
+         compact=Form("math.atan2({a}, {b})", ("{b} / ({a} * {a} + {b} * {b})",
+                                               "-{a} / ({a} * {a} + {b} * {b})"))),
     _unary("sinh", ("sinh",), "math.sinh({a})", "math.cosh({a})", "sinh"),
     _unary("cosh", ("cosh",), "math.cosh({a})", "math.sinh({a})", "cosh"),
-    _unary("log1p", ("log1p",), "math.log1p({a})", "1.0 / (1 + {a})", "logp"),
-    _unary("expm1", ("expm1",), "math.expm1({a})", "{out} + 1", "expm"),
+    _unary("log1p", ("log1p",), "math.log1p({a})", "1.0 / (1 + {a})", "logp",
+           compact=("math.log1p({a})", "1.0 / (1.0 + {a})")),
+    _unary("expm1", ("expm1",), "math.expm1({a})", "{out} + 1", "expm",
+           compact=("math.expm1({a})", "{out} + 1.0")),
     _unary("abs", ("abs",), "abs({a})", "1.0 if {a} > 0 else -1.0 if {a} < 0 else 0.0",
            "abs", "|x|", notation="|{a}|", kink="abs at 0: the gradient is 0 by convention",
-           numpy=("np.abs({a})", "np.sign({a})")),
+           numpy=("np.abs({a})", "np.sign({a})"),
+           compact=("abs({a})", "1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0")),
     _unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
            kink="relu at 0: the gradient is 0 by convention",
-           numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)")),
+           numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
+           compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
     # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
     # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",
            SIGMOID, "softp",
-           numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP)),
+           numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP),
+           compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
     _extremum("max"),
     _extremum("min"),
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.

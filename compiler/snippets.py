@@ -16,14 +16,19 @@ def format_number(value: float, integral: bool) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def spell(operand) -> str:
-    """An operand as code: a `Ref`'s name or a `Const`'s printed value."""
+def spell(operand, floats: bool = False) -> str:
+    """An operand as code: a `Ref`'s name or a `Const`'s printed value
+    (`2.0` rather than `2` when `floats`: the compact style's arithmetic
+    never mixes a float with an int, which CPython runs more slowly)."""
     name = getattr(operand, "name", None)
-    return name if name is not None else format_number(operand.value, operand.integral)
+    if name is not None:
+        return name
+    return format_number(operand.value, operand.integral and not floats)
 
 
-def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = None) -> str:
-    spelled = [spell(op) for op in operands]
+def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = None,
+         floats: bool = False) -> str:
+    spelled = [spell(op, floats) for op in operands]
     fields: dict[str, str] = {"out": out or ""}
     if gate.variadic:
         fields["args"] = ", ".join(spelled)
@@ -31,5 +36,5 @@ def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = No
     else:
         fields.update(zip("ab", spelled))
     if constant is not None:
-        fields["c"] = spell(constant)
+        fields["c"] = spell(constant, floats)
     return snippet.format(**fields)

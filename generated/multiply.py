@@ -26,9 +26,18 @@ def backward(cache, df=1.0):
 
 
 def grad(x, y):
-    """Return (f, (dx, dy)): the value and its gradient."""
-    out, cache = forward(x, y)
-    return out, backward(cache)
+    """Return (f, (dx, dy)): the value and its gradient.
+
+    Runs the lines of forward and then of backward (with df = 1.0)
+    in one function: the same values, without two calls and a cache."""
+    f = x * y
+    df = 1.0
+
+    # backprop f = x * y
+    dx = y * df
+    dy = x * df
+
+    return f, (dx, dy)
 
 
 def f(x, y):

@@ -165,8 +165,10 @@ def test_optimized_and_plain_modules_agree_on_values():
 
 
 def _computing(source: str, code: str) -> list[str]:
-    """The generated lines (not comments) that compute `code`."""
-    return [line for line in source.splitlines()
+    """The lines of forward (not comments) that compute `code`; grad runs
+    the same lines again."""
+    forward = source.split("\ndef forward(")[1].split("\ndef ")[0]
+    return [line for line in forward.splitlines()
             if line.endswith(f" = {code}") and not line.lstrip().startswith("#")]
 
 

@@ -59,9 +59,49 @@ def backward(cache, df=1.0):
 
 
 def grad(x, y):
-    """Return (f, (dx, dy)): the value and its gradient."""
-    out, cache = forward(x, y)
-    return out, backward(cache)
+    """Return (f, (dx, dy)): the value and its gradient.
+
+    Runs the lines of forward and then of backward (with df = 1.0)
+    in one function: the same values, without two calls and a cache."""
+    sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    num = x + sigy
+    sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    xpy = x + y
+    xpysqr = xpy**2
+    den = sigx + xpysqr
+    invden = 1.0 / den
+    f = num * invden
+    df = 1.0
+
+    # backprop f = num * invden
+    dnum = invden * df
+    dinvden = num * df
+
+    # backprop invden = 1.0 / den
+    dden = (-1.0 / (den**2)) * dinvden
+
+    # backprop den = sigx + xpysqr
+    dsigx = (1) * dden
+    dxpysqr = (1) * dden
+
+    # backprop xpysqr = xpy**2
+    dxpy = (2 * xpy) * dxpysqr
+
+    # backprop xpy = x + y
+    dx = (1) * dxpy
+    dy = (1) * dxpy
+
+    # backprop sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    dx += ((1 - sigx) * sigx) * dsigx
+
+    # backprop num = x + sigy
+    dx += (1) * dnum
+    dsigy = (1) * dnum
+
+    # backprop sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    dy += ((1 - sigy) * sigy) * dsigy
+
+    return f, (dx, dy)
 
 
 def f(x, y):
