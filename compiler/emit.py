@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .compact import compact_lines
 from .snippets import fill
-from .stage import Stage
+from .stage import Ref, Stage
 from .targets import TARGETS
 
 STYLES = ("lecture", "compact")
@@ -59,6 +59,15 @@ class TemplateContext:
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
+    loop_inputs: tuple[str, ...]
+    """The inputs some stage reads, in input order: what a loop over the
+    points broadcasts (an input no stage reads cannot change its shape)."""
+    loop_inputs_literal: str
+    loop_outputs: tuple[str, ...]
+    """What a loop computes at each point: the output, then each gradient
+    that is not zero."""
+    loop_targets: str
+    """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
 
 
 def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
@@ -141,4 +150,18 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
+        **_loop(adjoint_ir),
     )
+
+
+def _loop(adjoint_ir: AdjointIR) -> dict:
+    """The fields that say what a loop over the points reads and writes."""
+    staged = adjoint_ir.staged
+    read = {op.name for stage in staged.stages for op in stage.operands
+            if isinstance(op, Ref)}
+    inputs = tuple(name for name in staged.inputs if name in read)
+    outputs = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs
+                                       if name not in adjoint_ir.zero)
+    return {"loop_inputs": inputs, "loop_inputs_literal": _tuple(inputs),
+            "loop_outputs": outputs,
+            "loop_targets": f"{outputs[0]}," if len(outputs) == 1 else ", ".join(outputs)}

@@ -8,7 +8,6 @@ these when it is imported, so a malformed row never reaches a pass.
 
 from __future__ import annotations
 
-import re
 import string
 
 from .gates import CHAINS, Gate
@@ -51,10 +50,6 @@ def _validate(row: Gate, table) -> None:
         raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)}")
 
 
-# What only scalar code can run: array targets need np.where, np.maximum, ...
-_SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
-
-
 def _validate_forms(row: Gate, table) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
     for target in TARGETS:
@@ -65,7 +60,8 @@ def _validate_forms(row: Gate, table) -> None:
             problems |= _placeholders(snippet) - _allowed(row, count, False)
         if len(snippets) != count or problems:
             raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
-        if target != "math" and any(map(_SCALAR_ONLY.search, (form.forward,) + snippets)):
+        cannot_run = TARGETS[target].cannot_run
+        if cannot_run is not None and any(map(cannot_run.search, (form.forward,) + snippets)):
             raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
     for rewrite in row.rewrites:
         if rewrite.operand not in table or row.arity != 1:

@@ -1,19 +1,27 @@
 """Compile a formula file and import the result in one call.
 
 Like SymPy's `lambdify`, `load` hands back something callable without a
-file on disk; the module's source is registered with `linecache`, so a
-traceback from a generated module still shows its lines.
+file the user has to manage; the module's source is registered with
+`linecache`, so a traceback from a generated module still shows its lines.
+
+A target whose module caches compiled code beside its own file (numba)
+needs a real file: `load` writes such a module once, to a file named by a
+digest of its text under the cache directory, so the next process that
+loads the same formula finds both the file and the compiled code again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import linecache
 import os
+import sys
 import types
 from pathlib import Path
 
 from .driver import compile_source
-from .files import read_source
+from .files import read_source, write_atomically
+from .targets import TARGETS
 
 
 def load(path: str | os.PathLike, target: str = "math", style: str = "lecture"):
@@ -21,6 +29,8 @@ def load(path: str | os.PathLike, target: str = "math", style: str = "lecture"):
     source = compile_source(read_source(path), target=target, style=style)
     stem = Path(path).stem
     name = stem if stem.isidentifier() else "formula"
+    if TARGETS[target].disk_cache:
+        return module_from_file(source, name)
     return module_from_source(source, name, f"<gradc {Path(path).name}>")
 
 
@@ -30,3 +40,28 @@ def module_from_source(source: str, name: str, filename: str) -> types.ModuleTyp
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), module.__dict__)
     return module
+
+
+def module_from_file(source: str, name: str,
+                     directory: str | os.PathLike | None = None) -> types.ModuleType:
+    """Import `source` as the module `<name>_<digest>`, from a file of that
+    name under `directory` (default: `cache_directory()`), written once."""
+    folder = Path(directory) if directory is not None else cache_directory()
+    unique = f"{name}_{hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]}"
+    path = folder / f"{unique}.py"
+    # Rewriting an existing file would change its time stamp, and numba
+    # would compile again: the file's time is part of its cache key.
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, source)
+    # numba finds the module of cached code again by its name, in sys.modules.
+    if unique not in sys.modules:
+        sys.modules[unique] = module_from_source(source, unique, str(path))
+    return sys.modules[unique]
+
+
+def cache_directory() -> Path:
+    """$GRADC_CACHE_DIR, else $XDG_CACHE_HOME/gradc, else ~/.cache/gradc."""
+    if os.environ.get("GRADC_CACHE_DIR"):
+        return Path(os.environ["GRADC_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gradc"

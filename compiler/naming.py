@@ -24,7 +24,8 @@ import re
 MODULE_NAMES = frozenset({
     "INPUTS", "forward", "backward", "grad", "cache", "math", "np", "numpy", "numba",
     "sys", "argv", "values", "name", "text", "out", "shape", "_main", "_unbroadcast",
-    "_kernel", "_sigmoid", "_softplus",
+    "_kernel", "_sigmoid", "_softplus", "_value_kernel", "_run", "_point",
+    "_grad_at", "_value_at",
 })
 
 # Builtins the generated modules call.  Other builtins may be shadowed by a

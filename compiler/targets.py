@@ -27,12 +27,22 @@ class Target:
     """A later contribution to an adjoint: `{0}` the adjoint, `{1}` the term."""
     translate: Callable[[str], str]
     """A gate's math snippet, spelled for this target."""
+    cannot_run: re.Pattern | None = None
+    """Code the target cannot run; a gate row whose translated code holds it
+    needs its own form for the target."""
+    disk_cache: bool = False
+    """The module caches compiled code beside its own file, so `load` gives
+    it a file (compiler/loader.py)."""
 
 
 # numpy names the inverse trigonometric functions arcsin, ... and pow power;
 # the rest alike.
 _NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
                 "pow": "power"}
+
+
+# What only scalar code can run: array targets need np.where, np.maximum, ...
+_SCALAR_ONLY = re.compile(r"\bif\b|(?<![\w.])(max|min|abs)\(|\bmath\.")
 
 
 def _numpy(snippet: str) -> str:
@@ -44,5 +54,11 @@ TARGETS: dict[str, Target] = {
     # Never `+=` on arrays: the first contribution may be another adjoint's
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
-    "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}", _numpy),
+    "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}", _numpy,
+                    cannot_run=_SCALAR_ONLY),
+    # The math code, run one point at a time inside a compiled loop: scalars,
+    # so conditionals, max, min, abs and `+=` work; np. rather than math.,
+    # so the module imports only numpy and numba.
+    "numba": Target("numba", "numpy as np", "np.", True, "{0} += {1}", _numpy,
+                    cannot_run=re.compile(r"\bmath\."), disk_cache=True),
 }

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_source
-from compiler.loader import module_from_source
+from compiler.loader import module_from_file, module_from_source
+from compiler.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -20,7 +21,20 @@ _counter = itertools.count()
 def build(text: str, **options):
     """Compile formula text and import the module it makes."""
     source = compile_source(text, **options)
+    if TARGETS[options.get("target", "math")].disk_cache:
+        # numba's loops are cached beside a file; the same text shares one
+        # module, so each loop is compiled once per session.
+        pytest.importorskip("numba")
+        return module_from_file(source, "formula")
     return module_from_source(source, f"formula{next(_counter)}", "<test formula>")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_directory(tmp_path_factory):
+    """Modules that need a file get one in a temporary directory, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADC_CACHE_DIR", str(tmp_path_factory.mktemp("gradc-cache")))
+        yield
 
 
 @pytest.fixture

@@ -1,0 +1,293 @@
+"""The numba target: the math target's numbers, from one compiled loop.
+
+Each module's loop is compiled on its first call (about a second), so the
+modules are built once per test module and shared; every gate row is
+checked through one module that holds them all.  The loop runs the math
+target's own lines, so values agree with the math module to rtol 1e-12
+(absolute 1e-13 where a gradient is a sum that cancels, as in the numpy
+tests).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from compiler import compile_source
+from compiler.adjoint import adjoint
+from compiler.emit import context
+from compiler.gates import GATES
+from compiler.loader import module_from_file, module_from_source
+from compiler.render import render
+from compiler.stage import Const, Ref, Stage, StagedIR
+from conftest import EXAMPLES, GENERATED, ROOT, build
+from gate_math import MEANING, POSITIVE_ONLY
+
+pytest.importorskip("numba")
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
+RTOL, ATOL = 1e-12, 1e-13
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("numba")
+
+
+@pytest.fixture(scope="module")
+def numba_module(folder):
+    """Formula text -> its numba module, built once per text."""
+    built = {}
+
+    def make(text: str):
+        if text not in built:
+            built[text] = module_from_file(compile_source(text, target="numba"),
+                                           f"formula{len(built)}", folder)
+        return built[text]
+    return make
+
+
+def _example(stem: str) -> str:
+    return (EXAMPLES / f"{stem}.txt").read_text(encoding="utf-8")
+
+
+def _pointwise(module, columns):
+    """The math module at each point: the value and each gradient, as arrays."""
+    results = [module.grad(*point) for point in zip(*columns)]
+    return (np.array([value for value, _ in results]),
+            np.array([gradient for _, gradient in results]).T)
+
+
+def _random_points(count: int, inputs, seed: int = 7):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_examples_on_300_random_points_equal_the_math_target(example, numba_module):
+    text = example.read_text(encoding="utf-8")
+    math_module, module = build(text), numba_module(text)
+    columns = _random_points(300, math_module.INPUTS)
+    values, gradients = _pointwise(math_module, columns)
+    value, gradient = module.grad(*columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
+
+
+# -- every gate row, in one module: f = sum of w_g * g(operands of g), each
+# gate with inputs of its own, so that df/dw_g is the gate's value and
+# df/d(operand) its local gradient (w_g is 1).
+
+def _all_gates() -> StagedIR:
+    inputs, stages, terms = [], [], []
+    for name in sorted(GATES):
+        gate = GATES[name]
+        operands = [f"{name}_{i}" for i in range(3 if gate.variadic else gate.arity)]
+        const = Const(float(MEANING[name][1])) if gate.takes_constant else None
+        inputs += operands + [f"w_{name}"]
+        stages.append(Stage(f"g_{name}", gate, tuple(map(Ref, operands)), const, None))
+        stages.append(Stage(f"t_{name}", GATES["mul"], (Ref(f"w_{name}"), Ref(f"g_{name}")),
+                            None, None))
+        terms.append(f"t_{name}")
+    total = terms[0]
+    for index, term in enumerate(terms[1:]):
+        name = "f" if index == len(terms) - 2 else f"s{index}"
+        stages.append(Stage(name, GATES["add"], (Ref(total), Ref(term)), None, None))
+        total = name
+    return StagedIR(tuple(inputs), tuple(stages), "f", {n: n for n in inputs})
+
+
+def _gate_columns(inputs, count: int = 200, seed: int = 3):
+    """Points inside each gate's domain, with ties for max and min and the
+    kinks of abs and relu (0) among them."""
+    rng = np.random.default_rng(seed)
+    columns = []
+    for name in inputs:
+        gate = name.rpartition("_")[0] or name
+        if name.startswith("w_"):
+            columns.append(np.ones(count))
+        elif gate in ("max", "min", "abs", "relu"):
+            columns.append(rng.choice([-0.5, 0.0, 0.5], count))
+        elif gate in POSITIVE_ONLY:
+            columns.append(rng.uniform(0.05, 0.95, count))
+        else:
+            columns.append(rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count))
+    return columns
+
+
+@pytest.fixture(scope="module")
+def gate_modules(folder):
+    staged = _all_gates()
+    math_source = render(context(adjoint(staged)))
+    numba_source = render(context(adjoint(staged, "numba"), target="numba"), "numba")
+    return (module_from_source(math_source, "all_gates_math", "<all gates>"),
+            module_from_file(numba_source, "all_gates", folder))
+
+
+def test_every_gate_row_runs_in_the_loop_and_equals_the_math_target(gate_modules):
+    math_module, module = gate_modules
+    columns = _gate_columns(module.INPUTS)
+    values, gradients = _pointwise(math_module, columns)
+    value, gradient = module.grad(*columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    for name, got, expected in zip(module.INPUTS, gradient, gradients):
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_route_to_the_first_tied_argument(name, gate_modules):
+    _, module = gate_modules
+    a = np.array([0.5, 0.1, 0.2, 0.9])
+    b = np.array([0.5, 0.5, 0.2, 0.1])
+    c = np.array([0.5, 0.5, 0.7, 0.1])
+    columns = {f"{name}_0": a, f"{name}_1": b, f"{name}_2": c}
+    gradient = dict(zip(module.INPUTS, module.grad(
+        *[columns.get(i, np.ones(4) if i.startswith("w_") else 0.5) for i in module.INPUTS])[1]))
+    first = {"max": [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]],
+             "min": [[1, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]}[name]
+    np.testing.assert_array_equal([gradient[i] for i in columns], first)
+
+
+# -- the interface and broadcasting, on the lecture's examples.
+
+def test_scalars_give_the_lecture_numbers(numba_module):
+    module = numba_module(_example("staged"))
+    value, gradient = module.grad(3.0, -4.0)
+    assert (value, gradient) == (1.5456448841066441, (2.0595697955721652, 1.5922327514838093))
+    assert all(type(v) is np.float64 for v in (value, *gradient))
+
+
+@pytest.mark.parametrize("x, y", [
+    (2.0, np.linspace(-1.0, 1.0, 5)),                       # (scalar, vector)
+    (np.linspace(-1.0, 1.0, 3)[:, None], np.linspace(0.5, 2.0, 4)[None, :]),  # (column, row)
+    (np.arange(12.0).reshape(3, 4) / 7 - 0.8, -0.3),       # (matrix, scalar)
+    (np.arange(6.0).reshape(2, 3).T / 5, [0.25, -1.5]),    # (transposed, list)
+], ids=["scalar-vector", "column-row", "matrix-scalar", "transposed-list"])
+def test_each_gradient_has_its_inputs_shape_summed_over_broadcasting(x, y, numba_module):
+    module = numba_module(_example("staged"))
+    value, (dx, dy) = module.grad(x, y)
+    x_full, y_full = np.broadcast_arrays(x, y)
+    assert value.shape == x_full.shape
+    assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
+    expected_value, (each_dx, each_dy) = _pointwise(build(_example("staged")),
+                                                    [x_full.ravel(), y_full.ravel()])
+    np.testing.assert_allclose(value, expected_value.reshape(x_full.shape), rtol=RTOL)
+    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)),
+                               rtol=RTOL)
+    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)),
+                               rtol=RTOL)
+
+
+def _summed(full, shape):
+    """The per-point gradients of a broadcast input, summed the slow way."""
+    full = full.sum(axis=tuple(range(full.ndim - len(shape))))
+    axes = tuple(axis for axis, size in enumerate(shape) if size == 1)
+    return full.sum(axis=axes, keepdims=True) if axes else full
+
+
+def test_a_shared_scalar_weight_gets_the_sum_over_the_batch(numba_module):
+    math_module, module = build(_example("neuron")), numba_module(_example("neuron"))
+    assert module.INPUTS == ("w0", "x0", "w1", "x1", "w2")
+    x0, x1 = _random_points(50, "ab", seed=3)
+    weights = (2.0, -3.0, -3.0)
+    gradient = module.grad(weights[0], x0, weights[1], x1, weights[2])[1]
+    each = np.array([math_module.grad(weights[0], a, weights[1], b, weights[2])[1]
+                     for a, b in zip(x0, x1)])
+    for index in (0, 2, 4):          # the weights: one number, the batch's sum
+        assert np.shape(gradient[index]) == ()
+        assert gradient[index] == pytest.approx(each[:, index].sum(), rel=1e-12)
+    for index in (1, 3):             # the data: one gradient per point
+        np.testing.assert_allclose(gradient[index], each[:, index], rtol=RTOL, atol=ATOL)
+
+
+def test_forward_then_backward_with_an_array_seed_weights_each_point(numba_module):
+    module = numba_module(_example("staged"))
+    x, y = _random_points(20, "xy")
+    seed = np.linspace(-2.0, 2.0, 20)
+    value, cache = module.forward(x, y)
+    dx, dy = module.backward(cache, seed)
+    _, (each_dx, each_dy) = _pointwise(build(_example("staged")), [x, y])
+    np.testing.assert_allclose(dx, seed * each_dx, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dy, seed * each_dy, rtol=RTOL, atol=ATOL)
+    total = module.backward(cache, np.ones((3, 1)) * seed)      # a seed of more axes
+    np.testing.assert_allclose(total[0], 3 * seed * each_dx, rtol=RTOL, atol=ATOL)
+    for got, expected in zip(module.backward(cache), module.grad(x, y)[1]):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_gradients_are_new_arrays(numba_module):
+    module = numba_module(_example("staged"))
+    x, y = np.ones(3), np.ones(3)
+    cache = module.forward(x, y)[1]
+    first, second = module.backward(cache), module.backward(cache)
+    arrays = (*first, *second, x, y)
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[:i])
+
+
+def test_the_value_alone_equals_grads_value(numba_module):
+    module = numba_module(_example("staged"))
+    x, y = _random_points(30, "xy", seed=2)
+    np.testing.assert_array_equal(module.f(x, y), module.grad(x, y)[0])
+    assert module.f(3.0, -4.0) == 1.5456448841066441
+
+
+def test_an_input_the_output_ignores_neither_widens_the_value_nor_gets_a_gradient(
+        numba_module):
+    module = numba_module("f(x, y) = 3 * x")
+    value, (dx, dy) = module.grad(np.ones(4), np.ones((2, 1)))
+    assert value.tolist() == [3.0] * 4
+    assert dx.tolist() == [3.0] * 4 and dy.tolist() == [[0.0], [0.0]]
+
+
+# -- the compiled loop is cached on disk: a second process does not compile.
+
+_PROBE = """
+import staged_numba as module
+module.grad(3.0, -4.0)
+stats = module._kernel.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_the_script_compiles_once_and_a_second_process_loads_the_loop(tmp_path):
+    module = tmp_path / "staged_numba.py"
+    module.write_bytes((GENERATED / "staged_numba.py").read_bytes())
+    script = subprocess.run([sys.executable, str(module), "x=3", "y=-4"],
+                            capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert script.stdout == ("f = 1.5456448841066441\n"
+                             "df/dx = 2.0595697955721652\n"
+                             "df/dy = 1.5922327514838093\n")
+    assert sorted(p.suffix for p in (tmp_path / "__pycache__").glob("*._kernel-*")) == \
+        [".nbc", ".nbi"]
+    probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
+                           check=True, cwd=tmp_path)
+    assert probe.stdout == "1 0\n"           # one signature loaded, none compiled
+
+
+def test_load_writes_the_module_under_the_cache_directory(tmp_path):
+    """`compiler.load` gives the module a file, so its loop is cached too."""
+    probe = ("import compiler; module = compiler.load('examples/staged.txt', 'numba'); "
+             "print(module.__file__)")
+    environment = dict(os.environ, GRADC_CACHE_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env=environment)
+    path = tmp_path / run.stdout.strip()
+    assert path.parent == tmp_path and path.name.startswith("staged_")
+    assert path.read_text(encoding="utf-8") == (GENERATED / "staged_numba.py").read_text(
+        encoding="utf-8")
+
+
+# -- the module's text.
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_numba_modules_import_only_numba_and_numpy(example):
+    tree = ast.parse((GENERATED / f"{example.stem}_numba.py").read_text(encoding="utf-8"))
+    imports = [alias.name for node in tree.body if isinstance(node, ast.Import)
+               for alias in node.names]
+    assert imports == ["numba", "numpy"]
+    assert not any(isinstance(node, ast.ImportFrom) for node in tree.body)
