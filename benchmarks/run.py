@@ -13,6 +13,9 @@ turn (round-robin), which is steadier than a median on a busy machine.
 Ops: the static operation count of backward over forward per example (the
 cheap-gradient bound says about 3 or less).
 
+Arrays: value and gradient of every example at 10^6 points, for the numpy
+and numba targets and JAX jit side by side (benchmarks/arrays.py).
+
 Compile: the whole `gradc compile` process on R(n), the random circuit, in
 a child process: seconds, cost per gate relative to the smallest n, and the
 child's peak memory; then each step's time (benchmarks/compile_time.py).
@@ -32,6 +35,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import arrays  # noqa: E402
 import compile_time  # noqa: E402
 import hand_staged  # noqa: E402
 from peers import PEERS, sympy_grad  # noqa: E402
@@ -127,10 +131,12 @@ def main() -> None:
     if args.quick:
         scalar_table(rounds=3, number=200)
         ops_table()
+        arrays.run(10_000, rounds=3, examples=[ROOT / "examples" / "staged.txt"])
         compile_time.run([200, 400])
     else:
         scalar_table(rounds=200, number=2000)
         ops_table()
+        arrays.run(10**6, rounds=15)
         sizes = [int(n) for n in args.sizes.split(",")]
         compile_time.run(sizes + ([1_000_000] if args.million else []))
 

@@ -169,6 +169,10 @@ SIGMOID_FLOAT = ("1.0 / (1.0 + math.exp(-{a})) if {a} >= 0.0"
 # max({a}, 0.0) without the call: the same value for -0.0 and NaN too.
 RELU_FLOAT = "(0.0 if {a} < 0.0 else {a})"
 SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
+# σ for numba's compiled loop, equal to SIGMOID bit for bit (for x < 0,
+# -|x| is x): both arms of the conditional are plain values, so the loop
+# selects instead of branching on the sign, and exp(-|x|) is computed once.
+SIGMOID_SELECT = "(1.0 if {a} >= 0 else np.exp(-abs({a}))) / (1 + np.exp(-abs({a})))"
 # σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
 # where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
 SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
@@ -190,11 +194,13 @@ def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[s
 def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
            prefix: str, symbol: str | None = None, kink: str | None = None,
            notation: str | None = None, numpy: tuple[str, str] | None = None,
-           rewrites: tuple[Rewrite, ...] = (), compact: tuple[str, str] | None = None) -> Gate:
+           rewrites: tuple[Rewrite, ...] = (), compact: tuple[str, str] | None = None,
+           numba: tuple[str, str] | None = None) -> Gate:
+    own = (("numpy", numpy), ("numba", numba))
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
                 symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink,
                 kink_at="{a} == 0" if kink else None, rewrites=rewrites,
-                forms=(("numpy", Form(numpy[0], (numpy[1],))),) if numpy else (),
+                forms=tuple((target, Form(code[0], (code[1],))) for target, code in own if code),
                 compact=Form(compact[0], (compact[1],)) if compact else None)
 
 
@@ -255,6 +261,7 @@ _ROWS: tuple[Gate, ...] = (
     # absolute error is below 2^-53 but which is 0 for x > 36.7.
     _unary("sigmoid", ("σ", "sigmoid"), SIGMOID, "(1 - {out}) * {out}", "sig", "σ",
            numpy=(SIGMOID_NP, "{out} * (" + SIGMOID_NEG_NP + ")"),
+           numba=(SIGMOID_SELECT, "(1 - {out}) * {out}"),
            compact=(SIGMOID_FLOAT, "(1.0 - {out}) * {out}")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
@@ -298,6 +305,7 @@ _ROWS: tuple[Gate, ...] = (
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",
            SIGMOID, "softp",
            numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP),
+           numba=("max({a}, 0.0) + np.log1p(np.exp(-abs({a})))", SIGMOID_SELECT),
            compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
     _extremum("max"),
     _extremum("min"),

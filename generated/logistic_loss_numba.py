@@ -27,7 +27,7 @@ def _grad_at(values, out, _point):
     w = values[0, _point]
     x = values[1, _point]
     h1 = w * x
-    h2 = 1.0 / (1 + np.exp(-h1)) if h1 >= 0 else np.exp(h1) / (1 + np.exp(h1))
+    h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
     logh2 = np.log(h2)
     e = -logh2
     de = 1.0
@@ -38,7 +38,7 @@ def _grad_at(values, out, _point):
     # backprop logh2 = np.log(h2)
     dh2 = (1.0 / h2) * dlogh2
 
-    # backprop h2 = 1.0 / (1 + np.exp(-h1)) if h1 >= 0 else np.exp(h1) / (1 + np.exp(h1))
+    # backprop h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
     dh1 = ((1 - h2) * h2) * dh2
 
     # backprop h1 = w * x
@@ -56,7 +56,7 @@ def _value_at(values, out, _point):
     w = values[0, _point]
     x = values[1, _point]
     h1 = w * x
-    h2 = 1.0 / (1 + np.exp(-h1)) if h1 >= 0 else np.exp(h1) / (1 + np.exp(h1))
+    h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
     logh2 = np.log(h2)
     e = -logh2
     out[0, _point] = e

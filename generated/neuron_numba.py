@@ -33,10 +33,10 @@ def _grad_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = 1.0 / (1 + np.exp(-dot)) if dot >= 0 else np.exp(dot) / (1 + np.exp(dot))
+    f = (1.0 if dot >= 0 else np.exp(-abs(dot))) / (1 + np.exp(-abs(dot)))
     df = 1.0
 
-    # backprop f = 1.0 / (1 + np.exp(-dot)) if dot >= 0 else np.exp(dot) / (1 + np.exp(dot))
+    # backprop f = (1.0 if dot >= 0 else np.exp(-abs(dot))) / (1 + np.exp(-abs(dot)))
     ddot = ((1 - f) * f) * df
 
     # backprop dot = w0x0pw1x1 + w2
@@ -75,7 +75,7 @@ def _value_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = 1.0 / (1 + np.exp(-dot)) if dot >= 0 else np.exp(dot) / (1 + np.exp(dot))
+    f = (1.0 if dot >= 0 else np.exp(-abs(dot))) / (1 + np.exp(-abs(dot)))
     out[0, _point] = f
 
 

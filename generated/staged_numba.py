@@ -26,9 +26,9 @@ def _grad_at(values, out, _point):
     from column _point of values, the results into that column of out."""
     x = values[0, _point]
     y = values[1, _point]
-    sigy = 1.0 / (1 + np.exp(-y)) if y >= 0 else np.exp(y) / (1 + np.exp(y))
+    sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
     num = x + sigy
-    sigx = 1.0 / (1 + np.exp(-x)) if x >= 0 else np.exp(x) / (1 + np.exp(x))
+    sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr
@@ -54,14 +54,14 @@ def _grad_at(values, out, _point):
     dx = (1) * dxpy
     dy = (1) * dxpy
 
-    # backprop sigx = 1.0 / (1 + np.exp(-x)) if x >= 0 else np.exp(x) / (1 + np.exp(x))
+    # backprop sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
     dx += ((1 - sigx) * sigx) * dsigx
 
     # backprop num = x + sigy
     dx += (1) * dnum
     dsigy = (1) * dnum
 
-    # backprop sigy = 1.0 / (1 + np.exp(-y)) if y >= 0 else np.exp(y) / (1 + np.exp(y))
+    # backprop sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
     dy += ((1 - sigy) * sigy) * dsigy
 
     out[0, _point] = f
@@ -74,9 +74,9 @@ def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
     y = values[1, _point]
-    sigy = 1.0 / (1 + np.exp(-y)) if y >= 0 else np.exp(y) / (1 + np.exp(y))
+    sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
     num = x + sigy
-    sigx = 1.0 / (1 + np.exp(-x)) if x >= 0 else np.exp(x) / (1 + np.exp(x))
+    sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr

@@ -1,0 +1,106 @@
+"""Value and gradient over arrays: gradc's numpy and numba targets, and JAX.
+
+    python benchmarks/arrays.py               # every example at 10^6 points
+    python benchmarks/arrays.py --size 10000  # smaller
+
+Each example's inputs are arrays of random points (magnitudes 0.05..3, either
+sign), and every column computes the value and every gradient on the same
+arrays.  The time is the minimum over interleaved samples of one call each;
+the table gives each column's ratio to the numpy target, and numba's to JAX
+jit's when both are installed.  The numba module is compiled
+(or loaded from its disk cache) and called once before it is timed; so is
+JAX's jit, with 64-bit floats, the inputs handed over as NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import timeit
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from peers import sympy_expression  # noqa: E402
+
+from compiler import compile_source  # noqa: E402
+from compiler.loader import module_from_file, module_from_source  # noqa: E402
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.txt"))
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
+
+def numpy_grad(text: str):
+    return module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>").grad
+
+
+def numba_grad(text: str):
+    return module_from_file(compile_source(text, target="numba"), "bench").grad
+
+
+def jax_grad(text: str):
+    """jit of vmap of value_and_grad: JAX's own fused loop over the points."""
+    import jax
+    import sympy as sp
+    jax.config.update("jax_enable_x64", True)
+    expression, symbols = sympy_expression(text)
+    function = sp.lambdify(symbols, expression, modules="jax")
+    every = tuple(range(len(symbols)))
+    compiled = jax.jit(jax.vmap(jax.value_and_grad(function, argnums=every)))
+    return lambda *arrays: jax.block_until_ready(compiled(*arrays))
+
+
+def points(text: str, count: int, seed: int = 5) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    inputs = sympy_expression(text)[1]
+    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
+
+
+def run(size: int, rounds: int, examples=EXAMPLES) -> None:
+    columns = {"numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
+    present = [name for name, (installed, _) in columns.items() if installed]
+    both = len(present) == 2
+    print(f"## Arrays: value + gradient at {size:,} points "
+          "(ratio to the numpy target; lower is faster)\n")
+    print("| example | numpy ms | " + " | ".join(present) + (" | numba / JAX jit" if both else "")
+          + " |")
+    print("|---|---:|" + "---:|" * (len(present) + both))
+    for example in examples:
+        text = example.read_text(encoding="utf-8")
+        arrays = points(text, size)
+        calls = {"numpy": numpy_grad(text)}
+        calls.update((name, columns[name][1](text)) for name in present)
+        for call in calls.values():
+            call(*arrays)                   # compile, load and warm up
+        best = {name: float("inf") for name in calls}
+        for _ in range(rounds):
+            for name, call in calls.items():
+                best[name] = min(best[name], timeit.timeit(lambda: call(*arrays), number=1))
+        cells = [f"{best[name] / best['numpy']:.2f}" for name in present]
+        cells += [f"{best['numba'] / best['JAX jit']:.2f}"] if both else []
+        print(f"| {example.stem} | {best['numpy'] * 1e3:.2f} | " + " | ".join(cells) + " |")
+    print()
+    for name, (installed, _) in columns.items():
+        if not installed:
+            extra = "'.[numba]'" if name == "numba" else "'.[bench]'"
+            print(f"{name}: skipped, not installed (pip install {extra}).")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10**6, help="points per input")
+    parser.add_argument("--rounds", type=int, default=15, help="samples per column")
+    args = parser.parse_args()
+    run(args.size, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
