@@ -52,9 +52,10 @@ def _validate(row: Gate, table) -> None:
 
 def _validate_forms(row: Gate, table) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
-    for target in TARGETS:
-        form = row.form(target)
-        snippets = row.local_snippets(count, target)
+    # The compact style's code must fit the same placeholders as the lecture's.
+    for target, compact in ((t, c) for t in TARGETS for c in (False, True)):
+        form = row.form(target, compact)
+        snippets = row.local_snippets(count, target, compact)
         problems = _placeholders(form.forward) - _allowed(row, count, True)
         for snippet in snippets:
             problems |= _placeholders(snippet) - _allowed(row, count, False)

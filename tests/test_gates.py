@@ -102,3 +102,15 @@ def test_negative_base_with_fractional_exponent_raises_never_goes_complex(formul
 def test_whole_exponent_of_a_negative_base_is_real():
     assert build("f = x^3").grad(-2.0) == (-8.0, (12.0,))
     assert build("f = x^-1").grad(-2.0) == (-0.5, (-0.25,))
+
+
+def test_a_compact_form_must_fit_its_rows_placeholders():
+    from dataclasses import replace
+
+    from compiler import gate_checks
+    from compiler.gates import Form
+
+    gate_checks.check_table([GATES["square"]], GATES)
+    broken = replace(GATES["square"], compact=Form("{a} * {b}", ("2.0 * {a}",)))
+    with pytest.raises(AssertionError, match=r"gate square: bad math form \['b'\]"):
+        gate_checks.check_table([broken], GATES)
