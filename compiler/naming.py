@@ -32,7 +32,8 @@ MODULE_NAMES = frozenset({
 # user's name harmlessly, so `sum` or `id` keep their spelling.
 BUILTINS_USED = frozenset({
     "abs", "max", "min", "float", "print", "len", "zip", "range", "tuple", "dict",
-    "str", "int", "isinstance", "ValueError", "SystemExit", "__name__",
+    "str", "int", "isinstance", "ValueError", "SystemExit", "__name__", "sorted",
+    "enumerate", "map",
 })
 
 # A dunder such as `__name__` may mean something to Python at module level.

@@ -86,3 +86,23 @@ def test_keyword_calls_work(compile_text):
     assert module.f(y=-4.0, x=3.0) == 1.5456448841066441
     value, cache = module.forward(x=3.0, y=-4.0)
     assert module.backward(cache, df=2.0) == tuple(2 * g for g in module.grad(3.0, -4.0)[1])
+
+
+@pytest.mark.parametrize("module_path", sorted(GENERATED.glob("*.py")), ids=lambda p: p.stem)
+def test_every_builtin_a_module_calls_is_reserved_from_formula_names(module_path):
+    """A formula name equal to a builtin the module calls would shadow it;
+    naming.BUILTINS_USED is what such names are renamed away from."""
+    import builtins
+
+    from compiler.naming import BUILTINS_USED
+
+    tree = ast.parse(module_path.read_text(encoding="utf-8"))
+    assigned = {node.id for node in ast.walk(tree)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    assigned |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assigned |= {arg.arg for node in ast.walk(tree) if isinstance(node, ast.arguments)
+                 for arg in node.args}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load) and hasattr(builtins, node.id)
+            and node.id not in assigned}
+    assert used <= BUILTINS_USED, sorted(used - BUILTINS_USED)
