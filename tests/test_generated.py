@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import os
 import subprocess
 import sys
@@ -106,3 +107,19 @@ def test_every_builtin_a_module_calls_is_reserved_from_formula_names(module_path
             and isinstance(node.ctx, ast.Load) and hasattr(builtins, node.id)
             and node.id not in assigned}
     assert used <= BUILTINS_USED, sorted(used - BUILTINS_USED)
+
+
+def test_grad_runs_the_lines_in_one_body_only_up_to_the_limit(compile_text):
+    from compiler.emit import FUSED_GRAD_LIMIT
+
+    small = "f = " + " + ".join(f"sin(x{i})" for i in range(10))
+    large = "f = " + " + ".join(f"sin(x{i % 50})" for i in range(FUSED_GRAD_LIMIT))
+    assert "    out, cache = forward(" not in compile_source(small)
+    source = compile_source(large)
+    assert "    out, cache = forward(" in source
+    assert source.count("    sinx0 = math.sin(x0)\n") == 1
+    module = compile_text(large)
+    point = [0.01 * i for i in range(50)]
+    value, gradient = module.grad(*point)
+    assert value == pytest.approx(sum(20 * math.sin(p) for p in point), rel=1e-12)
+    assert gradient == pytest.approx([20 * math.cos(p) for p in point], rel=1e-12)
