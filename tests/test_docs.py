@@ -28,3 +28,22 @@ def test_documented_error_message_is_real(first, second, message):
     with pytest.raises(GradcError) as caught:
         compile_source(text)
     assert caught.value.message == message
+
+
+def test_readme_excerpt_is_the_generated_backward_pass():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    module = (ROOT / "generated" / "staged.py").read_text(encoding="utf-8")
+    lines = [line for line in excerpt.splitlines() if line.strip() not in ("", "...")]
+    assert len(lines) >= 10
+    assert all(line + "\n" in module for line in lines)
+
+
+def test_readme_numbers_are_the_staged_examples():
+    from compiler import check
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    report = check(ROOT / "examples" / "staged.txt", at={"x": 3, "y": -4})
+    assert report.ok
+    for row in report.points[0].rows:
+        assert repr(row.generated) in readme
