@@ -2,12 +2,15 @@
 
     python benchmarks/arrays.py               # every example at 10^6 points
     python benchmarks/arrays.py --size 10000  # smaller
+    python benchmarks/arrays.py --block 65536 # the numpy target's block size
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
 arrays.  The time is the minimum over interleaved samples of one call each;
 the table gives each column's ratio to the numpy target, and numba's to JAX
-jit's when both are installed.  The numba module is compiled
+jit's when both are installed.  `numpy whole` is the same numpy module with
+BLOCK past the size, so that grad computes every stage over all the points
+at once, as it did before it worked in blocks.  The numba module is compiled
 (or loaded from its disk cache) and called once before it is timed; so is
 JAX's jit, with 64-bit floats, the inputs handed over as NumPy arrays.
 """
@@ -37,8 +40,12 @@ HAS_NUMBA = importlib.util.find_spec("numba") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None
 
 
-def numpy_grad(text: str):
-    return module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>").grad
+def numpy_grad(text: str, block: int | None = None):
+    """The numpy target's grad; `block` sets the module's BLOCK (sys.maxsize:
+    every call in one piece, as before blocking)."""
+    module = module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>")
+    module.BLOCK = block or module.BLOCK
+    return module.grad
 
 
 def numba_grad(text: str):
@@ -63,10 +70,11 @@ def points(text: str, count: int, seed: int = 5) -> list[np.ndarray]:
     return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
 
 
-def run(size: int, rounds: int, examples=EXAMPLES) -> None:
-    columns = {"numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
+def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None) -> None:
+    columns = {"numpy whole": (True, lambda text: numpy_grad(text, sys.maxsize)),
+               "numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
     present = [name for name, (installed, _) in columns.items() if installed]
-    both = len(present) == 2
+    both = HAS_NUMBA and HAS_JAX
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
     print("| example | numpy ms | " + " | ".join(present) + (" | numba / JAX jit" if both else "")
@@ -75,7 +83,7 @@ def run(size: int, rounds: int, examples=EXAMPLES) -> None:
     for example in examples:
         text = example.read_text(encoding="utf-8")
         arrays = points(text, size)
-        calls = {"numpy": numpy_grad(text)}
+        calls = {"numpy": numpy_grad(text, block)}
         calls.update((name, columns[name][1](text)) for name in present)
         for call in calls.values():
             call(*arrays)                   # compile, load and warm up
@@ -98,8 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10**6, help="points per input")
     parser.add_argument("--rounds", type=int, default=15, help="samples per column")
+    parser.add_argument("--block", type=int, help="the numpy target's BLOCK (points)")
     args = parser.parse_args()
-    run(args.size, args.rounds)
+    run(args.size, args.rounds, block=args.block)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,10 @@ class TemplateContext:
     gradient_names: tuple[str, ...]
     gradient_inputs: str
     """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
+    block_lines: tuple[str, ...]
+    """forward's lines, then backward's as the compact style writes them (no
+    unit factor, no seed, no copy) and the zero gradients: the value and the
+    gradient of one block of points, for the numpy target's blocked grad."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
@@ -134,6 +138,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     seed = adjoint_name(staged.output)
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    zero_lines = tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
     params = ", ".join(staged.inputs)
     return TemplateContext(
         title=f"{staged.output}({params}) and its gradient, staged one gate per line.",
@@ -151,13 +156,15 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         cache_tuple=_tuple(adjoint_ir.cached),
         unpack_line=_unpack(adjoint_ir.cached),
         blocks=blocks,
-        zero_lines=tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero),
+        zero_lines=zero_lines,
         gradients=_tuple(gradient_names),
         scaled_gradients=_tuple(
             f"{adjoint_name(name)} * {seed}" if compact and name not in adjoint_ir.zero
             else adjoint_name(name) for name in staged.gradient_inputs),
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
+        block_lines=forward_lines + tuple(line for block in compact_lines(
+            adjoint_ir.blocks, seed, staged.inputs) for line in block) + zero_lines,
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
         **_loop(adjoint_ir),

@@ -25,7 +25,7 @@ MODULE_NAMES = frozenset({
     "INPUTS", "forward", "backward", "grad", "cache", "math", "np", "numpy", "numba",
     "sys", "argv", "values", "name", "text", "out", "shape", "_main", "_unbroadcast",
     "_kernel", "_sigmoid", "_softplus", "_value_kernel", "_run", "_point",
-    "_grad_at", "_value_at",
+    "_grad_at", "_value_at", "BLOCK", "_grad_block", "_in_blocks",
 })
 
 # Builtins the generated modules call.  Other builtins may be shadowed by a

@@ -93,6 +93,71 @@ def test_a_million_points_of_the_staged_example_equal_the_math_module():
     np.testing.assert_allclose(np.stack([value, dx, dy], axis=1), exact, rtol=RTOL, atol=ATOL)
 
 
+def _blocked(module, block: int):
+    module.BLOCK = block
+    return module
+
+
+@pytest.mark.parametrize("style", ["lecture", "compact"])
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_grad_in_blocks_gives_the_unblocked_numbers_bit_for_bit(example, style):
+    """300 points in blocks of 64: four whole blocks and a last one of 44."""
+    text = example.read_text(encoding="utf-8")
+    columns = _random_points(300, build(text).INPUTS)
+    whole = build(text, target="numpy", style=style).grad(*columns)
+    value, gradient = _blocked(build(text, target="numpy", style=style), 64).grad(*columns)
+    np.testing.assert_array_equal(value, whole[0])
+    np.testing.assert_array_equal(np.array(gradient), np.array(whole[1]))
+
+
+@pytest.mark.parametrize("x, y", [
+    (np.linspace(-1.0, 1.0, 13)[:, None], np.linspace(0.5, 2.0, 11)[None, :]),  # (column, row)
+    (0.7, np.linspace(-2.0, 2.0, 101)),                                        # (scalar, vector)
+    (np.linspace(-1.0, 1.0, 9), np.linspace(-3.0, 3.0, 63).reshape(7, 9)),    # (row, matrix)
+], ids=["column-row", "scalar-vector", "row-matrix"])
+def test_grad_in_blocks_sums_each_gradient_over_broadcasting(x, y):
+    """Blocks of 16 points cut across the rows of the broadcast shape."""
+    math_module, numpy_module = _both(STAGED)
+    value, (dx, dy) = _blocked(numpy_module, 16).grad(x, y)
+    x_full, y_full = np.broadcast_arrays(x, y)
+    each_value, (each_dx, each_dy) = _pointwise(math_module, [x_full.ravel(), y_full.ravel()])
+    np.testing.assert_allclose(value, each_value.reshape(x_full.shape), rtol=RTOL, atol=ATOL)
+    assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
+    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)), rtol=1e-12)
+    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)), rtol=1e-12)
+
+
+def test_grad_in_blocks_sums_a_shared_scalar_weight_over_the_batch():
+    math_module, numpy_module = _both(NEURON)
+    x0, x1 = _random_points(250, "ab", seed=3)
+    gradient = _blocked(numpy_module, 32).grad(2.0, x0, -3.0, x1, -3.0)[1]
+    each = np.array([math_module.grad(2.0, a, -3.0, b, -3.0)[1] for a, b in zip(x0, x1)])
+    for index in (0, 2, 4):
+        assert np.shape(gradient[index]) == ()
+        assert gradient[index] == pytest.approx(each[:, index].sum(), rel=1e-12)
+    for index in (1, 3):
+        np.testing.assert_allclose(gradient[index], each[:, index], rtol=RTOL, atol=ATOL)
+
+
+def test_grad_in_blocks_gives_new_arrays_and_zeros_for_an_ignored_input():
+    numpy_module = _blocked(build("f(x, y) = x", target="numpy"), 4)
+    x = np.arange(10.0)
+    value, (dx, dy) = numpy_module.grad(x, np.ones((2, 1)))
+    assert value.tolist() == [x.tolist()] * 2
+    assert dx.tolist() == [2.0] * 10 and dy.tolist() == [[0.0], [0.0]]
+    assert not np.shares_memory(value, x) and not np.shares_memory(dx, x)
+
+
+def test_wrt_in_blocks_returns_only_those_gradients():
+    math_module = build(STAGED)
+    numpy_module = _blocked(build(STAGED, target="numpy", wrt=("y",)), 8)
+    x, y = _random_points(37, "xy", seed=2)
+    value, gradient = numpy_module.grad(x, y)
+    _, (_, each_dy) = _pointwise(math_module, [x, y])
+    assert len(gradient) == 1
+    np.testing.assert_allclose(gradient[0], each_dy, rtol=RTOL, atol=ATOL)
+
+
 def test_scalars_give_the_lecture_numbers():
     _, numpy_module = _both(STAGED)
     value, gradient = numpy_module.grad(3.0, -4.0)
@@ -120,6 +185,7 @@ def _summed(full, shape):
     """The per-point gradients of a broadcast input, summed the slow way."""
     if shape == ():
         return full.sum()
+    full = full.sum(axis=tuple(range(full.ndim - len(shape))))
     axes = tuple(axis for axis, size in enumerate(shape) if size == 1)
     return full.sum(axis=axes, keepdims=True) if axes else full
 
