@@ -25,13 +25,13 @@ from compiler.gates import GATES
 from compiler.loader import module_from_file, module_from_source
 from compiler.render import render
 from compiler.stage import Const, Ref, Stage, StagedIR
+from arrays import ATOL, RTOL, example, pointwise, random_points
 from conftest import EXAMPLES, GENERATED, ROOT, build
 from gate_math import MEANING, POSITIVE_ONLY
 
 pytest.importorskip("numba")
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
-RTOL, ATOL = 1e-12, 1e-13
 
 
 @pytest.fixture(scope="module")
@@ -52,28 +52,12 @@ def numba_module(folder):
     return make
 
 
-def _example(stem: str) -> str:
-    return (EXAMPLES / f"{stem}.txt").read_text(encoding="utf-8")
-
-
-def _pointwise(module, columns):
-    """The math module at each point: the value and each gradient, as arrays."""
-    results = [module.grad(*point) for point in zip(*columns)]
-    return (np.array([value for value, _ in results]),
-            np.array([gradient for _, gradient in results]).T)
-
-
-def _random_points(count: int, inputs, seed: int = 7):
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
-
-
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_examples_on_300_random_points_equal_the_math_target(example, numba_module):
     text = example.read_text(encoding="utf-8")
     math_module, module = build(text), numba_module(text)
-    columns = _random_points(300, math_module.INPUTS)
-    values, gradients = _pointwise(math_module, columns)
+    columns = random_points(300, math_module.INPUTS)
+    values, gradients = pointwise(math_module, columns)
     value, gradient = module.grad(*columns)
     np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
@@ -132,7 +116,7 @@ def gate_modules(folder):
 def test_every_gate_row_runs_in_the_loop_and_equals_the_math_target(gate_modules):
     math_module, module = gate_modules
     columns = _gate_columns(module.INPUTS)
-    values, gradients = _pointwise(math_module, columns)
+    values, gradients = pointwise(math_module, columns)
     value, gradient = module.grad(*columns)
     np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
     for name, got, expected in zip(module.INPUTS, gradient, gradients):
@@ -155,63 +139,13 @@ def test_max_and_min_route_to_the_first_tied_argument(name, gate_modules):
 
 # -- the interface and broadcasting, on the lecture's examples.
 
-def test_scalars_give_the_lecture_numbers(numba_module):
-    module = numba_module(_example("staged"))
-    value, gradient = module.grad(3.0, -4.0)
-    assert (value, gradient) == (1.5456448841066441, (2.0595697955721652, 1.5922327514838093))
-    assert all(type(v) is np.float64 for v in (value, *gradient))
-
-
-@pytest.mark.parametrize("x, y", [
-    (2.0, np.linspace(-1.0, 1.0, 5)),                       # (scalar, vector)
-    (np.linspace(-1.0, 1.0, 3)[:, None], np.linspace(0.5, 2.0, 4)[None, :]),  # (column, row)
-    (np.arange(12.0).reshape(3, 4) / 7 - 0.8, -0.3),       # (matrix, scalar)
-    (np.arange(6.0).reshape(2, 3).T / 5, [0.25, -1.5]),    # (transposed, list)
-], ids=["scalar-vector", "column-row", "matrix-scalar", "transposed-list"])
-def test_each_gradient_has_its_inputs_shape_summed_over_broadcasting(x, y, numba_module):
-    module = numba_module(_example("staged"))
-    value, (dx, dy) = module.grad(x, y)
-    x_full, y_full = np.broadcast_arrays(x, y)
-    assert value.shape == x_full.shape
-    assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
-    expected_value, (each_dx, each_dy) = _pointwise(build(_example("staged")),
-                                                    [x_full.ravel(), y_full.ravel()])
-    np.testing.assert_allclose(value, expected_value.reshape(x_full.shape), rtol=RTOL)
-    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)),
-                               rtol=RTOL)
-    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)),
-                               rtol=RTOL)
-
-
-def _summed(full, shape):
-    """The per-point gradients of a broadcast input, summed the slow way."""
-    full = full.sum(axis=tuple(range(full.ndim - len(shape))))
-    axes = tuple(axis for axis, size in enumerate(shape) if size == 1)
-    return full.sum(axis=axes, keepdims=True) if axes else full
-
-
-def test_a_shared_scalar_weight_gets_the_sum_over_the_batch(numba_module):
-    math_module, module = build(_example("neuron")), numba_module(_example("neuron"))
-    assert module.INPUTS == ("w0", "x0", "w1", "x1", "w2")
-    x0, x1 = _random_points(50, "ab", seed=3)
-    weights = (2.0, -3.0, -3.0)
-    gradient = module.grad(weights[0], x0, weights[1], x1, weights[2])[1]
-    each = np.array([math_module.grad(weights[0], a, weights[1], b, weights[2])[1]
-                     for a, b in zip(x0, x1)])
-    for index in (0, 2, 4):          # the weights: one number, the batch's sum
-        assert np.shape(gradient[index]) == ()
-        assert gradient[index] == pytest.approx(each[:, index].sum(), rel=1e-12)
-    for index in (1, 3):             # the data: one gradient per point
-        np.testing.assert_allclose(gradient[index], each[:, index], rtol=RTOL, atol=ATOL)
-
-
 def test_forward_then_backward_with_an_array_seed_weights_each_point(numba_module):
-    module = numba_module(_example("staged"))
-    x, y = _random_points(20, "xy")
+    module = numba_module(example("staged"))
+    x, y = random_points(20, "xy")
     seed = np.linspace(-2.0, 2.0, 20)
     value, cache = module.forward(x, y)
     dx, dy = module.backward(cache, seed)
-    _, (each_dx, each_dy) = _pointwise(build(_example("staged")), [x, y])
+    _, (each_dx, each_dy) = pointwise(build(example("staged")), [x, y])
     np.testing.assert_allclose(dx, seed * each_dx, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(dy, seed * each_dy, rtol=RTOL, atol=ATOL)
     total = module.backward(cache, np.ones((3, 1)) * seed)      # a seed of more axes
@@ -221,7 +155,7 @@ def test_forward_then_backward_with_an_array_seed_weights_each_point(numba_modul
 
 
 def test_gradients_are_new_arrays(numba_module):
-    module = numba_module(_example("staged"))
+    module = numba_module(example("staged"))
     x, y = np.ones(3), np.ones(3)
     cache = module.forward(x, y)[1]
     first, second = module.backward(cache), module.backward(cache)
@@ -230,8 +164,8 @@ def test_gradients_are_new_arrays(numba_module):
 
 
 def test_the_value_alone_equals_grads_value(numba_module):
-    module = numba_module(_example("staged"))
-    x, y = _random_points(30, "xy", seed=2)
+    module = numba_module(example("staged"))
+    x, y = random_points(30, "xy", seed=2)
     np.testing.assert_array_equal(module.f(x, y), module.grad(x, y)[0])
     assert module.f(3.0, -4.0) == 1.5456448841066441
 

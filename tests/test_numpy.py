@@ -25,29 +25,17 @@ from compiler.gates import GATES
 from compiler.loader import module_from_source
 from compiler.render import render
 from compiler.stage import Const, Ref, Stage, StagedIR
+from arrays import ATOL, RTOL, pointwise, random_points, summed
 from conftest import EXAMPLES, GENERATED, build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 
 STAGED = (EXAMPLES / "staged.txt").read_text(encoding="utf-8")
 NEURON = (EXAMPLES / "neuron.txt").read_text(encoding="utf-8")
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
-RTOL, ATOL = 1e-12, 1e-13
 
 
 def _both(text: str, **options):
     return build(text, **options), build(text, target="numpy", **options)
-
-
-def _pointwise(module, columns):
-    """The math module at each point: the value and each gradient, as arrays."""
-    results = [module.grad(*point) for point in zip(*columns)]
-    values = np.array([value for value, _ in results])
-    return values, np.array([gradient for _, gradient in results]).T
-
-
-def _random_points(count: int, inputs, seed: int = 7):
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
 
 
 def _single_gate(gate, target: str):
@@ -66,7 +54,7 @@ def test_every_gate_on_arrays_equals_the_math_target(name):
     math_module, numpy_module = _single_gate(gate, "math"), _single_gate(gate, "numpy")
     points = POINTS + ([] if name in POSITIVE_ONLY else NEGATIVE_POINTS)
     columns = [np.array(column) for column in zip(*points)][: 3 if gate.variadic else gate.arity]
-    values, gradients = _pointwise(math_module, columns)
+    values, gradients = pointwise(math_module, columns)
     value, gradient = numpy_module.grad(*columns)
     np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
     for got, expected in zip(gradient, gradients):
@@ -77,8 +65,8 @@ def test_every_gate_on_arrays_equals_the_math_target(name):
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_examples_on_300_random_points_equal_the_math_target(example):
     math_module, numpy_module = _both(example.read_text(encoding="utf-8"))
-    columns = _random_points(300, math_module.INPUTS)
-    values, gradients = _pointwise(math_module, columns)
+    columns = random_points(300, math_module.INPUTS)
+    values, gradients = pointwise(math_module, columns)
     value, gradient = numpy_module.grad(*columns)
     np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
@@ -86,7 +74,7 @@ def test_examples_on_300_random_points_equal_the_math_target(example):
 
 def test_a_million_points_of_the_staged_example_equal_the_math_module():
     math_module, numpy_module = _both(STAGED)
-    x, y = _random_points(10**6, "xy", seed=11)
+    x, y = random_points(10**6, "xy", seed=11)
     value, (dx, dy) = numpy_module.grad(x, y)
     grad = math_module.grad
     exact = np.array([(v, gx, gy) for v, (gx, gy) in map(grad, x.tolist(), y.tolist())])
@@ -103,7 +91,7 @@ def _blocked(module, block: int):
 def test_grad_in_blocks_gives_the_unblocked_numbers_bit_for_bit(example, style):
     """300 points in blocks of 64: four whole blocks and a last one of 44."""
     text = example.read_text(encoding="utf-8")
-    columns = _random_points(300, build(text).INPUTS)
+    columns = random_points(300, build(text).INPUTS)
     whole = build(text, target="numpy", style=style).grad(*columns)
     value, gradient = _blocked(build(text, target="numpy", style=style), 64).grad(*columns)
     np.testing.assert_array_equal(value, whole[0])
@@ -120,16 +108,16 @@ def test_grad_in_blocks_sums_each_gradient_over_broadcasting(x, y):
     math_module, numpy_module = _both(STAGED)
     value, (dx, dy) = _blocked(numpy_module, 16).grad(x, y)
     x_full, y_full = np.broadcast_arrays(x, y)
-    each_value, (each_dx, each_dy) = _pointwise(math_module, [x_full.ravel(), y_full.ravel()])
+    each_value, (each_dx, each_dy) = pointwise(math_module, [x_full.ravel(), y_full.ravel()])
     np.testing.assert_allclose(value, each_value.reshape(x_full.shape), rtol=RTOL, atol=ATOL)
     assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
-    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)), rtol=1e-12)
-    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)), rtol=1e-12)
+    np.testing.assert_allclose(dx, summed(each_dx.reshape(x_full.shape), np.shape(x)), rtol=1e-12)
+    np.testing.assert_allclose(dy, summed(each_dy.reshape(y_full.shape), np.shape(y)), rtol=1e-12)
 
 
 def test_grad_in_blocks_sums_a_shared_scalar_weight_over_the_batch():
     math_module, numpy_module = _both(NEURON)
-    x0, x1 = _random_points(250, "ab", seed=3)
+    x0, x1 = random_points(250, "ab", seed=3)
     gradient = _blocked(numpy_module, 32).grad(2.0, x0, -3.0, x1, -3.0)[1]
     each = np.array([math_module.grad(2.0, a, -3.0, b, -3.0)[1] for a, b in zip(x0, x1)])
     for index in (0, 2, 4):
@@ -151,58 +139,11 @@ def test_grad_in_blocks_gives_new_arrays_and_zeros_for_an_ignored_input():
 def test_wrt_in_blocks_returns_only_those_gradients():
     math_module = build(STAGED)
     numpy_module = _blocked(build(STAGED, target="numpy", wrt=("y",)), 8)
-    x, y = _random_points(37, "xy", seed=2)
+    x, y = random_points(37, "xy", seed=2)
     value, gradient = numpy_module.grad(x, y)
-    _, (_, each_dy) = _pointwise(math_module, [x, y])
+    _, (_, each_dy) = pointwise(math_module, [x, y])
     assert len(gradient) == 1
     np.testing.assert_allclose(gradient[0], each_dy, rtol=RTOL, atol=ATOL)
-
-
-def test_scalars_give_the_lecture_numbers():
-    _, numpy_module = _both(STAGED)
-    value, gradient = numpy_module.grad(3.0, -4.0)
-    assert (value, gradient) == (1.5456448841066441, (2.0595697955721652, 1.5922327514838093))
-    assert all(np.shape(g) == () for g in gradient)
-
-
-@pytest.mark.parametrize("x, y", [
-    (2.0, np.linspace(-1.0, 1.0, 5)),                       # (scalar, vector)
-    (np.linspace(-1.0, 1.0, 3)[:, None], np.linspace(0.5, 2.0, 4)[None, :]),  # (column, row)
-    (np.arange(12.0).reshape(3, 4) / 7 - 0.8, -0.3),       # (matrix, scalar)
-], ids=["scalar-vector", "column-row", "matrix-scalar"])
-def test_each_gradient_has_its_inputs_shape_summed_over_broadcasting(x, y):
-    math_module, numpy_module = _both(STAGED)
-    value, (dx, dy) = numpy_module.grad(x, y)
-    x_full, y_full = np.broadcast_arrays(x, y)
-    assert value.shape == x_full.shape
-    assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
-    _, (each_dx, each_dy) = _pointwise(math_module, [x_full.ravel(), y_full.ravel()])
-    np.testing.assert_allclose(dx, _summed(each_dx.reshape(x_full.shape), np.shape(x)), rtol=1e-12)
-    np.testing.assert_allclose(dy, _summed(each_dy.reshape(y_full.shape), np.shape(y)), rtol=1e-12)
-
-
-def _summed(full, shape):
-    """The per-point gradients of a broadcast input, summed the slow way."""
-    if shape == ():
-        return full.sum()
-    full = full.sum(axis=tuple(range(full.ndim - len(shape))))
-    axes = tuple(axis for axis, size in enumerate(shape) if size == 1)
-    return full.sum(axis=axes, keepdims=True) if axes else full
-
-
-def test_a_shared_scalar_weight_gets_the_sum_over_the_batch():
-    math_module, numpy_module = _both(NEURON)
-    assert numpy_module.INPUTS == ("w0", "x0", "w1", "x1", "w2")
-    x0, x1 = _random_points(50, "ab", seed=3)
-    weights = (2.0, -3.0, -3.0)
-    gradient = numpy_module.grad(weights[0], x0, weights[1], x1, weights[2])[1]
-    each = np.array([math_module.grad(weights[0], a, weights[1], b, weights[2])[1]
-                     for a, b in zip(x0, x1)])
-    for index in (0, 2, 4):          # the weights: one number, the batch's sum
-        assert np.shape(gradient[index]) == ()
-        assert gradient[index] == pytest.approx(each[:, index].sum(), rel=1e-12)
-    for index in (1, 3):             # the data: one gradient per point
-        np.testing.assert_allclose(gradient[index], each[:, index], rtol=RTOL, atol=ATOL)
 
 
 def test_compact_never_writes_into_an_array_two_names_share():
@@ -218,8 +159,8 @@ def test_compact_never_writes_into_an_array_two_names_share():
     assert not any(isinstance(node, ast.AugAssign) for node in ast.walk(backward))
     assert len(assigned) == len(set(assigned)) and "dx" in assigned
     assert "    dx = dx + " in compile_source(STAGED, target="numpy")
-    x, y = _random_points(40, "xy", seed=5)
-    _, expected = _pointwise(build(STAGED), [x, y])
+    x, y = random_points(40, "xy", seed=5)
+    _, expected = pointwise(build(STAGED), [x, y])
     right = module_from_source(source, "compact_numpy", "<compact>")
     np.testing.assert_allclose(np.array(right.grad(x, y)[1]), expected, rtol=RTOL, atol=ATOL)
 
@@ -236,10 +177,10 @@ def test_gradients_are_new_arrays():
 
 def test_an_array_seed_weights_each_point():
     math_module, numpy_module = _both(STAGED)
-    x, y = _random_points(20, "xy")
+    x, y = random_points(20, "xy")
     seed = np.linspace(-2.0, 2.0, 20)
     dx, dy = numpy_module.backward(numpy_module.forward(x, y)[1], seed)
-    _, (each_dx, each_dy) = _pointwise(math_module, [x, y])
+    _, (each_dx, each_dy) = pointwise(math_module, [x, y])
     np.testing.assert_allclose(dx, seed * each_dx, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(dy, seed * each_dy, rtol=RTOL, atol=ATOL)
 
