@@ -162,7 +162,7 @@ def _first_extremum_np(i: int, count: int) -> str:
 
 # σ without overflow: exp only ever sees a number <= 0, because for x < 0
 # σ(x) = exp(x) / (1 + exp(x)).  Both branches give σ to within an ulp.
-SIGMOID = "1.0 / (1 + math.exp(-{a})) if {a} >= 0 else math.exp({a}) / (1 + math.exp({a}))"
+SIGMOID = "1.0 / (1 + math.exp(-{a})) if {a} >= 0.0 else math.exp({a}) / (1 + math.exp({a}))"
 # The same σ with float constants, for the compact style.
 SIGMOID_FLOAT = ("1.0 / (1.0 + math.exp(-{a})) if {a} >= 0.0"
                  " else math.exp({a}) / (1.0 + math.exp({a}))")

@@ -13,7 +13,7 @@ INPUTS = ('w', 'x')
 def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
-    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0 else math.exp(h1) / (1 + math.exp(h1))
+    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     logh2 = math.log(h2)
     e = -logh2
     return e, (w, x, h2)
@@ -29,7 +29,7 @@ def backward(cache, de=1.0):
     # backprop logh2 = math.log(h2)
     dh2 = (1.0 / h2) * dlogh2
 
-    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0 else math.exp(h1) / (1 + math.exp(h1))
+    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     dh1 = ((1 - h2) * h2) * dh2
 
     # backprop h1 = w * x
@@ -45,7 +45,7 @@ def grad(w, x):
     Runs the lines of forward and then of backward (with de = 1.0)
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
-    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0 else math.exp(h1) / (1 + math.exp(h1))
+    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     logh2 = math.log(h2)
     e = -logh2
     de = 1.0
@@ -56,7 +56,7 @@ def grad(w, x):
     # backprop logh2 = math.log(h2)
     dh2 = (1.0 / h2) * dlogh2
 
-    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0 else math.exp(h1) / (1 + math.exp(h1))
+    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     dh1 = ((1 - h2) * h2) * dh2
 
     # backprop h1 = w * x

@@ -16,7 +16,7 @@ def forward(w0, x0, w1, x1, w2):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = 1.0 / (1 + math.exp(-dot)) if dot >= 0 else math.exp(dot) / (1 + math.exp(dot))
+    f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
     return f, (w0, x0, w1, x1, f)
 
 
@@ -24,7 +24,7 @@ def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df."""
     w0, x0, w1, x1, f = cache
 
-    # backprop f = 1.0 / (1 + math.exp(-dot)) if dot >= 0 else math.exp(dot) / (1 + math.exp(dot))
+    # backprop f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
     ddot = ((1 - f) * f) * df
 
     # backprop dot = w0x0pw1x1 + w2
@@ -55,10 +55,10 @@ def grad(w0, x0, w1, x1, w2):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = 1.0 / (1 + math.exp(-dot)) if dot >= 0 else math.exp(dot) / (1 + math.exp(dot))
+    f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
     df = 1.0
 
-    # backprop f = 1.0 / (1 + math.exp(-dot)) if dot >= 0 else math.exp(dot) / (1 + math.exp(dot))
+    # backprop f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
     ddot = ((1 - f) * f) * df
 
     # backprop dot = w0x0pw1x1 + w2

@@ -12,9 +12,9 @@ INPUTS = ('x', 'y')
 
 def forward(x, y):
     """Return (f, cache): the output and the values backward reads."""
-    sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    sigx = 1.0 / (1 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1 + math.exp(x))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr
@@ -45,14 +45,14 @@ def backward(cache, df=1.0):
     dx = (1) * dxpy
     dy = (1) * dxpy
 
-    # backprop sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    # backprop sigx = 1.0 / (1 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1 + math.exp(x))
     dx += ((1 - sigx) * sigx) * dsigx
 
     # backprop num = x + sigy
     dx += (1) * dnum
     dsigy = (1) * dnum
 
-    # backprop sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    # backprop sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     dy += ((1 - sigy) * sigy) * dsigy
 
     return (dx, dy)
@@ -63,9 +63,9 @@ def grad(x, y):
 
     Runs the lines of forward and then of backward (with df = 1.0)
     in one function: the same values, without two calls and a cache."""
-    sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    sigx = 1.0 / (1 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1 + math.exp(x))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr
@@ -91,14 +91,14 @@ def grad(x, y):
     dx = (1) * dxpy
     dy = (1) * dxpy
 
-    # backprop sigx = 1.0 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    # backprop sigx = 1.0 / (1 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1 + math.exp(x))
     dx += ((1 - sigx) * sigx) * dsigx
 
     # backprop num = x + sigy
     dx += (1) * dnum
     dsigy = (1) * dnum
 
-    # backprop sigy = 1.0 / (1 + math.exp(-y)) if y >= 0 else math.exp(y) / (1 + math.exp(y))
+    # backprop sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     dy += ((1 - sigy) * sigy) * dsigy
 
     return f, (dx, dy)
