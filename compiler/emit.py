@@ -118,11 +118,13 @@ def _tuple(names) -> str:
     return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
+def _targets(names: tuple[str, ...]) -> str:
+    """Names as the left side of an assignment that unpacks a tuple."""
+    return f"{names[0]}," if len(names) == 1 else ", ".join(names)
+
+
 def _unpack(names: tuple[str, ...]) -> str:
-    if not names:
-        return ""
-    targets = f"{names[0]}," if len(names) == 1 else ", ".join(names)
-    return f"{targets} = cache"
+    return f"{_targets(names)} = cache" if names else ""
 
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
@@ -181,4 +183,4 @@ def _loop(adjoint_ir: AdjointIR) -> dict:
                                        if name not in adjoint_ir.zero)
     return {"loop_inputs": inputs, "loop_inputs_literal": _tuple(inputs),
             "loop_outputs": outputs,
-            "loop_targets": f"{outputs[0]}," if len(outputs) == 1 else ", ".join(outputs)}
+            "loop_targets": _targets(outputs)}
