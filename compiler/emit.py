@@ -68,7 +68,8 @@ class TemplateContext:
     block_lines: tuple[str, ...]
     """forward's lines, then backward's as the compact style writes them (no
     unit factor, no seed, no copy) and the zero gradients: the value and the
-    gradient of one block of points, for the numpy target's blocked grad."""
+    gradient of one block of points, for a `blocked` target's grad (empty
+    for the others)."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
@@ -100,11 +101,15 @@ def backward_line(contribution: Contribution, target: str = "math") -> str:
     return TARGETS[target].accumulate.format(name, term)
 
 
-def _blocks(adjoint_ir: AdjointIR, style: str, target: str,
-            line_of: dict[str, str]) -> tuple[BackwardBlock, ...]:
+def _compact_lines(adjoint_ir: AdjointIR) -> tuple[tuple[str, ...], ...]:
+    staged = adjoint_ir.staged
+    return compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs)
+
+
+def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
+            compact: tuple[tuple[str, ...], ...] | None) -> tuple[BackwardBlock, ...]:
     if style == "compact":
-        staged = adjoint_ir.staged
-        lines = compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs)
+        lines = compact
     else:
         lines = tuple(tuple(backward_line(c, target) for c in block.contributions)
                       for block in adjoint_ir.blocks)
@@ -136,7 +141,10 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     compact = style == "compact"
     forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
     line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
-    blocks = _blocks(adjoint_ir, style, target, line_of)
+    # The compact lines cost a tenth of the compile time of a big formula:
+    # worked out only where they are written.
+    compact_backward = _compact_lines(adjoint_ir) if compact or spec.blocked else None
+    blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
     seed = adjoint_name(staged.output)
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
@@ -165,8 +173,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
             else adjoint_name(name) for name in staged.gradient_inputs),
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        block_lines=forward_lines + tuple(line for block in compact_lines(
-            adjoint_ir.blocks, seed, staged.inputs) for line in block) + zero_lines,
+        block_lines=forward_lines + tuple(line for block in compact_backward
+                                          for line in block) + zero_lines
+        if spec.blocked else (),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
         **_loop(adjoint_ir),

@@ -33,6 +33,9 @@ class Target:
     disk_cache: bool = False
     """The module caches compiled code beside its own file, so `load` gives
     it a file (compiler/loader.py)."""
+    blocked: bool = False
+    """The template computes `grad` in blocks of points, from the compact
+    style's lines (`TemplateContext.block_lines`)."""
 
 
 # numpy names the inverse trigonometric functions arcsin, ... and pow power;
@@ -55,7 +58,7 @@ TARGETS: dict[str, Target] = {
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
     "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}", _numpy,
-                    cannot_run=_SCALAR_ONLY),
+                    cannot_run=_SCALAR_ONLY, blocked=True),
     # The math code, run one point at a time inside a compiled loop: scalars,
     # so conditionals, max, min, abs and `+=` work; np. rather than math.,
     # so the module imports only numpy and numba.
