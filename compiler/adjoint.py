@@ -21,7 +21,7 @@ import functools
 import string
 from dataclasses import dataclass
 
-from .snippets import fill
+from .snippets import fields
 from .stage import Ref, Stage, StagedIR
 
 
@@ -95,7 +95,11 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
                    target: str, compact: bool):
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
-    for index, (operand, snippet) in enumerate(zip(stage.operands, snippets)):
+    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
+                    floats=compact)
+    stored = _stored(stage)
+    upstream = adjoint_name(stage.name)
+    for operand, snippet in zip(stage.operands, snippets):
         if not isinstance(operand, Ref) or (relevant is not None
                                             and operand.name not in relevant):
             continue
@@ -104,24 +108,22 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
         yield Contribution(
             target=operand.name,
             first=first,
-            local=fill(snippet, stage.gate, stage.operands, stage.constant, out=stage.name,
-                       floats=compact),
-            upstream=adjoint_name(stage.name),
-            reads=_reads(snippet, stage),
+            local=snippet.format_map(values),
+            upstream=upstream,
+            reads=tuple(stored[field] for field in _fields(snippet) if field in stored),
         )
 
 
-def _reads(snippet: str, stage: Stage) -> tuple[str, ...]:
-    """The names a local-gradient snippet reads, from its placeholders."""
-    names = []
-    for field in _fields(snippet):
-        if field == "out":
-            names.append(stage.name)
-        elif field is not None and field != "c":
-            operand = stage.operands[_operand_index(field)]
-            if isinstance(operand, Ref):
-                names.append(operand.name)
-    return tuple(names)
+def _stored(stage: Stage) -> dict[str, str]:
+    """The placeholders that stand for a forward value, and its name: the
+    names a local-gradient snippet reads are those of its placeholders."""
+    names = {"out": stage.name}
+    for index, operand in enumerate(stage.operands):
+        if isinstance(operand, Ref):
+            names[f"a{index}"] = operand.name
+            if index < len(_LETTERS):
+                names[_LETTERS[index]] = operand.name
+    return names
 
 
 @functools.cache
@@ -130,6 +132,5 @@ def _fields(snippet: str) -> tuple[str | None, ...]:
     return tuple(field for _, field, _, _ in string.Formatter().parse(snippet))
 
 
-def _operand_index(field: str) -> int:
-    """`a` and `a0` are operand 0, `b` and `a1` operand 1, and so on."""
-    return "ab".index(field) if field in ("a", "b") else int(field[1:])
+# `a` and `a0` are operand 0, `b` and `a1` operand 1.
+_LETTERS = ("a", "b")

@@ -56,8 +56,8 @@ class Namer:
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:
-        return (not is_reserved(name) and name not in self._taken
-                and "d" + name not in self._taken)
+        return (name not in self._taken and "d" + name not in self._taken
+                and not is_reserved(name))
 
     def _claim(self, name: str) -> str:
         self._taken.add(name)

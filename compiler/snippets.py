@@ -26,15 +26,22 @@ def spell(operand, floats: bool = False) -> str:
     return format_number(operand.value, operand.integral and not floats)
 
 
+def fields(gate: Gate, operands, constant=None, out: str | None = None,
+           floats: bool = False) -> dict[str, str]:
+    """What each placeholder of the gate's snippets stands for, worked out
+    once for all the snippets of one stage."""
+    spelled = [spell(op, floats) for op in operands]
+    values: dict[str, str] = {"out": out or ""}
+    if gate.variadic:
+        values["args"] = ", ".join(spelled)
+        values.update((f"a{i}", text) for i, text in enumerate(spelled))
+    else:
+        values.update(zip("ab", spelled))
+    if constant is not None:
+        values["c"] = spell(constant, floats)
+    return values
+
+
 def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = None,
          floats: bool = False) -> str:
-    spelled = [spell(op, floats) for op in operands]
-    fields: dict[str, str] = {"out": out or ""}
-    if gate.variadic:
-        fields["args"] = ", ".join(spelled)
-        fields.update((f"a{i}", text) for i, text in enumerate(spelled))
-    else:
-        fields.update(zip("ab", spelled))
-    if constant is not None:
-        fields["c"] = spell(constant, floats)
-    return snippet.format(**fields)
+    return snippet.format_map(fields(gate, operands, constant, out, floats))

@@ -75,7 +75,7 @@ class StagedIR:
 @dataclass(slots=True)
 class _Draft:
     gate: Gate
-    operands: list  # _Slot, str (an input's name) or Const
+    operands: list  # _Slot, Ref (an input) or Const
     constant: Const | None
     span: Span
     user_name: str | None = None
@@ -97,7 +97,16 @@ class _Lowering:
     def __init__(self, program: Program):
         self.program = program
         self.drafts: list[_Draft] = []
-        self.bindings: dict[str, object] = {name.id: name.id for name in program.inputs}
+        # The user's names are claimed first, so that a generated name
+        # never takes one; then the output's, if the user gave it none.
+        self.namer = Namer()
+        self.python = self.namer.claim_user_names(_user_names(program))
+        last = program.bindings[-1].name
+        self.output = self.python[last] if program.output_named \
+            else self.namer.claim_generated("f", "f")
+        # One Ref per input, shared by every stage that reads it.
+        self.bindings: dict[str, object] = {name.id: Ref(self.python[name.id])
+                                            for name in program.inputs}
 
     def run(self) -> StagedIR:
         for binding in self.program.bindings:
@@ -169,43 +178,36 @@ class _Lowering:
     # -- naming --------------------------------------------------------------
 
     def _named(self) -> StagedIR:
-        namer = Namer()
-        user = [n.id for n in self.program.inputs]
-        user += [b.name for b in self.program.bindings[:-1]]
-        if self.program.output_named:
-            user.append(self.program.bindings[-1].name)
-        python = namer.claim_user_names(user)
-        output = python.get(self.program.bindings[-1].name) if self.program.output_named \
-            else namer.claim_generated("f", "f")
-        names: list[str] = []
+        refs: list[Ref] = []  # one per stage, shared by the stages that read it
         stages = []
         for index, draft in enumerate(self.drafts):
-            operands = tuple(_operand(op, names, python) for op in draft.operands)
-            names.append(self._name_of(index, draft, operands, namer, python, output))
-            stages.append(Stage(names[-1], draft.gate, operands, draft.constant, draft.span))
-        inputs = tuple(python[n.id] for n in self.program.inputs)
-        return StagedIR(inputs, tuple(stages), output, python)
+            operands = tuple([refs[op.index] if isinstance(op, _Slot) else op
+                              for op in draft.operands])
+            refs.append(Ref(self._name_of(index, draft, operands)))
+            stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span))
+        inputs = tuple(self.python[n.id] for n in self.program.inputs)
+        return StagedIR(inputs, tuple(stages), self.output, self.python)
 
-    def _name_of(self, index, draft, operands, namer, python, output) -> str:
+    def _name_of(self, index, draft, operands) -> str:
         if index == len(self.drafts) - 1:
-            return output
+            return self.output
         if draft.user_name is not None:
-            return python[draft.user_name]
+            return self.python[draft.user_name]
         if draft.role is not None:
-            return namer.claim_generated(draft.role, draft.role)
+            return self.namer.claim_generated(draft.role, draft.role)
         spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
         mnemonic = draft.gate.mnemonic.format(a=spelled[0] if spelled else "",
                                               b=spelled[1] if len(spelled) > 1 else "",
                                               args="".join(spelled))
-        return namer.claim_generated(mnemonic, draft.gate.stem)
+        return self.namer.claim_generated(mnemonic, draft.gate.stem)
 
 
-def _operand(op, names: list[str], python: dict[str, str]) -> Operand:
-    if isinstance(op, Const):
-        return op
-    if isinstance(op, _Slot):
-        return Ref(names[op.index])
-    return Ref(python[op])
+def _user_names(program: Program) -> list[str]:
+    """Every name the user wrote, inputs first; the output's only if named."""
+    names = [n.id for n in program.inputs] + [b.name for b in program.bindings[:-1]]
+    if program.output_named:
+        names.append(program.bindings[-1].name)
+    return names
 
 
 def _fold(gate: Gate, operands: list, constant: Const | None, span: Span) -> Const:

@@ -203,17 +203,23 @@ def fold(root: Expr, leaf: Callable, apply: Callable):
     """Evaluates an expression bottom-up: `leaf(node)` for a name or number,
     `apply(node, args)` for an Apply once its arguments have values, left to
     right."""
-    values: list = []
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if isinstance(node, Apply) and not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in reversed(node.args))
-        elif isinstance(node, Apply):
-            args = values[len(values) - len(node.args):]
-            del values[len(values) - len(node.args):]
-            values.append(apply(node, args))
+    if not isinstance(root, Apply):
+        return leaf(root)
+    # One frame per Apply being evaluated: the node and its argument values
+    # so far.  Leaf arguments are evaluated in place, without a frame.
+    frames: list[tuple[Apply, list]] = [(root, [])]
+    while True:
+        node, values = frames[-1]
+        args = node.args
+        while len(values) < len(args):
+            arg = args[len(values)]
+            if isinstance(arg, Apply):
+                frames.append((arg, []))
+                break
+            values.append(leaf(arg))
         else:
-            values.append(leaf(node))
-    return values[0]
+            frames.pop()
+            value = apply(node, values)
+            if not frames:
+                return value
+            frames[-1][1].append(value)
