@@ -13,6 +13,7 @@ BLOCK past the size, so that grad computes every stage over all the points
 at once, as it did before it worked in blocks.  The numba module is compiled
 (or loaded from its disk cache) and called once before it is timed; so is
 JAX's jit, with 64-bit floats, the inputs handed over as NumPy arrays.
+PyTorch and CasADi, when installed, are benchmarks/peers.py's ARRAY_PEERS.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from peers import sympy_expression  # noqa: E402
+from peers import ARRAY_PEERS, sympy_expression  # noqa: E402
 
 from compiler import compile_source  # noqa: E402
 from compiler.loader import module_from_file, module_from_source  # noqa: E402
@@ -73,6 +74,8 @@ def points(text: str, count: int, seed: int = 5) -> list[np.ndarray]:
 def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None) -> None:
     columns = {"numpy whole": (True, lambda text: numpy_grad(text, sys.maxsize)),
                "numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
+    columns.update((name, (make is not None, lambda text, make=make: make(text, size)))
+                   for name, make in ARRAY_PEERS.items())
     present = [name for name, (installed, _) in columns.items() if installed]
     both = HAS_NUMBA and HAS_JAX
     print(f"## Arrays: value + gradient at {size:,} points "

@@ -19,6 +19,9 @@ and numba targets and JAX jit side by side (benchmarks/arrays.py).
 Compile: the whole `gradc compile` process on R(n), the random circuit, in
 a child process: seconds, cost per gate relative to the smallest n, and the
 child's peak memory; then each step's time (benchmarks/compile_time.py).
+
+Setup: on R(10^3) and R(10^4), the seconds gradc, CasADi and JAX jit take
+before their first gradient (benchmarks/setup_time.py; R(10^5) there).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import arrays  # noqa: E402
 import compile_time  # noqa: E402
 import hand_staged  # noqa: E402
+import setup_time  # noqa: E402
 from peers import PEERS, sympy_grad  # noqa: E402
 
 from compiler import compile_source  # noqa: E402
@@ -133,12 +137,14 @@ def main() -> None:
         ops_table()
         arrays.run(10_000, rounds=3, examples=[ROOT / "examples" / "staged.txt"])
         compile_time.run([200, 400])
+        setup_time.run([50])
     else:
         scalar_table(rounds=200, number=2000)
         ops_table()
         arrays.run(10**6, rounds=15)
         sizes = [int(n) for n in args.sizes.split(",")]
         compile_time.run(sizes + ([1_000_000] if args.million else []))
+        setup_time.run([1_000, 10_000])
 
 
 def _cpu() -> str:
