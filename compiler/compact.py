@@ -1,4 +1,5 @@
-"""AdjointIR blocks -> the compact style's backward lines, one tuple per block.
+"""AdjointIR blocks -> the compact style's backward lines, one tuple per block,
+and the code of each input's gradient.
 
 The lecture writes one line per contribution (`dx = (1) * dxpy`, later
 `dx += ((1 - sigx) * sigx) * dsigx`).  The compact style is written for
@@ -13,27 +14,45 @@ speed instead:
 * A unit factor is dropped, and so is the seed: the lines compute the
   gradient of the output itself, and `backward` scales what it returns
   (`scaled`), so `grad`, which runs the same lines, multiplies by nothing.
-* An adjoint that is only another name (`dsigx = dden`) is not copied: the
-  terms that would read it read that name; one that is 1 is a unit too.  An input's adjoint is always
-  assigned, so that every template finds the gradients by their names.
+* An adjoint that is only another name (`dsigx = dden`) is not assigned:
+  the terms that would read it read that name; one that is 1 is a unit too.
+* For a template that returns the gradients as code (`as_code`: scalar
+  code, where every store and load shows), an input's gradient is not
+  assigned either: it is only code, which the template writes into the
+  return (`return f, (z, z, q)`), so its block may have no line.  And an
+  adjoint that is a number (`dlogh2 = -1.0`) is written into its readers,
+  a factor of -1 as a negation (`-(1.0 / h2)`), which is exact, as
+  multiplying by -1.0 is.  Array code keeps those names: each reader
+  costs one array operation either way, and the template reads `dx`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .adjoint import Block, adjoint_name
-
-_UNIT = ("1", "1.0")
-_MINUS_UNIT = ("-1", "-1.0")
+from .snippets import format_number
 
 
-def compact_lines(blocks: tuple[Block, ...], seed: str,
-                  inputs: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+@dataclass(frozen=True)
+class Compact:
+    lines: tuple[tuple[str, ...], ...]
     """The lines of each block, in the blocks' (backward) order."""
+    gradients: tuple[tuple[str, str], ...]
+    """(input, code) for each input that takes a gradient: its adjoint's
+    name when assigned, else the gradient's code."""
+
+    def gradient(self, name: str) -> str:
+        return dict(self.gradients)[name]
+
+
+def compact_lines(blocks: tuple[Block, ...], seed: str, inputs: tuple[str, ...],
+                  as_code: bool = False) -> Compact:
     last = {c.target: (i, j) for i, block in enumerate(blocks)
             for j, c in enumerate(block.contributions)}
-    alias = {seed: None}
+    alias: dict[str, str | None] = {seed: None}
     terms: dict[str, list[tuple[str, bool]]] = {}
-    lines = []
+    lines, gradients = [], []
     for i, block in enumerate(blocks):
         here = []
         for j, c in enumerate(block.contributions):
@@ -41,36 +60,50 @@ def compact_lines(blocks: tuple[Block, ...], seed: str,
             if last[c.target] != (i, j):
                 continue
             name, value = adjoint_name(c.target), _sum(terms.pop(c.target))
-            if c.target in inputs or not (value.isidentifier() or value == "1.0"):
+            if c.target in inputs and as_code:
+                gradients.append((c.target, value))
+            elif c.target in inputs or not (value.isidentifier() or value == "1.0"
+                                            or as_code and _number(value) is not None):
                 here.append(f"{name} = {value}")
+                gradients.extend([(c.target, name)] * (c.target in inputs))
             else:
-                alias[name] = None if value == "1.0" else value
+                alias[name] = None if _number(value) == 1.0 else value
         lines.append(tuple(here))
-    return tuple(lines)
+    return Compact(tuple(lines), tuple(gradients))
 
 
 def _term(local: str, upstream: str | None) -> tuple[str, bool]:
     """The code of local * upstream (None: the seed, a unit), and whether
     it can stand in a sum without parentheses."""
     if upstream is None:
-        if local in _UNIT or local in _MINUS_UNIT:
-            return local + ".0" * ("." not in local), True
-        return local, local.isidentifier() or _is_number(local)
-    if local in _UNIT:
-        return upstream, True
-    if local in _MINUS_UNIT:
-        return f"-{upstream}", True
+        if _number(local) in (1.0, -1.0):
+            return format_number(_number(local), False).strip("()"), True
+        return local, local.isidentifier() or _number(local) is not None
     factor = local if local.isidentifier() else f"({local})"
+    if _number(local) == 1.0:
+        return upstream, True
+    if _number(local) == -1.0:
+        return _negated(upstream), True
+    if _number(upstream) == -1.0:
+        return f"-{factor}", True
     return f"{factor} * {upstream}", True
 
 
-def _is_number(code: str) -> bool:
-    """A printed constant such as `2.5` or `(-3e+16)`."""
+def _negated(code: str) -> str:
+    """-code for a name or a number; negating a number is exact."""
+    value = _number(code)
+    return f"-{code}" if value is None else format_number(-value, False)
+
+
+def _number(code: str) -> float | None:
+    """The value of a printed constant such as `2.5` or `(-3e+16)`, else None
+    (`inf` and `nan` are names here, as float() would read them as numbers)."""
+    if code.isidentifier():
+        return None
     try:
-        float(code.removeprefix("(").removesuffix(")"))
+        return float(code.removeprefix("(").removesuffix(")"))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _sum(terms: list[tuple[str, bool]]) -> str:

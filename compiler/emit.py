@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .compact import compact_lines
+from .bare_calls import bare_calls
+from .compact import Compact, compact_lines
 from .snippets import fill
 from .stage import Ref, Stage
 from .targets import TARGETS
@@ -62,6 +63,15 @@ class TemplateContext:
     scaled_gradients: str
     """What backward returns: `gradients`, each times the seed when the
     lines do not read it (compact)."""
+    grad_lines: tuple[str, ...]
+    """The forward lines `grad` runs: `forward_lines`, but for the output's
+    when grad returns its code (`grad_value`)."""
+    grad_value: str
+    """What grad returns as the value: the output's name, or in the compact
+    style its code, when the output is the last line and no line reads it."""
+    gradient_code: str
+    """What grad returns as the gradient: `gradients`, or in the compact style
+    each gradient's code (`return f, (y, x)`) where the target takes code."""
     gradient_names: tuple[str, ...]
     gradient_inputs: str
     """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
@@ -82,6 +92,9 @@ class TemplateContext:
     that is not zero."""
     loop_targets: str
     """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
+    bare_import: str = ""
+    """`from math import exp`: the functions the lines call by their bare
+    names (the compact style, bare_calls.py), or nothing."""
 
 
 def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
@@ -101,15 +114,16 @@ def backward_line(contribution: Contribution, target: str = "math") -> str:
     return TARGETS[target].accumulate.format(name, term)
 
 
-def _compact_lines(adjoint_ir: AdjointIR) -> tuple[tuple[str, ...], ...]:
+def _compact_lines(adjoint_ir: AdjointIR, as_code: bool) -> Compact:
     staged = adjoint_ir.staged
-    return compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs)
+    return compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs,
+                         as_code)
 
 
 def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
-            compact: tuple[tuple[str, ...], ...] | None) -> tuple[BackwardBlock, ...]:
+            compact: Compact | None) -> tuple[BackwardBlock, ...]:
     if style == "compact":
-        lines = compact
+        lines = compact.lines
     else:
         lines = tuple(tuple(backward_line(c, target) for c in block.contributions)
                       for block in adjoint_ir.blocks)
@@ -143,14 +157,16 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
-    compact_backward = _compact_lines(adjoint_ir) if compact or spec.blocked else None
+    compact_backward = _compact_lines(adjoint_ir, spec.gradients_as_code) \
+        if compact or spec.blocked else None
     blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
     seed = adjoint_name(staged.output)
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
+    returns = _returns(adjoint_ir, compact_backward if compact else None, forward_lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     zero_lines = tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
     params = ", ".join(staged.inputs)
-    return TemplateContext(
+    result = TemplateContext(
         title=f"{staged.output}({params}) and its gradient, staged one gate per line.",
         # Imports follow from use: a formula without math functions imports nothing.
         imports=(spec.module,) if spec.always_imports
@@ -168,18 +184,56 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         blocks=blocks,
         zero_lines=zero_lines,
         gradients=_tuple(gradient_names),
-        scaled_gradients=_tuple(
-            f"{adjoint_name(name)} * {seed}" if compact and name not in adjoint_ir.zero
-            else adjoint_name(name) for name in staged.gradient_inputs),
+        **returns,
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        block_lines=forward_lines + tuple(line for block in compact_backward
+        block_lines=forward_lines + tuple(line for block in compact_backward.lines
                                           for line in block) + zero_lines
         if spec.blocked else (),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
         **_loop(adjoint_ir),
     )
+    if not (compact and spec.bare_calls):
+        return result
+    values = (*staged.inputs, *(stage.name for stage in staged.stages))
+    return bare_calls(result, spec.module, spec.prefix,
+                      {*values, *map(adjoint_name, values)})
+
+
+def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
+             forward_lines: tuple[str, ...]) -> dict:
+    """What backward and grad return.  In the compact style the lines do not
+    read the seed, so backward scales each gradient once; an input's
+    gradient is its code where it has no name, and grad returns the output's
+    code when the output is the last line and no other line reads it."""
+    staged = adjoint_ir.staged
+    seed = adjoint_name(staged.output)
+    names = {name: adjoint_name(name) for name in staged.gradient_inputs}
+    if compact is None:
+        return {"scaled_gradients": _tuple(names.values()), "grad_lines": forward_lines,
+                "grad_value": staged.output, "gradient_code": _tuple(names.values())}
+    assigned = dict(compact.gradients)
+    code = {name: assigned.get(name, adjoint) for name, adjoint in names.items()}
+    scaled = (text if name in adjoint_ir.zero else f"{_operand(text)} * {seed}"
+              for name, text in code.items())
+    last = staged.stages[-1] if staged.stages else None
+    direct = (last is not None and last.name == staged.output
+              and staged.output not in adjoint_ir.cached)
+    return {"scaled_gradients": _tuple(scaled),
+            "grad_lines": forward_lines[:-1] if direct else forward_lines,
+            "grad_value": forward_lines[-1].partition(" = ")[2] if direct else staged.output,
+            "gradient_code": _tuple(code.values())}
+
+
+def _operand(code: str) -> str:
+    """Code as the left operand of `*`: a name or a number as it is, any
+    other expression in parentheses (a sum, a conditional, a negation)."""
+    try:
+        float(code.strip("()"))
+    except ValueError:
+        return code if code.isidentifier() else f"({code})"
+    return code
 
 
 def _loop(adjoint_ir: AdjointIR) -> dict:

@@ -36,6 +36,13 @@ class Target:
     blocked: bool = False
     """The template computes `grad` in blocks of points, from the compact
     style's lines (`TemplateContext.block_lines`)."""
+    gradients_as_code: bool = False
+    """The template returns each gradient as code (`TemplateContext.
+    gradient_code`), so the compact style need not assign an input's
+    adjoint to a name: `return f, (y, x)`."""
+    bare_calls: bool = False
+    """The compact style calls the module's functions by their bare names
+    (`from math import exp`), one lookup fewer per call (bare_calls.py)."""
 
 
 # numpy names the inverse trigonometric functions arcsin, ... and pow power;
@@ -53,7 +60,8 @@ def _numpy(snippet: str) -> str:
 
 
 TARGETS: dict[str, Target] = {
-    "math": Target("math", "math", "math.", False, "{0} += {1}", lambda snippet: snippet),
+    "math": Target("math", "math", "math.", False, "{0} += {1}", lambda snippet: snippet,
+                   gradients_as_code=True, bare_calls=True),
     # Never `+=` on arrays: the first contribution may be another adjoint's
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.

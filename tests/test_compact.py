@@ -21,7 +21,10 @@ from compiler.adjoint import adjoint
 from compiler.emit import context
 from compiler.gates import GATES
 from compiler.loader import module_from_source
+from compiler.oracle import build as build_oracle
+from compiler.parse import parse
 from compiler.render import render
+from compiler.resolve import resolve
 from compiler.stage import Const, Ref, Stage, StagedIR
 from conftest import EXAMPLES, ROOT, build
 from gate_math import NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
@@ -107,13 +110,13 @@ def test_contributions_are_summed_in_the_lectures_order():
     text = "f = 3e16*x + x + x*(-3e16)"
     assert build(text).grad(1.0) == (0.0, (0.0,))
     assert build(text, style="compact").grad(1.0) == (0.0, (0.0,))
-    assert "    dx = (-3e+16) + 1.0 + 3e+16\n" in compile_source(text, style="compact")
+    assert ", ((-3e+16) + 1.0 + 3e+16,)\n" in compile_source(text, style="compact")
 
 
 def test_a_negative_contribution_is_subtracted():
     text = "f(x, y) = (x - y) * (y - x)"
     source = compile_source(text, style="compact")
-    assert "    dx = -xmy + ymx\n    dy = xmy - ymx\n" in source
+    assert ", (-xmy + ymx, xmy - ymx)\n" in source
     assert build(text, style="compact").grad(3.0, -4.0) == build(text).grad(3.0, -4.0)
 
 
@@ -139,7 +142,10 @@ def test_compact_backward_scales_by_the_seed_once_at_the_end():
     value, gradient = module.grad(3.0, -4.0)
     cache = module.forward(3.0, -4.0)[1]
     assert module.backward(cache, df=2.5) == tuple(2.5 * g for g in gradient)
-    assert "    return (dx * df, dy * df)\n" in compile_source(STAGED, style="compact")
+    compound = (EXAMPLES / "compound.txt").read_text(encoding="utf-8")
+    assert "    return (z * df, z * df, q * df)\n" in compile_source(compound, style="compact")
+    assert "    return ((dxpy + ((1.0 - sigx) * sigx) * dden + invden) * df, " in \
+        compile_source(STAGED, style="compact")
     ignores = build("f(x, y) = 3 * x", style="compact")
     assert ignores.backward(ignores.forward(1.0, 2.0)[1], df=-2.0) == (-6.0, 0.0)
 
@@ -156,8 +162,11 @@ def test_grad_runs_the_lines_of_forward_and_backward_in_one_body(style):
     body = [ast.unparse(node) for node in grad.body[1:-1]]
     forward = [ast.unparse(node) for node in functions["forward"].body[1:-1]]
     backward = [ast.unparse(node) for node in _backward(source).body[1:-1]]
-    seed = ["df = 1.0"] if style == "lecture" else []
-    assert body == forward + seed + backward[1:]   # backward's first line unpacks the cache
+    if style == "lecture":
+        assert body == forward + ["df = 1.0"] + backward[1:]   # [0] unpacks the cache
+    else:   # the output's line is grad's return; no line reads f
+        assert body == forward[:-1] + backward[1:]
+        assert ast.unparse(grad.body[-1].value.elts[0]) == forward[-1].partition(" = ")[2]
     module = build(STAGED, style=style)
     value, cache = module.forward(0.3, -1.7)
     assert module.grad(0.3, -1.7) == (value, module.backward(cache))
@@ -168,3 +177,83 @@ def test_compact_squares_by_multiplying_and_keeps_the_stable_sigmoid():
     assert module.grad(-800.0)[0] == 0.0 and module.grad(800.0)[0] == 640000.0
     assert math.isfinite(module.grad(-800.0)[1][0])
     assert "xsqr = x * x" in compile_source("f = σ(x) * x^2", style="compact")
+
+
+def _compact_grad(name: str) -> str:
+    source = compile_source((EXAMPLES / f"{name}.txt").read_text(encoding="utf-8"),
+                            style="compact")
+    grad = next(node for node in ast.parse(source).body
+                if isinstance(node, ast.FunctionDef) and node.name == "grad")
+    return "\n".join(ast.unparse(node) for node in grad.body[1:])
+
+
+@pytest.mark.parametrize("name, body", [
+    ("multiply", "return (x * y, (y, x))"),
+    ("compound", "q = x + y\nreturn (q * z, (z, z, q))"),
+    ("logistic_loss", "h1 = w * x\n"
+     "h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))\n"
+     "logh2 = log(h2)\ndh2 = -(1.0 / h2)\ndh1 = (1.0 - h2) * h2 * dh2\n"
+     "return (-logh2, (x * dh1, w * dh1))"),
+    ("circuit", "xy = x * y\nmaxzw = max(z, w)\nxypmaxzw = xy + maxzw\n"
+     "return (2.0 * xypmaxzw, (y * 2.0, x * 2.0, (1.0 if z == maxzw else 0.0) * 2.0, "
+     "(1.0 if w == maxzw and z != maxzw else 0.0) * 2.0))"),
+])
+def test_compact_grad_returns_names_numbers_and_the_output_as_code(name, body):
+    """An adjoint that is a name or a number is never stored: the gradient
+    `(y, x)` is returned as it is, 2.0 and -1.0 are written into their
+    readers (-1.0 as a negation), and the output, which no line reads, is
+    computed in the return."""
+    assert _compact_grad(name) == body
+
+
+def _sympy_value_and_gradient(text: str, point):
+    """SymPy's value and gradient at `point`, each max on the piece that
+    the point selects (compiler/oracle.py)."""
+    oracle = build_oracle(resolve(parse(text)))
+    compiled = oracle.compile([oracle.value, *oracle.gradient()])
+    return oracle.evaluate(compiled, point, {})
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_compact_grad_agrees_with_sympy_on_every_example(example):
+    text = example.read_text(encoding="utf-8")
+    module = build(text, style="compact")
+    generator = random.Random(example.stem + "sympy")
+    for _ in range(5):
+        point = [generator.uniform(-3.0, 3.0) for _ in module.INPUTS]
+        value, gradient = module.grad(*point)
+        expected = _sympy_value_and_gradient(text, point)
+        assert [value, *gradient] == pytest.approx(expected, rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.parametrize("text", [
+    "h = σ(x)\ne = -log(h)",                  # a -1.0 seed becomes a negation
+    "a = -x\nb = -a\nf = b * sin(a)",           # -(-1.0) is a unit again
+    "f(x, y, z) = 2 * (x*y + max(z, 3*y))",     # numbers chain through readers
+    "f(x, y) = -(x * y) + -(-3 * (x + y))",
+])
+def test_propagated_numbers_give_the_lecture_values_bit_for_bit(text):
+    lecture, compact = build(text), build(text, style="compact")
+    generator = random.Random(text)
+    for _ in range(200):
+        point = [generator.uniform(-4.0, 4.0) for _ in lecture.INPUTS]
+        assert compact.grad(*point) == lecture.grad(*point)
+
+
+def test_math_functions_are_called_by_their_bare_names():
+    source = compile_source(STAGED, style="compact")
+    assert "\nfrom math import exp\n" in source and "import math\n" not in source
+    assert "math." not in source
+
+
+def test_a_bare_name_the_module_already_uses_keeps_its_prefix():
+    """An input called `exp`, an output called `sqrt`: their functions stay
+    `math.exp` and `math.sqrt`, the others are bare."""
+    text = "sqrt(exp, y) = σ(exp) * log(y) + sqrt(y)"
+    source = compile_source(text, style="compact")
+    assert "\nimport math\nfrom math import log\n" in source
+    assert "math.exp(-exp)" in source and "math.sqrt(y)" in source
+    lecture, compact = build(text), build(text, style="compact")
+    for point in ((0.5, 2.0), (-1.5, 0.25)):
+        _close(compact.grad(*point), lecture.grad(*point))
+        assert compact.sqrt(*point) == lecture.sqrt(*point)

@@ -5,16 +5,16 @@ than editing this file.  Run it as a script to print the value and the
 gradient at a point: python thismodule.py x=1.0 y=1.0
 """
 
-import math
+from math import exp
 
 INPUTS = ('x', 'y')
 
 
 def forward(x, y):
     """Return (f, cache): the output and the values backward reads."""
-    sigy = 1.0 / (1.0 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1.0 + math.exp(y))
+    sigy = 1.0 / (1.0 + exp(-y)) if y >= 0.0 else exp(y) / (1.0 + exp(y))
     num = x + sigy
-    sigx = 1.0 / (1.0 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1.0 + math.exp(x))
+    sigx = 1.0 / (1.0 + exp(-x)) if x >= 0.0 else exp(x) / (1.0 + exp(x))
     xpy = x + y
     xpysqr = xpy * xpy
     den = sigx + xpysqr
@@ -33,13 +33,7 @@ def backward(cache, df=1.0):
     # backprop xpysqr = xpy * xpy
     dxpy = (2.0 * xpy) * dden
 
-    # backprop num = x + sigy
-    dx = dxpy + ((1.0 - sigx) * sigx) * dden + invden
-
-    # backprop sigy = 1.0 / (1.0 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1.0 + math.exp(y))
-    dy = dxpy + ((1.0 - sigy) * sigy) * invden
-
-    return (dx * df, dy * df)
+    return ((dxpy + ((1.0 - sigx) * sigx) * dden + invden) * df, (dxpy + ((1.0 - sigy) * sigy) * invden) * df)
 
 
 def grad(x, y):
@@ -47,14 +41,13 @@ def grad(x, y):
 
     Runs the lines of forward and then of backward
     in one function: the same values, without two calls and a cache."""
-    sigy = 1.0 / (1.0 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1.0 + math.exp(y))
+    sigy = 1.0 / (1.0 + exp(-y)) if y >= 0.0 else exp(y) / (1.0 + exp(y))
     num = x + sigy
-    sigx = 1.0 / (1.0 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1.0 + math.exp(x))
+    sigx = 1.0 / (1.0 + exp(-x)) if x >= 0.0 else exp(x) / (1.0 + exp(x))
     xpy = x + y
     xpysqr = xpy * xpy
     den = sigx + xpysqr
     invden = 1.0 / den
-    f = num * invden
 
     # backprop invden = 1.0 / den
     dden = (-1.0 / (den * den)) * num
@@ -62,13 +55,7 @@ def grad(x, y):
     # backprop xpysqr = xpy * xpy
     dxpy = (2.0 * xpy) * dden
 
-    # backprop num = x + sigy
-    dx = dxpy + ((1.0 - sigx) * sigx) * dden + invden
-
-    # backprop sigy = 1.0 / (1.0 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1.0 + math.exp(y))
-    dy = dxpy + ((1.0 - sigy) * sigy) * invden
-
-    return f, (dx, dy)
+    return num * invden, (dxpy + ((1.0 - sigx) * sigx) * dden + invden, dxpy + ((1.0 - sigy) * sigy) * invden)
 
 
 def f(x, y):
