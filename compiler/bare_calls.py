@@ -38,8 +38,8 @@ def bare_calls(ctx: TemplateContext, module: str, prefix: str,
         ctx,
         forward_lines=tuple(map(fix, ctx.forward_lines)),
         grad_lines=tuple(map(fix, ctx.grad_lines)),
-        blocks=tuple(replace(b, header=fix(b.header), lines=tuple(map(fix, b.lines)))
-                     for b in ctx.blocks),
+        blocks=_fixed(ctx.blocks, fix),
+        grad_blocks=_fixed(ctx.grad_blocks, fix),
         grad_value=fix(ctx.grad_value),
         gradient_code=fix(ctx.gradient_code),
         scaled_gradients=fix(ctx.scaled_gradients),
@@ -50,7 +50,14 @@ def bare_calls(ctx: TemplateContext, module: str, prefix: str,
     return replace(fixed, imports=ctx.imports if still else ())
 
 
+def _fixed(blocks, fix):
+    return tuple(replace(b, header=fix(b.header), lines=tuple(map(fix, b.lines)))
+                 for b in blocks)
+
+
 def _lines(ctx: TemplateContext) -> list[str]:
     """Every piece of code in the context that can call a function."""
     return [*ctx.forward_lines, *ctx.grad_lines, ctx.grad_value, ctx.gradient_code,
-            ctx.scaled_gradients, *(line for b in ctx.blocks for line in b.lines)]
+            ctx.scaled_gradients,
+            *(line for blocks in (ctx.blocks, ctx.grad_blocks) for b in blocks
+              for line in b.lines)]

@@ -9,8 +9,10 @@ The templates only lay these lines out.  Two styles of backward line:
   sum, no unit factor, no seed, no copy: `dx = dxpy + dnum`; and the rows'
   compact forms (`xpy * xpy`, float constants).
 
-`grad` runs forward's lines and then backward's in one function body; the
-lecture style's lines read the seed, which grad sets to 1 (`seed_line`).
+`grad` runs forward's lines and then backward's in one function body, for
+a seed of 1: the lecture style's grad writes a factor times the seed as the
+lecture does, alone (`dnum = invden`), and sets the seed (`seed_line`) only
+for a number factor that still reads it (`(2) * df`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class TemplateContext:
     seed: str
     forward_lines: tuple[str, ...]
     seed_line: str
+    grad_blocks: tuple[BackwardBlock, ...]
+    """backward's blocks as grad runs them: without the factor of a seed of 1
+    (`dnum = invden`, not `dnum = invden * df`) in the lecture style."""
     fused_grad: bool
     """Whether `grad` repeats the lines in one body (see FUSED_GRAD_LIMIT)."""
     """What grad sets before backward's lines: `df = 1.0`, or nothing when
@@ -120,12 +125,35 @@ def _compact_lines(adjoint_ir: AdjointIR, as_code: bool) -> Compact:
                          as_code)
 
 
+def grad_line(contribution: Contribution, seed: str, target: str = "math") -> str:
+    """The lecture style's line in grad, whose seed is 1: a factor times the
+    seed is written alone, as the lecture writes it (`dnum = invden`,
+    `ddot = (1 - f) * f`); a number keeps the seed, so that the gradient
+    is a float (`dxypmaxzw = (2) * df`)."""
+    local = contribution.local
+    if contribution.upstream != seed or _is_number(local):
+        return backward_line(contribution, target)
+    name = adjoint_name(contribution.target)
+    if contribution.first:
+        return f"{name} = {local}"
+    return TARGETS[target].accumulate.format(name, local if local.isidentifier() else f"({local})")
+
+
+def _is_number(code: str) -> bool:
+    try:
+        float(code.strip("()"))
+    except ValueError:
+        return False
+    return not code.isidentifier()
+
+
 def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
-            compact: Compact | None) -> tuple[BackwardBlock, ...]:
+            compact: Compact | None, line=backward_line) -> tuple[BackwardBlock, ...]:
+    """`line(contribution, target)` writes the lecture style's lines."""
     if style == "compact":
         lines = compact.lines
     else:
-        lines = tuple(tuple(backward_line(c, target) for c in block.contributions)
+        lines = tuple(tuple(line(c, target) for c in block.contributions)
                       for block in adjoint_ir.blocks)
     # A compact block may be left with no line: its adjoints were summed later.
     return tuple(BackwardBlock(line_of[block.stage.name], block_lines)
@@ -162,6 +190,8 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
     seed = adjoint_name(staged.output)
     every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
+    grad_blocks = blocks if compact else _blocks(
+        adjoint_ir, style, target, line_of, None, lambda c, t: grad_line(c, seed, t))
     returns = _returns(adjoint_ir, compact_backward if compact else None, forward_lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     zero_lines = tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
@@ -177,7 +207,10 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         output=staged.output,
         seed=seed,
         forward_lines=forward_lines,
-        seed_line="" if compact else f"{seed} = 1.0",
+        seed_line=f"{seed} = 1.0" if not compact and any(
+            c.upstream == seed and _is_number(c.local)
+            for block in adjoint_ir.blocks for c in block.contributions) else "",
+        grad_blocks=grad_blocks,
         fused_grad=len(staged.stages) <= FUSED_GRAD_LIMIT,
         cache_tuple=_tuple(adjoint_ir.cached),
         unpack_line=_unpack(adjoint_ir.cached),

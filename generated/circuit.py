@@ -42,7 +42,7 @@ def backward(cache, df=1.0):
 def grad(x, y, z, w):
     """Return (f, (dx, dy, dz, dw)): the value and its gradient.
 
-    Runs the lines of forward and then of backward (with df = 1.0)
+    Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     xy = x * y
     maxzw = max(z, w)

@@ -42,7 +42,7 @@ def backward(cache, de=1.0):
 def grad(w, x):
     """Return (e, (dw, dx)): the value and its gradient.
 
-    Runs the lines of forward and then of backward (with de = 1.0)
+    Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
     h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))

@@ -28,14 +28,13 @@ def backward(cache, df=1.0):
 def grad(x, y):
     """Return (f, (dx, dy)): the value and its gradient.
 
-    Runs the lines of forward and then of backward (with df = 1.0)
+    Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     f = x * y
-    df = 1.0
 
     # backprop f = x * y
-    dx = y * df
-    dy = x * df
+    dx = y
+    dy = x
 
     return f, (dx, dy)
 

@@ -49,17 +49,16 @@ def backward(cache, df=1.0):
 def grad(w0, x0, w1, x1, w2):
     """Return (f, (dw0, dx0, dw1, dx1, dw2)): the value and its gradient.
 
-    Runs the lines of forward and then of backward (with df = 1.0)
+    Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
     f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
-    df = 1.0
 
     # backprop f = 1.0 / (1 + math.exp(-dot)) if dot >= 0.0 else math.exp(dot) / (1 + math.exp(dot))
-    ddot = ((1 - f) * f) * df
+    ddot = (1 - f) * f
 
     # backprop dot = w0x0pw1x1 + w2
     dw0x0pw1x1 = (1) * ddot

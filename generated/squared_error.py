@@ -37,15 +37,14 @@ def backward(cache, de=1.0):
 def grad(y, w, x):
     """Return (e, (dy, dw, dx)): the value and its gradient.
 
-    Runs the lines of forward and then of backward (with de = 1.0)
+    Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     wx = w * x
     ymwx = y - wx
     e = ymwx**2
-    de = 1.0
 
     # backprop e = ymwx**2
-    dymwx = (2 * ymwx) * de
+    dymwx = 2 * ymwx
 
     # backprop ymwx = y - wx
     dy = (1) * dymwx

@@ -162,8 +162,9 @@ def test_grad_runs_the_lines_of_forward_and_backward_in_one_body(style):
     body = [ast.unparse(node) for node in grad.body[1:-1]]
     forward = [ast.unparse(node) for node in functions["forward"].body[1:-1]]
     backward = [ast.unparse(node) for node in _backward(source).body[1:-1]]
-    if style == "lecture":
-        assert body == forward + ["df = 1.0"] + backward[1:]   # [0] unpacks the cache
+    if style == "lecture":   # backward's [0] unpacks the cache; grad's seed is 1
+        assert body == forward + [line.replace(" * df", "") for line in backward[1:]]
+        assert body[len(forward):len(forward) + 2] == ["dnum = invden", "dinvden = num"]
     else:   # the output's line is grad's return; no line reads f
         assert body == forward[:-1] + backward[1:]
         assert ast.unparse(grad.body[-1].value.elts[0]) == forward[-1].partition(" = ")[2]
@@ -257,3 +258,33 @@ def test_a_bare_name_the_module_already_uses_keeps_its_prefix():
     for point in ((0.5, 2.0), (-1.5, 0.25)):
         _close(compact.grad(*point), lecture.grad(*point))
         assert compact.sqrt(*point) == lecture.sqrt(*point)
+
+
+def _grad_text(name: str, style: str) -> str:
+    source = compile_source((EXAMPLES / f"{name}.txt").read_text(encoding="utf-8"),
+                            style=style)
+    return source[source.index("def grad("):source.index("\n\n\ndef ", source.index("def grad("))]
+
+
+def test_lecture_grad_writes_a_factor_times_a_seed_of_1_alone_as_the_lecture_does():
+    """The lecture's listing: `dnum = invden`, `ddot = (1 - f) * f`.  A
+    number keeps the seed, so that the gradient is a float."""
+    staged, neuron = _grad_text("staged", "lecture"), _grad_text("neuron", "lecture")
+    assert "    dnum = invden\n    dinvden = num\n" in staged
+    assert "df = 1.0" not in staged and "* df\n" not in staged
+    assert "    ddot = (1 - f) * f\n" in neuron
+    circuit = _grad_text("circuit", "lecture")
+    assert "    df = 1.0\n" in circuit and "    dxypmaxzw = (2) * df\n" in circuit
+    assert all(isinstance(g, float) for g in build(
+        (EXAMPLES / "circuit.txt").read_text(encoding="utf-8")).grad(1, 2, 3, 4)[1])
+
+
+@pytest.mark.parametrize("style", ["lecture", "compact"])
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_grad_equals_forward_then_backward_bit_for_bit(example, style):
+    module = build(example.read_text(encoding="utf-8"), style=style)
+    generator = random.Random(example.stem + style)
+    for _ in range(50):
+        point = [generator.uniform(-4.0, 4.0) for _ in module.INPUTS]
+        value, cache = module.forward(*point)
+        assert module.grad(*point) == (value, module.backward(cache))
