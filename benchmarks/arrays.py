@@ -3,6 +3,7 @@
     python benchmarks/arrays.py               # every example at 10^6 points
     python benchmarks/arrays.py --size 10000  # smaller
     python benchmarks/arrays.py --block 65536 # the numpy target's block size
+    python benchmarks/arrays.py --examples circuit multiply --columns "JAX jit"
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
@@ -71,13 +72,22 @@ def points(text: str, count: int, seed: int = 5) -> list[np.ndarray]:
     return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
 
 
-def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None) -> None:
+def _columns(size: int) -> dict:
+    """Each column's name: (whether it is installed, its grad for a formula's text)."""
     columns = {"numpy whole": (True, lambda text: numpy_grad(text, sys.maxsize)),
                "numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
     columns.update((name, (make is not None, lambda text, make=make: make(text, size)))
                    for name, make in ARRAY_PEERS.items())
-    present = [name for name, (installed, _) in columns.items() if installed]
-    both = HAS_NUMBA and HAS_JAX
+    return columns
+
+
+def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
+        only: list[str] | None = None) -> None:
+    """`only`: the columns to time beside the numpy target (default: all)."""
+    columns = _columns(size)
+    present = [name for name, (installed, _) in columns.items()
+               if installed and (only is None or name in only)]
+    both = "numba" in present and "JAX jit" in present
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
     print("| example | numpy ms | " + " | ".join(present) + (" | numba / JAX jit" if both else "")
@@ -99,7 +109,7 @@ def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None) -> 
         print(f"| {example.stem} | {best['numpy'] * 1e3:.2f} | " + " | ".join(cells) + " |")
     print()
     for name, (installed, _) in columns.items():
-        if not installed:
+        if not installed and (only is None or name in only):
             extra = "'.[numba]'" if name == "numba" else "'.[bench]'"
             print(f"{name}: skipped, not installed (pip install {extra}).")
     print()
@@ -110,8 +120,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10**6, help="points per input")
     parser.add_argument("--rounds", type=int, default=15, help="samples per column")
     parser.add_argument("--block", type=int, help="the numpy target's BLOCK (points)")
+    parser.add_argument("--examples", nargs="+", metavar="STEM",
+                        choices=[path.stem for path in EXAMPLES],
+                        help="only these examples (default: every one)")
+    parser.add_argument("--columns", nargs="+", metavar="NAME", choices=list(_columns(0)),
+                        help="only these columns beside numpy: " + ", ".join(_columns(0)))
     args = parser.parse_args()
-    run(args.size, args.rounds, block=args.block)
+    examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
+    run(args.size, args.rounds, examples, block=args.block, only=args.columns)
 
 
 if __name__ == "__main__":

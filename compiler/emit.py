@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
 from .compact import Compact, compact_lines
+from .into import write_into
 from .snippets import fill
 from .stage import Ref, Stage
 from .targets import TARGETS
@@ -83,8 +84,8 @@ class TemplateContext:
     block_lines: tuple[str, ...]
     """forward's lines, then backward's as the compact style writes them (no
     unit factor, no seed, no copy) and the zero gradients: the value and the
-    gradient of one block of points, for a `blocked` target's grad (empty
-    for the others)."""
+    gradient of one block of points, each written into its array (into.py),
+    for a `blocked` target's grad (empty for the others)."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
@@ -103,8 +104,8 @@ class TemplateContext:
 
 
 def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
-    code = fill(stage.gate.form(target, compact).forward, stage.gate, stage.operands,
-                stage.constant, floats=compact)
+    snippet = stage.gate.forward_snippet(len(stage.operands), target, compact)
+    code = fill(snippet, stage.gate, stage.operands, stage.constant, floats=compact)
     return f"{stage.name} = {code}"
 
 
@@ -220,9 +221,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **returns,
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        block_lines=forward_lines + tuple(line for block in compact_backward.lines
-                                          for line in block) + zero_lines
-        if spec.blocked else (),
+        block_lines=write_into(forward_lines + tuple(line for block in compact_backward.lines
+                                                     for line in block) + zero_lines,
+                               (staged.output,) + gradient_names) if spec.blocked else (),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
         **_loop(adjoint_ir),

@@ -20,7 +20,8 @@ def _placeholders(snippet: str) -> set[str]:
 
 def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
     if row.variadic:
-        allowed = {"args"} if in_forward else {f"a{i}" for i in range(count)}
+        # A forward code made for the count may name each operand (`Form`).
+        allowed = {f"a{i}" for i in range(count)} | ({"args"} if in_forward else set())
     else:
         allowed = set("ab"[:row.arity])
     if row.takes_constant:
@@ -54,15 +55,15 @@ def _validate_forms(row: Gate, table) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
     # The compact style's code must fit the same placeholders as the lecture's.
     for target, compact in ((t, c) for t in TARGETS for c in (False, True)):
-        form = row.form(target, compact)
+        forward = row.forward_snippet(count, target, compact)
         snippets = row.local_snippets(count, target, compact)
-        problems = _placeholders(form.forward) - _allowed(row, count, True)
+        problems = _placeholders(forward) - _allowed(row, count, True)
         for snippet in snippets:
             problems |= _placeholders(snippet) - _allowed(row, count, False)
         if len(snippets) != count or problems:
             raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
         cannot_run = TARGETS[target].cannot_run
-        if cannot_run is not None and any(map(cannot_run.search, (form.forward,) + snippets)):
+        if cannot_run is not None and any(map(cannot_run.search, (forward,) + snippets)):
             raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
     for rewrite in row.rewrites:
         if rewrite.operand not in table or row.arity != 1:

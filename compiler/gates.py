@@ -45,9 +45,10 @@ class ConstForm:
 
 @dataclass(frozen=True)
 class Form:
-    """A gate's code in one target, shaped like `Gate.forward` and `Gate.local`."""
+    """A gate's code in one target, shaped like `Gate.forward` and `Gate.local`;
+    a variadic row's forward may also be a function of the operand count."""
 
-    forward: str
+    forward: str | Callable[[int], str]
     local: tuple[str, ...] | Callable[[int, int], str]
 
 
@@ -137,6 +138,11 @@ class Gate:
         return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
                     if self.variadic else tuple(map(translate, local)))
 
+    def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
+        """The forward code of a stage of `count` operands in `target`."""
+        forward = self.form(target, compact).forward
+        return forward(count) if callable(forward) else forward
+
     def local_snippets(self, count: int, target: str = "math",
                        compact: bool = False) -> tuple[str, ...]:
         local = self.form(target, compact).local
@@ -156,8 +162,21 @@ def _first_extremum(i: int, count: int) -> str:
 
 
 def _first_extremum_np(i: int, count: int) -> str:
+    # A comparison's booleans turned into floats: a third of np.where's time.
+    # {out} is always a NumPy result, so `==` gives NumPy booleans.
     tests = [f"{{a{i}}} == {{out}}"] + [f"{{a{j}}} != {{out}}" for j in range(i)]
-    return f"np.where({' & '.join(f'({t})' for t in tests) if i else tests[0]}, 1.0, 0.0)"
+    return f"({' & '.join(f'({t})' for t in tests) if i else tests[0]}).astype(float)"
+
+
+def _pairwise(ufunc: str) -> Callable[[int], str]:
+    """`ufunc(ufunc({a0}, {a1}), {a2})`: NumPy's two-operand ufunc over any
+    count, in order, so no array of all the operands is stacked."""
+    def forward(count: int) -> str:
+        code = "{a0}"
+        for i in range(1, count):
+            code = f"{ufunc}({code}, {{a{i}}})"
+        return code
+    return forward
 
 
 # σ without overflow: exp only ever sees a number <= 0, because for x < 0
@@ -204,13 +223,12 @@ def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
                 compact=Form(compact[0], (compact[1],)) if compact else None)
 
 
-def _extremum(name: str) -> Gate:
+def _extremum(name: str, ufunc: str) -> Gate:
     return Gate(name, (name,), 2, f"{name}({{args}})", _first_extremum,
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
                 kink_at="[{args}].count({out}) > 1",
-                forms=(("numpy", Form(f"np.{name}(np.broadcast_arrays({{args}}), axis=0)",
-                                      _first_extremum_np)),))
+                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
 
 
 _ROWS: tuple[Gate, ...] = (
@@ -248,8 +266,11 @@ _ROWS: tuple[Gate, ...] = (
          notation="{a}^{b}", const_forms=(ConstForm(1, "square", 2.0),
                                           ConstForm(1, "powc", whole=True), ConstForm(1, "powr"),
                                           ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
+    # np.square is what NumPy runs for an array's **2; as a call, a block of
+    # points can compute it straight into its result (compiler/into.py).
     Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2",
-         notation="{a}^2", compact=Form("{a} * {a}", ("2.0 * {a}",))),
+         notation="{a}^2", compact=Form("{a} * {a}", ("2.0 * {a}",)),
+         forms=(("numpy", Form("np.square({a})", ("2 * {a}",))),)),
     Gate("powc", (), 1, "{a}**{c}", ("{c} * {a}**({c} - 1)",), "{a}pow", "pow", "^{c}",
          notation="{a}^{c}", takes_constant=True),
     Gate("powr", (), 1, "math.pow({a}, {c})", ("{c} * math.pow({a}, {c} - 1)",), "{a}pow",
@@ -307,8 +328,8 @@ _ROWS: tuple[Gate, ...] = (
            numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP),
            numba=("max({a}, 0.0) + np.log1p(np.exp(-abs({a})))", SIGMOID_SELECT),
            compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
-    _extremum("max"),
-    _extremum("min"),
+    _extremum("max", "np.maximum"),
+    _extremum("min", "np.minimum"),
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.
     Gate("copy", (), 1, "{a}", ("1",), "{a}", "copy", "=", notation="{a}"),
     Gate("const", (), 0, "{c}", (), "k", "k", "{c}", notation="{c}",

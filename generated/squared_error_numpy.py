@@ -9,6 +9,8 @@ the gradient at a point (a value may be a list, x=1,2,3):
 python thismodule.py y=1.0 w=1.0 x=1.0
 """
 
+import sys
+
 import numpy as np
 
 INPUTS = ('y', 'w', 'x')
@@ -19,7 +21,7 @@ def forward(y, w, x):
     shape = tuple(np.shape(value) for value in (y, w, x))
     wx = w * x
     ymwx = y - wx
-    e = ymwx**2
+    e = np.square(ymwx)
     return e, (shape, (w, x, ymwx))
 
 
@@ -28,7 +30,7 @@ def backward(cache, de=1.0):
     or an array that broadcasts with e), each in its input's shape."""
     shape, (w, x, ymwx) = cache
 
-    # backprop e = ymwx**2
+    # backprop e = np.square(ymwx)
     dymwx = (2 * ymwx) * de
 
     # backprop ymwx = y - wx
@@ -69,44 +71,68 @@ def grad(y, w, x):
     return out, backward(cache)
 
 
-def _grad_block(y, w, x):
+def _grad_block(y, w, x, e, dy, dw, dx):
     """The value and the gradient of one block of points: forward's lines,
-    then backward's as the compact style writes them, for a seed of 1."""
+    then backward's as the compact style writes them, for a seed of 1, each
+    result computed straight into its slice of the whole array (`out=`) or
+    copied there: e, dy, dw, dx."""
     wx = w * x
     ymwx = y - wx
-    e = ymwx**2
+    np.square(ymwx, out=e)
     dymwx = 2 * ymwx
-    dy = dymwx
+    dy[...] = dymwx
     dwx = -dymwx
-    dw = x * dwx
-    dx = w * dwx
-    return e, (dy, dw, dx)
+    np.multiply(x, dwx, out=dw)
+    np.multiply(w, dwx, out=dx)
 
 
 def _in_blocks(inputs, names):
     """grad over the inputs broadcast to their common shape, one block of
-    points at a time: each gradient is gathered point by point, then summed
-    over broadcasting as backward sums it."""
+    points at a time, each block writing its value and gradients into
+    slices of whole float64 arrays; each gradient is then summed over
+    broadcasting as backward sums it."""
     shape = np.broadcast_shapes(*map(np.shape, inputs))
     flat = [each if np.ndim(each) == 0 else np.broadcast_to(each, shape).ravel()
             for each in inputs]
+    if np.result_type(*flat) != np.float64:
+        # Other types (float32, integers alone, complex numbers) are computed
+        # whole, in their own types, as forward and backward compute them.
+        out, cache = forward(*inputs)
+        return out, backward(cache)
     size = int(np.prod(shape))
+    results = [_empty(place, size) for place in range(1 + len(names))]
     for start in range(0, size, BLOCK):
         stop = start + BLOCK
-        out, gradient = _grad_block(*[each if np.ndim(each) == 0 else each[start:stop]
-                                      for each in flat])
-        if start == 0:
-            value = np.empty(size, np.result_type(out))
-            full = [np.empty(size, np.result_type(each, 1.0)) for each in gradient]
-        value[start:stop] = out
-        for whole, each in zip(full, gradient):
-            whole[start:stop] = each
+        _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
+                    *[each[start:stop] for each in results])
+    _SPARE.update(enumerate(results))
+    value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
-    # An input of the full shape takes its gathered array as it is: a new array.
-    return value.reshape(shape), tuple(
-        whole.reshape(shape) if np.shape(given[name]) == shape
-        else _unbroadcast(whole.reshape(shape), np.shape(given[name]))
+    # An input of the full shape takes its whole array as it is: a new array.
+    return value, tuple(
+        whole if np.shape(given[name]) == shape
+        else _unbroadcast(whole, np.shape(given[name]))
         for whole, name in zip(full, names))
+
+
+_SPARE = {}
+"""Each result's array from the last call in blocks, by its place among the
+results (0 the value, then the gradients), for `_empty` to reuse."""
+
+
+def _empty(place, size):
+    """An array of `size` float64s for the result at `place`: the last
+    call's, if nothing but this function refers to it any more (the caller
+    has let go of every result it held in it), else a new one.  The system
+    zeroes new memory page by page as it is first written, which on 10^6
+    points can cost more than all of grad's arithmetic."""
+    spare, alone = _SPARE.pop(place, None), np.empty(0)
+    # Both are referred to by a name here and by getrefcount's argument
+    # alone, unless some view or other reference shares the spare.
+    if (spare is not None and spare.size == size
+            and sys.getrefcount(spare) == sys.getrefcount(alone)):
+        return spare
+    return np.empty(size)
 
 
 def e(y, w, x):

@@ -1,0 +1,118 @@
+"""The numpy target's grad in blocks: each result written straight into its
+array (compiler/into.py), result arrays reused only once the caller has let
+go of them, and inputs that are not float64 computed whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrays import ATOL, RTOL, example, pointwise, random_points
+from compiler.into import write_into
+from conftest import build
+
+
+def _blocked(text: str, block: int = 16, **options):
+    module = build(text, target="numpy", **options)
+    module.BLOCK = block
+    return module
+
+
+def _address(array) -> int:
+    return array.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("line, written", [
+    ("f = num * invden", "np.multiply(num, invden, out=f)"),
+    ("e = -logh2", "np.negative(logh2, out=e)"),
+    ("dx = dxpy + (sigx * s) * dden + invden", "np.add(dxpy + (sigx * s) * dden, invden, out=dx)"),
+    ("dz = ((z == m).astype(float)) * 2", "np.multiply((z == m).astype(float), 2, out=dz)"),
+    ("f = np.maximum(np.maximum(a, b), c)", "np.maximum(np.maximum(a, b), c, out=f)"),
+    ("f = np.exp(np.minimum(y, 0)) / (1 + e)", "np.divide(np.exp(np.minimum(y, 0)), 1 + e, out=f)"),
+    ("dx = z", "dx[...] = z"),
+    ("dy = 0.0", "dy[...] = 0.0"),
+    ("e = ymwx**3", "e[...] = ymwx**3"),                       # ** is not one ufunc
+    ("f = np.where(c, 1.0, 0.0)", "f[...] = np.where(c, 1.0, 0.0)"),  # np.where is no ufunc
+])
+def test_a_result_line_computes_into_its_array_or_copies_there(line, written):
+    assert write_into((line,), ("f", "e", "dx", "dy", "dz")) == (written,)
+
+
+def test_lines_of_other_names_stay_as_they_are():
+    lines = ("xy = x * y", "df2 = f * 2", "f = xy + 1")
+    assert write_into(lines, ("f",)) == lines[:2] + ("np.add(xy, 1, out=f)",)
+
+
+@pytest.mark.parametrize("stem", ["circuit", "neuron", "squared_error"])
+def test_blocks_give_the_math_targets_numbers(stem):
+    """circuit has the max gate, neuron reads its written output f again."""
+    math_module = build(example(stem))
+    columns = random_points(200, math_module.INPUTS, seed=4)
+    value, gradient = _blocked(example(stem)).grad(*columns)
+    values, gradients = pointwise(math_module, columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
+
+
+def test_results_the_caller_holds_are_never_written_again():
+    module = _blocked(example("staged"))
+    x, y = random_points(100, "xy", seed=1)
+    first = module.grad(x, y)
+    kept = [first[0].copy(), first[1][0].copy(), first[1][1].copy()]
+    second = module.grad(y, x)
+    for held, copy in zip([first[0], *first[1]], kept):
+        np.testing.assert_array_equal(held, copy)
+        assert not any(np.shares_memory(held, new) for new in [second[0], *second[1]])
+
+
+def test_a_view_the_caller_holds_keeps_its_array_from_reuse():
+    module = _blocked(example("multiply"))
+    x, y = random_points(100, "xy", seed=2)
+    every_other = module.grad(x, y)[1][0][::2]       # dx = y, through a view alone
+    module.grad(y + 1.0, x)
+    np.testing.assert_array_equal(every_other, y[::2])
+
+
+def test_results_the_caller_let_go_of_are_reused():
+    module = _blocked(example("multiply"))
+    x, y = random_points(100, "xy", seed=3)
+    value, (dx, dy) = module.grad(x, y)
+    addresses = [_address(value), _address(dx), _address(dy)]
+    del value, dx, dy
+    value, (dx, dy) = module.grad(y, x)
+    assert [_address(value), _address(dx), _address(dy)] == addresses
+    np.testing.assert_array_equal(value, x * y)
+    np.testing.assert_array_equal(dx, x)
+    np.testing.assert_array_equal(dy, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_inputs_that_are_not_float64_are_computed_whole_in_their_type(dtype):
+    text = "f(x, y) = x * y + x"
+    x, y = (np.arange(40).astype(dtype), np.arange(40, 80).astype(dtype))
+    value, (dx, dy) = _blocked(text).grad(x, y)
+    whole_value, (whole_dx, whole_dy) = build(text, target="numpy").grad(x, y)
+    assert value.dtype == whole_value.dtype == dtype
+    np.testing.assert_array_equal(value, whole_value)
+    np.testing.assert_array_equal(dx, whole_dx)
+    np.testing.assert_array_equal(dy, whole_dy)
+
+
+def test_a_constant_output_fills_the_broadcast_shape():
+    value, (dx,) = _blocked("f(x) = 3", block=4).grad(np.ones(10))
+    assert value.tolist() == [3.0] * 10 and dx.tolist() == [0.0] * 10
+
+
+def test_threads_calling_grad_at_once_each_get_their_own_results():
+    """NumPy lets go of the GIL inside each ufunc, so the calls interleave."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    module = _blocked(example("multiply"), block=64)
+    columns = [random_points(3000, "xy", seed=seed) for seed in range(8)]
+
+    def call(x, y):
+        value, (dx, dy) = module.grad(x, y)
+        return all(np.array_equal(a, b) for a, b in ((value, x * y), (dx, y), (dy, x)))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(lambda xy: call(*xy), columns * 5))
