@@ -20,13 +20,13 @@ from __future__ import annotations
 import functools
 import string
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .snippets import fields
 from .stage import Ref, Stage, StagedIR
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(NamedTuple):
     target: str
     """The value whose gradient grows: `x` in `dx += ...`."""
     first: bool
@@ -39,8 +39,7 @@ class Contribution:
     """Values the local gradient reads from the forward pass."""
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     stage: Stage
     contributions: tuple[Contribution, ...]
 

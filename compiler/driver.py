@@ -48,8 +48,10 @@ def compile_source(text: str, target: str = "math", style: str = "lecture",
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
     with _without_cyclic_gc():
-        ir = adjoint_ir(text, target, compact=style == "compact", **passes)
-        return render(context(ir, style, target), target)
+        # No name holds an IR: each is freed as soon as the next step has
+        # read it, before the cyclic GC is back on and would walk it.
+        return render(context(adjoint_ir(text, target, compact=style == "compact", **passes),
+                              style, target), target)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ for a number factor that still reads it (`(2) * df`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
@@ -37,8 +38,7 @@ every line would double the text CPython compiles on import (21 s instead of
 about 10 s for 10^5 stages)."""
 
 
-@dataclass(frozen=True)
-class BackwardBlock:
+class BackwardBlock(NamedTuple):
     header: str
     lines: tuple[str, ...]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import replace
 
 from . import gates
 from .errors import GradcError, Span
@@ -157,8 +156,8 @@ class _Parser:
             node = Apply("neg", (right,), Span.between(span, right.span), span,
                          edges=(kind, right.edges[1]))
         else:
-            node = replace(right, span=Span.between(span, right.span),
-                           edges=(kind, right.edges[1]))
+            node = right._replace(span=Span.between(span, right.span),
+                                  edges=(kind, right.edges[1]))
         self.operands.append(node)
 
     def _reduce_to_bracket(self) -> tuple:
@@ -194,7 +193,7 @@ class _Parser:
             if len(self.operands) != count + 1:
                 raise _GiveUp
             inner = self.operands.pop()
-            node = replace(inner, span=Span.between(span, close), edges=("LPAR", "RPAR"))
+            node = inner._replace(span=Span.between(span, close), edges=("LPAR", "RPAR"))
         else:
             args = tuple(self.operands[count:])
             del self.operands[count:]

@@ -89,7 +89,7 @@ def _chained(stage: Stage, by_name: dict[str, Stage]) -> Stage:
     combined = gates.CHAINS[stage.gate.chain](inner.constant.value, stage.constant.value)
     integral = inner.constant.integral and stage.constant.integral \
         and float(combined).is_integer() and abs(combined) < 2**53
-    return replace(stage, operands=inner.operands, constant=Const(combined, integral))
+    return stage._replace(operands=inner.operands, constant=Const(combined, integral))
 
 
 # -- common subexpressions ---------------------------------------------------
@@ -101,7 +101,7 @@ def eliminate_common(staged: StagedIR) -> StagedIR:
     stages = []
     for stage in staged.stages:
         if alias and any(isinstance(op, Ref) and op.name in alias for op in stage.operands):
-            stage = replace(stage, operands=tuple(
+            stage = stage._replace(operands=tuple(
                 Ref(alias.get(op.name, op.name)) if isinstance(op, Ref) else op
                 for op in stage.operands))
         key = _key(stage)

