@@ -87,8 +87,8 @@ class _Parser:
                 line, line_start = line + 1, match.end()
             elif index is not None:
                 start, end = match.span(index)
-                column = start - line_start + 1
-                handlers[index](match.group(index), (line, column, line, column + end - start))
+                handlers[index](match.group(index), Span(line, start - line_start + 1,
+                                                         line, end - line_start + 1))
         self._end(None, None)
 
     # -- operands ----------------------------------------------------------
@@ -103,33 +103,39 @@ class _Parser:
         self.operands.append(node)
         self.expect_operand = False
 
-    def _name(self, text: str, where) -> None:
-        name = self.names.get(text)
-        if name is None:
-            name = self.names[text] = unicodedata.normalize("NFKC", text)
-            if not name.isidentifier():
-                raise _GiveUp
-        self._operand(Name(name, Span(*where)))
+    def _name(self, text: str, span) -> None:
+        # The most frequent token: `_operand` written out, to save a call.
+        name = self.names.get(text) or self._new_name(text)
+        if not self.expect_operand:
+            self._push_operator(_IMPLICIT, "implicit", "", None)
+        self.operands.append(Name(name, span))
+        self.expect_operand = False
         self.after_name = True
 
-    def _number(self, text: str, where) -> None:
+    def _new_name(self, text: str) -> str:
+        name = self.names[text] = unicodedata.normalize("NFKC", text)
+        if not name.isidentifier():
+            raise _GiveUp
+        return name
+
+    def _number(self, text: str, span) -> None:
         value = float(text)
         if not math.isfinite(value):
             raise _GiveUp
-        self._operand(Number(value, text.isdigit(), Span(*where)))
+        self._operand(Number(value, text.isdigit(), span))
         self.after_name = False
 
     # -- operators ---------------------------------------------------------
 
-    def _binary(self, text: str, where) -> None:
+    def _binary(self, text: str, span) -> None:
         self.after_name = False
         if self.expect_operand:
             if text not in _PREFIX:
                 raise _GiveUp
-            self.ops.append((_SIGN, _PREFIX[text], text, Span(*where), 0))
+            self.ops.append((_SIGN, _PREFIX[text], text, span, 0))
             return
         precedence = _PRECEDENCE[text]
-        self._push_operator(precedence, "binary", self.gate_names[text], Span(*where))
+        self._push_operator(precedence, "binary", self.gate_names[text], span)
         self.expect_operand = True
 
     def _push_operator(self, precedence: int, kind: str, text: str, span) -> None:
@@ -173,7 +179,7 @@ class _Parser:
 
     # -- brackets and statements ---------------------------------------------
 
-    def _lpar(self, text: str, where) -> None:
+    def _lpar(self, text: str, span) -> None:
         if self.after_name:
             # NAME '(' is always a call, as in the LALR parser.
             self.after_name = False
@@ -182,13 +188,12 @@ class _Parser:
             self.expect_operand = True
             return
         self._juxtapose()
-        self.ops.append((_BRACKET, _GROUP, text, Span(*where), len(self.operands)))
+        self.ops.append((_BRACKET, _GROUP, text, span, len(self.operands)))
         self.expect_operand = True
 
-    def _rpar(self, text: str, where) -> None:
+    def _rpar(self, text: str, close) -> None:
         self.after_name = False
         _, kind, func, span, count = self._reduce_to_bracket()
-        close = Span(*where)
         if kind == _GROUP:
             if len(self.operands) != count + 1:
                 raise _GiveUp
@@ -201,7 +206,7 @@ class _Parser:
                          edges=("NAME", "RPAR"))
         self.operands.append(node)
 
-    def _comma(self, text: str, where) -> None:
+    def _comma(self, text: str, span) -> None:
         self.after_name = False
         bracket = self._reduce_to_bracket()
         if bracket[1] != _CALL:
@@ -209,7 +214,7 @@ class _Parser:
         self.ops.append(bracket)
         self.expect_operand = True
 
-    def _equals(self, text: str, where) -> None:
+    def _equals(self, text: str, span) -> None:
         self.after_name = False
         if self.target is not None or self.expect_operand:
             raise _GiveUp
@@ -228,7 +233,7 @@ class _Parser:
         self.operands = []
         return value
 
-    def _end(self, text, where) -> None:
+    def _end(self, text, span) -> None:
         if self.expect_operand and not self.operands and not self.ops:
             if self.target is not None:
                 raise _GiveUp
@@ -250,9 +255,9 @@ def _statement(target, value) -> Statement:
     raise _GiveUp
 
 
-def _skip(text: str, where) -> None:
+def _skip(text: str, span) -> None:
     pass
 
 
-def _give_up(text: str, where) -> None:
+def _give_up(text: str, span) -> None:
     raise _GiveUp
