@@ -67,7 +67,7 @@ def adjoint(staged: StagedIR, target: str = "math", compact: bool = False) -> Ad
     for stage in reversed(staged.stages):
         if stage.name not in reached or (relevant is not None and stage.name not in relevant):
             continue
-        contributions = tuple(_contributions(stage, reached, relevant, target, compact))
+        contributions = _contributions(stage, reached, relevant, target, compact)
         for contribution in contributions:
             read.update(contribution.reads)
         blocks.append(Block(stage, contributions))
@@ -92,25 +92,26 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 
 
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                   target: str, compact: bool):
+                   target: str, compact: bool) -> tuple[Contribution, ...]:
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
                     floats=compact)
     stored = _stored(stage)
     upstream = adjoint_name(stage.name)
+    contributions = []
     for operand, snippet in zip(stage.operands, snippets):
         if not isinstance(operand, Ref) or (relevant is not None
                                             and operand.name not in relevant):
             continue
-        first = operand.name not in reached
-        reached.add(operand.name)
-        yield Contribution(
+        contributions.append(Contribution(
             target=operand.name,
-            first=first,
+            first=operand.name not in reached,
             local=snippet.format_map(values),
             upstream=upstream,
-            reads=tuple(stored[field] for field in _fields(snippet) if field in stored),
-        )
+            reads=tuple([stored[field] for field in _fields(snippet) if field in stored]),
+        ))
+        reached.add(operand.name)
+    return tuple(contributions)
 
 
 def _stored(stage: Stage) -> dict[str, str]:

@@ -146,9 +146,13 @@ class Gate:
     def local_snippets(self, count: int, target: str = "math",
                        compact: bool = False) -> tuple[str, ...]:
         local = self.form(target, compact).local
-        if self.variadic:
-            return tuple(local(i, count) for i in range(count))
-        return local
+        if not self.variadic:
+            return local
+        # Kept on the row like `form`: asked once per stage of the gate.
+        known = self.__dict__.setdefault("_snippets_by_count", {})
+        if (count, target, compact) not in known:
+            known[count, target, compact] = tuple(local(i, count) for i in range(count))
+        return known[count, target, compact]
 
     def accepts(self, count: int) -> bool:
         return count >= self.arity if self.variadic else count == self.arity
