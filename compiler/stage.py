@@ -8,8 +8,8 @@ division is expanded by `staged_as`, a constant operand picks a
 `const_forms` specialisation (scale, shift, square, ...), and operands that
 are all constant are folded by evaluating the gate's own forward snippet.
 
-Names are given after lowering, in forward order, so that a mnemonic can
-spell its operands' final names (`xpy` -> `xpysqr`).
+Names are given after each binding is lowered, in forward order, so that a
+mnemonic can spell its operands' final names (`xpy` -> `xpysqr`).
 
 A row's `rewrites` replace a gate applied to an unnamed stage of another
 gate by an exact reformulation (log of σ is -softplus(-x); the negation of
@@ -75,7 +75,7 @@ class StagedIR:
 @dataclass(slots=True)
 class _Draft:
     gate: Gate
-    operands: list  # _Slot, Ref (an input) or Const
+    operands: list  # _Slot (a draft of the same binding), Ref or Const
     constant: Const | None
     span: Span
     user_name: str | None = None
@@ -108,17 +108,20 @@ class _Lowering:
                                             for name in program.inputs}
 
     def run(self) -> StagedIR:
-        for binding in self.program.bindings:
-            first_new = len(self.drafts)
+        stages: list[Stage] = []
+        last = len(self.program.bindings) - 1
+        for position, binding in enumerate(self.program.bindings):
             value = self._lower(binding.value)
             if isinstance(value, Const):
                 value = self._new(gates.GATES["const"], [], value, binding.span)
-            elif not (isinstance(value, _Slot) and value.index >= first_new):
+            elif not isinstance(value, _Slot):
                 # `q = x` or `r = q` names a value that already exists.
                 value = self._new(gates.GATES["copy"], [value], None, binding.span)
             self.drafts[value.index].user_name = binding.name
-            self.bindings[binding.name] = value
-        return self._named()
+            refs = self._named(stages, is_output=position == last)
+            self.bindings[binding.name] = refs[value.index]
+        inputs = tuple(self.python[n.id] for n in self.program.inputs)
+        return StagedIR(inputs, tuple(stages), self.output, self.python)
 
     # -- lowering ------------------------------------------------------------
 
@@ -176,20 +179,21 @@ class _Lowering:
 
     # -- naming --------------------------------------------------------------
 
-    def _named(self) -> StagedIR:
+    def _named(self, stages: list[Stage], is_output: bool) -> list[Ref]:
+        """Names one binding's drafts, in forward order, as stages, and
+        returns a Ref to each.  Everything a name depends on is known once
+        the binding is lowered, so its drafts need not outlive it."""
         refs: list[Ref] = []  # one per stage, shared by the stages that read it
-        stages = []
         for index, draft in enumerate(self.drafts):
             operands = tuple([refs[op.index] if isinstance(op, _Slot) else op
                               for op in draft.operands])
-            refs.append(Ref(self._name_of(index, draft, operands)))
+            last = is_output and index == len(self.drafts) - 1
+            refs.append(Ref(self.output if last else self._name_of(draft, operands)))
             stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span))
-        inputs = tuple(self.python[n.id] for n in self.program.inputs)
-        return StagedIR(inputs, tuple(stages), self.output, self.python)
+        self.drafts.clear()
+        return refs
 
-    def _name_of(self, index, draft, operands) -> str:
-        if index == len(self.drafts) - 1:
-            return self.output
+    def _name_of(self, draft, operands) -> str:
         if draft.user_name is not None:
             return self.python[draft.user_name]
         if draft.role is not None:
