@@ -17,6 +17,7 @@ for a number factor that still reads it (`(2) * df`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -190,7 +191,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         if compact or spec.blocked else None
     blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
     seed = adjoint_name(staged.output)
-    every_line = forward_lines + tuple(line for b in blocks for line in b.lines)
+    every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
     grad_blocks = blocks if compact else _blocks(
         adjoint_ir, style, target, line_of, None, lambda c, t: grad_line(c, seed, t))
     returns = _returns(adjoint_ir, compact_backward if compact else None, forward_lines)
@@ -273,9 +274,12 @@ def _operand(code: str) -> str:
 def _loop(adjoint_ir: AdjointIR) -> dict:
     """The fields that say what a loop over the points reads and writes."""
     staged = adjoint_ir.staged
-    read = {op.name for stage in staged.stages for op in stage.operands
-            if isinstance(op, Ref)}
-    inputs = tuple(name for name in staged.inputs if name in read)
+    unread = set(staged.inputs)
+    for stage in staged.stages:
+        unread.difference_update(op.name for op in stage.operands if isinstance(op, Ref))
+        if not unread:  # usually within the first few stages
+            break
+    inputs = tuple(name for name in staged.inputs if name not in unread)
     outputs = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs
                                        if name not in adjoint_ir.zero)
     return {"loop_inputs": inputs, "loop_inputs_literal": _tuple(inputs),

@@ -97,13 +97,11 @@ def _chained(stage: Stage, by_name: dict[str, Stage]) -> Stage:
 def eliminate_common(staged: StagedIR) -> StagedIR:
     kept_names = _named(staged)
     seen: dict[tuple, str] = {}
-    alias: dict[str, str] = {}
+    alias: dict[Ref, Ref] = {}  # a dropped repeat -> the stage it repeats
     stages = []
     for stage in staged.stages:
-        if alias and any(isinstance(op, Ref) and op.name in alias for op in stage.operands):
-            stage = stage._replace(operands=tuple(
-                Ref(alias.get(op.name, op.name)) if isinstance(op, Ref) else op
-                for op in stage.operands))
+        if alias and not alias.keys().isdisjoint(stage.operands):
+            stage = stage._replace(operands=tuple([alias.get(op, op) for op in stage.operands]))
         key = _key(stage)
         earlier = seen.get(key)
         if earlier is None:
@@ -113,15 +111,15 @@ def eliminate_common(staged: StagedIR) -> StagedIR:
             stages.append(Stage(stage.name, gates.GATES["copy"], (Ref(earlier),), None,
                                 stage.span))
         else:
-            alias[stage.name] = earlier
+            alias[Ref(stage.name)] = Ref(earlier)
     return replace(staged, stages=tuple(stages))
 
 
 def _key(stage: Stage) -> tuple:
     # Operands are keyed by their spelling in the code, so `2` and `2.0`,
-    # which print differently, stay apart, as do 0.0 and -0.0.
-    operands = ["r" + op.name if isinstance(op, Ref) else "c" + spell(op)
-                for op in stage.operands]
+    # which print differently, stay apart, as do 0.0 and -0.0.  A name
+    # never spells like a number, so the two kinds cannot meet.
+    operands = [op.name if isinstance(op, Ref) else spell(op) for op in stage.operands]
     if stage.gate.commutative:
         operands.sort()
     constant = spell(stage.constant) if stage.constant is not None else ""
