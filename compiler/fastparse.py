@@ -151,19 +151,19 @@ class _Parser:
         if kind == "binary":
             left = self.operands.pop()
             node = Apply(text, (left, right), Span.between(left.span, right.span), span,
-                         edges=(left.edges[0], right.edges[1]))
+                         edges=_edges(left.edges[0], right.edges[1]))
         elif kind == "implicit":
             left = self.operands.pop()
             if left.edges[1] == "NAME" or right.edges[0] == "NUMBER":
                 raise _GiveUp
             node = Apply("mul", (left, right), Span.between(left.span, right.span),
-                         right.span, edges=(left.edges[0], right.edges[1]))
+                         right.span, edges=_edges(left.edges[0], right.edges[1]))
         elif kind == "MINUS":
             node = Apply("neg", (right,), Span.between(span, right.span), span,
-                         edges=(kind, right.edges[1]))
+                         edges=_edges(kind, right.edges[1]))
         else:
             node = right._replace(span=Span.between(span, right.span),
-                                  edges=(kind, right.edges[1]))
+                                  edges=_edges(kind, right.edges[1]))
         self.operands.append(node)
 
     def _reduce_to_bracket(self) -> tuple:
@@ -253,6 +253,15 @@ def _statement(target, value) -> Statement:
             isinstance(arg, Name) for arg in target.args):
         return Signature(Name(target.func, target.func_span), target.args, value, span)
     raise _GiveUp
+
+
+_EDGE_PAIRS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _edges(first: str, last: str) -> tuple[str, str]:
+    """The pair, shared: a handful of pairs for a node per operator."""
+    pair = first, last
+    return _EDGE_PAIRS.setdefault(pair, pair)
 
 
 def _skip(text: str, span) -> None:
