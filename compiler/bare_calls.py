@@ -51,7 +51,7 @@ def bare_calls(ctx: TemplateContext, module: str, prefix: str,
 
 
 def _fixed(blocks, fix):
-    return tuple(replace(b, header=fix(b.header), lines=tuple(map(fix, b.lines)))
+    return tuple(b._replace(header=fix(b.header), lines=tuple(map(fix, b.lines)))
                  for b in blocks)
 
 
