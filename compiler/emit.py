@@ -192,7 +192,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
     seed = adjoint_name(staged.output)
     every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
-    grad_blocks = blocks if compact else _blocks(
+    fused = len(staged.stages) <= FUSED_GRAD_LIMIT
+    # Past the limit grad calls forward and backward, and writes no lines.
+    grad_blocks = blocks if compact or not fused else _blocks(
         adjoint_ir, style, target, line_of, None, lambda c, t: grad_line(c, seed, t))
     returns = _returns(adjoint_ir, compact_backward if compact else None, forward_lines)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
@@ -213,7 +215,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
             c.upstream == seed and _is_number(c.local)
             for block in adjoint_ir.blocks for c in block.contributions) else "",
         grad_blocks=grad_blocks,
-        fused_grad=len(staged.stages) <= FUSED_GRAD_LIMIT,
+        fused_grad=fused,
         cache_tuple=_tuple(adjoint_ir.cached),
         unpack_line=_unpack(adjoint_ir.cached),
         blocks=blocks,
