@@ -96,7 +96,7 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
                     floats=compact)
-    stored = _stored(stage)
+    operands = stage.operands
     upstream = adjoint_name(stage.name)
     contributions = []
     for operand, snippet in zip(stage.operands, snippets):
@@ -108,29 +108,25 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
             first=operand.name not in reached,
             local=snippet.format_map(values),
             upstream=upstream,
-            reads=tuple([stored[field] for field in _fields(snippet) if field in stored]),
+            reads=tuple([values[field] for field, index in _value_fields(snippet)
+                         if index < 0 or isinstance(operands[index], Ref)]),
         ))
         reached.add(operand.name)
     return tuple(contributions)
 
 
-def _stored(stage: Stage) -> dict[str, str]:
-    """The placeholders that stand for a forward value, and its name: the
-    names a local-gradient snippet reads are those of its placeholders."""
-    names = {"out": stage.name}
-    for index, operand in enumerate(stage.operands):
-        if isinstance(operand, Ref):
-            names[f"a{index}"] = operand.name
-            if index < len(_LETTERS):
-                names[_LETTERS[index]] = operand.name
-    return names
-
-
 @functools.cache
-def _fields(snippet: str) -> tuple[str | None, ...]:
-    # A few dozen distinct snippets are read once per contribution.
-    return tuple(field for _, field, _, _ in string.Formatter().parse(snippet))
-
-
-# `a` and `a0` are operand 0, `b` and `a1` operand 1.
-_LETTERS = ("a", "b")
+def _value_fields(snippet: str) -> tuple[tuple[str, int], ...]:
+    """The placeholders of a local-gradient snippet that stand for a forward
+    value, each with its operand's index (-1: the gate's own output).  `a`
+    and `a0` are operand 0, `b` and `a1` operand 1; `c` is a constant.
+    A few dozen distinct snippets are read once per contribution."""
+    found = []
+    for _, field, _, _ in string.Formatter().parse(snippet):
+        if field == "out":
+            found.append((field, -1))
+        elif field in ("a", "b"):
+            found.append((field, "ab".index(field)))
+        elif field and field[0] == "a" and field[1:].isdigit():
+            found.append((field, int(field[1:])))
+    return tuple(found)
