@@ -14,7 +14,8 @@ Ops: the static operation count of backward over forward per example (the
 cheap-gradient bound says about 3 or less).
 
 Arrays: value and gradient of every example at 10^6 points, for the numpy
-and numba targets and JAX jit side by side (benchmarks/arrays.py).
+and numba targets, JAX jit, PyTorch and CasADi side by side
+(benchmarks/arrays.py).
 
 Compile: the whole `gradc compile` process on R(n), the random circuit, in
 a child process: seconds, cost per gate relative to the smallest n, and the
