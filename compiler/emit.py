@@ -24,7 +24,7 @@ from typing import NamedTuple
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
 from .compact import Compact, compact_lines
-from .into import write_into
+from .blocks import block_power, write_into
 from .snippets import fill
 from .stage import Ref, Stage
 from .targets import TARGETS
@@ -85,8 +85,10 @@ class TemplateContext:
     block_lines: tuple[str, ...]
     """forward's lines, then backward's as the compact style writes them (no
     unit factor, no seed, no copy) and the zero gradients: the value and the
-    gradient of one block of points, each written into its array (into.py),
+    gradient of one block of points, each written into its array (blocks.py),
     for a `blocked` target's grad (empty for the others)."""
+    block_power: int
+    """A blocked target's grad works on 2**block_power points at a time."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
@@ -200,6 +202,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     zero_lines = tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
     params = ", ".join(staged.inputs)
+    block_lines = write_into(forward_lines + tuple(line for block in compact_backward.lines
+                                                   for line in block) + zero_lines,
+                             (staged.output,) + gradient_names) if spec.blocked else ()
     result = TemplateContext(
         title=f"{staged.output}({params}) and its gradient, staged one gate per line.",
         # Imports follow from use: a formula without math functions imports nothing.
@@ -224,9 +229,8 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **returns,
         gradient_names=gradient_names,
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        block_lines=write_into(forward_lines + tuple(line for block in compact_backward.lines
-                                                     for line in block) + zero_lines,
-                               (staged.output,) + gradient_names) if spec.blocked else (),
+        block_lines=block_lines,
+        block_power=block_power(len(staged.inputs) + len(block_lines)),
         script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
         wrt_params=_tuple(staged.gradient_inputs),
         **_loop(adjoint_ir),

@@ -271,7 +271,7 @@ _ROWS: tuple[Gate, ...] = (
                                           ConstForm(1, "powc", whole=True), ConstForm(1, "powr"),
                                           ConstForm(0, "exp", math.e), ConstForm(0, "cpow"))),
     # np.square is what NumPy runs for an array's **2; as a call, a block of
-    # points can compute it straight into its result (compiler/into.py).
+    # points can compute it straight into its result (compiler/blocks.py).
     Gate("square", (), 1, "{a}**2", ("2 * {a}",), "{a}sqr", "sqr", "^2",
          notation="{a}^2", compact=Form("{a} * {a}", ("2.0 * {a}",)),
          forms=(("numpy", Form("np.square({a})", ("2 * {a}",))),)),

@@ -1,4 +1,5 @@
-"""The numpy target's block lines -> the same lines, each result written into its array.
+"""The numpy target's block lines -> the same lines, each result written into
+its array; and how many points a block holds.
 
 The numpy target's `grad` works in blocks of points (templates/numpy.py.jinja).
 `_grad_block` receives a slice of each result array, the value's and each
@@ -15,6 +16,21 @@ for bit, since an operator on arrays is its ufunc.
 from __future__ import annotations
 
 import ast
+
+BLOCK_BYTES = 2**23
+"""What a block's arrays may take together, in bytes: about 8 MiB, inside
+the caches of the machines gradc is measured on (docs/performance.md)."""
+
+
+def block_power(arrays: int) -> int:
+    """The power of 2 of the points a block holds, for a block whose lines
+    and inputs make `arrays` arrays: as many points as fit BLOCK_BYTES of
+    float64s, from 2^12 to 2^17.  With fewer points Python's cost per ufunc
+    call (about 1 µs, where an addition over 2^14 points takes 4 µs)
+    weighs more; with more, a stage's array is evicted from the cache
+    before the lines that read it run."""
+    return min(max((BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1, 12), 17)
+
 
 # The ufunc NumPy runs for each operator that gate code writes.
 _OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
