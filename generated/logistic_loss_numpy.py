@@ -9,8 +9,6 @@ the gradient at a point (a value may be a list, x=1,2,3):
 python thismodule.py w=1.0 x=1.0
 """
 
-import sys
-
 import numpy as np
 
 INPUTS = ('w', 'x')
@@ -105,12 +103,11 @@ def _in_blocks(inputs, names):
         out, cache = forward(*inputs)
         return out, backward(cache)
     size = int(np.prod(shape))
-    results = [_empty(place, size) for place in range(1 + len(names))]
+    results = [np.empty(size) for _ in range(1 + len(names))]
     for start in range(0, size, BLOCK):
         stop = start + BLOCK
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
                     *[each[start:stop] for each in results])
-    _SPARE.update(enumerate(results))
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.
@@ -126,25 +123,6 @@ def _in_blocks(inputs, names):
 # frees some large array, which raises that threshold to the array's size.
 # Freeing one here spares every block that cost.  Other allocators ignore it.
 np.empty(2**21)
-
-_SPARE = {}
-"""Each result's array from the last call in blocks, by its place among the
-results (0 the value, then the gradients), for `_empty` to reuse."""
-
-
-def _empty(place, size):
-    """An array of `size` float64s for the result at `place`: the last
-    call's, if nothing but this function refers to it any more (the caller
-    has let go of every result it held in it), else a new one.  The system
-    zeroes new memory page by page as it is first written, which on 10^6
-    points can cost more than all of grad's arithmetic."""
-    spare, alone = _SPARE.pop(place, None), np.empty(0)
-    # Both are referred to by a name here and by getrefcount's argument
-    # alone, unless some view or other reference shares the spare.
-    if (spare is not None and spare.size == size
-            and sys.getrefcount(spare) == sys.getrefcount(alone)):
-        return spare
-    return np.empty(size)
 
 
 def e(w, x):

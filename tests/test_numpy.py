@@ -205,12 +205,13 @@ def test_max_and_min_route_to_the_first_tied_argument(name):
 
 
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
-def test_numpy_modules_import_only_numpy_and_sys(example):
-    """sys for its reference counts (`_empty`); nothing outside the standard library but numpy."""
+def test_numpy_modules_import_only_numpy(example):
+    """The contract: an array module imports numpy and nothing else (the
+    script mode imports sys inside its `__main__` block only)."""
     tree = ast.parse((GENERATED / f"{example.stem}_numpy.py").read_text(encoding="utf-8"))
     imports = [alias.name for node in tree.body if isinstance(node, ast.Import)
                for alias in node.names]
-    assert imports == ["sys", "numpy"]
+    assert imports == ["numpy"]
     assert not any(isinstance(node, ast.ImportFrom) for node in tree.body)
 
 
