@@ -44,10 +44,12 @@ MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
 
+_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | MODULE_NAMES \
+    | BUILTINS_USED
+
+
 def is_reserved(name: str) -> bool:
-    return (keyword.iskeyword(name) or keyword.issoftkeyword(name)
-            or name in MODULE_NAMES or name in BUILTINS_USED
-            or _DUNDER.fullmatch(name) is not None)
+    return name in _RESERVED or (name.startswith("__") and _DUNDER.fullmatch(name) is not None)
 
 
 class Namer:
@@ -63,6 +65,11 @@ class Namer:
         self._taken.add(name)
         self._taken.add("d" + name)
         return name
+
+    def claim_fixed(self, names) -> None:
+        """Names already given (final Python names), taken as they are."""
+        for name in names:
+            self._claim(name)
 
     def claim_user_names(self, names: list[str]) -> dict[str, str]:
         """Python names for the user's names, by the trailing-underscore rule.

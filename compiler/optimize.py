@@ -1,8 +1,8 @@
 """StagedIR -> StagedIR: optional passes that make the staged code smaller.
 
 Each pass is a separate function that takes and returns a StagedIR, keeps
-every stage's name and the module's interface (inputs, output, `INPUTS`),
-and asks the gate rows for every fact it needs:
+every name the user wrote and the module's interface (inputs, output,
+`INPUTS`), and asks the gate rows for every fact it needs:
 
 * `fold_constants`: two stages of one `chain` in a row become one
   (`2 * (3 * x)` is `6 * x`).  The combined constant is rounded once, so a
@@ -21,7 +21,9 @@ and asks the gate rows for every fact it needs:
   the named inputs, in that order, and computes only what they need.
 
 `optimize` runs the switched-on passes in that order (folding first, as it
-makes repeats visible; dead code last, as the others leave some behind).
+makes repeats visible; dead code last, as the others leave some behind),
+and then gives the names gradc made up again (`stage.renamed`), so that a
+merged stage leaves no counter behind: `xpysqr`, not `xpy2sqr`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, replace
 from . import gates
 from .errors import GradcError
 from .snippets import spell
-from .stage import Const, Ref, Stage, StagedIR
+from .stage import Const, Ref, Stage, StagedIR, renamed
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ def optimize(staged: StagedIR, passes: Passes = Passes()) -> StagedIR:
         staged = eliminate_common(staged)
     if passes.dce:
         staged = eliminate_dead(staged)
+    # A merged or dropped stage can leave a counter in a name (`xpy2sqr`
+    # once `xpy2` is `xpy`): the names gradc made up are given again.
+    staged = renamed(staged)
     if passes.wrt is not None:
         staged = restrict_gradients(staged, passes.wrt)
     return staged

@@ -18,6 +18,7 @@ a negation is the value itself), before any other lowering.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
@@ -66,6 +67,8 @@ class StagedIR:
     wrt: tuple[str, ...] | None = None
     """The inputs whose gradients `backward` returns, in that order; None
     for all of `inputs` (see optimize.restrict_gradients)."""
+    roles: dict[str, str] = field(default_factory=dict, compare=False)
+    """The role (`num`, `den`) that named a stage gradc named, by its name."""
 
     @property
     def gradient_inputs(self) -> tuple[str, ...]:
@@ -106,6 +109,7 @@ class _Lowering:
         # One Ref per input, shared by every stage that reads it.
         self.bindings: dict[str, object] = {name.id: Ref(self.python[name.id])
                                             for name in program.inputs}
+        self.roles: dict[str, str] = {}
 
     def run(self) -> StagedIR:
         stages: list[Stage] = []
@@ -121,7 +125,7 @@ class _Lowering:
             refs = self._named(stages, is_output=position == last)
             self.bindings[binding.name] = refs[value.index]
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
-        return StagedIR(inputs, tuple(stages), self.output, self.python)
+        return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles)
 
     # -- lowering ------------------------------------------------------------
 
@@ -196,13 +200,49 @@ class _Lowering:
     def _name_of(self, draft, operands) -> str:
         if draft.user_name is not None:
             return self.python[draft.user_name]
+        name = _generated_name(self.namer, draft.gate, operands, draft.role)
         if draft.role is not None:
-            return self.namer.claim_generated(draft.role, draft.role)
-        spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
-        mnemonic = draft.gate.mnemonic.format(a=spelled[0] if spelled else "",
-                                              b=spelled[1] if len(spelled) > 1 else "",
-                                              args="".join(spelled))
-        return self.namer.claim_generated(mnemonic, draft.gate.stem)
+            self.roles[name] = draft.role
+        return name
+
+
+def _generated_name(namer: Namer, gate: Gate, operands, role: str | None) -> str:
+    """A name for a stage the user did not name: its role (`num`), or its
+    gate's mnemonic of its operands' names (`xpy`, `sigxpy`)."""
+    if role is not None:
+        return namer.claim_generated(role, role)
+    spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
+    mnemonic = gate.mnemonic.format(a=spelled[0] if spelled else "",
+                                    b=spelled[1] if len(spelled) > 1 else "",
+                                    args="".join(spelled))
+    return namer.claim_generated(mnemonic, gate.stem)
+
+
+def renamed(staged: StagedIR) -> StagedIR:
+    """The stages with every name gradc made up given again, in forward
+    order and by the same rules as when they were staged: once a pass has
+    merged or dropped stages, `xpy2sqr` reads `xpysqr` again.  The user's
+    names and the output keep theirs."""
+    namer = Namer()
+    kept = {*staged.user_names.values(), staged.output}
+    namer.claim_fixed(kept)
+    refs: dict[Ref, Ref] = {}  # a renamed stage -> its new name
+    stages = []
+    for stage in staged.stages:
+        operands = stage.operands
+        if refs and not refs.keys().isdisjoint(operands):
+            operands = tuple([refs.get(op, op) for op in operands])
+        name = stage.name if stage.name in kept else _generated_name(
+            namer, stage.gate, operands, staged.roles.get(stage.name))
+        if name != stage.name:
+            refs[Ref(stage.name)] = Ref(name)
+        stages.append(stage if name == stage.name and operands is stage.operands
+                      else stage._replace(name=name, operands=operands))
+    if not refs:
+        return staged
+    new = {old.name: ref.name for old, ref in refs.items()}
+    return dataclasses.replace(staged, stages=tuple(stages), roles={
+        new.get(name, name): role for name, role in staged.roles.items()})
 
 
 def _user_names(program: Program) -> list[str]:

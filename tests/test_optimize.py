@@ -11,12 +11,12 @@ import pytest
 
 from compiler import GradcError, compile_source
 from compiler.gates import CHAINS, GATES
-from compiler.optimize import (eliminate_common, eliminate_dead, fold_constants,
-                               restrict_gradients)
+from compiler.optimize import (Passes, eliminate_common, eliminate_dead, fold_constants,
+                               optimize, restrict_gradients)
 from compiler.parse import parse
 from compiler.resolve import resolve
 from compiler.snippets import fill
-from compiler.stage import Const, Ref, stage
+from compiler.stage import Const, Ref, renamed, stage
 from conftest import EXAMPLES, build
 
 OFF = {"fold": False, "cse": False, "dce": False}
@@ -29,6 +29,35 @@ def raw(text: str):
 def lines(staged) -> list[str]:
     return [f"{s.name} = {fill(s.gate.forward, s.gate, s.operands, s.constant)}"
             for s in staged.stages]
+
+
+# -- names after the passes --------------------------------------------------
+
+def test_names_gradc_made_up_are_given_again_after_a_merge():
+    text = "f(x, y) = σ(x + y) * (x + y)^2 + σ(x+y)"
+    plain = raw(text)
+    assert [s.name for s in plain.stages] == [
+        "xpy", "sigxpy", "xpy2", "xpy2sqr", "prod", "xpy3", "sigxpy3", "f"]
+    merged = optimize(plain, Passes())
+    assert lines(merged) == [
+        "xpy = x + y",
+        "sigxpy = " + fill(GATES["sigmoid"].forward, GATES["sigmoid"], (Ref("xpy"),)),
+        "xpysqr = xpy**2", "prod = sigxpy * xpysqr", "f = prod + sigxpy"]
+    assert merged.roles == {}
+
+
+def test_renaming_keeps_user_names_and_roles():
+    # `den` is a role; `xpy2` was a counter only because `xpy` came first.
+    staged = optimize(raw("q = x + y\nf = (x + y + q) / (q + 1)"), Passes())
+    assert [s.name for s in staged.stages] == ["q", "num", "den", "invden", "f"]
+    assert staged.roles == {"num": "num", "den": "den"}
+    assert renamed(staged) is staged
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.txt")), ids=lambda p: p.stem)
+def test_renaming_changes_nothing_without_a_merge(example):
+    staged = raw(example.read_text(encoding="utf-8"))
+    assert renamed(staged) is staged
 
 
 # -- common subexpressions ---------------------------------------------------
