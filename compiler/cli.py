@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__, check_view, draw, explain
+from . import __version__, check_view, draw, explain, pass_options
 from .driver import compile_source
 from .emit import STYLES
 from .errors import GradcError, format_error
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--style", choices=STYLES, default="lecture",
                           help="lecture keeps unit factors such as (1) * dden; "
                                "compact drops them (default: lecture)")
-    _add_optimization_options(compile_)
+    pass_options.add_options(compile_)
     compile_.set_defaults(run=_compile)
     check_view.add_command(commands)
     draw.add_command(commands)
@@ -46,31 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_optimization_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--wrt", metavar="X,Y", type=_names,
-                         help="backward returns only these inputs' gradients, in this "
-                              "order, and computes only what they need")
-    command.add_argument("-O0", dest="optimize", action="store_false",
-                         help="run no optimization pass (the same as all --no-* below)")
-    for name, what in (("fold", "fold chains of constant gates (2*(3*x) is 6*x)"),
-                       ("cse", "merge repeated stages (x + y written twice)"),
-                       ("dce", "drop stages the output does not depend on")):
-        command.add_argument(f"--no-{name}", dest=name, action="store_false",
-                             help=f"do not {what}")
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in text.split(",") if name.strip())
-
-
-def _passes(args) -> dict:
-    return {"wrt": args.wrt, "fold": args.fold and args.optimize,
-            "cse": args.cse and args.optimize, "dce": args.dce and args.optimize}
-
-
 def _compile(args) -> int:
     text = read_source(args.file)
-    module = compile_source(text, target=args.target, style=args.style, **_passes(args))
+    module = compile_source(text, target=args.target, style=args.style, **pass_options.passes(args))
     if args.output == "-":
         sys.stdout.write(module)
         return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from . import pass_options
 from .adjoint import AdjointIR, adjoint_name
 from .driver import adjoint_ir
 from .errors import GradcError
@@ -51,11 +52,12 @@ def add_command(commands) -> None:
                          help="a point, such as --at x=3 y=-4")
     command.add_argument("-o", "--output", metavar="OUT",
                          help="where to write; .svg, .png or .dot (default: FILE with .svg)")
+    pass_options.add_options(command)
     command.set_defaults(run=run)
 
 
 def run(args) -> int:
-    ir = adjoint_ir(read_source(args.file))
+    ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
     target = _output_path(args.file, args.output)
     source = dot_source(ir, _trace_at(ir, args.at) if args.at else None)
     if FORMATS[target.suffix] is None:
@@ -160,7 +162,8 @@ def _wire_label(name: str, at: Trace | None, gradient: float | None) -> str:
 
 
 def _input_label(name: str, at: Trace | None) -> str:
-    if at is None:
+    # With --wrt, an input outside it has no gradient to show.
+    if at is None or adjoint_name(name) not in at.adjoints:
         return name
     return f"<{name}<br/>{_coloured(at.adjoints[adjoint_name(name)], RED)}>"
 

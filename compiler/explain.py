@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
+from . import pass_options
 from .adjoint import AdjointIR, adjoint_name
 from .driver import adjoint_ir
 from .files import read_source
@@ -43,11 +44,12 @@ def add_command(commands) -> None:
     command.add_argument("file", help="the formula file (UTF-8)")
     command.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
                          help="the point, such as --at x=3 y=-4")
+    pass_options.add_options(command)
     command.set_defaults(run=run)
 
 
 def run(args) -> int:
-    ir = adjoint_ir(read_source(args.file))
+    ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
     result = trace(ir, parse_point(args.at, ir.staged.inputs))
     sys.stdout.write(explanation(ir, result, colour=_wants_colour(sys.stdout)))
     return 0 if result.failure is None else 1
@@ -71,7 +73,7 @@ def explanation(ir: AdjointIR, result: Trace, colour: bool = False) -> str:
         lines += ["", _paint(failure.describe(), RED, colour)]
     else:
         gradient = ", ".join(f"{adjoint_name(name)} = {result.adjoints[adjoint_name(name)]!r}"
-                             for name in staged.inputs)
+                             for name in staged.gradient_inputs)
         lines += ["", f"{staged.output} = {result.values[staged.output]!r}",
                   f"gradient: {gradient}"]
     return "\n".join(lines) + "\n"

@@ -136,3 +136,18 @@ def test_a_point_where_the_formula_overflows_is_not_drawn(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[0] == (
         f"{source}:1:32: error: cannot draw at this point: stage xpysqr (1:32) overflowed: "
         "xpy = 1e+200 (gradc explain shows the stages up to it)")
+
+
+def test_draw_takes_the_compile_commands_pass_options(tmp_path):
+    source = formula(tmp_path, "f(x, y) = (x + y)^2 + (x + y)\n")
+
+    def dot(*args, name):
+        status, out = draw(tmp_path, *args, name=name, source=source)
+        assert status == 0
+        return out.read_text(encoding="utf-8")
+
+    merged, plain = dot(name="merged.dot"), dot("-O0", name="plain.dot")
+    assert "xpy2 [" not in merged and "xpy2 [" in plain
+    only_y = dot("--at", "x=1", "y=2", "--wrt", "y", name="y.dot")
+    assert "\tx [label=x shape=plaintext]" in only_y
+    assert re.search(r'\ty \[label=<y<br/><font color="[^"]+">7\.00</font>>', only_y)

@@ -161,3 +161,19 @@ def test_the_documented_example_is_current(capsys):
     assert shown in (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
     _, out, _ = explain(capsys, STAGED, "x=1e200", "y=1")
     assert f"    {out.splitlines()[-1]}\n" in (ROOT / "docs" / "draw.md").read_text()
+
+
+REPEATED = "f(x, y) = (x + y)^2 + (x + y) + 0*y\n"
+
+
+def test_explain_takes_the_compile_commands_pass_options(tmp_path, capsys):
+    source = formula(tmp_path, REPEATED)
+    _, merged, _ = explain(capsys, source, "x=1", "y=2")
+    assert [row[0] for row in table(merged, "forward at x = 1.0, y = 2.0")] == [
+        "xpy", "xpysqr", "xpysqrpxpy", "scy", "f"]
+    _, plain, _ = explain(capsys, source, "x=1", "y=2", "-O0")
+    assert [row[0] for row in table(plain, "forward at x = 1.0, y = 2.0")] == [
+        "xpy", "xpysqr", "xpy2", "sum", "scy", "f"]
+    status, only_y, _ = explain(capsys, source, "x=1", "y=2", "--wrt", "y")
+    assert status == 0
+    assert only_y.endswith("f = 12.0\ngradient: dy = 7.0\n")
