@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # emit calls this module
-    from .emit import TemplateContext
+from .template_context import TemplateContext
 
 
 def bare_calls(ctx: TemplateContext, module: str, prefix: str,

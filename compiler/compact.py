@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .adjoint import Block, adjoint_name
-from .snippets import format_number
+from .snippets import format_number, printed_value
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,11 @@ def compact_lines(blocks: tuple[Block, ...], seed: str, inputs: tuple[str, ...],
             if c.target in inputs and as_code:
                 gradients.append((c.target, value))
             elif c.target in inputs or not (value.isidentifier() or value == "1.0"
-                                            or as_code and _number(value) is not None):
+                                            or as_code and printed_value(value) is not None):
                 here.append(f"{name} = {value}")
                 gradients.extend([(c.target, name)] * (c.target in inputs))
             else:
-                alias[name] = None if _number(value) == 1.0 else value
+                alias[name] = None if printed_value(value) == 1.0 else value
         lines.append(tuple(here))
     return Compact(tuple(lines), tuple(gradients))
 
@@ -76,34 +76,23 @@ def _term(local: str, upstream: str | None) -> tuple[str, bool]:
     """The code of local * upstream (None: the seed, a unit), and whether
     it can stand in a sum without parentheses."""
     if upstream is None:
-        if _number(local) in (1.0, -1.0):
-            return format_number(_number(local), False).strip("()"), True
-        return local, local.isidentifier() or _number(local) is not None
+        if printed_value(local) in (1.0, -1.0):
+            return format_number(printed_value(local), False).strip("()"), True
+        return local, local.isidentifier() or printed_value(local) is not None
     factor = local if local.isidentifier() else f"({local})"
-    if _number(local) == 1.0:
+    if printed_value(local) == 1.0:
         return upstream, True
-    if _number(local) == -1.0:
+    if printed_value(local) == -1.0:
         return _negated(upstream), True
-    if _number(upstream) == -1.0:
+    if printed_value(upstream) == -1.0:
         return f"-{factor}", True
     return f"{factor} * {upstream}", True
 
 
 def _negated(code: str) -> str:
     """-code for a name or a number; negating a number is exact."""
-    value = _number(code)
+    value = printed_value(code)
     return f"-{code}" if value is None else format_number(-value, False)
-
-
-def _number(code: str) -> float | None:
-    """The value of a printed constant such as `2.5` or `(-3e+16)`, else None
-    (`inf` and `nan` are names here, as float() would read them as numbers)."""
-    if code.isidentifier():
-        return None
-    try:
-        return float(code.removeprefix("(").removesuffix(")"))
-    except ValueError:
-        return None
 
 
 def _sum(terms: list[tuple[str, bool]]) -> str:

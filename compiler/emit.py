@@ -18,16 +18,15 @@ for a number factor that still reads it (`(2) * df`).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
-from .compact import Compact, compact_lines
 from .blocks import block_power, write_into
-from .snippets import fill
-from .stage import Ref, Stage
+from .compact import Compact, compact_lines
+from .snippets import fill, printed_value
+from .stage import Ref, Stage, StagedIR
 from .targets import TARGETS
+from .template_context import BackwardBlock, TemplateContext
 
 STYLES = ("lecture", "compact")
 
@@ -37,73 +36,6 @@ backward's lines in one body: in a small formula the two calls and the cache
 tuple are a large share of the time.  Past it they are not, and repeating
 every line would double the text CPython compiles on import (21 s instead of
 about 10 s for 10^5 stages)."""
-
-
-class BackwardBlock(NamedTuple):
-    header: str
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TemplateContext:
-    title: str
-    imports: tuple[str, ...]
-    inputs: tuple[str, ...]
-    inputs_literal: str
-    params: str
-    output: str
-    seed: str
-    forward_lines: tuple[str, ...]
-    seed_line: str
-    grad_blocks: tuple[BackwardBlock, ...]
-    """backward's blocks as grad runs them: without the factor of a seed of 1
-    (`dnum = invden`, not `dnum = invden * df`) in the lecture style."""
-    fused_grad: bool
-    """Whether `grad` repeats the lines in one body (see FUSED_GRAD_LIMIT)."""
-    """What grad sets before backward's lines: `df = 1.0`, or nothing when
-    the lines do not read the seed (compact)."""
-    cache_tuple: str
-    unpack_line: str
-    blocks: tuple[BackwardBlock, ...]
-    zero_lines: tuple[str, ...]
-    gradients: str
-    scaled_gradients: str
-    """What backward returns: `gradients`, each times the seed when the
-    lines do not read it (compact)."""
-    grad_lines: tuple[str, ...]
-    """The forward lines `grad` runs: `forward_lines`, but for the output's
-    when grad returns its code (`grad_value`)."""
-    grad_value: str
-    """What grad returns as the value: the output's name, or in the compact
-    style its code, when the output is the last line and no line reads it."""
-    gradient_code: str
-    """What grad returns as the gradient: `gradients`, or in the compact style
-    each gradient's code (`return f, (y, x)`) where the target takes code."""
-    gradient_names: tuple[str, ...]
-    gradient_inputs: str
-    """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
-    block_lines: tuple[str, ...]
-    """forward's lines, then backward's as the compact style writes them (no
-    unit factor, no seed, no copy) and the zero gradients: the value and the
-    gradient of one block of points, each written into its array (blocks.py),
-    for a `blocked` target's grad (empty for the others)."""
-    block_power: int
-    """A blocked target's grad works on 2**block_power points at a time."""
-    script_example: str
-    wrt_params: str
-    """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
-    loop_inputs: tuple[str, ...]
-    """The inputs some stage reads, in input order: what a loop over the
-    points broadcasts (an input no stage reads cannot change its shape)."""
-    loop_inputs_literal: str
-    loop_outputs: tuple[str, ...]
-    """What a loop computes at each point: the output, then each gradient
-    that is not zero."""
-    loop_targets: str
-    """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
-    bare_import: str = ""
-    """`from math import exp`: the functions the lines call by their bare
-    names (the compact style, bare_calls.py), or nothing."""
 
 
 def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
@@ -135,20 +67,12 @@ def grad_line(contribution: Contribution, seed: str, target: str = "math") -> st
     `ddot = (1 - f) * f`); a number keeps the seed, so that the gradient
     is a float (`dxypmaxzw = (2) * df`)."""
     local = contribution.local
-    if contribution.upstream != seed or _is_number(local):
+    if contribution.upstream != seed or printed_value(local) is not None:
         return backward_line(contribution, target)
     name = adjoint_name(contribution.target)
     if contribution.first:
         return f"{name} = {local}"
     return TARGETS[target].accumulate.format(name, local if local.isidentifier() else f"({local})")
-
-
-def _is_number(code: str) -> bool:
-    try:
-        float(code.strip("()"))
-    except ValueError:
-        return False
-    return not code.isidentifier()
 
 
 def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
@@ -186,53 +110,18 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     spec = TARGETS[target]
     compact = style == "compact"
     forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
-    line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
     compact_backward = _compact_lines(adjoint_ir, spec.gradients_as_code) \
         if compact or spec.blocked else None
-    blocks = _blocks(adjoint_ir, style, target, line_of, compact_backward)
-    seed = adjoint_name(staged.output)
-    every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
-    fused = len(staged.stages) <= FUSED_GRAD_LIMIT
-    # Past the limit grad calls forward and backward, and writes no lines.
-    grad_blocks = blocks if compact or not fused else _blocks(
-        adjoint_ir, style, target, line_of, None, lambda c, t: grad_line(c, seed, t))
-    returns = _returns(adjoint_ir, compact_backward if compact else None, forward_lines)
-    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
-    zero_lines = tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
-    params = ", ".join(staged.inputs)
-    block_lines = write_into(forward_lines + tuple(line for block in compact_backward.lines
-                                                   for line in block) + zero_lines,
-                             (staged.output,) + gradient_names) if spec.blocked else ()
+    backward = _backward_fields(adjoint_ir, style, target, forward_lines, compact_backward)
     result = TemplateContext(
-        title=f"{staged.output}({params}) and its gradient, staged one gate per line.",
-        # Imports follow from use: a formula without math functions imports nothing.
-        imports=(spec.module,) if spec.always_imports
-        or any(spec.prefix in line for line in every_line) else (),
-        inputs=staged.inputs,
-        inputs_literal=_tuple(repr(name) for name in staged.inputs),
-        params=params,
-        output=staged.output,
-        seed=seed,
+        **_module_fields(staged, spec, forward_lines, backward["blocks"]),
         forward_lines=forward_lines,
-        seed_line=f"{seed} = 1.0" if not compact and any(
-            c.upstream == seed and _is_number(c.local)
-            for block in adjoint_ir.blocks for c in block.contributions) else "",
-        grad_blocks=grad_blocks,
-        fused_grad=fused,
-        cache_tuple=_tuple(adjoint_ir.cached),
-        unpack_line=_unpack(adjoint_ir.cached),
-        blocks=blocks,
-        zero_lines=zero_lines,
-        gradients=_tuple(gradient_names),
-        **returns,
-        gradient_names=gradient_names,
-        gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        block_lines=block_lines,
-        block_power=block_power(len(staged.inputs) + len(block_lines)),
-        script_example=" ".join(f"{name}=1.0" for name in staged.inputs),
-        wrt_params=_tuple(staged.gradient_inputs),
+        **backward,
+        **_interface_fields(adjoint_ir),
+        **_returns(adjoint_ir, compact_backward if compact else None, forward_lines),
+        **_block_fields(adjoint_ir, spec, forward_lines, compact_backward),
         **_loop(adjoint_ir),
     )
     if not (compact and spec.bare_calls):
@@ -240,6 +129,77 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     values = (*staged.inputs, *(stage.name for stage in staged.stages))
     return bare_calls(result, spec.module, spec.prefix,
                       {*values, *map(adjoint_name, values)})
+
+
+def _module_fields(staged: StagedIR, spec, forward_lines, blocks) -> dict:
+    """The module's docstring, imports and inputs."""
+    params = ", ".join(staged.inputs)
+    every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
+    return {
+        "title": f"{staged.output}({params}) and its gradient, staged one gate per line.",
+        # Imports follow from use: a formula without math functions imports nothing.
+        "imports": (spec.module,) if spec.always_imports
+        or any(spec.prefix in line for line in every_line) else (),
+        "inputs": staged.inputs,
+        "inputs_literal": _tuple(repr(name) for name in staged.inputs),
+        "params": params,
+        "output": staged.output,
+        "script_example": " ".join(f"{name}=1.0" for name in staged.inputs),
+    }
+
+
+def _backward_fields(adjoint_ir: AdjointIR, style: str, target: str, forward_lines,
+                     compact: Compact | None) -> dict:
+    """backward's blocks of lines, and grad's, which run for a seed of 1."""
+    staged = adjoint_ir.staged
+    seed = adjoint_name(staged.output)
+    line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
+    blocks = _blocks(adjoint_ir, style, target, line_of, compact)
+    fused = len(staged.stages) <= FUSED_GRAD_LIMIT
+    # Past the limit grad calls forward and backward, and writes no lines.
+    lecture_grad = style != "compact" and fused
+    return {
+        "seed": seed,
+        "blocks": blocks,
+        "grad_blocks": _blocks(adjoint_ir, style, target, line_of, None,
+                               lambda c, t: grad_line(c, seed, t)) if lecture_grad else blocks,
+        "fused_grad": fused,
+        # A number times the seed keeps the seed, so grad sets it.
+        "seed_line": f"{seed} = 1.0" if style != "compact" and any(
+            c.upstream == seed and printed_value(c.local) is not None
+            for block in adjoint_ir.blocks for c in block.contributions) else "",
+    }
+
+
+def _interface_fields(adjoint_ir: AdjointIR) -> dict:
+    """What forward caches, and which gradients backward returns."""
+    staged = adjoint_ir.staged
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    return {
+        "cache_tuple": _tuple(adjoint_ir.cached),
+        "unpack_line": _unpack(adjoint_ir.cached),
+        "zero_lines": _zero_lines(adjoint_ir),
+        "gradients": _tuple(gradient_names),
+        "gradient_names": gradient_names,
+        "gradient_inputs": "INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
+        "wrt_params": _tuple(staged.gradient_inputs),
+    }
+
+
+def _zero_lines(adjoint_ir: AdjointIR) -> tuple[str, ...]:
+    return tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
+
+
+def _block_fields(adjoint_ir: AdjointIR, spec, forward_lines,
+                  compact: Compact | None) -> dict:
+    """A blocked target's grad: the lines of one block and its size."""
+    staged = adjoint_ir.staged
+    if not spec.blocked:
+        return {"block_lines": (), "block_power": block_power(len(staged.inputs))}
+    results = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    lines = write_into(forward_lines + tuple(line for block in compact.lines for line in block)
+                       + _zero_lines(adjoint_ir), results)
+    return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines))}
 
 
 def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
@@ -270,11 +230,7 @@ def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
 def _operand(code: str) -> str:
     """Code as the left operand of `*`: a name or a number as it is, any
     other expression in parentheses (a sum, a conditional, a negation)."""
-    try:
-        float(code.strip("()"))
-    except ValueError:
-        return code if code.isidentifier() else f"({code})"
-    return code
+    return code if code.isidentifier() or printed_value(code) is not None else f"({code})"
 
 
 def _loop(adjoint_ir: AdjointIR) -> dict:

@@ -1,0 +1,80 @@
+"""TemplateContext: what emit gives the templates, field by field.
+
+Every field is finished code or a plain value; the templates
+(templates/<target>.py.jinja) only lay them out.  Data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class BackwardBlock(NamedTuple):
+    """One stage's backward lines, under a `# backprop` header that repeats
+    the stage's forward line."""
+
+    header: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TemplateContext:
+    title: str
+    imports: tuple[str, ...]
+    inputs: tuple[str, ...]
+    inputs_literal: str
+    params: str
+    output: str
+    seed: str
+    forward_lines: tuple[str, ...]
+    seed_line: str
+    grad_blocks: tuple[BackwardBlock, ...]
+    """backward's blocks as grad runs them: without the factor of a seed of 1
+    (`dnum = invden`, not `dnum = invden * df`) in the lecture style."""
+    fused_grad: bool
+    """Whether `grad` repeats the lines in one body (see FUSED_GRAD_LIMIT)."""
+    """What grad sets before backward's lines: `df = 1.0`, or nothing when
+    the lines do not read the seed (compact)."""
+    cache_tuple: str
+    unpack_line: str
+    blocks: tuple[BackwardBlock, ...]
+    zero_lines: tuple[str, ...]
+    gradients: str
+    scaled_gradients: str
+    """What backward returns: `gradients`, each times the seed when the
+    lines do not read it (compact)."""
+    grad_lines: tuple[str, ...]
+    """The forward lines `grad` runs: `forward_lines`, but for the output's
+    when grad returns its code (`grad_value`)."""
+    grad_value: str
+    """What grad returns as the value: the output's name, or in the compact
+    style its code, when the output is the last line and no line reads it."""
+    gradient_code: str
+    """What grad returns as the gradient: `gradients`, or in the compact style
+    each gradient's code (`return f, (y, x)`) where the target takes code."""
+    gradient_names: tuple[str, ...]
+    gradient_inputs: str
+    """What names the gradient's entries: `INPUTS`, or the `--wrt` inputs."""
+    block_lines: tuple[str, ...]
+    """forward's lines, then backward's as the compact style writes them (no
+    unit factor, no seed, no copy) and the zero gradients: the value and the
+    gradient of one block of points, each written into its array (blocks.py),
+    for a `blocked` target's grad (empty for the others)."""
+    block_power: int
+    """A blocked target's grad works on 2**block_power points at a time."""
+    script_example: str
+    wrt_params: str
+    """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
+    loop_inputs: tuple[str, ...]
+    """The inputs some stage reads, in input order: what a loop over the
+    points broadcasts (an input no stage reads cannot change its shape)."""
+    loop_inputs_literal: str
+    loop_outputs: tuple[str, ...]
+    """What a loop computes at each point: the output, then each gradient
+    that is not zero."""
+    loop_targets: str
+    """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
+    bare_import: str = ""
+    """`from math import exp`: the functions the lines call by their bare
+    names (the compact style, bare_calls.py), or nothing."""
