@@ -17,12 +17,10 @@ pass, and so the cache, can differ between targets.
 
 from __future__ import annotations
 
-import functools
-import string
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .snippets import fields
+from .snippets import fields, value_placeholders
 from .stage import Ref, Stage, StagedIR
 
 
@@ -96,7 +94,6 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
                     floats=compact)
-    operands = stage.operands
     upstream = adjoint_name(stage.name)
     contributions = []
     for operand, snippet in zip(stage.operands, snippets):
@@ -108,25 +105,8 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
             first=operand.name not in reached,
             local=snippet.format_map(values),
             upstream=upstream,
-            reads=tuple([values[field] for field, index in _value_fields(snippet)
-                         if index < 0 or isinstance(operands[index], Ref)]),
+            reads=tuple([values[field] for field, index in value_placeholders(snippet)
+                         if index < 0 or isinstance(stage.operands[index], Ref)]),
         ))
         reached.add(operand.name)
     return tuple(contributions)
-
-
-@functools.cache
-def _value_fields(snippet: str) -> tuple[tuple[str, int], ...]:
-    """The placeholders of a local-gradient snippet that stand for a forward
-    value, each with its operand's index (-1: the gate's own output).  `a`
-    and `a0` are operand 0, `b` and `a1` operand 1; `c` is a constant.
-    A few dozen distinct snippets are read once per contribution."""
-    found = []
-    for _, field, _, _ in string.Formatter().parse(snippet):
-        if field == "out":
-            found.append((field, -1))
-        elif field in ("a", "b"):
-            found.append((field, "ab".index(field)))
-        elif field and field[0] == "a" and field[1:].isdigit():
-            found.append((field, int(field[1:])))
-    return tuple(found)

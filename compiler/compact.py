@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .adjoint import Block, adjoint_name
-from .snippets import format_number, printed_value
+from .snippets import factor, format_number, printed_value
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,13 @@ def _term(local: str, upstream: str | None) -> tuple[str, bool]:
         if printed_value(local) in (1.0, -1.0):
             return format_number(printed_value(local), False).strip("()"), True
         return local, local.isidentifier() or printed_value(local) is not None
-    factor = local if local.isidentifier() else f"({local})"
     if printed_value(local) == 1.0:
         return upstream, True
     if printed_value(local) == -1.0:
         return _negated(upstream), True
     if printed_value(upstream) == -1.0:
-        return f"-{factor}", True
-    return f"{factor} * {upstream}", True
+        return f"-{factor(local)}", True
+    return f"{factor(local)} * {upstream}", True
 
 
 def _negated(code: str) -> str:

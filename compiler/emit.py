@@ -23,7 +23,7 @@ from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
 from .blocks import block_power, write_into
 from .compact import Compact, compact_lines
-from .snippets import fill, printed_value
+from .snippets import factor, fill, printed_value
 from .stage import Ref, Stage, StagedIR
 from .targets import TARGETS
 from .template_context import BackwardBlock, TemplateContext
@@ -47,9 +47,7 @@ def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> s
 def backward_line(contribution: Contribution, target: str = "math") -> str:
     """The lecture style's line for one contribution."""
     name = adjoint_name(contribution.target)
-    local = contribution.local
-    factor = local if local.isidentifier() else f"({local})"
-    term = f"{factor} * {contribution.upstream}"
+    term = f"{factor(contribution.local)} * {contribution.upstream}"
     if contribution.first:
         return f"{name} = {term}"
     return TARGETS[target].accumulate.format(name, term)
@@ -72,7 +70,7 @@ def grad_line(contribution: Contribution, seed: str, target: str = "math") -> st
     name = adjoint_name(contribution.target)
     if contribution.first:
         return f"{name} = {local}"
-    return TARGETS[target].accumulate.format(name, local if local.isidentifier() else f"({local})")
+    return TARGETS[target].accumulate.format(name, factor(local))
 
 
 def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],

@@ -6,7 +6,14 @@ printed here from their parsed values, never copied from the input text.
 
 from __future__ import annotations
 
+import functools
+import string
+
 from .gates import Gate
+
+# A fixed-arity row names its operands {a} and {b}; a variadic row {a0},
+# {a1}, ...; {out} is the gate's own output and {c} its constant.
+_LETTERS = "ab"
 
 
 def format_number(value: float, integral: bool) -> str:
@@ -48,7 +55,7 @@ def fields(gate: Gate, operands, constant=None, out: str | None = None,
         values["args"] = ", ".join(spelled)
         values.update((f"a{i}", text) for i, text in enumerate(spelled))
     else:
-        values.update(zip("ab", spelled))
+        values.update(zip(_LETTERS, spelled))
     if constant is not None:
         values["c"] = spell(constant, floats)
     return values
@@ -57,3 +64,26 @@ def fields(gate: Gate, operands, constant=None, out: str | None = None,
 def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = None,
          floats: bool = False) -> str:
     return snippet.format_map(fields(gate, operands, constant, out, floats))
+
+
+@functools.cache
+def value_placeholders(snippet: str) -> tuple[tuple[str, int], ...]:
+    """The placeholders of a snippet that stand for a forward value, each
+    with its operand's index (-1: the gate's own output), in the order the
+    snippet reads them.  A few dozen distinct snippets are asked once per
+    contribution."""
+    found = []
+    for _, field, _, _ in string.Formatter().parse(snippet):
+        if field == "out":
+            found.append((field, -1))
+        elif field and field in _LETTERS:
+            found.append((field, _LETTERS.index(field)))
+        elif field and field[0] == "a" and field[1:].isdigit():
+            found.append((field, int(field[1:])))
+    return tuple(found)
+
+
+def factor(code: str) -> str:
+    """Code as a factor of `*`: a name bare, anything else in parentheses,
+    as the lecture writes a local gradient (`(1) * dden`, `invden * df`)."""
+    return code if code.isidentifier() else f"({code})"
