@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .shapes import reduced_axes, shown
 from .snippets import fields, value_placeholders
 from .stage import Ref, Stage, StagedIR
 
@@ -35,6 +36,15 @@ class Contribution(NamedTuple):
     """The adjoint it multiplies: `dsigx`."""
     reads: tuple[str, ...]
     """Values the local gradient reads from the forward pass."""
+    term: str = ""
+    """For an array program, the whole vector-Jacobian product as code,
+    over the upstream (`dS @ W.T`), before any broadcasting sum."""
+    summed: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+    """The axes that broadcasting stretched the operand along, which its
+    gradient sums away: (leading axes gained, axes of 1 kept)."""
+    note: str = ""
+    """For a product's rule, the term with shapes for names, as the lecture's
+    dimension analysis writes it: `[H, N] @ [N, D]`."""
 
 
 class Block(NamedTuple):
@@ -60,12 +70,14 @@ def adjoint_name(name: str) -> str:
 def adjoint(staged: StagedIR, target: str = "math", compact: bool = False) -> AdjointIR:
     reached: set[str] = {staged.output}
     read: set[str] = set()
+    shapes = _shapes(staged) if staged.shaped else None
     relevant = _relevant(staged)
     blocks = []
     for stage in reversed(staged.stages):
         if stage.name not in reached or (relevant is not None and stage.name not in relevant):
             continue
-        contributions = _contributions(stage, reached, relevant, target, compact)
+        contributions = _contributions(stage, reached, relevant, target, compact,
+                                       shapes)
         for contribution in contributions:
             read.update(contribution.reads)
         blocks.append(Block(stage, contributions))
@@ -90,7 +102,9 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 
 
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                   target: str, compact: bool) -> tuple[Contribution, ...]:
+                   target: str, compact: bool, shapes=None) -> tuple[Contribution, ...]:
+    if shapes is not None:
+        return _array_contributions(stage, reached, relevant, shapes)
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
                     floats=compact)
@@ -110,3 +124,49 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
         ))
         reached.add(operand.name)
     return tuple(contributions)
+
+
+def _shapes(staged: StagedIR) -> dict[str, tuple]:
+    shapes = dict.fromkeys(staged.inputs, ())
+    shapes.update(staged.declared)
+    shapes.update((stage.name, stage.shape) for stage in staged.stages)
+    return shapes
+
+
+def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
+                         shapes: dict[str, tuple]) -> tuple[Contribution, ...]:
+    """Each operand's vector-Jacobian product, from the row's rule for the
+    operands' ranks; where broadcasting stretched an operand, its gradient
+    is summed back to the operand's shape here, at the stage that spread it."""
+    operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
+                      for op in stage.operands]
+    ranks = tuple(map(len, operand_shapes))
+    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
+    values["g"] = upstream = adjoint_name(stage.name)
+    contributions = []
+    for index, operand in enumerate(stage.operands):
+        if not isinstance(operand, Ref) or operand.name not in shapes or (
+                relevant is not None and operand.name not in relevant):
+            continue
+        snippet = stage.gate.vjp_snippet(index, ranks)
+        summed = ((), ())
+        if stage.gate.shape_rule == "elementwise" and operand_shapes[index] != stage.shape:
+            summed = reduced_axes(operand_shapes[index], stage.shape)
+        contributions.append(Contribution(
+            target=operand.name, first=operand.name not in reached, local="",
+            upstream=upstream,
+            reads=tuple([values[field] for field, i in value_placeholders(snippet)
+                         if i < 0 or isinstance(stage.operands[i], Ref)]),
+            term=snippet.format_map(values), summed=summed,
+            note=_note(snippet, operand_shapes, stage) if stage.gate.vjp_note else ""))
+        reached.add(operand.name)
+    return tuple(contributions)
+
+
+def _note(snippet: str, operand_shapes, stage: Stage) -> str:
+    shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
+    for letter, shape in zip("ab", operand_shapes):
+        shown_shapes[letter] = shown(shape)
+        shown_shapes[letter + "T"] = shown(shape[::-1])
+    # The row's own rule, read with a transposed operand as one factor.
+    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)

@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="where to write the module (default: FILE with .py; "
                                "'-' for standard output)")
-    compile_.add_argument("--target", choices=TARGETS, default="math",
-                          help="what the module computes with (default: math)")
+    compile_.add_argument("--target", choices=TARGETS, default=None,
+                          help="what the module computes with (default: math, or "
+                               "numpy for a file that declares shapes)")
     compile_.add_argument("--style", choices=STYLES, default="lecture",
                           help="lecture keeps unit factors such as (1) * dden; "
                                "compact drops them (default: lecture)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 
+from . import array_emit
 from .adjoint import AdjointIR, adjoint
 from .emit import STYLES, context
 from .errors import GradcError
@@ -23,6 +24,7 @@ from .optimize import Passes, optimize
 from .parse import parse
 from .render import TARGETS, render
 from .resolve import resolve
+from .shapes import shown
 from .stage import StagedIR, stage
 
 
@@ -38,20 +40,42 @@ def adjoint_ir(text: str, target: str = "math", compact: bool = False,
     return adjoint(staged_ir(text, **passes), target, compact)
 
 
-def compile_source(text: str, target: str = "math", style: str = "lecture",
+def compile_source(text: str, target: str | None = None, style: str = "lecture",
                    **passes) -> str:
     """Compile formula text to the source of a standalone Python module.
 
+    `target` None is numpy for a file that declares shapes, else math.
     `passes` are `staged_ir`'s keyword options: wrt, fold, cse, dce."""
-    if target not in TARGETS:
+    if target is not None and target not in TARGETS:
         raise GradcError(f"unknown target '{target}': expected one of {', '.join(TARGETS)}")
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
     with _without_cyclic_gc():
-        # No name holds an IR: each is freed as soon as the next step has
-        # read it, before the cyclic GC is back on and would walk it.
-        return render(context(adjoint_ir(text, target, compact=style == "compact", **passes),
-                              style, target), target)
+        staged = staged_ir(text, **passes)
+        if staged.shaped:
+            _check_array_options(staged, target, style)
+            return render(array_emit.context(adjoint(staged, "numpy")), "arrays")
+        target = target or "math"
+        # Each IR is let go as soon as the next step has read it, so that
+        # it is freed before the cyclic GC is back on and would walk it.
+        reverse = adjoint(staged, target, compact=style == "compact")
+        del staged
+        module = context(reverse, style, target)
+        del reverse
+        return render(module, target)
+
+
+def _check_array_options(staged: StagedIR, target: str | None, style: str) -> None:
+    """An array program compiles to the NumPy module of §9 only."""
+    first = next(iter(staged.declared))
+    if target not in (None, "numpy"):
+        raise GradcError(f"the {target} target computes with numbers, but '{first}' is "
+                         f"declared {shown(staged.declared[first])}: compile it with "
+                         "--target numpy")
+    if style != "lecture":
+        raise GradcError(f"the {style} style is for numbers, but '{first}' is declared "
+                         f"{shown(staged.declared[first])}: array modules use the "
+                         "lecture style")
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from .syntax import Apply, Assign, Bare, Name, Number, Signature, Statement
 # first.
 _TOKEN = re.compile(r"""
     [ \t\f]* (?:
-        (?P<name>[^\W\d]\w*)
+        (?P<name>[^\W\dᵀ][^\Wᵀ]*)
       | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | (?P<binary>\^|\*\*|[-−+*·×/÷]) | (?P<lpar>\() | (?P<rpar>\)) | (?P<comma>,)
       | (?P<newline>\r?\n) | (?P<semicolon>;) | (?P<equals>=) | (?P<comment>\#[^\r\n]*)

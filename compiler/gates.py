@@ -60,6 +60,10 @@ class Rewrite:
 
     operand: str
     plan: tuple | int
+    inner: str | None = None
+    """When set, that stage's own operand must in turn be an unnamed stage
+    of gate `inner`, read only there, and `plan` is over its operands:
+    log(sum(exp(A))) is logsumexp(A)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,22 @@ class Gate:
     """(target, Form) pairs: the row's own code in a target where the
     target's systematic translation of the math code would be wrong."""
     rewrites: tuple[Rewrite, ...] = ()
+    shape_rule: str = "elementwise"
+    """How the stage's shape follows from its operands' (compiler/shapes.py)."""
+    axis: int | None = None
+    """The axis a reduction or a softmax works along (None: every entry;
+    -1: the last axis)."""
+    vjp: Callable[[int, tuple[int, ...]], str] | None = None
+    """The backward rule of an array gate: for an operand index and the
+    operands' ranks, a snippet over the upstream gradient `{g}`, such as
+    `{g} @ {b}.T`.  None: the elementwise rule `(local) * {g}`, from
+    `local`, which every scalar row has."""
+    vjp_note: bool = False
+    """Backward comments spell the rule with shapes (`[H, N] @ [N, D]`)."""
+    optional: int = 0
+    """Operands a call may leave out (the axis of `sum(A, 1)`)."""
+    arrays_staged_as: tuple = ()
+    """`staged_as` for when every operand is an array: `A · B` is `A @ B`."""
     compact: Form | None = None
     """Faster math code for the compact style, equal to the row's code
     within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
@@ -155,7 +175,26 @@ class Gate:
         return known[count, target, compact]
 
     def accepts(self, count: int) -> bool:
-        return count >= self.arity if self.variadic else count == self.arity
+        return count >= self.arity if self.variadic else \
+            self.arity <= count <= self.arity + self.optional
+
+    @property
+    def on_numbers(self) -> bool:
+        """Whether the gate also computes on numbers (every scalar row);
+        the others take arrays only (§8)."""
+        return self.shape_rule in ("elementwise", "cdot")
+
+    def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
+        """The backward rule for operand `index`, over the upstream `{g}`."""
+        if self.vjp is not None:
+            return self.vjp(index, ranks)
+        local = self.form("numpy").local
+        local = local(index, len(ranks)) if self.variadic else local[index]
+        # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
+        if local in ("1", "-1"):
+            return local[:-1] + "{g}"
+        bare = local.isidentifier() or local[1:-1].isidentifier() and local[0] == "{"
+        return f"{local if bare else f'({local})'} * {{g}}"
 
 
 def _first_extremum(i: int, count: int) -> str:
@@ -201,6 +240,103 @@ SIGMOID_SELECT = "(1.0 if {a} >= 0 else np.exp(-abs({a}))) / (1 + np.exp(-abs({a
 SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
 
 
+# -- array gates (LANGUAGE.md §8): numpy code, with VJP rules over {g} -------
+
+def _matmul_vjp(index: int, ranks: tuple[int, ...]) -> str:
+    """The lecture's dimension analysis: for D = W @ X, dW = dD @ X.T and
+    dX = W.T @ dD; a vector's side of a matrix product is an outer product,
+    and two vectors make a dot product."""
+    a, b = ranks
+    if a == 1 and b == 1:
+        return ("{g} * {b}", "{g} * {a}")[index]
+    if index == 0:
+        return "np.outer({g}, {b})" if b == 1 else "{g} @ {b}.T"
+    return "np.outer({a}, {g})" if a == 1 else "{a}.T @ {g}"
+
+
+def _fixed(*rules: str) -> Callable[[int, tuple[int, ...]], str]:
+    return lambda index, ranks: rules[index]
+
+
+_AXES = ("", "0", "1")
+_KEEP = {"": "", "-1": "", "0": "", "1": "[:, None]"}
+"""How a reduction's gradient regains the axis it removed: NumPy lines
+shapes up at the last axis, so only a matrix's axis 1 must be put back."""
+
+
+def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "reduce",
+               axes=_AXES) -> list[Gate]:
+    """A function of an array with an optional axis: one row for every entry
+    (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
+    first row's constant forms choose.  In the snippets, `{axis}` is
+    `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis."""
+    def row(axis: str, **extra) -> Gate:
+        fill = _Keep(axis=f", axis={axis}" if axis else "", keep=_KEEP[axis],
+                     count=f"{{a}}.shape[{axis}]" if axis.isdigit() else "{a}.size")
+        first = axis == axes[0]
+        return Gate(name if first else name + axis, (name,) if first else (), 1,
+                    forward.format_map(fill), ("",), f"{symbol}{{a}}", symbol, symbol,
+                    notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})",
+                    shape_rule=rule, axis=int(axis) if axis else None,
+                    vjp=_fixed(vjp.format_map(fill)), **extra)
+    return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:])),
+            *(row(axis) for axis in axes[1:])]
+
+
+def _axis_forms(name: str, axes) -> tuple[ConstForm, ...]:
+    return tuple(ConstForm(1, name + axis, float(axis)) for axis in axes)
+
+
+def _softmax_rows() -> list[Gate]:
+    """softmax is exp(log_softmax): each entry is exp of a number <= 0, and
+    log(softmax(S)) is log_softmax(S) once log(exp(·)) is rewritten."""
+    def row(axis: str, **extra) -> Gate:
+        return Gate("softmax" + axis, ("softmax",) if not axis else (), 1, "", ("",),
+                    "softmax{a}", "softmax", "softmax", notation="softmax({a})",
+                    shape_rule="along", axis=int(axis) if axis else -1,
+                    staged_as=("exp", ("log_softmax" + axis, 0)), **extra)
+    return [row("", optional=1, const_forms=_axis_forms("softmax", ("0", "1"))),
+            row("0"), row("1")]
+
+
+class _Keep(dict):
+    """Fills the axis fields of a snippet and leaves its placeholders."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+_MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
+_ARRAY_ROWS: tuple[Gate, ...] = (
+    Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
+         notation="{a} @ {b}", shape_rule="matmul", vjp=_matmul_vjp, vjp_note=True),
+    Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
+         notation="{a}ᵀ", shape_rule="transpose", vjp=_fixed("{g}.T")),
+    Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
+         notation="outer({a}, {b})", shape_rule="outer", vjp=_fixed("{g} @ {b}", "{a} @ {g}"),
+         vjp_note=True),
+    Gate("norm", ("norm",), 1, "np.linalg.norm({a})", ("",), "norm{a}", "norm", "‖·‖",
+         notation="‖{a}‖", shape_rule="reduce",
+         # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
+         vjp=_fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)")),
+    *_axis_rows("sum", "np.sum({a}{axis})", "np.ones_like({a}) * {g}{keep}", "sum"),
+    *_axis_rows("mean", "np.mean({a}{axis})",
+                "np.ones_like({a}) * ({g}{keep} / {count})",
+                "mean"),
+    # The max shift makes exp see only numbers <= 0; its gradient cancels
+    # exactly, so the rules treat it as a constant.
+    *_axis_rows("logsumexp",
+                "np.max({a}{axis}) + np.log(np.sum(np.exp({a} - " + _MAX_KEPT + "){axis}))",
+                "{g}{keep} * np.exp({a} - {out}{keep})", "lse"),
+    *_axis_rows("log_softmax",
+                "{a} - " + _MAX_KEPT + " - np.log(np.sum(np.exp({a} - " + _MAX_KEPT
+                + "){axis}, keepdims=True))",
+                "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)", "lsm",
+                rule="along", axes=("-1", "0", "1")),
+    *_softmax_rows(),
+)
+
+
 def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[str, str],
                    local_right: str, local_left: str, chain: str | None = None, *,
                    notations: tuple[str, str]) -> tuple[Gate, Gate]:
@@ -243,9 +379,13 @@ _ROWS: tuple[Gate, ...] = (
          const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
     Gate("sub", ("-", "−"), 2, "{a} - {b}", ("1", "-1"), "{a}m{b}", "diff", "−",
          notation="{a} − {b}", const_forms=(ConstForm(1, "subc"), ConstForm(0, "csub"))),
-    Gate("mul", ("*", "·", "×"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
+    Gate("mul", ("*", "×"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
          notation="{a} × {b}", commutative=True,
          const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
+    # `·` multiplies numbers, and two arrays by the matrix product.
+    Gate("cdot", ("·",), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "·",
+         notation="{a} · {b}", staged_as=("mul", 0, 1), arrays_staged_as=("matmul", 0, 1),
+         shape_rule="cdot"),
     Gate("div", ("/", "÷"), 2, "{a} / {b}", ("1.0 / {b}", "-{a} / {b}**2"), "{a}d{b}",
          "quot", "÷", notation="{a} / {b}", staged_as=("mul", 0, ("inv", 1)),
          roles=("num", "den"),
@@ -291,7 +431,11 @@ _ROWS: tuple[Gate, ...] = (
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
     _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log",
-           rewrites=(Rewrite("sigmoid", ("neg", ("softplus", ("neg", 0)))),)),
+           rewrites=(Rewrite("sigmoid", ("neg", ("softplus", ("neg", 0)))),
+                     # softmax is exp(log_softmax): its log is log_softmax itself.
+                     Rewrite("exp", 0),
+                     *(Rewrite(f"sum{axis}", (f"logsumexp{axis}", 0), inner="exp")
+                       for axis in _AXES))),
     _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√",
            notation="√{a}"),
     _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh",
@@ -334,6 +478,7 @@ _ROWS: tuple[Gate, ...] = (
            compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
     _extremum("max", "np.maximum"),
     _extremum("min", "np.minimum"),
+    *_ARRAY_ROWS,
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.
     Gate("copy", (), 1, "{a}", ("1",), "{a}", "copy", "=", notation="{a}"),
     Gate("const", (), 0, "{c}", (), "k", "k", "{c}", notation="{c}",
@@ -349,6 +494,8 @@ CHAINS: dict[str, Callable[[float, float], float]] = {
 }
 
 GATES: dict[str, Gate] = {row.name: row for row in _ROWS}
+SCALAR_GATES: dict[str, Gate] = {name: row for name, row in GATES.items() if row.on_numbers}
+"""The rows a formula over numbers can reach, and every scalar target runs."""
 SPELLINGS: dict[str, Gate] = {s: row for row in _ROWS for s in row.spellings}
 FUNCTION_NAMES: tuple[str, ...] = tuple(
     sorted(s for s in SPELLINGS if s.isidentifier()))

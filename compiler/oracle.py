@@ -42,6 +42,7 @@ SMOOTH: dict[str, Callable[..., sp.Expr]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
+    "cdot": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "neg": lambda a: -a,
     "pow": lambda a, b: a**b,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from . import gates
 from .errors import GradcError, Span
-from .syntax import Apply, Bare, Expr, Name, Signature, Statement, preorder
+from .syntax import (Apply, Bare, Declare, Declared, Expr, Name, Signature, Statement,
+                     preorder)
 
 # Named constants.  Each means its value only where the file does not make
 # the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
@@ -45,26 +46,89 @@ class Program:
     constants: dict[str, float]
     output_named: bool
     signature: bool
+    shapes: dict[str, tuple[str | int, ...]] = None
+    """Each declared input's shape, dimensions as written (§8)."""
+    dims: tuple[str, ...] = ()
+    """The dimension names, in the order the declarations first name them;
+    in a formula each is a number, its size."""
+
+    @property
+    def shaped(self) -> bool:
+        return bool(self.shapes)
 
 
 def resolve(statements: tuple[Statement, ...]) -> Program:
+    declarations = [s for s in statements if isinstance(s, Declare)]
+    if declarations:
+        statements = tuple(s for s in statements if not isinstance(s, Declare))
     if not statements:
         raise GradcError("expected a formula, such as f(x, y) = x * y", Span(1, 1, 1, 1))
     _check_statement_forms(statements)
     assigned = _assigned_names(statements)
     signature = statements[-1] if isinstance(statements[-1], Signature) else None
     params = _check_params(signature, assigned) if signature else {}
+    if signature is not None:
+        declarations = list(signature.declared) + declarations
+    shapes, dims = _declared_shapes(declarations, assigned, params, signature)
     constants = {name: value for name, value in CONSTANTS.items()
-                 if name not in assigned and name not in params}
-    free = _check_uses(statements, assigned, constants)
-    inputs = _inputs(signature, free) if signature else tuple(free.values())
+                 if name not in assigned and name not in params and name not in dims}
+    free = _check_uses(statements, assigned, constants, dims)
+    _check_declared_before_use(declarations, free, statements)
+    if signature:
+        inputs = _inputs(signature, free)
+    else:
+        # A declaration is the input's first appearance, and declares it
+        # even where no formula reads it.
+        first = {d.target.id: d.target for d in declarations}
+        first.update((name, node) for name, node in free.items() if name not in first)
+        inputs = tuple(first.values())
     return Program(
         inputs=inputs,
         bindings=tuple(_binding(statement) for statement in statements),
         constants=constants,
         output_named=not isinstance(statements[-1], Bare),
         signature=signature is not None,
+        shapes=shapes,
+        dims=dims,
     )
+
+
+def _declared_shapes(declarations: list[Declare], assigned, params, signature):
+    """Each declared name's shape, and the dimension names in order."""
+    shapes: dict[str, tuple[str | int, ...]] = {}
+    dims: dict[str, Span] = {}
+    for declaration in declarations:
+        name = declaration.target
+        if name.id in shapes:
+            raise GradcError(f"'{name.id}' is declared twice: give each input one shape",
+                             name.span)
+        if name.id in assigned:
+            raise GradcError(f"'{name.id}' is a stage, and only inputs are declared: a "
+                             "stage's shape follows from its formula", name.span)
+        if signature is not None and name.id not in params:
+            shown = ", ".join(p.id for p in signature.params)
+            raise GradcError(f"'{name.id}' is declared but is not an input of "
+                             f"{signature.target.id}({shown})", name.span)
+        shapes[name.id] = tuple(dim.value for dim in declaration.shape)
+        for dim in declaration.shape:
+            if isinstance(dim.value, str):
+                dims.setdefault(dim.value, dim.span)
+    for dim, span in dims.items():
+        if dim in shapes or dim in params or dim in assigned:
+            kind = "a stage" if dim in assigned else "an input"
+            raise GradcError(f"'{dim}' is a dimension name and {kind}: give the dimension "
+                             "another name", span)
+    return shapes, tuple(dims)
+
+
+def _check_declared_before_use(declarations, free: dict[str, Name], statements) -> None:
+    """A declaration must come before the line that first uses its name."""
+    for declaration in declarations:
+        used = free.get(declaration.target.id)
+        if used is not None and used.span[:2] < declaration.span[:2]:
+            raise GradcError(f"'{declaration.target.id}' is declared after its first use "
+                             f"(at {used.span}): declare it on a line before",
+                             declaration.target.span)
 
 
 def _binding(statement: Statement) -> Binding:
@@ -113,15 +177,21 @@ def _check_params(signature: Signature, assigned) -> dict[str, Span]:
     return params
 
 
-def _check_uses(statements, assigned, constants) -> dict[str, Name]:
-    """Checks every name and call; returns the free names, in text order."""
+def _check_uses(statements, assigned, constants, dims=()) -> dict[str, Name]:
+    """Checks every name and call; returns the free names, in text order.
+    A dimension name is a number in a formula, not an input."""
     free: dict[str, Name] = {}
     for index, statement in enumerate(statements):
         for node in preorder(statement.value):
             if isinstance(node, Name):
-                _check_name(node, index, assigned, constants, free)
-            elif isinstance(node, Apply) and node.is_call:
-                _check_call(node, assigned, free)
+                if node.id not in dims:
+                    _check_name(node, index, assigned, constants, free)
+            elif isinstance(node, Apply):
+                if node.is_call:
+                    _check_call(node, assigned, free)
+            elif isinstance(node, Declared):
+                raise GradcError("a shape is declared in a signature or on a line of its "
+                                 "own, as in X: [N, D]", node.span)
     return free
 
 

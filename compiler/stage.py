@@ -23,13 +23,14 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
 
-from . import gates
+from . import gates, shapes
 from .errors import GradcError, Span
 from .gates import Gate
 from .naming import Namer
 from .resolve import Program
+from .shapes import Shape
 from .snippets import fill
-from .syntax import Expr, Name, Number, fold
+from .syntax import Apply, Expr, Name, Number, fold, is_implicit, spelled
 
 
 # The records made once per stage or operand are named tuples: immutable,
@@ -55,6 +56,8 @@ class Stage(NamedTuple):
     operands: tuple[Operand, ...]
     constant: Const | None
     span: Span
+    shape: Shape = ()
+    """What the stage holds: () for a number (compiler/shapes.py)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,14 @@ class StagedIR:
     for all of `inputs` (see optimize.restrict_gradients)."""
     roles: dict[str, str] = field(default_factory=dict, compare=False)
     """The role (`num`, `den`) that named a stage gradc named, by its name."""
+    declared: dict[str, Shape] = field(default_factory=dict, compare=False)
+    """Each array input's declared shape (§8), by its Python name."""
+    dims: tuple[str, ...] = ()
+    """The dimension names; a stage may read one as a number, its size."""
+
+    @property
+    def shaped(self) -> bool:
+        return bool(self.declared)
 
     @property
     def gradient_inputs(self) -> tuple[str, ...]:
@@ -81,6 +92,7 @@ class _Draft:
     operands: list  # _Slot (a draft of the same binding), Ref or Const
     constant: Const | None
     span: Span
+    shape: Shape = ()
     user_name: str | None = None
     role: str | None = None
 
@@ -102,14 +114,18 @@ class _Lowering:
         # The user's names are claimed first, so that a generated name
         # never takes one; then the output's, if the user gave it none.
         self.namer = Namer()
-        self.python = self.namer.claim_user_names(_user_names(program))
+        self.python = self.namer.claim_user_names(_user_names(program) + list(program.dims))
         last = program.bindings[-1].name
         self.output = self.python[last] if program.output_named \
             else self.namer.claim_generated("f", "f")
         # One Ref per input, shared by every stage that reads it.
         self.bindings: dict[str, object] = {name.id: Ref(self.python[name.id])
-                                            for name in program.inputs}
+                                            for name in program.inputs + tuple(
+                                                Name(dim, None) for dim in program.dims)}
         self.roles: dict[str, str] = {}
+        declared = program.shapes or {}
+        self.declared = {self.python[name]: tuple(shape) for name, shape in declared.items()}
+        self.shapes: dict[str, Shape] = dict(self.declared)
 
     def run(self) -> StagedIR:
         stages: list[Stage] = []
@@ -125,13 +141,43 @@ class _Lowering:
             refs = self._named(stages, is_output=position == last)
             self.bindings[binding.name] = refs[value.index]
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
-        return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles)
+        return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles,
+                        declared=self.declared,
+                        dims=tuple(self.python[dim] for dim in self.program.dims))
 
     # -- lowering ------------------------------------------------------------
 
     def _lower(self, root: Expr):
-        return fold(root, self._leaf, lambda node, args: self._apply(
-            gates.lookup(node.func) or gates.GATES[node.func], args, node.span))
+        return fold(root, self._leaf, self._operation)
+
+    def _operation(self, node: Apply, args: list):
+        gate = gates.lookup(node.func) or gates.GATES[node.func]
+        if self.declared or not gate.on_numbers:
+            self._check_shapes(node, gate, args)
+        return self._apply(gate, args, node.span)
+
+    def _check_shapes(self, node: Apply, gate: Gate, args: list) -> None:
+        """The shape rule of the gate the user wrote, located at its
+        operator and told in the file's own words; the stages it lowers to
+        then agree by construction."""
+        texts = [spelled(arg) for arg in node.args]
+        for form in gate.const_forms:
+            # An optional constant operand (an axis) picks the row to check.
+            chosen = args[form.position] if gate.arity <= form.position < len(args) else None
+            if isinstance(chosen, Const) and form.matches(chosen.value):
+                gate, args, texts = gates.GATES[form.gate], args[:form.position], texts[:1]
+                break
+        operand_shapes = [self._shape(arg) for arg in args]
+        if is_implicit(node) and all(operand_shapes):
+            raise GradcError("two arrays multiplied without an operator: write '@' for "
+                             "the matrix product or '*' for the elementwise one",
+                             node.func_span)
+        shapes.infer(gate, operand_shapes, texts, spelled(node), node.func_span)
+
+    def _shape(self, value) -> Shape:
+        if isinstance(value, _Slot):
+            return self.drafts[value.index].shape
+        return self.shapes.get(value.name, ()) if isinstance(value, Ref) else ()
 
     def _leaf(self, node: Union[Name, Number]):
         if isinstance(node, Number):
@@ -141,17 +187,23 @@ class _Lowering:
         return self.bindings[node.id]
 
     def _apply(self, gate: Gate, args: list, span: Span):
-        if all(isinstance(arg, Const) for arg in args):
+        if gate.shape_rule == "elementwise" and all(isinstance(arg, Const) for arg in args):
             return _fold(gate, args, None, span)
+        if gate.arrays_staged_as and all(map(self._shape, args)):
+            return self._expand(gate.arrays_staged_as, args, span)
         for rewrite in gate.rewrites:
             if self._rewritable(args[0], rewrite):
                 inner = self.drafts.pop()
+                if rewrite.inner is not None:
+                    inner = self.drafts.pop()
                 return self._expand(rewrite.plan, inner.operands, span)
         for form in gate.const_forms:
-            chosen = args[form.position]
+            chosen = args[form.position] if form.position < len(args) else None
             if isinstance(chosen, Const) and form.matches(chosen.value):
                 rest = [arg for i, arg in enumerate(args) if i != form.position]
                 special = gates.GATES[form.gate]
+                if special.staged_as:
+                    return self._expand(special.staged_as, rest, span)
                 return self._new(special, rest, chosen if special.takes_constant else None, span)
         if gate.staged_as:
             for role, arg in zip(gate.roles, args):
@@ -163,12 +215,18 @@ class _Lowering:
     def _rewritable(self, arg, rewrite) -> bool:
         """Whether `arg` is the stage just lowered, unnamed and of the gate the
         rewrite names: then nothing else reads it, and it can be replaced.  A
-        stage the user named is kept, as written."""
-        if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - 1):
+        stage the user named is kept, as written.  With `rewrite.inner`, the
+        stage before it must be that stage's operand, and match in turn."""
+        if not self._unnamed_last(arg, rewrite.operand, 1):
+            return False
+        return rewrite.inner is None or self._unnamed_last(
+            self.drafts[arg.index].operands[0], rewrite.inner, 2)
+
+    def _unnamed_last(self, arg, gate_name: str, depth: int) -> bool:
+        if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - depth):
             return False
         draft = self.drafts[arg.index]
-        return (draft.gate.name == rewrite.operand and draft.user_name is None
-                and draft.role is None)
+        return draft.gate.name == gate_name and draft.user_name is None and draft.role is None
 
     def _expand(self, plan, args: list, span: Span):
         if isinstance(plan, int):
@@ -178,7 +236,12 @@ class _Lowering:
                            span)
 
     def _new(self, gate, operands, constant, span) -> _Slot:
-        self.drafts.append(_Draft(gate, list(operands), constant, span))
+        shape = ()
+        if self.declared:
+            operand_shapes = [self._shape(op) for op in operands]
+            shape = shapes.infer(gate, operand_shapes, [gate.name] * len(operands),
+                                 gate.name, span)
+        self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
         return _Slot(len(self.drafts) - 1)
 
     # -- naming --------------------------------------------------------------
@@ -193,7 +256,10 @@ class _Lowering:
                               for op in draft.operands])
             last = is_output and index == len(self.drafts) - 1
             refs.append(Ref(self.output if last else self._name_of(draft, operands)))
-            stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span))
+            stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span,
+                                draft.shape))
+            if draft.shape:
+                self.shapes[refs[-1].name] = draft.shape
         self.drafts.clear()
         return refs
 

@@ -54,6 +54,23 @@ class Apply(NamedTuple):
     edges: tuple[str, str] = ("", "")
 
 
+class Dim(NamedTuple):
+    """One dimension of a declared shape: a name (`D`) or a whole number."""
+
+    value: str | int
+    span: Span
+
+
+class Declared(NamedTuple):
+    """`W: [H, D]` where a signature lists its inputs; anywhere else in an
+    expression it is an error, which `resolve` reports."""
+
+    target: Name
+    shape: tuple[Dim, ...]
+    span: Span
+    edges: tuple[str, str] = ("NAME", "RSQB")
+
+
 Expr = Union[Number, Name, Apply]
 
 
@@ -74,6 +91,8 @@ class Signature:
     params: tuple[Name, ...]
     value: Expr
     span: Span
+    declared: tuple["Declare", ...] = ()
+    """The shapes the signature declares beside its inputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +103,16 @@ class Bare:
     span: Span
 
 
-Statement = Union[Assign, Signature, Bare]
+@dataclass(frozen=True, slots=True)
+class Declare:
+    """`X: [N, D]`: the shape of an input, on a line of its own."""
+
+    target: Name
+    shape: tuple[Dim, ...]
+    span: Span
+
+
+Statement = Union[Assign, Signature, Bare, Declare]
 
 
 def token_span(token: Token) -> Span:
@@ -137,6 +165,37 @@ class AstBuilder(Transformer):
         return Apply(_binary_gate(op), (left, right), Span.between(left.span, right.span),
                      token_span(op), edges=(left.edges[0], right.edges[1]))
 
+    def transpose(self, children):
+        operand, op = children
+        return Apply("transpose", (operand,), Span.between(operand.span, token_span(op)),
+                     token_span(op), edges=(operand.edges[0], op.type))
+
+    def dimension(self, children):
+        (token,) = children
+        if token.type == "NAME":
+            return Dim(fold_name(token), token_span(token))
+        if not str(token).isdigit() or int(token) == 0:
+            raise GradcError("a dimension is a name or a whole number of at least 1",
+                             token_span(token))
+        return Dim(int(token), token_span(token))
+
+    def shape(self, children):
+        dims = tuple(child for child in children if isinstance(child, Dim))
+        if len(dims) > 2:
+            raise GradcError(f"a shape has one or two dimensions, not {len(dims)}: "
+                             "gradc has vectors and matrices", token_span(children[0]))
+        return dims, Span.between(token_span(children[0]), token_span(children[-1]))
+
+    def declared(self, children):
+        name, _, (dims, span) = children
+        target = Name(fold_name(name), token_span(name))
+        return Declared(target, dims, Span.between(target.span, span))
+
+    def declare(self, children):
+        name, _, (dims, span) = children
+        target = Name(fold_name(name), token_span(name))
+        return Declare(target, dims, Span.between(target.span, span))
+
     def unary(self, children):
         op, operand = children
         span = Span.between(token_span(op), operand.span)
@@ -156,7 +215,10 @@ class AstBuilder(Transformer):
         if isinstance(target, Name):
             return Assign(target, value, span)
         if isinstance(target, Apply) and target.is_call:
-            return Signature(Name(target.func, target.func_span), _params(target), value, span)
+            declared = tuple(Declare(arg.target, arg.shape, arg.span)
+                             for arg in target.args if isinstance(arg, Declared))
+            return Signature(Name(target.func, target.func_span), _params(target), value, span,
+                             declared)
         raise GradcError("expected a name or a signature such as f(x, y) before '='",
                          target.span)
 
@@ -169,11 +231,12 @@ class AstBuilder(Transformer):
 
 
 def _params(call: Apply) -> tuple[Name, ...]:
-    for arg in call.args:
+    params = tuple(arg.target if isinstance(arg, Declared) else arg for arg in call.args)
+    for arg in params:
         if not isinstance(arg, Name):
             raise GradcError(f"expected an input name in the signature of '{call.func}'",
                              arg.span)
-    return call.args
+    return params
 
 
 def _check_implicit(left: Expr, right: Expr) -> None:
@@ -225,3 +288,28 @@ def fold(root: Expr, leaf: Callable, apply: Callable):
             if not frames:
                 return value
             frames[-1][1].append(value)
+
+
+def is_implicit(node: Apply) -> bool:
+    """Whether a product was written without an operator (`2x`, `(a)(b)`):
+    both parsers locate such a product at its right operand."""
+    return not node.is_call and len(node.args) == 2 and node.func_span == node.args[1].span
+
+
+def spelled(root: Expr) -> str:
+    """An expression as text again, for error messages: names and numbers
+    as parsed, each operator in its gate's notation, compound operands of
+    an operator in parentheses."""
+    def leaf(node):
+        if isinstance(node, Name):
+            return node.id, True
+        return (str(int(node.value)) if node.integral else repr(node.value)), True
+
+    def apply(node: Apply, args):
+        if node.is_call:
+            return f"{node.func}({', '.join(text for text, _ in args)})", True
+        row = gates.lookup(node.func) or gates.GATES[node.func]
+        texts = [text if simple else f"({text})" for text, simple in args]
+        return row.notation.format_map(dict(zip("ab", texts))), False
+
+    return fold(root, leaf, apply)[0]

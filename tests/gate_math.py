@@ -15,6 +15,7 @@ MEANING = {
     "add": (lambda a, b: a + b, None),
     "sub": (lambda a, b: a - b, None),
     "mul": (lambda a, b: a * b, None),
+    "cdot": (lambda a, b: a * b, None),
     "div": (lambda a, b: a / b, None),
     "inv": (lambda a: 1 / a, None),
     "neg": (lambda a: -a, None),

@@ -21,7 +21,7 @@ import pytest
 from compiler import compile_source
 from compiler.adjoint import adjoint
 from compiler.emit import context
-from compiler.gates import GATES
+from compiler.gates import GATES, SCALAR_GATES
 from compiler.loader import module_from_file, module_from_source
 from compiler.render import render
 from compiler.stage import Const, Ref, Stage, StagedIR
@@ -69,7 +69,7 @@ def test_examples_on_300_random_points_equal_the_math_target(example, numba_modu
 
 def _all_gates() -> StagedIR:
     inputs, stages, terms = [], [], []
-    for name in sorted(GATES):
+    for name in sorted(SCALAR_GATES):
         gate = GATES[name]
         operands = [f"{name}_{i}" for i in range(3 if gate.variadic else gate.arity)]
         const = Const(float(MEANING[name][1])) if gate.takes_constant else None
