@@ -33,14 +33,14 @@ _TOKEN = re.compile(r"""
     [ \t\f]* (?:
         (?P<name>[^\W\dᵀ][^\Wᵀ]*)
       | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-      | (?P<binary>\^|\*\*|[-−+*·×/÷]) | (?P<lpar>\() | (?P<rpar>\)) | (?P<comma>,)
+      | (?P<binary>\^|\*\*|[-−+*·×⊙/÷]) | (?P<lpar>\() | (?P<rpar>\)) | (?P<comma>,)
       | (?P<newline>\r?\n) | (?P<semicolon>;) | (?P<equals>=) | (?P<comment>\#[^\r\n]*)
       | (?P<other>[^ \t\f]))
   | [ \t\f]+
 """, re.VERBOSE)
 
 # Binding power of each binary operator (left-associative unless noted).
-_PRECEDENCE = {"+": 1, "-": 1, "−": 1, "*": 2, "·": 2, "×": 2, "/": 2, "÷": 2,
+_PRECEDENCE = {"+": 1, "-": 1, "−": 1, "*": 2, "·": 2, "×": 2, "⊙": 2, "/": 2, "÷": 2,
                "^": 4, "**": 4}
 _PREFIX = {"-": "MINUS", "−": "MINUS", "+": "PLUS"}
 _BRACKET, _IMPLICIT, _SIGN, _POWER = 0, 2, 3, 4

@@ -379,7 +379,7 @@ _ROWS: tuple[Gate, ...] = (
          const_forms=(ConstForm(1, "addc"), ConstForm(0, "cadd"))),
     Gate("sub", ("-", "−"), 2, "{a} - {b}", ("1", "-1"), "{a}m{b}", "diff", "−",
          notation="{a} − {b}", const_forms=(ConstForm(1, "subc"), ConstForm(0, "csub"))),
-    Gate("mul", ("*", "×"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
+    Gate("mul", ("*", "×", "⊙"), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "×",
          notation="{a} × {b}", commutative=True,
          const_forms=(ConstForm(1, "mulc"), ConstForm(0, "cmul"))),
     # `·` multiplies numbers, and two arrays by the matrix product.
