@@ -81,7 +81,7 @@ def adjoint(staged: StagedIR, target: str = "math", compact: bool = False) -> Ad
         for contribution in contributions:
             read.update(contribution.reads)
         blocks.append(Block(stage, contributions))
-    order = list(staged.inputs) + [stage.name for stage in staged.stages]
+    order = list(staged.inputs) + list(staged.dims) + [stage.name for stage in staged.stages]
     return AdjointIR(
         staged=staged,
         blocks=tuple(blocks),
@@ -143,12 +143,15 @@ def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | N
     ranks = tuple(map(len, operand_shapes))
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = upstream = adjoint_name(stage.name)
+    values.update(_shape_fields(operand_shapes[0], stage.gate.axis))
     contributions = []
     for index, operand in enumerate(stage.operands):
         if not isinstance(operand, Ref) or operand.name not in shapes or (
                 relevant is not None and operand.name not in relevant):
             continue
         snippet = stage.gate.vjp_snippet(index, ranks)
+        sizes = tuple(dim for dim in operand_shapes[0] if isinstance(dim, str)) \
+            if "_a}" in snippet else ()
         summed = ((), ())
         if stage.gate.shape_rule == "elementwise" and operand_shapes[index] != stage.shape:
             summed = reduced_axes(operand_shapes[index], stage.shape)
@@ -156,11 +159,23 @@ def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | N
             target=operand.name, first=operand.name not in reached, local="",
             upstream=upstream,
             reads=tuple([values[field] for field, i in value_placeholders(snippet)
-                         if i < 0 or isinstance(stage.operands[i], Ref)]),
+                         if i < 0 or isinstance(stage.operands[i], Ref)]) + sizes,
             term=snippet.format_map(values), summed=summed,
             note=_note(snippet, operand_shapes, stage) if stage.gate.vjp_note else ""))
         reached.add(operand.name)
     return tuple(contributions)
+
+
+def _shape_fields(shape: tuple, axis: int | None) -> dict[str, str]:
+    """The first operand's shape in the file's dimension names, for rules
+    that make an array of it (`np.full({shape_a}, {g})`): the backward pass
+    then reads the sizes, not the array."""
+    if not shape:
+        return {}
+    text = [str(dim) for dim in shape]
+    return {"shape_a": f"({', '.join(text)},)" if len(text) == 1 else f"({', '.join(text)})",
+            "size_a": " * ".join(text),
+            "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
 
 
 def _note(snippet: str, operand_shapes, stage: Stage) -> str:

@@ -71,7 +71,9 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         output_shape=shown(output_shape),
         seed=adjoint_name(staged.output),
         layer=bool(output_shape),
-        bind_lines=_bind_lines(staged, helper, sizes),
+        bind_lines=_bind_lines(staged, helper, sizes, {*cached, *(
+            op.name for stage in staged.stages for op in stage.operands
+            if hasattr(op, "name"))}),
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
         cache_tuple=_tuple(cached),
         unpack_line=f"{_targets(cached)} = cache" if cached else "",
@@ -88,11 +90,10 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     )
 
 
-def _bind_lines(staged, helper: str, sizes: str) -> tuple[str, ...]:
+def _bind_lines(staged, helper: str, sizes: str, read) -> tuple[str, ...]:
+    """The checks of the inputs, then the sizes a stage or backward reads."""
     lines = [f"{sizes} = {{}}"] if staged.declared else []
     lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
-    read = {op.name for stage in staged.stages for op in stage.operands
-            if hasattr(op, "name")}
     lines += [f"{dim} = {sizes}[{dim!r}][0]" for dim in staged.dims if dim in read]
     return tuple(lines)
 

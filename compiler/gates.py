@@ -272,7 +272,12 @@ def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "redu
     `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis."""
     def row(axis: str, **extra) -> Gate:
         fill = _Keep(axis=f", axis={axis}" if axis else "", keep=_KEEP[axis],
-                     count=f"{{a}}.shape[{axis}]" if axis.isdigit() else "{a}.size")
+                     # The spread of a reduction's gradient over the operand's
+                     # shape, made from its sizes alone: `(N, D)`, `N * D`.
+                     spread=f"np.ones({{shape_a}}) * {{g}}{_KEEP[axis]}" if axis.isdigit()
+                     else "np.full({shape_a}, {g})",
+                     mean=f"np.ones({{shape_a}}) * ({{g}}{_KEEP[axis]} / {{axis_a}})"
+                     if axis.isdigit() else "np.full({shape_a}, {g} / ({size_a}))")
         first = axis == axes[0]
         return Gate(name if first else name + axis, (name,) if first else (), 1,
                     forward.format_map(fill), ("",), f"{symbol}{{a}}", symbol, symbol,
@@ -319,10 +324,8 @@ _ARRAY_ROWS: tuple[Gate, ...] = (
          notation="‖{a}‖", shape_rule="reduce",
          # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
          vjp=_fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)")),
-    *_axis_rows("sum", "np.sum({a}{axis})", "np.ones_like({a}) * {g}{keep}", "sum"),
-    *_axis_rows("mean", "np.mean({a}{axis})",
-                "np.ones_like({a}) * ({g}{keep} / {count})",
-                "mean"),
+    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "sum"),
+    *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "mean"),
     # The max shift makes exp see only numbers <= 0; its gradient cancels
     # exactly, so the rules treat it as a constant.
     *_axis_rows("logsumexp",

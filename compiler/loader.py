@@ -24,12 +24,13 @@ from .files import read_source, write_atomically
 from .targets import TARGETS
 
 
-def load(path: str | os.PathLike, target: str = "math", style: str = "lecture"):
-    """Compile the formula file at `path` and return the module it makes."""
+def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture"):
+    """Compile the formula file at `path` and return the module it makes
+    (`target` None: numpy for a file that declares shapes, else math)."""
     source = compile_source(read_source(path), target=target, style=style)
     stem = Path(path).stem
     name = stem if stem.isidentifier() else "formula"
-    if TARGETS[target].disk_cache:
+    if target is not None and TARGETS[target].disk_cache:
         return module_from_file(source, name)
     return module_from_source(source, name, f"<gradc {Path(path).name}>")
 

@@ -31,6 +31,31 @@ def test_generated_matches_examples(example, target):
     assert _generated_path(example, target).read_text(encoding="utf-8") == expected
 
 
+ARRAY_EXAMPLES = sorted((EXAMPLES / "arrays").glob("*.txt"))
+
+
+@pytest.mark.parametrize("example", ARRAY_EXAMPLES, ids=lambda p: p.stem)
+def test_generated_array_modules_match_examples(example):
+    """Regenerate with: gradc compile examples/arrays/X.txt -o generated/arrays/X.py"""
+    expected = compile_source(example.read_text(encoding="utf-8"))
+    assert (GENERATED / "arrays" / f"{example.stem}.py").read_text(encoding="utf-8") == expected
+
+
+def test_every_generated_array_module_has_an_example():
+    assert sorted(p.stem for p in (GENERATED / "arrays").glob("*.py")) == \
+        sorted(p.stem for p in ARRAY_EXAMPLES)
+
+
+@pytest.mark.parametrize("seed", ["0", "1", "12345"])
+def test_array_output_is_identical_under_any_hash_seed(seed, tmp_path):
+    example = EXAMPLES / "arrays" / "two_layer.txt"
+    out = tmp_path / "two_layer.py"
+    environment = dict(os.environ, PYTHONHASHSEED=seed)
+    subprocess.run([sys.executable, "-m", "compiler", "compile", str(example), "-o", str(out)],
+                   check=True, env=environment)
+    assert out.read_bytes() == (GENERATED / "arrays" / "two_layer.py").read_bytes()
+
+
 def test_every_generated_module_has_an_example():
     names = {_generated_path(p, t).name for p in EXAMPLE_FILES for t in TARGETS}
     assert {p.name for p in GENERATED.glob("*.py")} <= names
