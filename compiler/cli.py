@@ -17,7 +17,7 @@ from .driver import compile_source
 from .emit import STYLES
 from .errors import GradcError, format_error
 from .files import decoded_for_display, read_source, write_atomically
-from .render import TARGETS
+from .render import TARGET_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="where to write the module (default: FILE with .py; "
                                "'-' for standard output)")
-    compile_.add_argument("--target", choices=TARGETS, default=None,
+    compile_.add_argument("--target", choices=TARGET_NAMES, default=None,
                           help="what the module computes with (default: math, or "
                                "numpy for a file that declares shapes)")
     compile_.add_argument("--style", choices=STYLES, default="lecture",

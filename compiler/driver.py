@@ -22,7 +22,7 @@ from .emit import STYLES, context
 from .errors import GradcError
 from .optimize import Passes, optimize
 from .parse import parse
-from .render import TARGETS, render
+from .render import TARGET_NAMES, render
 from .resolve import resolve
 from .shapes import shown
 from .stage import StagedIR, stage
@@ -46,8 +46,9 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
 
     `target` None is numpy for a file that declares shapes, else math.
     `passes` are `staged_ir`'s keyword options: wrt, fold, cse, dce."""
-    if target is not None and target not in TARGETS:
-        raise GradcError(f"unknown target '{target}': expected one of {', '.join(TARGETS)}")
+    if target is not None and target not in TARGET_NAMES:
+        raise GradcError(f"unknown target '{target}': expected one of "
+                         f"{', '.join(TARGET_NAMES)}")
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
     with _without_cyclic_gc():

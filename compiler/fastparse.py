@@ -156,10 +156,10 @@ class _Parser:
             left = self.operands.pop()
             if left.edges[1] == "NAME" or right.edges[0] == "NUMBER":
                 raise _GiveUp
-            node = Apply("mul", (left, right), Span.between(left.span, right.span),
+            node = Apply(gates.MUL, (left, right), Span.between(left.span, right.span),
                          right.span, edges=_edges(left.edges[0], right.edges[1]))
         elif kind == "MINUS":
-            node = Apply("neg", (right,), Span.between(span, right.span), span,
+            node = Apply(gates.NEG, (right,), Span.between(span, right.span), span,
                          edges=_edges(kind, right.edges[1]))
         else:
             node = right._replace(span=Span.between(span, right.span),

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import string
 
-from .gates import CHAINS, Gate
+from typing import TYPE_CHECKING
+
 from .targets import TARGETS
+
+if TYPE_CHECKING:
+    from .gates import Gate
+
+# What a backward rule may read besides its row's operands: the upstream
+# gradient and the first operand's shape in the file's dimension names.
+_VJP_FIELDS = {"g", "shape_a", "size_a", "axis_a"}
+_RANKS = ((1, 1), (1, 2), (2, 1), (2, 2))
 
 
 def _placeholders(snippet: str) -> set[str]:
@@ -29,7 +38,7 @@ def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
     return allowed if in_forward else allowed | {"out"}
 
 
-def _validate(row: Gate, table) -> None:
+def _validate(row: Gate, table, chains) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
     problems = _placeholders(row.forward) - _allowed(row, count, True)
     problems |= _placeholders(row.notation) - _allowed(row, count, True)
@@ -42,7 +51,7 @@ def _validate(row: Gate, table) -> None:
         raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")
     for snippet in snippets:
         problems |= _placeholders(snippet) - _allowed(row, count, False)
-    if row.chain is not None and (row.chain not in CHAINS or not row.takes_constant):
+    if row.chain is not None and (row.chain not in chains or not row.takes_constant):
         raise AssertionError(f"gate {row.name}: chain {row.chain} needs a constant and a rule")
     for form in row.const_forms:
         if form.gate not in table:
@@ -70,7 +79,21 @@ def _validate_forms(row: Gate, table) -> None:
             raise AssertionError(f"gate {row.name}: bad rewrite of {rewrite.operand}")
 
 
-def check_table(rows, table) -> None:
+def _validate_vjp(row: Gate) -> None:
+    """Each backward rule, for every rank its operands may have."""
+    if row.vjp is None:
+        return
+    allowed = _allowed(row, row.arity, False) | _VJP_FIELDS
+    for ranks in {pair[:row.arity] for pair in _RANKS}:
+        for index in range(row.arity):
+            problems = _placeholders(row.vjp(index, ranks)) - allowed
+            if problems:
+                raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)} "
+                                     f"in its backward rule for ranks {ranks}")
+
+
+def check_table(rows, table, chains) -> None:
     for row in rows:
-        _validate(row, table)
+        _validate(row, table, chains)
         _validate_forms(row, table)
+        _validate_vjp(row)

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from . import gate_checks
 from .targets import TARGETS
 
 
@@ -182,7 +183,7 @@ class Gate:
     def on_numbers(self) -> bool:
         """Whether the gate also computes on numbers (every scalar row);
         the others take arrays only (§8)."""
-        return self.shape_rule in ("elementwise", "cdot")
+        return self.shape_rule in ("elementwise", "either_product")
 
     def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
         """The backward rule for operand `index`, over the upstream `{g}`."""
@@ -314,11 +315,11 @@ class _Keep(dict):
 _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
 _ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
-         notation="{a} @ {b}", shape_rule="matmul", vjp=_matmul_vjp, vjp_note=True),
+         notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True),
     Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
-         notation="{a}ᵀ", shape_rule="transpose", vjp=_fixed("{g}.T")),
+         notation="{a}ᵀ", shape_rule="swap_axes", vjp=_fixed("{g}.T")),
     Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
-         notation="outer({a}, {b})", shape_rule="outer", vjp=_fixed("{g} @ {b}", "{a} @ {g}"),
+         notation="outer({a}, {b})", shape_rule="outer_product", vjp=_fixed("{g} @ {b}", "{a} @ {g}"),
          vjp_note=True),
     Gate("norm", ("norm",), 1, "np.linalg.norm({a})", ("",), "norm{a}", "norm", "‖·‖",
          notation="‖{a}‖", shape_rule="reduce",
@@ -388,7 +389,7 @@ _ROWS: tuple[Gate, ...] = (
     # `·` multiplies numbers, and two arrays by the matrix product.
     Gate("cdot", ("·",), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "·",
          notation="{a} · {b}", staged_as=("mul", 0, 1), arrays_staged_as=("matmul", 0, 1),
-         shape_rule="cdot"),
+         shape_rule="either_product"),
     Gate("div", ("/", "÷"), 2, "{a} / {b}", ("1.0 / {b}", "-{a} / {b}**2"), "{a}d{b}",
          "quot", "÷", notation="{a} / {b}", staged_as=("mul", 0, ("inv", 1)),
          roles=("num", "den"),
@@ -509,8 +510,13 @@ def lookup(spelling: str) -> Gate | None:
     return SPELLINGS.get(spelling)
 
 
+# The gates the passes make themselves, rather than look up by a spelling.
+NEG, MUL, COPY, CONST, TRANSPOSE = "neg", "mul", "copy", "const", "transpose"
+
+SNIPPET_BUILTINS = {"max": max, "min": min, "abs": abs}
+"""The builtins a row's math snippet may call; gradc evaluates its own
+snippets with these alone (constant folding, `gradc explain`)."""
+
 # Checked when the table loads: a row whose snippets use placeholders it
 # does not have, or whose forms do not fit a target, fails at import.
-from . import gate_checks  # noqa: E402  (the checks need the finished table)
-
-gate_checks.check_table(_ROWS, GATES)
+gate_checks.check_table(_ROWS, GATES, CHAINS)

@@ -113,7 +113,7 @@ def eliminate_common(staged: StagedIR) -> StagedIR:
             seen[key] = stage.name
             stages.append(stage)
         elif stage.name in kept_names:
-            stages.append(Stage(stage.name, gates.GATES["copy"], (Ref(earlier),), None,
+            stages.append(Stage(stage.name, gates.GATES[gates.COPY], (Ref(earlier),), None,
                                 stage.span, stage.shape))
         else:
             alias[Ref(stage.name)] = Ref(earlier)

@@ -14,7 +14,8 @@ import jinja2
 
 from . import resources, targets
 
-TARGETS = tuple(targets.TARGETS)
+TARGET_NAMES = tuple(targets.TARGETS)
+"""What `--target` accepts; `templates/<name>.py.jinja` renders each."""
 
 
 @functools.cache

@@ -59,7 +59,7 @@ def _broadcast(left: Shape, right: Shape, texts, shapes) -> Shape:
     return tuple(result)
 
 
-def matmul(shapes: list[Shape], texts: list[str], gate) -> Shape:
+def matrix_product(shapes: list[Shape], texts: list[str], gate) -> Shape:
     (a, b), (ta, tb) = shapes, texts
     for shape, text in ((a, ta), (b, tb)):
         if not shape:
@@ -73,7 +73,7 @@ def matmul(shapes: list[Shape], texts: list[str], gate) -> Shape:
     return tuple(a[:-1]) + tuple(b[1:])
 
 
-def transpose(shapes: list[Shape], texts: list[str], gate) -> Shape:
+def swap_axes(shapes: list[Shape], texts: list[str], gate) -> Shape:
     (a,), (text,) = shapes, texts
     if len(a) != 2:
         kind = "a vector, which is neither a row nor a column" if a else "a number"
@@ -82,7 +82,7 @@ def transpose(shapes: list[Shape], texts: list[str], gate) -> Shape:
     return (a[1], a[0])
 
 
-def outer(shapes: list[Shape], texts: list[str], gate) -> Shape:
+def outer_product(shapes: list[Shape], texts: list[str], gate) -> Shape:
     for shape, text in zip(shapes, texts):
         if len(shape) != 1:
             raise Mismatch(f"{_is(text, shape)}: outer takes two vectors")
@@ -97,9 +97,9 @@ def _axis_checked(shape: Shape, text: str, gate) -> None:
                        f"the axes are {', '.join(map(str, range(len(shape))))}")
 
 
-def cdot(shapes: list[Shape], texts: list[str], gate) -> Shape:
+def either_product(shapes: list[Shape], texts: list[str], gate) -> Shape:
     """`·` is the matrix product between two arrays, else `*`."""
-    return (matmul if all(shapes) else elementwise)(shapes, texts, gate)
+    return (matrix_product if all(shapes) else elementwise)(shapes, texts, gate)
 
 
 def _axis_is_known(shapes: list[Shape], gate) -> None:
@@ -126,8 +126,9 @@ def along(shapes: list[Shape], texts: list[str], gate) -> Shape:
 
 
 RULES: dict[str, Callable] = {
-    "elementwise": elementwise, "matmul": matmul, "transpose": transpose,
-    "outer": outer, "reduce": reduce, "along": along, "cdot": cdot,
+    "elementwise": elementwise, "matrix_product": matrix_product, "swap_axes": swap_axes,
+    "outer_product": outer_product, "reduce": reduce, "along": along,
+    "either_product": either_product,
 }
 
 

@@ -133,10 +133,10 @@ class _Lowering:
         for position, binding in enumerate(self.program.bindings):
             value = self._lower(binding.value)
             if isinstance(value, Const):
-                value = self._new(gates.GATES["const"], [], value, binding.span)
+                value = self._new(gates.GATES[gates.CONST], [], value, binding.span)
             elif not isinstance(value, _Slot):
                 # `q = x` or `r = q` names a value that already exists.
-                value = self._new(gates.GATES["copy"], [value], None, binding.span)
+                value = self._new(gates.GATES[gates.COPY], [value], None, binding.span)
             self.drafts[value.index].user_name = binding.name
             refs = self._named(stages, is_output=position == last)
             self.bindings[binding.name] = refs[value.index]
@@ -324,7 +324,7 @@ def _fold(gate: Gate, operands: list, constant: Const | None, span: Span) -> Con
     folding and the generated code can never disagree."""
     code = fill(gate.forward, gate, operands, constant)
     try:
-        value = eval(code, {"math": math, "__builtins__": _FOLDING_BUILTINS})
+        value = eval(code, {"math": math, "__builtins__": gates.SNIPPET_BUILTINS})
         if isinstance(value, complex):
             raise ValueError("no real value")
         value = float(value)
@@ -336,7 +336,3 @@ def _fold(gate: Gate, operands: list, constant: Const | None, span: Span) -> Con
         and abs(value) < 2**53
     return Const(value, integral)
 
-
-# The builtins a gate's forward snippet may call; nothing else is reachable
-# while folding, and the code folded is gradc's own snippet text.
-_FOLDING_BUILTINS = {"max": max, "min": min, "abs": abs}

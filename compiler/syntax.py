@@ -167,7 +167,7 @@ class AstBuilder(Transformer):
 
     def transpose(self, children):
         operand, op = children
-        return Apply("transpose", (operand,), Span.between(operand.span, token_span(op)),
+        return Apply(gates.TRANSPOSE, (operand,), Span.between(operand.span, token_span(op)),
                      token_span(op), edges=(operand.edges[0], op.type))
 
     def dimension(self, children):
@@ -201,12 +201,12 @@ class AstBuilder(Transformer):
         span = Span.between(token_span(op), operand.span)
         if op.type == "PLUS":
             return operand._replace(span=span, edges=(op.type, operand.edges[1]))
-        return Apply("neg", (operand,), span, token_span(op), edges=(op.type, operand.edges[1]))
+        return Apply(gates.NEG, (operand,), span, token_span(op), edges=(op.type, operand.edges[1]))
 
     def implicit(self, children):
         left, right = children
         _check_implicit(left, right)
-        return Apply("mul", (left, right), Span.between(left.span, right.span), right.span,
+        return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
                      edges=(left.edges[0], right.edges[1]))
 
     def assign(self, children):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from . import gates
 from .adjoint import AdjointIR, Block, Contribution, adjoint_name
 from .snippets import fill
 from .stage import Ref, Stage
 
-# The builtins gate snippets call; the code run is gradc's own snippet text.
-_GLOBALS = {"math": math, "__builtins__": {"max": max, "min": min, "abs": abs}}
+# The code run is gradc's own snippet text, with only the builtins it calls.
+_GLOBALS = {"math": math, "__builtins__": gates.SNIPPET_BUILTINS}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import sympy as sp
 
 from compiler.adjoint import adjoint
 from compiler.emit import context
-from compiler.gates import GATES, SCALAR_GATES
+from compiler.gates import CHAINS, GATES, SCALAR_GATES
 from compiler.loader import module_from_source
 from compiler.render import render
 from compiler.stage import Const, Ref, Stage, StagedIR
@@ -110,7 +110,7 @@ def test_a_compact_form_must_fit_its_rows_placeholders():
     from compiler import gate_checks
     from compiler.gates import Form
 
-    gate_checks.check_table([GATES["square"]], GATES)
+    gate_checks.check_table([GATES["square"]], GATES, CHAINS)
     broken = replace(GATES["square"], compact=Form("{a} * {b}", ("2.0 * {a}",)))
     with pytest.raises(AssertionError, match=r"gate square: bad math form \['b'\]"):
-        gate_checks.check_table([broken], GATES)
+        gate_checks.check_table([broken], GATES, CHAINS)

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from compiler import compile_source
-from compiler.render import TARGETS
+from compiler.render import TARGET_NAMES as TARGETS
 from conftest import EXAMPLES, GENERATED
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))

@@ -1,0 +1,39 @@
+"""No module outside the gate table names a gate in a string.
+
+The passes ask a row what to do; a gate's name written as a string
+elsewhere is a branch on that gate waiting to happen.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from conftest import ROOT
+from compiler.gates import GATES
+
+# Modules whose strings equal a gate's name for another reason.
+ALLOWED = {
+    "gates.py": "the table itself",
+    "oracle.py": "the checker's own meaning of each gate, independent on purpose",
+    "targets.py": "math's function names, as NumPy spells them",
+    "naming.py": "Python builtins the generated modules call",
+    "blocks.py": "NumPy's ufunc names for Python's operators",
+}
+
+
+def _strings_naming_gates(text: str):
+    tree = ast.parse(text)
+    return sorted((node.lineno, node.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in GATES)
+
+
+def test_no_gate_name_is_written_as_a_string_outside_the_table():
+    found = {path.name: hits for path in sorted((ROOT / "compiler").rglob("*.py"))
+             if path.name not in ALLOWED
+             and (hits := _strings_naming_gates(path.read_text(encoding="utf-8")))}
+    assert found == {}
+
+
+def test_the_search_finds_a_gate_name():
+    # The test above would pass on any tree if the search could never match.
+    assert _strings_naming_gates('x = "sigmoid"\n') == [(1, "sigmoid")]
