@@ -9,7 +9,9 @@ recurses.  At the first token that is not plainly valid it gives up and
 returns None; parse.py then parses the whole file with Lark, which reports
 the error exactly as before.  So it need only agree with Lark on valid
 files, and tests/test_fastparse.py compares the two on every case file,
-example and random near-formula.
+example and random near-formula.  What the two share is written once: the
+terminals are read from grammar/gradc.lark, and names, implicit products
+and statements are built by syntax.py's own functions.
 
 Precedence, loosest first, as in grammar/gradc.lark: `+ -`; `* /` and
 implicit multiplication (`2x`, whose right operand is a power); prefix
@@ -20,29 +22,46 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 
-from . import gates
+from . import gates, resources
 from .errors import GradcError, Span
-from .syntax import Apply, Assign, Bare, Name, Number, Signature, Statement
+from .syntax import Apply, Name, Number, Statement, fold_text, implicit_product, statement
 
-# The grammar's terminals, each after any blanks; blanks at the very end
-# match no group.  `**` comes before `*`, as Lark tries longer operators
-# first.
-_TOKEN = re.compile(r"""
-    [ \t\f]* (?:
-        (?P<name>[^\W\dᵀ][^\Wᵀ]*)
-      | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-      | (?P<binary>\^|\*\*|[-−+*·×⊙/÷]) | (?P<lpar>\() | (?P<rpar>\)) | (?P<comma>,)
-      | (?P<newline>\r?\n) | (?P<semicolon>;) | (?P<equals>=) | (?P<comment>\#[^\r\n]*)
-      | (?P<other>[^ \t\f]))
-  | [ \t\f]+
-""", re.VERBOSE)
+# The grammar's terminals, read from grammar/gradc.lark itself.
+_TERMINAL = dict(re.findall(r"^([A-Z_]+): *(.+?) *$", resources.read_text("grammar", "gradc.lark"),
+                            re.MULTILINE))
 
-# Binding power of each binary operator (left-associative unless noted).
-_PRECEDENCE = {"+": 1, "-": 1, "−": 1, "*": 2, "·": 2, "×": 2, "⊙": 2, "/": 2, "÷": 2,
-               "^": 4, "**": 4}
-_PREFIX = {"-": "MINUS", "−": "MINUS", "+": "PLUS"}
+
+def _pattern(terminal: str) -> str:
+    """A terminal's definition as a regular expression without groups:
+    `/regex/` as written, or its `"literal" | ...` spellings, longest first,
+    as Lark tries longer operators first (`**` before `*`)."""
+    definition = _TERMINAL[terminal]
+    if definition.startswith("/"):
+        return definition[1:-1].replace("(", "(?:").replace("(?:?:", "(?:")
+    return "|".join(map(re.escape, sorted(_spellings(terminal), key=len, reverse=True)))
+
+
+def _spellings(terminal: str) -> list[str]:
+    return re.findall(r'"([^"]+)"', _TERMINAL[terminal])
+
+
+# Each operator's binding power, by the grammar's layer of rules that its
+# terminal appears in (left-associative, but for POW).
+_LEVELS = {"PLUS": 1, "MINUS": 1, "TIMES": 2, "DIVIDE": 2, "POW": 4}
+_PRECEDENCE = {text: level for terminal, level in _LEVELS.items()
+               for text in _spellings(terminal)}
+_PREFIX = {text: terminal for terminal in ("MINUS", "PLUS") for text in _spellings(terminal)}
+
+# One token after any blanks; blanks at the very end match no group.  Any
+# terminal not named here (`@`, `ᵀ`, `[`) is `other`: Lark parses the file.
+_TOKEN = re.compile(r"[ \t\f]*(?:" + "|".join(f"(?P<{group}>{pattern})" for group, pattern in (
+    ("name", _pattern("NAME")), ("number", _pattern("NUMBER")),
+    ("binary", "|".join(map(re.escape, sorted(_PRECEDENCE, key=len, reverse=True)))),
+    ("lpar", _pattern("LPAR")),
+    ("rpar", _pattern("RPAR")), ("comma", _pattern("COMMA")), ("newline", r"\r?\n"),
+    ("semicolon", ";"), ("equals", _pattern("EQUALS")), ("comment", _pattern("COMMENT")),
+    ("other", r"[^ \t\f]"))) + r")|[ \t\f]+")
 _BRACKET, _IMPLICIT, _SIGN, _POWER = 0, 2, 3, 4
 _GROUP, _CALL = "(", "call"
 _NEWLINE = _TOKEN.groupindex["newline"]
@@ -113,9 +132,7 @@ class _Parser:
         self.after_name = True
 
     def _new_name(self, text: str) -> str:
-        name = self.names[text] = unicodedata.normalize("NFKC", text)
-        if not name.isidentifier():
-            raise _GiveUp
+        name = self.names[text] = fold_text(text, None)
         return name
 
     def _number(self, text: str, span) -> None:
@@ -153,11 +170,7 @@ class _Parser:
             node = Apply(text, (left, right), Span.between(left.span, right.span), span,
                          edges=_edges(left.edges[0], right.edges[1]))
         elif kind == "implicit":
-            left = self.operands.pop()
-            if left.edges[1] == "NAME" or right.edges[0] == "NUMBER":
-                raise _GiveUp
-            node = Apply(gates.MUL, (left, right), Span.between(left.span, right.span),
-                         right.span, edges=_edges(left.edges[0], right.edges[1]))
+            node = implicit_product(self.operands.pop(), right)
         elif kind == "MINUS":
             node = Apply(gates.NEG, (right,), Span.between(span, right.span), span,
                          edges=_edges(kind, right.edges[1]))
@@ -239,20 +252,8 @@ class _Parser:
                 raise _GiveUp
             return
         value = self._finished()
-        self.statements.append(_statement(self.target, value))
+        self.statements.append(statement(self.target, value))
         self._begin()
-
-
-def _statement(target, value) -> Statement:
-    if target is None:
-        return Bare(value, value.span)
-    span = Span.between(target.span, value.span)
-    if isinstance(target, Name):
-        return Assign(target, value, span)
-    if isinstance(target, Apply) and target.is_call and all(
-            isinstance(arg, Name) for arg in target.args):
-        return Signature(Name(target.func, target.func_span), target.args, value, span)
-    raise _GiveUp
 
 
 _EDGE_PAIRS: dict[tuple[str, str], tuple[str, str]] = {}

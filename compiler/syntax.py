@@ -120,10 +120,15 @@ def token_span(token: Token) -> Span:
 
 
 def fold_name(token: Token) -> str:
-    name = unicodedata.normalize("NFKC", str(token))
+    return fold_text(str(token), token_span(token))
+
+
+def fold_text(text: str, span: Span) -> str:
+    """A name as Python will read it: NFKC, as Python folds identifiers."""
+    name = unicodedata.normalize("NFKC", text)
     if not name.isidentifier():
         raise GradcError(f"'{name}' is not a valid name: start a name with a letter or '_'",
-                         token_span(token))
+                         span)
     return name
 
 
@@ -205,29 +210,43 @@ class AstBuilder(Transformer):
 
     def implicit(self, children):
         left, right = children
-        _check_implicit(left, right)
-        return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
-                     edges=(left.edges[0], right.edges[1]))
+        return implicit_product(left, right)
 
     def assign(self, children):
         target, _, value = children
-        span = Span.between(target.span, value.span)
-        if isinstance(target, Name):
-            return Assign(target, value, span)
-        if isinstance(target, Apply) and target.is_call:
-            declared = tuple(Declare(arg.target, arg.shape, arg.span)
-                             for arg in target.args if isinstance(arg, Declared))
-            return Signature(Name(target.func, target.func_span), _params(target), value, span,
-                             declared)
-        raise GradcError("expected a name or a signature such as f(x, y) before '='",
-                         target.span)
+        return statement(target, value)
 
     def bare(self, children):
         (value,) = children
-        return Bare(value, value.span)
+        return statement(None, value)
 
     def start(self, children):
         return tuple(children)
+
+
+def statement(target: Expr | None, value: Expr) -> Statement:
+    """What stands left of `=` decides the statement: nothing (a bare
+    expression), a name (a stage), or a call (the signature)."""
+    if target is None:
+        return Bare(value, value.span)
+    span = Span.between(target.span, value.span)
+    if isinstance(target, Name):
+        return Assign(target, value, span)
+    if isinstance(target, Apply) and target.is_call:
+        declared = tuple(Declare(arg.target, arg.shape, arg.span)
+                         for arg in target.args if isinstance(arg, Declared))
+        return Signature(Name(target.func, target.func_span), _params(target), value, span,
+                         declared)
+    raise GradcError("expected a name or a signature such as f(x, y) before '='",
+                     target.span)
+
+
+def implicit_product(left: Expr, right: Expr) -> Apply:
+    """`2x`, `(x+y)z`: a product without an operator, located at its right
+    operand (see `is_implicit`)."""
+    _check_implicit(left, right)
+    return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
+                 edges=(left.edges[0], right.edges[1]))
 
 
 def _params(call: Apply) -> tuple[Name, ...]:
