@@ -36,8 +36,9 @@ class Binding:
 class Program:
     """A checked formula file.
 
-    In `bindings`, an `Apply.func` is a gate name and a `Name` is an input,
-    an earlier binding, or a key of `constants`.  The last binding is the
+    In `bindings`, an operator's `Apply.func` is a gate name, a call's is
+    the function as written, which `gate_name` maps to its gate; a `Name`
+    is an input, an earlier binding, a dimension, or a key of `constants`.  The last binding is the
     output; `output_named` is False when the file gave it no name.
     """
 
@@ -51,6 +52,11 @@ class Program:
     dims: tuple[str, ...] = ()
     """The dimension names, in the order the declarations first name them;
     in a formula each is a number, its size."""
+    calls: dict[str, str] = None
+    """The gate each function name the file calls means, decided here once."""
+
+    def gate_name(self, node: Apply) -> str:
+        return self.calls[node.func] if node.is_call else node.func
 
     @property
     def shaped(self) -> bool:
@@ -72,7 +78,8 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
-    free = _check_uses(statements, assigned, constants, dims)
+    calls: dict[str, str] = {}
+    free = _check_uses(statements, assigned, constants, dims, calls)
     _check_declared_before_use(declarations, free, statements)
     if signature:
         inputs = _inputs(signature, free)
@@ -90,6 +97,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         signature=signature is not None,
         shapes=shapes,
         dims=dims,
+        calls=calls,
     )
 
 
@@ -177,7 +185,7 @@ def _check_params(signature: Signature, assigned) -> dict[str, Span]:
     return params
 
 
-def _check_uses(statements, assigned, constants, dims=()) -> dict[str, Name]:
+def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]:
     """Checks every name and call; returns the free names, in text order.
     A dimension name is a number in a formula, not an input."""
     free: dict[str, Name] = {}
@@ -188,7 +196,7 @@ def _check_uses(statements, assigned, constants, dims=()) -> dict[str, Name]:
                     _check_name(node, index, assigned, constants, free)
             elif isinstance(node, Apply):
                 if node.is_call:
-                    _check_call(node, assigned, free)
+                    calls[node.func] = _check_call(node, assigned, free)
             elif isinstance(node, Declared):
                 raise GradcError("a shape is declared in a signature or on a line of its "
                                  "own, as in X: [N, D]", node.span)
@@ -205,7 +213,8 @@ def _check_name(node: Name, index: int, assigned, constants, free) -> None:
         free.setdefault(node.id, node)
 
 
-def _check_call(node: Apply, assigned, free) -> None:
+def _check_call(node: Apply, assigned, free) -> str:
+    """The name of the gate the call means."""
     gate = gates.lookup(node.func)
     if gate is None or not node.func.isidentifier():
         raise GradcError(_unknown_function(node.func, assigned, free), node.func_span)
@@ -214,6 +223,7 @@ def _check_call(node: Apply, assigned, free) -> None:
         plural = "" if wanted == "1" else "s"
         raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
                          f"got {len(node.args)}", node.func_span)
+    return gate.name
 
 
 def _unknown_function(name: str, assigned, free) -> str:

@@ -151,7 +151,7 @@ class _Lowering:
         return fold(root, self._leaf, self._operation)
 
     def _operation(self, node: Apply, args: list):
-        gate = gates.lookup(node.func) or gates.GATES[node.func]
+        gate = gates.GATES[self.program.gate_name(node)]
         if self.declared or not gate.on_numbers:
             self._check_shapes(node, gate, args)
         return self._apply(gate, args, node.span)

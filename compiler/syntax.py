@@ -327,7 +327,7 @@ def spelled(root: Expr) -> str:
     def apply(node: Apply, args):
         if node.is_call:
             return f"{node.func}({', '.join(text for text, _ in args)})", True
-        row = gates.lookup(node.func) or gates.GATES[node.func]
+        row = gates.GATES[node.func]  # an operator: its gate by name
         texts = [text if simple else f"({text})" for text, simple in args]
         return row.notation.format_map(dict(zip("ab", texts))), False
 
