@@ -143,7 +143,7 @@ def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | N
     ranks = tuple(map(len, operand_shapes))
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = upstream = adjoint_name(stage.name)
-    values.update(_shape_fields(operand_shapes[0], stage.gate.axis))
+    values.update(_shape_fields(operand_shapes[0] if operand_shapes else (), stage.gate.axis))
     contributions = []
     for index, operand in enumerate(stage.operands):
         if not isinstance(operand, Ref) or operand.name not in shapes or (

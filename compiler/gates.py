@@ -134,11 +134,6 @@ class Gate:
     path than float with float.  The adjoint pass derives the cache from
     the code it uses.  None: the row's math code is already as fast."""
 
-    @property
-    def uses_output(self) -> bool:
-        """Whether a local gradient reads the gate's own cached output."""
-        return any("{out}" in snippet for snippet in self.local_snippets(max(self.arity, 2)))
-
     def form(self, target: str = "math", compact: bool = False) -> Form:
         """The row's code in `target`: its own, or the translated math code
         (the compact math code, when asked and the row has one)."""

@@ -20,7 +20,7 @@ from lark import Lark, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from . import resources
 from .errors import GradcError, Span
 from .fastparse import parse_valid
-from .syntax import AstBuilder, Statement
+from .syntax import AstBuilder, Declare, Statement
 
 # Each label's examples fail in the parser state that the message explains.
 # Placeholders: {token} is the offending text, {before} the operator just
@@ -31,7 +31,7 @@ _WRONG_INPUTS: dict[str, list[str]] = {
         "f = (x + y) * (z", "f = (x + y\n", "f = σ(x\n",
     ],
     "expected an operand after '{before}'": [
-        "f = x +", "f = x -", "f = x *", "f = x /", "f = x ^", "x +", "x *",
+        "f = x +", "f = x -", "f = x *", "f = x /", "f = x ^", "x +", "x *", "f = x @", "x @",
         "x ^", "f = -", "f = x + -", "x +\n", "x *\n", "f = x ^\n", "f = x + -\n",
         "f = (x +)", "f = (x *)", "f = max(x +, y)", "f = max(x, y *)",
     ],
@@ -52,6 +52,15 @@ _WRONG_INPUTS: dict[str, list[str]] = {
     "expected an expression before '{token}'": [
         "f = * x", "* x", "= x", "f = / x", "f = ^ x", "f = x + * y", "f = x * / y",
         "/ x", "^ x", "f = max(*x)", "f = (* x)",
+    ],
+    "expected ']' to close the shape's '['": ["X: [N, D", "X: [N", "X: [N,\n", "f(X: [N) = X"],
+    "expected a dimension, a name or a whole number, in the shape": [
+        "X: []", "X: [N, ]", "X: [, N]", "X: [N × ]", "f(X: []) = X",
+    ],
+    "expected ',' or '×' between the dimensions of a shape": ["X: [N D]", "X: [2 3]"],
+    "expected a new line after the shape": ["X: [N, D]]", "X: [N] x", "X: [N] = x"],
+    "expected a shape in brackets after ':', as in X: [N, D]": [
+        "X: N", "X:", "X: (N, D)", "f(X: N) = X", "X:\n",
     ],
     "expected an operator or a new line before '{token}'": [
         "f = (x) )", "f = x ) y", "f = max(x, y) )",
@@ -80,12 +89,31 @@ def parse(text: str) -> tuple[Statement, ...]:
     gc.disable()
     try:
         statements = parse_valid(text)
-        return statements if statements is not None else _parser().parse(text)
+        if statements is not None:
+            return statements
+        statements = _parser().parse(text)
+        _check_declarations_end_lines(statements, text)
+        return statements
     except UnexpectedInput as failure:
         raise _explain(failure, text) from None
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _check_declarations_end_lines(statements, text: str) -> None:
+    """A shape has nothing after it on its line: LALR would read `X: [N] + 2`
+    as a declaration and then a statement `+ 2`."""
+    lines = text.splitlines()
+    for statement in statements:
+        if isinstance(statement, Declare):
+            rest = lines[statement.span.end_line - 1][statement.span.end_column - 1:]
+            after = rest.split("#", 1)[0].strip()
+            if after and not after.startswith(";"):
+                column = statement.span.end_column + len(rest) - len(rest.lstrip())
+                line = statement.span.end_line
+                raise GradcError("expected a new line after the shape",
+                                 Span(line, column, line, column + 1))
 
 
 def _explain(failure: UnexpectedInput, text: str) -> GradcError:
@@ -96,7 +124,7 @@ def _explain(failure: UnexpectedInput, text: str) -> GradcError:
     label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
     shown = _shown(token)
     if label is None:
-        return GradcError(_fallback(failure, shown), span)
+        return GradcError(_fallback(shown), span)
     return GradcError(label.format(token=shown, before=_operator_before(text, span),
                                    open=_unclosed_paren(text, span)), span)
 
@@ -125,7 +153,7 @@ def _shown(token) -> str:
     return str(token)
 
 
-def _fallback(failure: UnexpectedInput, shown: str) -> str:
+def _fallback(shown: str) -> str:
     return f"unexpected {shown!s}: expected an operator, an operand or a new line"
 
 
