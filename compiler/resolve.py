@@ -51,6 +51,9 @@ class Program:
     dims: tuple[str, ...] = ()
     """The dimension names, in the order the declarations first name them;
     in a formula each is a number, its size."""
+    declared_at: dict[str, Span] = None
+    """Where each declared input's declaration names it, for errors about
+    the file as a whole (the math target refuses arrays)."""
 
     @property
     def shaped(self) -> bool:
@@ -70,6 +73,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     if signature is not None:
         declarations = list(signature.declared) + declarations
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
+    declared_at = {d.target.id: d.target.span for d in declarations}
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
     free = _check_uses(statements, assigned, constants, dims)
@@ -90,6 +94,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         signature=signature is not None,
         shapes=shapes,
         dims=dims,
+        declared_at=declared_at,
     )
 
 
