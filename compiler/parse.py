@@ -93,12 +93,36 @@ def _explain(failure: UnexpectedInput, text: str) -> GradcError:
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None
     span = _failure_span(token, text)
-    label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
+    shape_message = _shape_mistake(failure, token)
+    if shape_message:
+        return GradcError(shape_message, span)
+    try:
+        label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
+    except TypeError:
+        # Lark 1.3 formats a debug message with '%d' and a parser state
+        # when an example reaches the same state with other accepts.
+        label = None
     shown = _shown(token)
     if label is None:
         return GradcError(_fallback(failure, shown), span)
     return GradcError(label.format(token=shown, before=_operator_before(text, span),
                                    open=_unclosed_paren(text, span)), span)
+
+
+def _shape_mistake(failure: UnexpectedInput, token) -> str | None:
+    """Mistakes around a declaration, told by the tokens rather than by the
+    parser state: a ':' fails in a different state after every kind of
+    operand, and only the shape rule expects '[' or ']'."""
+    if token is not None and token.type == "COLON":
+        return "a shape is declared in a signature or on a line of its own, as in X: [N, D]"
+    history = getattr(failure, "token_history", None) or ()
+    if history and getattr(history[-1], "type", None) == "RSQB":
+        return "expected a new line after a shape (in a signature, ',' or ')')"
+    expected = set(getattr(failure, "expected", None) or ())
+    if "LSQB" in expected or "RSQB" in expected or expected == {"NAME", "NUMBER"}:
+        return ("a shape is one or two dimensions in brackets, separated by ',' or "
+                "'×', as in [N, D] or [5 × 10]")
+    return None
 
 
 def _parse_example(text: str) -> None:
