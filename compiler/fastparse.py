@@ -11,6 +11,9 @@ the error exactly as before.  So it need only agree with Lark on valid
 files, and tests/test_fastparse.py compares the two on every case file,
 example and random near-formula.
 
+Array syntax (declarations, `@`, `ᵀ`) is not plainly valid here: array
+files are small, and Lark reads them.
+
 Precedence, loosest first, as in grammar/gradc.lark: `+ -`; `* /` and
 implicit multiplication (`2x`, whose right operand is a power); prefix
 `- +`; `^`, right-associative, whose base is an atom.
