@@ -67,16 +67,18 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
 
 
 def _check_array_options(staged: StagedIR, target: str | None, style: str) -> None:
-    """An array program compiles to the NumPy module of §9 only."""
-    first = next(iter(staged.declared))
+    """An array program compiles to the NumPy module of §9 only.  The error
+    names the first array input in INPUTS order, at its declaration."""
+    first = next(name for name in staged.inputs if name in staged.declared)
+    where = staged.declared_at.get(first)
     if target not in (None, "numpy"):
         raise GradcError(f"the {target} target computes with numbers, but '{first}' is "
                          f"declared {shown(staged.declared[first])}: compile it with "
-                         "--target numpy")
+                         "--target numpy", where)
     if style != "lecture":
         raise GradcError(f"the {style} style is for numbers, but '{first}' is declared "
                          f"{shown(staged.declared[first])}: array modules use the "
-                         "lecture style")
+                         "lecture style", where)
 
 
 @contextlib.contextmanager

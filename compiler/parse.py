@@ -20,7 +20,7 @@ from lark import Lark, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from . import resources
 from .errors import GradcError, Span
 from .fastparse import parse_valid
-from .syntax import AstBuilder, Declare, Statement
+from .syntax import AstBuilder, Statement
 
 # Each label's examples fail in the parser state that the message explains.
 # Placeholders: {token} is the offending text, {before} the operator just
@@ -58,7 +58,6 @@ _WRONG_INPUTS: dict[str, list[str]] = {
         "X: []", "X: [N, ]", "X: [, N]", "X: [N × ]", "f(X: []) = X",
     ],
     "expected ',' or '×' between the dimensions of a shape": ["X: [N D]", "X: [2 3]"],
-    "expected a new line after the shape": ["X: [N, D]]", "X: [N] x", "X: [N] = x"],
     "expected a shape in brackets after ':', as in X: [N, D]": [
         "X: N", "X:", "X: (N, D)", "f(X: N) = X", "X:\n",
     ],
@@ -89,11 +88,7 @@ def parse(text: str) -> tuple[Statement, ...]:
     gc.disable()
     try:
         statements = parse_valid(text)
-        if statements is not None:
-            return statements
-        statements = _parser().parse(text)
-        _check_declarations_end_lines(statements, text)
-        return statements
+        return statements if statements is not None else _parser().parse(text)
     except UnexpectedInput as failure:
         raise _explain(failure, text) from None
     finally:
@@ -101,32 +96,46 @@ def parse(text: str) -> tuple[Statement, ...]:
             gc.enable()
 
 
-def _check_declarations_end_lines(statements, text: str) -> None:
-    """A shape has nothing after it on its line: LALR would read `X: [N] + 2`
-    as a declaration and then a statement `+ 2`."""
-    lines = text.splitlines()
-    for statement in statements:
-        if isinstance(statement, Declare):
-            rest = lines[statement.span.end_line - 1][statement.span.end_column - 1:]
-            after = rest.split("#", 1)[0].strip()
-            if after and not after.startswith(";"):
-                column = statement.span.end_column + len(rest) - len(rest.lstrip())
-                line = statement.span.end_line
-                raise GradcError("expected a new line after the shape",
-                                 Span(line, column, line, column + 1))
-
-
 def _explain(failure: UnexpectedInput, text: str) -> GradcError:
     if isinstance(failure, UnexpectedCharacters):
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None
     span = _failure_span(token, text)
-    label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
+    shape_message = _shape_mistake(failure, token)
+    if shape_message:
+        return GradcError(shape_message, span)
+    try:
+        label = failure.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
+    except TypeError:
+        # Lark 1.3 formats a debug message with '%d' and a parser state
+        # when an example reaches the same state with other accepts.
+        label = None
     shown = _shown(token)
     if label is None:
-        return GradcError(_fallback(shown), span)
+        return GradcError(_shape_fallback(failure) or _fallback(shown), span)
     return GradcError(label.format(token=shown, before=_operator_before(text, span),
                                    open=_unclosed_paren(text, span)), span)
+
+
+def _shape_mistake(failure: UnexpectedInput, token) -> str | None:
+    """Mistakes around a declaration, told by the tokens rather than by the
+    parser state: a ':' fails in a different state after every kind of
+    operand, and only the shape rule expects '[' or ']'."""
+    if token is not None and token.type == "COLON":
+        return "a shape is declared in a signature or on a line of its own, as in X: [N, D]"
+    history = getattr(failure, "token_history", None) or ()
+    if history and getattr(history[-1], "type", None) == "RSQB":
+        return "expected a new line after a shape (in a signature, ',' or ')')"
+    return None
+
+
+def _shape_fallback(failure: UnexpectedInput) -> str | None:
+    """Inside a shape, for what the examples above do not cover."""
+    expected = set(getattr(failure, "expected", None) or ())
+    if "LSQB" in expected or "RSQB" in expected or expected == {"NAME", "NUMBER"}:
+        return ("a shape is one or two dimensions in brackets, separated by ',' or "
+                "'×', as in [N, D] or [5 × 10]")
+    return None
 
 
 def _parse_example(text: str) -> None:

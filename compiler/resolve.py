@@ -54,6 +54,9 @@ class Program:
     in a formula each is a number, its size."""
     calls: dict[str, str] = None
     """The gate each function name the file calls means, decided here once."""
+    declared_at: dict[str, Span] = None
+    """Where each declared input's declaration names it, for errors about
+    the file as a whole (the math target refuses arrays)."""
 
     def gate_name(self, node: Apply) -> str:
         return self.calls[node.func] if node.is_call else node.func
@@ -76,6 +79,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     if signature is not None:
         declarations = list(signature.declared) + declarations
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
+    declared_at = {d.target.id: d.target.span for d in declarations}
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
@@ -98,6 +102,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         shapes=shapes,
         dims=dims,
         calls=calls,
+        declared_at=declared_at,
     )
 
 

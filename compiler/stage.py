@@ -76,6 +76,8 @@ class StagedIR:
     """Each array input's declared shape (§8), by its Python name."""
     dims: tuple[str, ...] = ()
     """The dimension names; a stage may read one as a number, its size."""
+    declared_at: dict[str, Span] = field(default_factory=dict, compare=False)
+    """Where each array input is declared, by its Python name."""
 
     @property
     def shaped(self) -> bool:
@@ -143,6 +145,8 @@ class _Lowering:
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
         return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles,
                         declared=self.declared,
+                        declared_at={self.python[name]: span for name, span
+                                     in (self.program.declared_at or {}).items()},
                         dims=tuple(self.python[dim] for dim in self.program.dims))
 
     # -- lowering ------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from random_circuit import circuit  # noqa: E402
 
 FILES = sorted((ROOT / "tests" / "cases").glob("*.txt")) + sorted((ROOT / "examples").glob("*.txt"))
+
+
+_ARRAY_SYNTAX = re.compile(r"^[^#\n]*[:@ᵀ\[]", re.M)
 
 
 def _lark(text: str):
@@ -69,6 +73,10 @@ def _agrees(text: str) -> bool:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_case_file_and_example(path):
     text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if _ARRAY_SYNTAX.search(text):
+        # Declarations, '@' and 'ᵀ' are left to Lark: array files are small.
+        assert parse_valid(text) is None
+        return
     # Every file Lark accepts is read by the fast parser too.
     assert _agrees(text) == (_lark(text) is not None)
 
