@@ -17,6 +17,8 @@ for a number factor that still reads it (`(2) * df`).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
@@ -122,6 +124,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **_block_fields(adjoint_ir, spec, forward_lines, compact_backward),
         **_loop(adjoint_ir),
     )
+    if spec.disk_cache:
+        digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
+        result = dataclasses.replace(result, home=f"_gradc_{staged.output}_{digest}")
     if not (compact and spec.bare_calls):
         return result
     values = (*staged.inputs, *(stage.name for stage in staged.stages))

@@ -33,7 +33,7 @@ MODULE_NAMES = frozenset({
 BUILTINS_USED = frozenset({
     "abs", "max", "min", "float", "print", "len", "zip", "range", "tuple", "dict",
     "str", "int", "isinstance", "ValueError", "SystemExit", "__name__", "sorted",
-    "enumerate", "map",
+    "enumerate", "map", "type",
 })
 
 # A dunder such as `__name__` may mean something to Python at module level.

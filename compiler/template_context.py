@@ -75,6 +75,10 @@ class TemplateContext:
     that is not zero."""
     loop_targets: str
     """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
+    home: str = ""
+    """A disk-caching target's module name for its compiled code (numba
+    finds that code's module again by name): made from the rest of the
+    context, so the same in every process and for every importer."""
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
     names (the compact style, bare_calls.py), or nothing."""
