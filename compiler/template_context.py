@@ -63,6 +63,9 @@ class TemplateContext:
     for a `blocked` target's grad (empty for the others)."""
     block_power: int
     """A blocked target's grad works on 2**block_power points at a time."""
+    broadcast_size: str
+    """A blocked target's code for the number of points the inputs broadcast
+    to (empty for the others)."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""

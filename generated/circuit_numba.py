@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z', 'w')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_804ea7c19f3a256f"
+_HOME = "_gradc_f_819431cbe574d001"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
