@@ -22,6 +22,13 @@ class BackwardBlock(NamedTuple):
 class TemplateContext:
     title: str
     imports: tuple[str, ...]
+    names: dict[str, str]
+    """The module's own names (naming.INTERNAL), each as this module spells
+    it: `{"np": "np", "cache": "cache_", ...}`; the templates read them as
+    variables of their own (`{{ np }}`)."""
+    sys_import: str
+    """What follows `import` for the standard library's sys: `sys`, or
+    `sys as sys_`."""
     inputs: tuple[str, ...]
     inputs_literal: str
     params: str

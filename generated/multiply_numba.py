@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_415f15019e243733"
+_HOME = "_gradc_f_cc7601beb9842ccb"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -35,8 +35,8 @@ def _compiled(**options):
     instead of a check and an exception at every division."""
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy",
-                          **options)(function)
+        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
+            function)
     return compile
 
 
