@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .emit import forward_line
+from .naming import internal_names
+from .respell import respeller
 from .shapes import Shape, shown
 from .template_context import BackwardBlock
 
@@ -41,10 +43,9 @@ class ArrayContext:
     zero_lines: tuple[str, ...]
     gradients: str
     gradient_inputs: str
-    helper: str
-    """The name of the module's input check, which no user name takes."""
-    sizes: str
-    """The name of forward's dict of dimension sizes."""
+    names: dict[str, str]
+    """The module's own names (numpy, the input check, forward's sizes),
+    spelled so that no name of the file takes them (naming.internal_names)."""
 
 
 def context(adjoint_ir: AdjointIR) -> ArrayContext:
@@ -52,9 +53,12 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     shapes = dict.fromkeys(staged.inputs, ())
     shapes.update(staged.declared)
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
-    taken = {*staged.user_names.values(), *shapes, *staged.dims}
-    helper, sizes = _fresh("_bind", taken), _fresh("sizes", taken)
-    line_of = {stage.name: f"{forward_line(stage, 'numpy')}" for stage in staged.stages}
+    values = {*staged.user_names.values(), *shapes, *staged.dims}
+    names = internal_names(values | {adjoint_name(name) for name in values})
+    helper, sizes = names["_bind"], names["sizes"]
+    # Gate code calls numpy `np.`; a file with a value named `np` moves it.
+    code = respeller("np.", names["np"] + ".")
+    line_of = {stage.name: code(forward_line(stage, "numpy")) for stage in staged.stages}
     cached = tuple(adjoint_ir.cached) + tuple(
         name for name in adjoint_ir.zero if shapes[name] and name not in adjoint_ir.cached)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
@@ -76,17 +80,17 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
             if hasattr(op, "name"))}),
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
         cache_tuple=_tuple(cached),
-        unpack_line=f"{_targets(cached)} = cache" if cached else "",
+        unpack_line=f"{_targets(cached)} = {names['cache']}" if cached else "",
         blocks=tuple(BackwardBlock(line_of[block.stage.name],
-                                   tuple(_backward_line(c, shapes) for c in block.contributions))
+                                   tuple(code(_backward_line(c, shapes))
+                                         for c in block.contributions))
                      for block in adjoint_ir.blocks if block.contributions),
         zero_lines=tuple(f"{adjoint_name(name)} = "
-                         + (f"np.zeros_like({name})" if shapes[name] else "0.0")
+                         + (code(f"np.zeros_like({name})") if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
         gradients=_tuple(gradient_names),
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        helper=helper,
-        sizes=sizes,
+        names=names,
     )
 
 
@@ -126,12 +130,6 @@ def _summed(contribution: Contribution, shapes) -> tuple[str, str]:
 
 def _axes(axes: tuple[int, ...]) -> str:
     return str(axes[0]) if len(axes) == 1 else str(axes)
-
-
-def _fresh(name: str, taken) -> str:
-    while name in taken:
-        name += "_"
-    return name
 
 
 def _tuple(names) -> str:

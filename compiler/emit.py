@@ -17,12 +17,16 @@ for a number factor that still reads it (`(2) * df`).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
 from .blocks import block_power, write_into
 from .compact import Compact, compact_lines
+from .naming import internal_names
+from .respell import respelled
 from .snippets import factor, fill, printed_value
 from .stage import Ref, Stage, StagedIR
 from .targets import TARGETS
@@ -96,8 +100,8 @@ def _targets(names: tuple[str, ...]) -> str:
     return f"{names[0]}," if len(names) == 1 else ", ".join(names)
 
 
-def _unpack(names: tuple[str, ...]) -> str:
-    return f"{_targets(names)} = cache" if names else ""
+def _unpack(names: tuple[str, ...], cache: str) -> str:
+    return f"{_targets(names)} = {cache}" if names else ""
 
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
@@ -107,6 +111,10 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     staged = adjoint_ir.staged
     spec = TARGETS[target]
     compact = style == "compact"
+    values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
+    taken = {*values, *map(adjoint_name, values)}
+    # The module's own names come last, around every name of the formula's.
+    names = internal_names(taken)
     forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
@@ -114,30 +122,39 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         if compact or spec.blocked else None
     backward = _backward_fields(adjoint_ir, style, target, forward_lines, compact_backward)
     result = TemplateContext(
-        **_module_fields(staged, spec, forward_lines, backward["blocks"]),
+        **_module_fields(staged, spec, forward_lines, backward["blocks"], names),
         forward_lines=forward_lines,
         **backward,
-        **_interface_fields(adjoint_ir),
+        **_interface_fields(adjoint_ir, names["cache"]),
         **_returns(adjoint_ir, compact_backward if compact else None, forward_lines),
         **_block_fields(adjoint_ir, spec, forward_lines, compact_backward),
         **_loop(adjoint_ir),
     )
-    if not (compact and spec.bare_calls):
-        return result
-    values = (*staged.inputs, *(stage.name for stage in staged.stages))
-    return bare_calls(result, spec.module, spec.prefix,
-                      {*values, *map(adjoint_name, values)})
+    if spec.disk_cache:
+        digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
+        result = dataclasses.replace(result, home=f"_gradc_{staged.output}_{digest}")
+    if compact and spec.bare_calls:
+        result = bare_calls(result, spec.module, spec.prefix, taken | set(names.values()))
+    return respelled(result, spec.prefix, names[spec.alias] + ".")
 
 
-def _module_fields(staged: StagedIR, spec, forward_lines, blocks) -> dict:
-    """The module's docstring, imports and inputs."""
+def _import(module: str, alias: str) -> str:
+    """What follows `import`: `numpy as np`, `math`, `math as math_`."""
+    return module if alias == module else f"{module} as {alias}"
+
+
+def _module_fields(staged: StagedIR, spec, forward_lines, blocks, names) -> dict:
+    """The module's docstring, imports, inputs and own names."""
     params = ", ".join(staged.inputs)
     every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
+    # Imports follow from use: a formula without math functions imports nothing.
+    uses = spec.always_imports or any(spec.prefix in line for line in every_line)
     return {
         "title": f"{staged.output}({params}) and its gradient, staged one gate per line.",
-        # Imports follow from use: a formula without math functions imports nothing.
-        "imports": (spec.module,) if spec.always_imports
-        or any(spec.prefix in line for line in every_line) else (),
+        "imports": tuple(_import(module, names[module]) for module in spec.also_imports)
+        + ((_import(spec.module, names[spec.alias]),) if uses else ()),
+        "names": names,
+        "sys_import": _import("sys", names["sys"]),
         "inputs": staged.inputs,
         "inputs_literal": _tuple(repr(name) for name in staged.inputs),
         "params": params,
@@ -169,13 +186,13 @@ def _backward_fields(adjoint_ir: AdjointIR, style: str, target: str, forward_lin
     }
 
 
-def _interface_fields(adjoint_ir: AdjointIR) -> dict:
+def _interface_fields(adjoint_ir: AdjointIR, cache: str) -> dict:
     """What forward caches, and which gradients backward returns."""
     staged = adjoint_ir.staged
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     return {
         "cache_tuple": _tuple(adjoint_ir.cached),
-        "unpack_line": _unpack(adjoint_ir.cached),
+        "unpack_line": _unpack(adjoint_ir.cached, cache),
         "zero_lines": _zero_lines(adjoint_ir),
         "gradients": _tuple(gradient_names),
         "gradient_names": gradient_names,
@@ -193,11 +210,26 @@ def _block_fields(adjoint_ir: AdjointIR, spec, forward_lines,
     """A blocked target's grad: the lines of one block and its size."""
     staged = adjoint_ir.staged
     if not spec.blocked:
-        return {"block_lines": (), "block_power": block_power(len(staged.inputs))}
+        return {"block_lines": (), "block_power": block_power(len(staged.inputs)),
+                "broadcast_size": ""}
     results = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs)
     lines = write_into(forward_lines + tuple(line for block in compact.lines for line in block)
                        + _zero_lines(adjoint_ir), results)
-    return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines))}
+    return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines)),
+            "broadcast_size": _broadcast_size(staged.inputs)}
+
+
+NUMPY_MAX_ARGS = 64
+"""np.broadcast takes at most this many arrays (NumPy's NPY_MAXARGS)."""
+
+
+def _broadcast_size(inputs: tuple[str, ...]) -> str:
+    """Code for the number of points the inputs broadcast to: np.broadcast
+    where it can take them all, a tenth of the time of np.broadcast_shapes,
+    which takes any number."""
+    if len(inputs) <= NUMPY_MAX_ARGS:
+        return f"np.broadcast({', '.join(inputs)}).size"
+    return f"int(np.prod(np.broadcast_shapes(*map(np.shape, {_tuple(inputs)}))))"
 
 
 def _returns(adjoint_ir: AdjointIR, compact: Compact | None,

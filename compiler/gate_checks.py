@@ -75,7 +75,8 @@ def _validate_forms(row: Gate, table) -> None:
         if cannot_run is not None and any(map(cannot_run.search, (forward,) + snippets)):
             raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
     for rewrite in row.rewrites:
-        if rewrite.operand not in table or row.arity != 1:
+        if rewrite.operand not in table or row.arity != 1 \
+                or (rewrite.constant is not None and not row.takes_constant):
             raise AssertionError(f"gate {row.name}: bad rewrite of {rewrite.operand}")
 
 

@@ -57,7 +57,9 @@ class Form:
 class Rewrite:
     """An exact reformulation: when the gate's operand is an unnamed stage of
     gate `operand` (which only this gate reads), lower the pair to `plan`, a
-    `staged_as` tuple over that stage's operands."""
+    `staged_as` tuple over that stage's operands.  A row that takes a
+    constant may ask for one value of it (`constant`): `1 - σ(x)`, not
+    `2 - σ(x)`."""
 
     operand: str
     plan: tuple | int
@@ -65,6 +67,13 @@ class Rewrite:
     """When set, that stage's own operand must in turn be an unnamed stage
     of gate `inner`, read only there, and `plan` is over its operands:
     log(sum(exp(A))) is logsumexp(A)."""
+    constant: float | None = None
+
+    def applies(self, constant) -> bool:
+        """Whether the rewrite holds for a stage of this constant (a Const
+        or None)."""
+        return self.constant is None or (
+            constant is not None and constant.value == self.constant)
 
 
 @dataclass(frozen=True)
@@ -338,14 +347,16 @@ _ARRAY_ROWS: tuple[Gate, ...] = (
 
 def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[str, str],
                    local_right: str, local_left: str, chain: str | None = None, *,
-                   notations: tuple[str, str]) -> tuple[Gate, Gate]:
+                   notations: tuple[str, str],
+                   left_rewrites: tuple[Rewrite, ...] = ()) -> tuple[Gate, Gate]:
     """A gate with a constant on the right and its twin with it on the left,
     so that the generated line keeps the formula's order (`1 + expx`)."""
     return (
         Gate(name + "c", (), 1, right, (local_right,), stem + "{a}", stem, symbols[1],
              notation=notations[1], takes_constant=True, chain=chain),
         Gate("c" + name, (), 1, left, (local_left,), stem + "{a}", stem, symbols[0],
-             notation=notations[0], takes_constant=True, chain=chain),
+             notation=notations[0], takes_constant=True, chain=chain,
+             rewrites=left_rewrites),
     )
 
 
@@ -396,7 +407,10 @@ _ROWS: tuple[Gate, ...] = (
     *_constant_pair("add", "{c} + {a}", "{a} + {c}", "sh", ("+{c}", "+{c}"), "1", "1",
                     chain="shift", notations=("{c} + {a}", "{a} + {c}")),
     *_constant_pair("sub", "{c} - {a}", "{a} - {c}", "sh", ("{c}−", "−{c}"), "1", "-1",
-                    notations=("{c} − {a}", "{a} − {c}")),
+                    notations=("{c} − {a}", "{a} − {c}"),
+                    # 1 - σ(x) = σ(-x), without the cancellation that makes
+                    # 1 - σ(37) exactly 0 (and its log a domain error).
+                    left_rewrites=(Rewrite("sigmoid", ("sigmoid", ("neg", 0)), 1.0),)),
     *_constant_pair("mul", "{c} * {a}", "{a} * {c}", "sc", ("×{c}", "×{c}"), "{c}", "{c}",
                     chain="scale", notations=("{c} × {a}", "{a} × {c}")),
     Gate("divc", (), 1, "{a} / {c}", ("1.0 / {c}",), "sc{a}", "sc", "÷{c}",

@@ -3,16 +3,19 @@
 Two rules, applied by one `Namer` per module:
 
 * A name the user wrote keeps its spelling unless generated Python could
-  not use it as is: a keyword, a name the module itself defines or uses
-  (`forward`, `math`, `max`, ...), a dunder, or a name whose adjoint would
-  be another value (`dx` beside `x`).  Such a name gets `_` appended, as
-  many times as it takes (`lambda` -> `lambda_`, `dx` -> `dx_`).
+  not use it as is: a keyword, a name of the module's interface
+  (`forward`, `INPUTS`, ...), a builtin the module calls (`max`), a dunder,
+  or a name whose adjoint would be another value (`dx` beside `x`).  Such
+  a name gets `_` appended, as many times as it takes (`lambda` ->
+  `lambda_`, `dx` -> `dx_`).
 * A name gradc makes up comes from the gate's mnemonic (`sigy`, `xpy`,
   `xpysqr`) or a role (`num`, `den`); if that is long, from the gate's stem;
   if it is taken, a counter is appended (`num2`, `num3`).
 
 Every value `v` also reserves its adjoint `dv`, so no two names generated
-for a module can collide.  Nothing here depends on hashing or identity.
+for a module can collide.  The module's own names (`np`, `cache`,
+`_unbroadcast`, ...) are chosen last, by `internal_names`, around all of
+these.  Nothing here depends on hashing or identity.
 """
 
 from __future__ import annotations
@@ -20,21 +23,30 @@ from __future__ import annotations
 import keyword
 import re
 
-# Names the generated modules define, import or call, in any target.
-MODULE_NAMES = frozenset({
-    "INPUTS", "forward", "backward", "grad", "cache", "math", "np", "numpy", "numba",
-    "sys", "argv", "values", "name", "text", "out", "shape", "_main", "_unbroadcast",
-    "_kernel", "_sigmoid", "_softplus", "_value_kernel", "_run", "_point",
-    "_grad_at", "_value_at", "BLOCK", "_grad_block", "_in_blocks",
-})
+# The module's interface (LANGUAGE.md §6): a user's name never takes these.
+INTERFACE = frozenset({"INPUTS", "forward", "backward", "grad"})
 
 # Builtins the generated modules call.  Other builtins may be shadowed by a
 # user's name harmlessly, so `sum` or `id` keep their spelling.
 BUILTINS_USED = frozenset({
     "abs", "max", "min", "float", "print", "len", "zip", "range", "tuple", "dict",
     "str", "int", "isinstance", "ValueError", "SystemExit", "__name__", "sorted",
-    "enumerate", "map",
+    "enumerate", "map", "type",
 })
+
+# The names the module gives its own imports, helpers, and the locals of the
+# functions that also hold a user's names (and _main's), in their readable
+# spellings.  They are chosen after every value and adjoint of the formula
+# has its name (`internal_names`), so they avoid the user's names instead of
+# renaming them.  The templates write each as `{{ name }}`.  Locals of the
+# other helpers (_unbroadcast, _in_blocks, _run, _kernel) are left out: no
+# user name is in their scope, and they call none of the user's names.
+INTERNAL = (
+    "math", "np", "numba", "sys", "cache", "out", "gradient", "shape", "value", "each",
+    "size", "argv", "values", "text", "name", "_point", "_main", "_unbroadcast", "BLOCK",
+    "_grad_block", "_in_blocks", "_HOME", "_compiled", "_grad_at", "_value_at", "_kernel",
+    "_value_kernel", "_run", "_bind", "sizes",
+)
 
 # A dunder such as `__name__` may mean something to Python at module level.
 # `__import___` is no longer one, so appending `_` always escapes the rule.
@@ -44,12 +56,27 @@ MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
 
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | MODULE_NAMES \
+_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | INTERFACE \
     | BUILTINS_USED
 
 
 def is_reserved(name: str) -> bool:
     return name in _RESERVED or (name.startswith("__") and _DUNDER.fullmatch(name) is not None)
+
+
+def internal_names(taken) -> dict[str, str]:
+    """Each of INTERNAL's names as the module spells it: as it is, or with
+    `_` appended until it is none of `taken` (the module's values and
+    adjoints, and the functions it imports by name) nor reserved."""
+    used = set(taken)
+    chosen: dict[str, str] = {}
+    for name in INTERNAL:
+        candidate = name
+        while candidate in used or is_reserved(candidate):
+            candidate += "_"
+        used.add(candidate)
+        chosen[name] = candidate
+    return chosen
 
 
 class Namer:

@@ -37,4 +37,6 @@ def render(context, target: str = "math") -> str:
     # rendering time of a big module).
     fields = {field.name: getattr(context, field.name)
               for field in dataclasses.fields(context)}
-    return template.render(fields)
+    # The module's own names are variables of their own: `{{ np }}.exp`.
+    assert fields.keys().isdisjoint(context.names)
+    return template.render(fields | context.names)

@@ -195,12 +195,9 @@ class _Lowering:
             return _fold(gate, args, None, span)
         if gate.arrays_staged_as and all(map(self._shape, args)):
             return self._expand(gate.arrays_staged_as, args, span)
-        for rewrite in gate.rewrites:
-            if self._rewritable(args[0], rewrite):
-                inner = self.drafts.pop()
-                if rewrite.inner is not None:
-                    inner = self.drafts.pop()
-                return self._expand(rewrite.plan, inner.operands, span)
+        rewritten = self._rewritten(gate, args, None, span)
+        if rewritten is not None:
+            return rewritten
         for form in gate.const_forms:
             chosen = args[form.position] if form.position < len(args) else None
             if isinstance(chosen, Const) and form.matches(chosen.value):
@@ -208,13 +205,27 @@ class _Lowering:
                 special = gates.GATES[form.gate]
                 if special.staged_as:
                     return self._expand(special.staged_as, rest, span)
-                return self._new(special, rest, chosen if special.takes_constant else None, span)
+                constant = chosen if special.takes_constant else None
+                # The specialised row may rewrite too: `1 - σ(x)` is csub's.
+                rewritten = self._rewritten(special, rest, constant, span)
+                return rewritten if rewritten is not None \
+                    else self._new(special, rest, constant, span)
         if gate.staged_as:
             for role, arg in zip(gate.roles, args):
                 if isinstance(arg, _Slot) and self.drafts[arg.index].role is None:
                     self.drafts[arg.index].role = role
             return self._expand(gate.staged_as, args, span)
         return self._new(gate, args, None, span)
+
+    def _rewritten(self, gate: Gate, args: list, constant: Const | None, span: Span):
+        """The lowering of the first of the row's rewrites that applies, or None."""
+        for rewrite in gate.rewrites:
+            if rewrite.applies(constant) and self._rewritable(args[0], rewrite):
+                inner = self.drafts.pop()
+                if rewrite.inner is not None:
+                    inner = self.drafts.pop()
+                return self._expand(rewrite.plan, inner.operands, span)
+        return None
 
     def _rewritable(self, arg, rewrite) -> bool:
         """Whether `arg` is the stage just lowered, unnamed and of the gate the

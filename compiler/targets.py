@@ -18,9 +18,11 @@ from typing import Callable
 class Target:
     name: str
     module: str
-    """What the module imports: `import <module>`."""
-    prefix: str
-    """How gate code calls into that module; the import follows from its use."""
+    """What gate code calls into: `import <module> as <alias>`."""
+    alias: str
+    """The name gate code calls the module by (`np.exp`), the module's own
+    name for it unless a user's name has it (naming.internal_names); the
+    import follows from its use."""
     always_imports: bool
     """The template itself uses the module, whatever the formula."""
     accumulate: str
@@ -43,6 +45,13 @@ class Target:
     bare_calls: bool = False
     """The compact style calls the module's functions by their bare names
     (`from math import exp`), one lookup fewer per call (bare_calls.py)."""
+    also_imports: tuple[str, ...] = ()
+    """Modules the template itself calls, imported before `module`."""
+
+    @property
+    def prefix(self) -> str:
+        """How gate code calls into the module, as the gate table spells it."""
+        return self.alias + "."
 
 
 # numpy names the inverse trigonometric functions arcsin, ... and pow power;
@@ -60,16 +69,17 @@ def _numpy(snippet: str) -> str:
 
 
 TARGETS: dict[str, Target] = {
-    "math": Target("math", "math", "math.", False, "{0} += {1}", lambda snippet: snippet,
+    "math": Target("math", "math", "math", False, "{0} += {1}", lambda snippet: snippet,
                    gradients_as_code=True, bare_calls=True),
     # Never `+=` on arrays: the first contribution may be another adjoint's
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
-    "numpy": Target("numpy", "numpy as np", "np.", True, "{0} = {0} + {1}", _numpy,
+    "numpy": Target("numpy", "numpy", "np", True, "{0} = {0} + {1}", _numpy,
                     cannot_run=_SCALAR_ONLY, blocked=True),
     # The math code, run one point at a time inside a compiled loop: scalars,
     # so conditionals, max, min, abs and `+=` work; np. rather than math.,
     # so the module imports only numpy and numba.
-    "numba": Target("numba", "numpy as np", "np.", True, "{0} += {1}", _numpy,
-                    cannot_run=re.compile(r"\bmath\."), disk_cache=True),
+    "numba": Target("numba", "numpy", "np", True, "{0} += {1}", _numpy,
+                    cannot_run=re.compile(r"\bmath\."), disk_cache=True,
+                    also_imports=("numba",)),
 }

@@ -22,6 +22,13 @@ class BackwardBlock(NamedTuple):
 class TemplateContext:
     title: str
     imports: tuple[str, ...]
+    names: dict[str, str]
+    """The module's own names (naming.INTERNAL), each as this module spells
+    it: `{"np": "np", "cache": "cache_", ...}`; the templates read them as
+    variables of their own (`{{ np }}`)."""
+    sys_import: str
+    """What follows `import` for the standard library's sys: `sys`, or
+    `sys as sys_`."""
     inputs: tuple[str, ...]
     inputs_literal: str
     params: str
@@ -63,6 +70,9 @@ class TemplateContext:
     for a `blocked` target's grad (empty for the others)."""
     block_power: int
     """A blocked target's grad works on 2**block_power points at a time."""
+    broadcast_size: str
+    """A blocked target's code for the number of points the inputs broadcast
+    to (empty for the others)."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""
@@ -75,6 +85,10 @@ class TemplateContext:
     that is not zero."""
     loop_targets: str
     """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
+    home: str = ""
+    """A disk-caching target's module name for its compiled code (numba
+    finds that code's module again by name): made from the rest of the
+    context, so the same in every process and for every importer."""
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
     names (the compact style, bare_calls.py), or nothing."""

@@ -12,15 +12,35 @@ list, x=1,2,3):
 python thismodule.py x=1.0 y=1.0
 """
 
+import sys
+
 import numba
 import numpy as np
 
 INPUTS = ('x', 'y')
 
+# numba's disk cache finds the module of the code it compiled again by
+# name, in the next process.  This module may be imported under any name,
+# or under none (importlib's spec_from_file_location), so its compiled
+# functions belong to a module of a name of its own, made from its text:
+# the same name in every process, which the module registers itself, as a
+# new empty module (type(sys) is the type of modules).
+_HOME = "_gradc_f_baa9f257d97c4912"
+sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
-# error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-# instead of a check and an exception at every division.
-@numba.njit(cache=True, fastmath=False, error_model="numpy")
+
+def _compiled(**options):
+    """numba.njit with the on-disk cache, for a function of _HOME.
+    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
+    instead of a check and an exception at every division."""
+    def compile(function):
+        function.__module__ = _HOME
+        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
+            function)
+    return compile
+
+
+@_compiled()
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
@@ -69,7 +89,7 @@ def _grad_at(values, out, _point):
     out[2, _point] = dy
 
 
-@numba.njit(cache=True, fastmath=False, error_model="numpy")
+@_compiled()
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
@@ -87,14 +107,14 @@ def _value_at(values, out, _point):
 
 # The parallel loops only call the functions above: numba's analysis of a
 # parallel loop grows faster than linearly with the size of its body.
-@numba.njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
+@_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""
     for _point in numba.prange(out.shape[1]):
         _grad_at(values, out, _point)
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
+@_compiled(parallel=True)
 def _value_kernel(values, out):
     """_value_at at every point, in parallel."""
     for _point in numba.prange(out.shape[1]):
@@ -173,6 +193,4 @@ def _main(argv):
 
 
 if __name__ == "__main__":
-    import sys
-
     _main(sys.argv)

@@ -141,3 +141,20 @@ def test_blocks_reuse_memory_in_a_process_that_freed_no_large_array():
     faults = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
     assert int(faults) < 100
+
+
+@pytest.mark.parametrize("count", [10, 20_000])
+def test_more_inputs_than_np_broadcast_takes(count):
+    """np.broadcast takes at most 64 arrays; a formula may have more inputs.
+    20,000 points are more than BLOCK, so grad goes through _in_blocks."""
+    text = "f = " + " + ".join(f"x{i}*x{i}" for i in range(200))
+    module = build(text, target="numpy")
+    assert module.BLOCK < 20_000
+    rng = np.random.default_rng(200)
+    columns = [rng.uniform(-2.0, 2.0, count) for _ in range(200)]
+    value, gradient = module.grad(*columns)
+    np.testing.assert_allclose(value, np.sum(np.square(columns), axis=0), rtol=1e-12)
+    assert len(gradient) == 200
+    for column, got in zip(columns, gradient):
+        np.testing.assert_array_equal(got, 2 * column)
+    assert module.f(*columns) == pytest.approx(value, rel=1e-12)

@@ -106,6 +106,47 @@ def test_log_sigmoid_of_a_large_negative_input_is_exact_in_every_target(target):
     assert _at(build("f = log(σ(x))", target=target), -1000.0) == (-1000.0, 1.0)
 
 
+BCE = "l(x, y) = -y*log(σ(x)) - (1 - y)*log(1 - σ(x))"
+BCE_POINTS = (-700.0, -500.0, -37.0, -36.7, -20.0, -5.0, -1.0, -0.5, 0.5, 1.0, 5.0, 20.0,
+              36.7, 37.0, 100.0, 500.0, 700.0,
+              *np.random.default_rng(37).uniform(2.0, 700.0, 40) * np.tile([-1.0, 1.0], 20))
+
+
+def _bce_exact(x: float, y: float):
+    """The lecture's formula, value and gradient (σ(x) - y, -x), as written:
+    at 400 digits 1 - σ(700) does not cancel to 0."""
+    with mpmath.workdps(400):
+        x, y = mpmath.mpf(x), mpmath.mpf(y)
+        value = -y * mpmath.log(_sigmoid(x)) - (1 - y) * mpmath.log(1 - _sigmoid(x))
+        return float(value), (float(_sigmoid(x) - y), float(-x))
+
+
+def _bce_close(got: float, exact: float) -> bool:
+    return got == exact or abs(got - exact) <= 1e-12 * abs(exact)
+
+
+@pytest.mark.parametrize("style", ["lecture", "compact"])
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.25])
+def test_binary_cross_entropy_after_sigmoid_to_1e_12_for_x_up_to_700(target, style, y):
+    """log(1 - σ(x)) is -softplus(x) and 1 - σ(x) is σ(-x), by the table's
+    rewrites; 1 - σ(37) would round to 0 and its log raise."""
+    module = build(BCE, target=target, style=style)
+    for x in map(float, BCE_POINTS):
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            value, (dx, dy) = module.grad(x, y)
+        exact, (exact_dx, exact_dy) = _bce_exact(x, y)
+        assert _bce_close(float(value), exact), (target, x, y, value, exact)
+        assert _bce_close(float(dx), exact_dx), (target, x, y, dx, exact_dx)
+        assert _bce_close(float(dy), exact_dy), (target, x, y, dy, exact_dy)
+
+
+def test_one_minus_an_unnamed_sigmoid_is_sigmoid_of_the_negation():
+    assert "    f = 1.0 / (1 + math.exp(-negx)) if negx >= 0.0" in compile_source("f = 1 - σ(x)")
+    assert "    f = 2 - sigx\n" in compile_source("f = 2 - σ(x)")
+    assert "    f = 1 - s\n" in compile_source("s = σ(x)\nf = 1 - s\n")
+
+
 # -- the boundary policy ------------------------------------------------------
 
 @pytest.mark.parametrize("formula, x, error, stage", [
