@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
 from .emit import forward_line
-from .naming import internal_names
+from .naming import ARRAY_INTERNAL, INTERNAL, internal_names
 from .respell import respeller
 from .shapes import Shape, shown
 from .template_context import BackwardBlock
@@ -54,7 +54,8 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     shapes.update(staged.declared)
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
     values = {*staged.user_names.values(), *shapes, *staged.dims}
-    names = internal_names(values | {adjoint_name(name) for name in values})
+    names = internal_names(values | {adjoint_name(name) for name in values},
+                           INTERNAL + ARRAY_INTERNAL)
     helper, sizes = names["_bind"], names["sizes"]
     # Gate code calls numpy `np.`; a file with a value named `np` moves it.
     code = respeller("np.", names["np"] + ".")

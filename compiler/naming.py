@@ -45,8 +45,11 @@ INTERNAL = (
     "math", "np", "numba", "sys", "cache", "out", "gradient", "shape", "value", "each",
     "size", "argv", "values", "text", "name", "_point", "_main", "_unbroadcast", "BLOCK",
     "_grad_block", "_in_blocks", "_HOME", "_compiled", "_grad_at", "_value_at", "_kernel",
-    "_value_kernel", "_run", "_bind", "sizes",
+    "_value_kernel", "_run",
 )
+
+ARRAY_INTERNAL = ("_bind", "sizes")
+"""An array module's own: its input check, and forward's dimension sizes."""
 
 # A dunder such as `__name__` may mean something to Python at module level.
 # `__import___` is no longer one, so appending `_` always escapes the rule.
@@ -64,13 +67,13 @@ def is_reserved(name: str) -> bool:
     return name in _RESERVED or (name.startswith("__") and _DUNDER.fullmatch(name) is not None)
 
 
-def internal_names(taken) -> dict[str, str]:
+def internal_names(taken, internal=INTERNAL) -> dict[str, str]:
     """Each of INTERNAL's names as the module spells it: as it is, or with
     `_` appended until it is none of `taken` (the module's values and
     adjoints, and the functions it imports by name) nor reserved."""
     used = set(taken)
     chosen: dict[str, str] = {}
-    for name in INTERNAL:
+    for name in internal:
         candidate = name
         while candidate in used or is_reserved(candidate):
             candidate += "_"

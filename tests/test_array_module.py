@@ -269,3 +269,16 @@ def test_an_array_file_compiles_to_numpy_by_default_and_with_target_numpy():
     assert (str(caught.value.span), caught.value.message) == (
         "1:3", "the math target computes with numbers, but 'W' is declared [H, D]: "
                "compile it with --target numpy")
+
+
+def test_an_array_modules_own_names_give_way_to_the_files():
+    source = compile_source("f(np: [D], sizes: [D], cache, _bind: [D]) = "
+                            "sum(np * sizes * exp(_bind)) * cache")
+    namespace = {}
+    exec(compile(source, "names", "exec"), namespace)
+    assert "import numpy as np_\n" in source
+    value, (dnp, dsizes, dcache, dbind) = namespace["grad"](
+        np.ones(3), np.full(3, 2.0), 3.0, np.zeros(3))
+    assert value == 18.0 and dcache == 6.0
+    assert dnp.tolist() == [6.0] * 3 and dsizes.tolist() == [3.0] * 3
+    assert dbind.tolist() == [6.0] * 3
