@@ -39,10 +39,6 @@ from .shapes import shown
 FD_ENTRIES = 200
 """Inputs with more entries than this in all are differenced along directions."""
 FD_DIRECTIONS = 3
-CONVENTIONS = {"relu": "relu at 0: the gradient is 0 by convention",
-               "abs": "abs at 0: the gradient is 0 by convention",
-               "max": "max tie: the first argument takes the gradient by convention",
-               "min": "min tie: the first argument takes the gradient by convention"}
 
 
 @dataclass(frozen=True)
@@ -135,28 +131,10 @@ def _sympy(program: Program, sizes: dict, drawn: list[ArrayPoint]) -> list:
         chosen, tied = oracle.oracle.choose(flat, {})
         numbers = oracle.oracle.evaluate(compiled, flat, {}, chosen)
         size = len(oracle.output.entries)
+        owners = [(n.id, math.prod(shape_of(program, n.id, sizes))) for n in program.inputs]
         results.append(None if numbers is None else
-                       (numbers[:size], numbers[size:], _kinks(tied, oracle, program, sizes)))
+                       (numbers[:size], numbers[size:], oracle.kinks(tied, owners)))
     return results
-
-
-def _kinks(tied, oracle, program: Program, sizes: dict) -> tuple[tuple[str, ...], frozenset]:
-    """A message per kinked gate (by its place in the file), and the inputs
-    whose entries its operands depend on."""
-    from .oracle import PIECEWISE
-
-    owner, symbols = {}, iter(oracle.oracle.symbols)
-    for name in program.inputs:
-        count = math.prod(shape_of(program, name.id, sizes))
-        owner.update((next(symbols), name.id) for _ in range(count))
-    messages, affected = {}, set()
-    for switch in tied:
-        gate = next(n for n, rule in PIECEWISE.items() if rule is switch.rule)
-        where = f"line {switch.span.line}, column {switch.span.column}"
-        messages.setdefault(f"{CONVENTIONS[gate]} ({where})", None)
-        for arg in switch.args:
-            affected |= {owner[s] for s in arg.free_symbols if s in owner}
-    return tuple(messages), frozenset(affected)
 
 
 def _flat(values) -> list[float]:
@@ -171,27 +149,61 @@ def _where(shape: tuple[int, ...], flat: int) -> str:
 
 def _compare(setup: _Setup, point: ArrayPoint, exact, directions: bool,
              rng: random.Random, rtol, atol) -> ArrayPointReport:
-    program, sizes = setup.program, setup.sizes
+    program = setup.program
     outputs, gradient, (kinks, affected) = exact if exact else (None, None, ((), frozenset()))
     rows = [_value_row(setup, point, outputs, rtol, atol)]
-    magnitude = _magnitude(point)
     offset = 0
     for index, name in enumerate(n.id for n in program.inputs):
-        shape = shape_of(program, name, sizes)
-        count = math.prod(shape)
+        count = math.prod(shape_of(program, name, setup.sizes))
         sympy = gradient[offset:offset + count] if gradient else [None] * count
         offset += count
-        fd = None if directions else _entries(setup, point, index, magnitude)
-        judged = [(_where(shape, k), judge(name, False, float(g), s, fd and fd[k], _scale(sympy),
-                                           name in affected, rtol, atol))
-                  for k, (g, s) in enumerate(zip(np.ravel(point.gradient[index]), sympy))]
-        if directions:
-            judged += _directions(setup, point, index, shape, rng, magnitude,
-                                  name in affected, rtol, atol)
-        rows.append(_summary(name, program.shapes.get(name, ()), judged))
+        rows.append(_input_row(setup, point, index, sympy, name in affected,
+                               _Judging(directions, rng, _magnitude(point), rtol, atol)))
     values = tuple((n.id, v) for n, v in zip(program.inputs, point.values))
     return ArrayPointReport(values, "random", point.redraws, kinks, tuple(rows),
                             upstream=point.upstream)
+
+
+@dataclass(frozen=True)
+class _Judging:
+    directions: bool
+    rng: random.Random
+    magnitude: float
+    """The largest number the forward pass holds: it rounds at that size."""
+    rtol: float
+    atol: float
+
+
+def _input_row(setup: _Setup, point: ArrayPoint, index: int, sympy: list, kink: bool,
+               how: _Judging) -> ArrayRow:
+    """Every entry of one input's gradient against SymPy (and central
+    differences), or along directions, summed up in one row."""
+    name = setup.program.inputs[index].id
+    written = setup.program.shapes.get(name, ())
+    shape = shape_of(setup.program, name, setup.sizes)
+    broken = _broken(point, index, shape)
+    if broken:
+        return ArrayRow(name, False, math.nan, None, None, None, "FAIL", broken,
+                        shape=written, entries=0, failing=len(sympy))
+    fd = None if how.directions else _entries(setup, point, index, how.magnitude)
+    judged = [(_where(shape, k), judge(name, False, float(g), s, fd and fd[k], _scale(sympy),
+                                       kink, how.rtol, how.atol))
+              for k, (g, s) in enumerate(zip(np.ravel(point.gradient[index]), sympy))]
+    if how.directions:
+        judged += _directions(setup, point, index, shape, kink, how)
+    return _summary(name, written, judged)
+
+
+def _broken(point: ArrayPoint, index: int, shape: tuple[int, ...]) -> str:
+    """Why the module's gradient of input `index` cannot be compared, if it cannot."""
+    if point.broken:
+        return point.broken
+    if index >= len(point.gradient):
+        return f"backward returns {len(point.gradient)} gradients, one short"
+    got = np.shape(point.gradient[index])
+    if got != shape:
+        return f"backward returns an array of shape {got}, but the input's shape is {shape}"
+    return ""
 
 
 def _value_row(setup: _Setup, point: ArrayPoint, outputs, rtol, atol) -> ArrayRow:
@@ -210,7 +222,6 @@ def _scale(exact) -> float:
 
 
 def _magnitude(point: ArrayPoint) -> float:
-    """The largest number the forward pass holds: it rounds at that size."""
     parts = [point.value, *point.cache] + ([] if point.upstream is None
                                            else [point.upstream * point.value])
     return max((float(np.max(np.abs(p))) for p in parts
@@ -230,14 +241,14 @@ def _entries(setup: _Setup, point: ArrayPoint, index: int, magnitude: float) -> 
     return [central_difference(forward, flat, k, magnitude) for k in range(len(flat))]
 
 
-def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, rng, magnitude,
-                kink, rtol, atol) -> list[tuple[str, Row]]:
+def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, kink,
+                how: _Judging) -> list[tuple[str, Row]]:
     """Directional derivatives along random unit directions, against the
     generated gradient's projection on each."""
     name = setup.program.inputs[index].id
     judged = []
     for number in range(1, FD_DIRECTIONS + 1):
-        direction = np.array([rng.gauss(0.0, 1.0) for _ in range(math.prod(shape))])
+        direction = np.array([how.rng.gauss(0.0, 1.0) for _ in range(math.prod(shape))])
         direction = (direction / np.linalg.norm(direction)).reshape(shape)
 
         def along(t, direction=direction):
@@ -245,10 +256,10 @@ def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, rng, magnit
             values[index] = point.values[index] + t * direction
             return forward_sum(setup.module, values, point.upstream)
 
-        fd = central_difference(along, [0.0], 0, magnitude)
+        fd = central_difference(along, [0.0], 0, how.magnitude)
         projected = float(np.sum(point.gradient[index] * direction))
         judged.append((f"direction {number}",
-                       judge(name, False, projected, None, fd, 0.0, kink, rtol, atol)))
+                       judge(name, False, projected, None, fd, 0.0, kink, how.rtol, how.atol)))
     return judged
 
 

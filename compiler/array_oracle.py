@@ -163,6 +163,29 @@ class ArrayOracle:
                            cse=lambda exprs: (shared, exprs))
 
 
+    def kinks(self, tied: list[Switch], owners) -> tuple[tuple[str, ...], frozenset[str]]:
+        """A message per kinked gate (by its place in the file), and the
+        inputs its operands depend on; `owners` is (input, entries) in order."""
+        owner, symbols = {}, iter(self.oracle.symbols)
+        for name, count in owners:
+            owner.update((next(symbols), name) for _ in range(count))
+        messages, affected = {}, set()
+        for switch in tied:
+            gate = next(n for n, rule in PIECEWISE.items() if rule is switch.rule)
+            where = f"line {switch.span.line}, column {switch.span.column}"
+            messages.setdefault(f"{CONVENTIONS[gate]} ({where})", None)
+            for arg in switch.args:
+                affected |= {owner[s] for s in arg.free_symbols if s in owner}
+        return tuple(messages), frozenset(affected)
+
+
+CONVENTIONS = {"relu": "relu at 0: the gradient is 0 by convention",
+               "abs": "abs at 0: the gradient is 0 by convention",
+               "max": "max tie: the first argument takes the gradient by convention",
+               "min": "min tie: the first argument takes the gradient by convention"}
+"""gradc's conventions at a kink, as the report states them."""
+
+
 def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
     """The derivative of `value` by each of `wanted`, over its common
     subexpressions: SymPy's `cse` shares them, `sp.diff` differentiates

@@ -82,8 +82,11 @@ class ArrayPoint:
     value: object
     """What the module computed: the output (a float or an array), ..."""
     gradient: tuple
-    """... and the gradient, one array (or float) per input."""
+    """... and the gradient, one array (or float) per input; () when
+    backward raised, which is a wrong gradient, not a bad point: ..."""
     cache: tuple
+    broken: str = ""
+    """... what it raised."""
 
 
 def shape_of(program: Program, name: str, sizes: dict[str, int]) -> tuple[int, ...]:
@@ -113,19 +116,28 @@ def _uniform(rng: random.Random, shape: tuple[int, ...]):
 
 
 def run(module, values, upstream):
-    """(value, gradient, cache) from the module, or why the point is unusable.
+    """(value, gradient, cache, what backward raised) from the module, or
+    why the point is unusable.
 
     NumPy warns instead of raising where a function has no finite value,
-    so the results are tested for finiteness instead."""
+    so the results are tested for finiteness instead.  A forward pass that
+    raises rejects the point; a backward pass that raises after a finite
+    forward pass has a wrong rule (a matrix product's gradient that does
+    not fit, say), and the check reports it."""
     with np.errstate(all="ignore"):
         try:
             value, cache = module.forward(*values)
-            gradient = module.backward(cache, 1.0 if upstream is None else upstream)
         except (ArithmeticError, ValueError, TypeError) as error:
             return f"the module raises {type(error).__name__}: {error}"
-    if not all(np.all(np.isfinite(part)) for part in (value, *gradient)):
-        return "the module's value or gradient is not finite there"
-    return value, tuple(gradient), cache
+        if not np.all(np.isfinite(value)):
+            return "the module's value is not finite there"
+        try:
+            gradient = module.backward(cache, 1.0 if upstream is None else upstream)
+        except Exception as error:  # noqa: BLE001 (any error is the rule's)
+            return value, (), cache, f"backward raises {type(error).__name__}: {error}"
+    if not all(np.all(np.isfinite(np.asarray(part, dtype=float))) for part in gradient):
+        return "the module's gradient is not finite there"
+    return value, tuple(gradient), cache, ""
 
 
 def forward_sum(module, values, upstream) -> float:
