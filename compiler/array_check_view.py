@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from .array_checking import ArrayCheckReport, ArrayPointReport, ArrayRow
+from .array_report import ArrayCheckReport, ArrayPointReport, ArrayRow
 from .checkpoints import show_point
 from .shapes import shown
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .array_points import ArrayPoint, choose_sizes, draw, forward_sum, parse_dims, shape_of
-from .checking import (RANDOM_POINTS, CheckReport, PointReport, Row, central_difference,
-                       judge, sympy_budget)
+from .array_report import ArrayCheckReport, ArrayPointReport, ArrayRow
+from .checking import RANDOM_POINTS, Row, central_difference, judge, sympy_budget
 from .driver import compile_source, staged_ir
 from .errors import GradcError
 from .loader import module_from_source
@@ -39,38 +39,6 @@ from .shapes import shown
 FD_ENTRIES = 200
 """Inputs with more entries than this in all are differenced along directions."""
 FD_DIRECTIONS = 3
-
-
-@dataclass(frozen=True)
-class ArrayRow(Row):
-    """One input's gradient (or the value) over all its entries: the
-    numbers shown are those of the worst comparison, at `worst`."""
-
-    shape: tuple = ()
-    """As the file writes it: ('N', 'D')."""
-    entries: int = 1
-    """Comparisons made (entries, and directions), unchecked ones left out."""
-    failing: int = 0
-    worst: str = ""
-    """Where the numbers shown come from: `[1, 0]`, `direction 2`, or ''."""
-
-
-@dataclass(frozen=True)
-class ArrayPointReport(PointReport):
-    upstream: object = None
-    """The upstream gradient of a layer's output at this point (an array)."""
-
-
-@dataclass(frozen=True)
-class ArrayCheckReport(CheckReport):
-    dims: tuple[tuple[str, int], ...] = ()
-    given: tuple[str, ...] = ()
-    """The dimensions whose sizes --dims gave; the others were chosen."""
-    shapes: tuple[tuple[str, tuple], ...] = ()
-    """(input, shape as written), for every input; () for a number."""
-    output_shape: tuple = ()
-    differences: str = "every entry"
-    """"every entry", or "3 random directions per input (more than 200 entries)"."""
 
 
 @dataclass(frozen=True)

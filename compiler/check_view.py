@@ -16,8 +16,7 @@ import math
 import os
 import sys
 
-from . import array_check_view
-from .array_checking import ArrayCheckReport
+from .array_report import ArrayCheckReport
 from .checking import ATOL, RTOL, SYMPY_TIMEOUT, CheckReport, PointReport, Row, check
 from .checkpoints import show_point
 
@@ -86,6 +85,8 @@ def run(args) -> int:
 
 def to_text(report: CheckReport, colour: bool = False) -> str:
     if isinstance(report, ArrayCheckReport):
+        from . import array_check_view  # imports NumPy, which `gradc compile` may not need
+
         return array_check_view.to_text(report, colour)
     against = "SymPy and central differences" if report.sympy == "used" \
         else "central differences"
@@ -158,6 +159,8 @@ def _summary(report: CheckReport):
 
 def to_json(report: CheckReport) -> str:
     if isinstance(report, ArrayCheckReport):
+        from . import array_check_view
+
         return array_check_view.to_json(report)
     return json.dumps({
         "schema": SCHEMA,
