@@ -51,14 +51,10 @@ class _Setup:
 
 def check_arrays(label: str, text: str, program: Program, *, at, dims, points, seed,
                  rtol, atol, sympy_timeout) -> ArrayCheckReport:
-    if at:
-        first = next(iter(program.shapes))
-        raise GradcError(f"--at gives numbers, but '{first}' is declared "
-                         f"{shown(program.shapes[first])}: array inputs are drawn at "
-                         "random (choose them with --seed and --dims)")
-    if points == 0:
-        raise GradcError("expected at least one point: --points N with N of 1 or more")
-    sizes = choose_sizes(program, parse_dims(dims, program))
+    """`checking.check` for a file that declares shapes."""
+    _refuse_points(program, at, points)
+    given = parse_dims(dims, program)
+    sizes = choose_sizes(program, given)
     staged = staged_ir(text)
     output_shape = next(s.shape for s in staged.stages if s.name == staged.output)
     module = module_from_source(compile_source(text), "checked", "<gradc check>")
@@ -74,11 +70,21 @@ def check_arrays(label: str, text: str, program: Program, *, at, dims, points, s
     names = tuple(n.id for n in program.inputs)
     return ArrayCheckReport(
         label, staged.output, names, reports, status, rtol, atol, seed,
-        dims=tuple(sizes.items()), given=tuple(parse_dims(dims, program)),
+        dims=tuple(sizes.items()), given=tuple(given),
         shapes=tuple((n, tuple(program.shapes.get(n, ()))) for n in names),
         output_shape=output_shape,
         differences=f"{FD_DIRECTIONS} random directions per input (more than "
                     f"{FD_ENTRIES} entries)" if every > FD_ENTRIES else "every entry")
+
+
+def _refuse_points(program: Program, at, points) -> None:
+    if at:
+        first = next(iter(program.shapes))
+        raise GradcError(f"--at gives numbers, but '{first}' is declared "
+                         f"{shown(program.shapes[first])}: array inputs are drawn at "
+                         "random (choose them with --seed and --dims)")
+    if points == 0:
+        raise GradcError("expected at least one point: --points N with N of 1 or more")
 
 
 def _sized(shape: tuple, sizes: dict) -> tuple[int, ...]:
