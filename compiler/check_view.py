@@ -1,5 +1,7 @@
 """CheckReport -> text or JSON, and the `gradc check` command (argv -> exit status).
 
+Array formulas have their own report (array_check_view.py).
+
 Text: one aligned table per point, notes for kinks and redrawn points, then
 one line per disagreement that names the point and the input.  Colour only
 on a terminal, and never when NO_COLOR is set.  JSON: the schema in
@@ -14,6 +16,7 @@ import math
 import os
 import sys
 
+from .array_report import ArrayCheckReport
 from .checking import ATOL, RTOL, SYMPY_TIMEOUT, CheckReport, PointReport, Row, check
 from .checkpoints import show_point
 
@@ -44,6 +47,9 @@ def add_command(commands) -> None:
                          metavar="SECONDS",
                          help=f"time budget for SymPy; past it, only central differences "
                               f"are compared (default: {SYMPY_TIMEOUT:g})")
+    command.add_argument("--dims", nargs="+", metavar="NAME=SIZE",
+                         help="sizes of an array formula's dimensions, such as --dims N=4 "
+                              "D=3 (default: distinct small sizes from 2 up)")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
     command.set_defaults(run=run)
 
@@ -65,7 +71,8 @@ def _tolerance(text: str) -> float:
 def run(args) -> int:
     at = [" ".join(words) for words in args.at] if args.at else None
     report = check(args.file, at=at, points=args.points, seed=args.seed,
-                   rtol=args.rtol, atol=args.atol, sympy_timeout=args.sympy_timeout)
+                   rtol=args.rtol, atol=args.atol, sympy_timeout=args.sympy_timeout,
+                   dims=args.dims)
     if args.json:
         print(to_json(report))
     else:
@@ -77,6 +84,10 @@ def run(args) -> int:
 # -- text ----------------------------------------------------------------------
 
 def to_text(report: CheckReport, colour: bool = False) -> str:
+    if isinstance(report, ArrayCheckReport):
+        from . import array_check_view  # imports NumPy, which `gradc compile` may not need
+
+        return array_check_view.to_text(report, colour)
     against = "SymPy and central differences" if report.sympy == "used" \
         else "central differences"
     plural = "" if len(report.points) == 1 else "s"
@@ -147,6 +158,10 @@ def _summary(report: CheckReport):
 # -- JSON ----------------------------------------------------------------------
 
 def to_json(report: CheckReport) -> str:
+    if isinstance(report, ArrayCheckReport):
+        from . import array_check_view
+
+        return array_check_view.to_json(report)
     return json.dumps({
         "schema": SCHEMA,
         "source": report.source,

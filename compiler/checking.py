@@ -108,15 +108,22 @@ class CheckReport:
 
 def check(path_or_source, at=None, points: int | None = None, *, seed: int = 0,
           rtol: float = RTOL, atol: float = ATOL,
-          sympy_timeout: float | None = SYMPY_TIMEOUT) -> CheckReport:
+          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None) -> CheckReport:
     """Check a formula's generated gradient; see the module docstring.
 
     `at` is one point (a mapping such as {"x": 3, "y": -4}, or the words
     "x=3 y=-4") or a list of them.  `points` random points are added (by
     default 3 when `at` is not given, else none), drawn with `seed`.
+    A file that declares shapes is checked by `array_checking` at random
+    arrays whose sizes `dims` may set (a mapping, or the words "N=4 D=3").
     """
     label, text = _read(path_or_source)
     program = resolve(parse(text))
+    if program.shaped or dims is not None:
+        from .array_checking import check_arrays
+
+        return check_arrays(label, text, program, at=at, dims=dims, points=points,
+                            seed=seed, rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
     ir = adjoint_ir(text)
     module = module_from_source(render(context(ir), "math"), "checked", "<gradc check>")
     probe = Probe(ir, module, tuple(n.id for n in program.inputs))
@@ -151,31 +158,42 @@ def _point_words(at) -> list[list[str]]:
 
 def _sympy(program, ir, drawn: Sequence[Drawn], seconds):
     """SymPy's value and gradient at every point, within one time budget."""
-    # Imported here: SymPy takes half a second to import, and `gradc
-    # compile` shares the command line with `check`.
+    def work():
+        # Imported here: SymPy takes half a second to import, and `gradc
+        # compile` shares the command line with `check`.
+        from . import oracle
+
+        formula = oracle.build(program)
+        compiled = formula.compile((formula.value,) + formula.gradient())
+        return [formula.evaluate(compiled, d.point, operand_values(ir, d.trace))
+                for d in drawn]
+
+    return sympy_budget(seconds, work, len(drawn))
+
+
+def sympy_budget(seconds, work, count: int):
+    """("used", work()) when SymPy's `work` finishes within `seconds`;
+    otherwise why not, and `count` Nones."""
     from . import oracle
 
     try:
         with oracle.time_budget(seconds):
-            formula = oracle.build(program)
-            compiled = formula.compile((formula.value,) + formula.gradient())
-            return "used", [formula.evaluate(compiled, d.point, operand_values(ir, d.trace))
-                            for d in drawn]
+            return "used", work()
     except oracle.OutOfTime:
-        return f"skipped: it took longer than {seconds:g} s", [None] * len(drawn)
+        return f"skipped: it took longer than {seconds:g} s", [None] * count
     except RecursionError:
-        return "skipped: the formula is nested too deeply for it", [None] * len(drawn)
+        return "skipped: the formula is nested too deeply for it", [None] * count
 
 
 def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol) -> PointReport:
     kinks, affected = kinks_at(probe.ir, drawn.trace)
     value, gradient = drawn.generated
-    rows = [_row(probe.ir.staged.output, True, value, exact and exact[0], None,
+    rows = [judge(probe.ir.staged.output, True, value, exact and exact[0], None,
                  _value_scale(drawn.trace), False, rtol, atol)]
     for index, name in enumerate(probe.names):
-        fd = _central_difference(probe.forward, drawn.point, index,
+        fd = central_difference(probe.forward, drawn.point, index,
                                  _value_scale(drawn.trace))
-        rows.append(_row(name, False, gradient[index], exact and exact[index + 1], fd,
+        rows.append(judge(name, False, gradient[index], exact and exact[index + 1], fd,
                          _gradient_scale(drawn.trace, probe.ir.staged.inputs[index]),
                          probe.ir.staged.inputs[index] in affected, rtol, atol))
     return PointReport(tuple(zip(probe.names, drawn.point)), drawn.origin, drawn.redraws,
@@ -192,7 +210,7 @@ def _gradient_scale(trace, python_name: str) -> float:
                 if step.contribution.target == target), default=0.0)
 
 
-def _row(name, is_value, got, exact, fd, scale, kink, rtol, atol) -> Row:
+def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol) -> Row:
     exact = None if exact is None or math.isnan(exact) else exact
     # At a kink, central differences straddle two pieces: shown, not judged.
     judged = None if kink and not is_value else fd
@@ -218,7 +236,7 @@ def _disagreements(got, exact, fd, scale, rtol, atol) -> list[str]:
     return found
 
 
-def _central_difference(forward, point, index, magnitude):
+def central_difference(forward, point, index, magnitude):
     """(estimate, its error) from steps h and 2h, h scaled to the input.
 
     `magnitude` is the largest stage value at the point: the forward pass

@@ -73,16 +73,21 @@ class Pieces:
 
     pieces: Callable[..., tuple]
     active: Callable[[list[float]], int]
+    tied: Callable[[list[float]], bool]
+    """Whether the operands sit on the kink, where the pick is a convention."""
 
 
 PIECEWISE: dict[str, Pieces] = {
     # At 0 the constant piece is in force: value 0, slope 0.
     "abs": Pieces(lambda a: (a, -a, sp.S.Zero),
-                  lambda v: 0 if v[0] > 0 else 1 if v[0] < 0 else 2),
-    "relu": Pieces(lambda a: (a, sp.S.Zero), lambda v: 0 if v[0] > 0 else 1),
+                  lambda v: 0 if v[0] > 0 else 1 if v[0] < 0 else 2, lambda v: v[0] == 0),
+    "relu": Pieces(lambda a: (a, sp.S.Zero), lambda v: 0 if v[0] > 0 else 1,
+                   lambda v: v[0] == 0),
     # list.index finds the first of tied extrema.
-    "max": Pieces(lambda *args: args, lambda v: v.index(max(v))),
-    "min": Pieces(lambda *args: args, lambda v: v.index(min(v))),
+    "max": Pieces(lambda *args: args, lambda v: v.index(max(v)),
+                  lambda v: v.count(max(v)) > 1),
+    "min": Pieces(lambda *args: args, lambda v: v.index(min(v)),
+                  lambda v: v.count(min(v)) > 1),
 }
 
 CONSTANTS = {"e": sp.E, "pi": sp.pi, "π": sp.pi}
@@ -121,14 +126,17 @@ class Oracle:
         return sp.lambdify(self.symbols + self._selectors(), list(exprs),
                            modules="mpmath", cse=True)
 
-    def evaluate(self, compiled: Callable, point, operand_values: dict[Span, list[float]]):
+    def evaluate(self, compiled: Callable, point, operand_values: dict[Span, list[float]],
+                 chosen: dict[sp.Symbol, bool] | None = None):
         """The compiled expressions at `point`, each switch on its piece.
 
         `operand_values` holds the float64 operands of the module's own
         piecewise stages; a switch the module folded away or merged is
-        decided from its operands evaluated here instead.  None when the
-        expressions cannot be evaluated there."""
-        chosen = self._choose(point, operand_values)
+        decided from its operands evaluated here instead.  `chosen`, when
+        given, is `choose`'s pick.  None when the expressions cannot be
+        evaluated there."""
+        if chosen is None:
+            chosen = self.choose(point, operand_values)[0]
         flags = [chosen[selector] for selector in self._selectors()]
         with mpmath.workdps(PRECISION):
             try:
@@ -140,9 +148,11 @@ class Oracle:
     def _selectors(self) -> tuple[sp.Symbol, ...]:
         return tuple(s for switch in self.switches for s in switch.selectors)
 
-    def _choose(self, point, operand_values) -> dict[sp.Symbol, bool]:
+    def choose(self, point, operand_values) -> tuple[dict[sp.Symbol, bool], list[Switch]]:
+        """The piece in force for every switch, and the switches on a kink."""
         at = {symbol: sp.Rational(value) for symbol, value in zip(self.symbols, point)}
         chosen: dict[sp.Symbol, bool] = {}
+        tied = []
         for switch in self.switches:
             values = operand_values.get(switch.span)
             if values is None or len(values) != len(switch.args):
@@ -151,7 +161,9 @@ class Oracle:
                           for arg in switch.args]
             active = switch.rule.active(list(values))
             chosen.update((s, i == active) for i, s in enumerate(switch.selectors))
-        return chosen
+            if switch.rule.tied(list(values)):
+                tied.append(switch)
+        return chosen, tied
 
 
 def _float(result) -> float:
@@ -184,22 +196,29 @@ def _translate(root: Expr, scope: dict, switches: list[Switch]) -> sp.Expr:
     return fold(root, leaf, lambda node, args: _apply(node, tuple(args), switches))
 
 
-def _gate_name(node: Apply) -> str:
+def gate_name(node: Apply) -> str:
     # Operators carry their gate's name; calls carry the spelling written.
     row = gates.lookup(node.func) if node.is_call else None
     return row.name if row is not None else node.func
 
 
 def _apply(node: Apply, args: tuple, switches: list[Switch]) -> sp.Expr:
-    name = _gate_name(node)
+    name = gate_name(node)
     if name in SMOOTH:
         return SMOOTH[name](*args)
     if name not in PIECEWISE:
         raise LookupError(f"the oracle has no meaning for the gate '{name}'")
+    return switch(name, node.span, args, switches)
+
+
+def switch(name: str, span: Span, args: tuple, switches: list[Switch],
+           selector: Callable[[str], sp.Symbol] = sp.Dummy) -> sp.Expr:
+    """The piecewise gate `name` of these arguments, its Switch recorded;
+    `selector` makes a selector symbol from a name."""
     rule = PIECEWISE[name]
     pieces = rule.pieces(*args)
-    selectors = tuple(sp.Dummy(f"{name}{i}") for i in range(len(pieces) - 1))
-    switches.append(Switch(node.span, rule, args, selectors))
+    selectors = tuple(selector(f"{name}{i}") for i in range(len(pieces) - 1))
+    switches.append(Switch(span, rule, args, selectors))
     return sp.Piecewise(*zip(pieces, selectors + (sp.true,)))
 
 

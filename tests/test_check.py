@@ -9,7 +9,7 @@ import pytest
 
 import compiler
 from compiler import gates, oracle
-from compiler.checking import _row
+from compiler.checking import judge as _row
 from compiler.checkpoints import MAX_DRAWS
 from compiler.errors import GradcError
 from compiler.resolve import CONSTANTS
