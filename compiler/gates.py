@@ -63,11 +63,11 @@ class Rewrite:
 
     operand: str
     plan: tuple | int
+    constant: float | None = None
     inner: str | None = None
     """When set, that stage's own operand must in turn be an unnamed stage
     of gate `inner`, read only there, and `plan` is over its operands:
     log(sum(exp(A))) is logsumexp(A)."""
-    constant: float | None = None
 
     def applies(self, constant) -> bool:
         """Whether the rewrite holds for a stage of this constant (a Const

@@ -84,7 +84,10 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
     free = _check_uses(statements, assigned, constants, dims, calls)
-    _check_declared_before_use(declarations, free, statements)
+    # The signature fixes the inputs for the whole file, so the shapes it
+    # declares hold in the stages written above it too.
+    own_lines = declarations[len(signature.declared):] if signature else declarations
+    _check_declared_before_use(own_lines, free, statements)
     if signature:
         inputs = _inputs(signature, free)
     else:

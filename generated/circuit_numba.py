@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z', 'w')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_1b8b97e18aa94382"
+_HOME = "_gradc_f_2bdd46db67b75a7c"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -282,3 +282,14 @@ def test_an_array_modules_own_names_give_way_to_the_files():
     assert value == 18.0 and dcache == 6.0
     assert dnp.tolist() == [6.0] * 3 and dsizes.tolist() == [3.0] * 3
     assert dbind.tolist() == [6.0] * 3
+
+
+def test_a_signatures_shapes_hold_in_the_stages_above_it():
+    source = compile_source("z = W @ x + b\nloss(W: [H, D], x: [D], b: [H]) = sum(relu(z))")
+    namespace = {}
+    exec(compile(source, "signature", "exec"), namespace)
+    W, x, b = np.array([[1.0, -2.0], [3.0, 4.0]]), np.array([1.0, 1.0]), np.array([0.5, -9.0])
+    loss, (dW, dx, db) = namespace["grad"](W, x, b)
+    assert loss == 0.0  # W @ x + b is [-0.5, -2]: relu clips both entries
+    assert dW.tolist() == [[0.0, 0.0], [0.0, 0.0]] and db.tolist() == [0.0, 0.0]
+    assert namespace["SHAPES"] == {"W": ("H", "D"), "x": ("D",), "b": ("H",)}

@@ -30,18 +30,17 @@ def forward(x, W, b, y):
     neg = -softpnegz  # [H]
     negyneg = negy * neg  # [H]
     shy = 1 - y  # [H]
-    sigz = np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))  # [H]
-    shsigz = 1 - sigz  # [H]
-    logshsigz = np.log(shsigz)  # [H]
-    prod = shy * logshsigz  # [H]
+    softpz = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # [H]
+    negsoftpz = -softpz  # [H]
+    prod = shy * negsoftpz  # [H]
     diff = negyneg - prod  # [H]
     l = np.sum(diff)  # a number
-    return l, (x, W, H, z, negy, negz, neg, shy, sigz, shsigz, logshsigz)
+    return l, (x, W, H, z, negy, negz, neg, shy, negsoftpz)
 
 
 def backward(cache, dl=1.0):
     """Return the gradient (dx, dW, db, dy) of l, scaled by dl."""
-    x, W, H, z, negy, negz, neg, shy, sigz, shsigz, logshsigz = cache
+    x, W, H, z, negy, negz, neg, shy, negsoftpz = cache
 
     # backprop l = np.sum(diff)
     ddiff = np.full((H,), dl)  # a number -> [H]
@@ -50,18 +49,15 @@ def backward(cache, dl=1.0):
     dnegyneg = ddiff  # [H]
     dprod = -ddiff  # [H]
 
-    # backprop prod = shy * logshsigz
-    dshy = logshsigz * dprod  # [H]
-    dlogshsigz = shy * dprod  # [H]
+    # backprop prod = shy * negsoftpz
+    dshy = negsoftpz * dprod  # [H]
+    dnegsoftpz = shy * dprod  # [H]
 
-    # backprop logshsigz = np.log(shsigz)
-    dshsigz = (1.0 / shsigz) * dlogshsigz  # [H]
+    # backprop negsoftpz = -softpz
+    dsoftpz = -dnegsoftpz  # [H]
 
-    # backprop shsigz = 1 - sigz
-    dsigz = -dshsigz  # [H]
-
-    # backprop sigz = np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))
-    dz = (sigz * (np.exp(-np.maximum(z, 0)) / (1 + np.exp(-np.abs(z))))) * dsigz  # [H]
+    # backprop softpz = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    dz = (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))) * dsoftpz  # [H]
 
     # backprop shy = 1 - y
     dy = -dshy  # [H]
