@@ -1,20 +1,24 @@
-"""Value and gradient over arrays: gradc's numpy and numba targets, and JAX.
+"""Value and gradient over arrays: gradc's numpy and numba targets, JAX and PyTorch.
 
     python benchmarks/arrays.py               # every example at 10^6 points
     python benchmarks/arrays.py --size 10000  # smaller
     python benchmarks/arrays.py --block 65536 # the numpy target's block size
-    python benchmarks/arrays.py --examples circuit multiply --columns "JAX jit"
+    python benchmarks/arrays.py --examples circuit multiply --columns "JAX vmap"
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
-arrays.  The time is the minimum over interleaved samples of one call each;
-the table gives each column's ratio to the numpy target, and numba's to JAX
-jit's when both are installed.  `numpy whole` is the same numpy module with
-BLOCK past the size, so that grad computes every stage over all the points
-at once, as it did before it worked in blocks.  The numba module is compiled
-(or loaded from its disk cache) and called once before it is timed; so is
-JAX's jit, with 64-bit floats, the inputs handed over as NumPy arrays.
-PyTorch and CasADi, when installed, are benchmarks/peers.py's ARRAY_PEERS.
+points.  The time is the minimum over interleaved samples of one call each;
+the table gives each column's ratio to the numpy target, then the numpy and
+numba targets' ratios to the faster JAX column (`best JAX`).  `numpy whole`
+is the same numpy module with BLOCK past the size, so that grad computes
+every stage over all the points at once.  The numba module is compiled (or
+loaded from its disk cache) and called once before it is timed; so is each
+peer.  The peers are benchmarks/peers.py's ARRAY_PEERS, each example written
+by hand in the peer's own array functions, as its users write it: JAX in
+jax.numpy with 64-bit floats, the inputs put on the device before timing,
+`jit(vmap(value_and_grad))` (`JAX vmap`) and jit of the value and its VJP
+with a ones cotangent (`JAX vjp`), each call waiting for its results;
+PyTorch, autograd on float64 CPU tensors made before timing.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from peers import ARRAY_PEERS, sympy_expression  # noqa: E402
+from peers import ARRAY_PEERS  # noqa: E402
 
 from compiler import compile_source  # noqa: E402
 from compiler.loader import module_from_file, module_from_source  # noqa: E402
@@ -54,58 +58,62 @@ def numba_grad(text: str):
     return module_from_file(compile_source(text, target="numba"), "bench").grad
 
 
-def jax_grad(text: str):
-    """jit of vmap of value_and_grad: JAX's own fused loop over the points."""
-    import jax
-    import sympy as sp
-    jax.config.update("jax_enable_x64", True)
-    expression, symbols = sympy_expression(text)
-    function = sp.lambdify(symbols, expression, modules="jax")
-    every = tuple(range(len(symbols)))
-    compiled = jax.jit(jax.vmap(jax.value_and_grad(function, argnums=every)))
-    return lambda *arrays: jax.block_until_ready(compiled(*arrays))
+def inputs(text: str) -> tuple[str, ...]:
+    return module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>").INPUTS
 
 
 def points(text: str, count: int, seed: int = 5) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    inputs = sympy_expression(text)[1]
-    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count) for _ in inputs]
+    return [rng.uniform(0.05, 3.0, count) * rng.choice([-1.0, 1.0], count)
+            for _ in inputs(text)]
 
 
-def _columns(size: int) -> dict:
-    """Each column's name: (whether it is installed, its grad for a formula's text)."""
-    columns = {"numpy whole": (True, lambda text: numpy_grad(text, sys.maxsize)),
-               "numba": (HAS_NUMBA, numba_grad), "JAX jit": (HAS_JAX, jax_grad)}
-    columns.update((name, (make is not None, lambda text, make=make: make(text, size)))
-                   for name, make in ARRAY_PEERS.items())
+def _gradc(make):
+    """A gradc column: its grad of the NumPy arrays as they are."""
+    def column(name, text, arrays):
+        grad = make(text)
+        return lambda: grad(*arrays)
+    return column
+
+
+def _columns() -> dict:
+    """Each column's name: (whether it is installed, make(stem, text, arrays) -> call())."""
+    columns = {"numpy whole": (True, _gradc(lambda text: numpy_grad(text, sys.maxsize))),
+               "numba": (HAS_NUMBA, _gradc(numba_grad))}
+    columns.update((name, (make is not None, make)) for name, make in ARRAY_PEERS.items())
     return columns
+
+
+JAX = ("JAX vmap", "JAX vjp")
 
 
 def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
         only: list[str] | None = None) -> None:
     """`only`: the columns to time beside the numpy target (default: all)."""
-    columns = _columns(size)
+    columns = _columns()
     present = [name for name, (installed, _) in columns.items()
                if installed and (only is None or name in only)]
-    both = "numba" in present and "JAX jit" in present
+    jax = [name for name in JAX if name in present]
+    against = [name for name in ("numpy", "numba") if jax and (name == "numpy" or name in present)]
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
-    print("| example | numpy ms | " + " | ".join(present) + (" | numba / JAX jit" if both else "")
-          + " |")
-    print("|---|---:|" + "---:|" * (len(present) + both))
+    print("| example | numpy ms | " + " | ".join(present)
+          + "".join(f" | {name} / best JAX" for name in against) + " |")
+    print("|---|---:|" + "---:|" * (len(present) + len(against)))
     for example in examples:
         text = example.read_text(encoding="utf-8")
         arrays = points(text, size)
-        calls = {"numpy": numpy_grad(text, block)}
-        calls.update((name, columns[name][1](text)) for name in present)
+        calls = {"numpy": _gradc(lambda text: numpy_grad(text, block))(example.stem, text, arrays)}
+        calls.update((name, columns[name][1](example.stem, text, arrays)) for name in present)
         for call in calls.values():
-            call(*arrays)                   # compile, load and warm up
+            call()                          # compile, load and warm up
         best = {name: float("inf") for name in calls}
         for _ in range(rounds):
             for name, call in calls.items():
-                best[name] = min(best[name], timeit.timeit(lambda: call(*arrays), number=1))
+                best[name] = min(best[name], timeit.timeit(call, number=1))
         cells = [f"{best[name] / best['numpy']:.2f}" for name in present]
-        cells += [f"{best['numba'] / best['JAX jit']:.2f}"] if both else []
+        fastest = min((best[name] for name in jax), default=None)
+        cells += [f"{best[name] / fastest:.2f}" for name in against]
         print(f"| {example.stem} | {best['numpy'] * 1e3:.2f} | " + " | ".join(cells) + " |")
     print()
     for name, (installed, _) in columns.items():
@@ -123,8 +131,8 @@ def main() -> None:
     parser.add_argument("--examples", nargs="+", metavar="STEM",
                         choices=[path.stem for path in EXAMPLES],
                         help="only these examples (default: every one)")
-    parser.add_argument("--columns", nargs="+", metavar="NAME", choices=list(_columns(0)),
-                        help="only these columns beside numpy: " + ", ".join(_columns(0)))
+    parser.add_argument("--columns", nargs="+", metavar="NAME", choices=list(_columns()),
+                        help="only these columns beside numpy: " + ", ".join(_columns()))
     args = parser.parse_args()
     examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
     run(args.size, args.rounds, examples, block=args.block, only=args.columns)

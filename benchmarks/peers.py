@@ -5,12 +5,15 @@ cse of the value and the gradient.  JAX, PyTorch and CasADi are optional
 (`pip install '.[bench]'`); `PEERS` and `ARRAY_PEERS` map a missing one to
 None, and the tables say it was skipped.
 
-Every peer gets the same formula from gradc's own parse of the file:
-`peer_function` writes it as a Python function, one line per stage the file
-names, that calls the peer's own functions (`torch.sigmoid`,
-`jax.nn.softplus`, `casadi.fmax`); the peer evaluates it, traces it or
-builds its expression graph from it.  Nothing goes through SymPy, whose
-expression of a big circuit with shared stages would be a tree.
+The scalar peers, and CasADi on arrays, get the formula from gradc's own
+parse of the file: `peer_function` writes it as a Python function, one line
+per stage the file names, that calls the peer's own functions
+(`torch.sigmoid`, `jax.nn.softplus`, `casadi.fmax`); the peer evaluates it,
+traces it or builds its expression graph from it.  Nothing goes through
+SymPy, whose expression of a big circuit with shared stages would be a tree.
+The array peers JAX and PyTorch instead have each example written by hand
+(`jax_formulas`, `torch_formulas`), as their users write them, and keep
+their inputs where their users keep them (on JAX's device, in tensors).
 """
 
 from __future__ import annotations
@@ -214,22 +217,120 @@ PEERS = {
 gradient in the peer's own types (JAX and torch arrays, CasADi a flat list)."""
 
 
-def _torch_arrays(text: str, size: int):
-    """Autograd on float64 tensors that share the arrays' memory; torch's
-    own threads (one per core) run each operation."""
-    import torch
-    function = peer_function(text, torch_ops())
+# Array peers: each example written by hand, as a user of the library
+# writes it, in its own array functions.  The inputs are in the order of
+# gradc's module (its INPUTS); tests/test_peers.py checks every one against
+# gradc's numpy target and that every file in examples/ has one.
 
-    def grad(*arrays):
-        inputs = [torch.from_numpy(a).requires_grad_() for a in arrays]
+def jax_formulas() -> dict:
+    """Each example in `jax.numpy`, by hand."""
+    import jax
+    import jax.numpy as jnp
+
+    def circuit(x, y, z, w):
+        return 2 * (x * y + jnp.maximum(z, w))
+
+    def compound(x, y, z):
+        q = x + y
+        return q * z
+
+    def logistic_loss(w, x):
+        return -jnp.log(jax.nn.sigmoid(w * x))
+
+    def multiply(x, y):
+        return x * y
+
+    def neuron(w0, x0, w1, x1, w2):
+        return jax.nn.sigmoid(w0 * x0 + w1 * x1 + w2)
+
+    def squared_error(y, w, x):
+        return (y - w * x) ** 2
+
+    def staged(x, y):
+        return (x + jax.nn.sigmoid(y)) / (jax.nn.sigmoid(x) + (x + y) ** 2)
+    return {f.__name__: f for f in (circuit, compound, logistic_loss, multiply, neuron,
+                                   squared_error, staged)}
+
+
+def torch_formulas() -> dict:
+    """Each example in torch, by hand."""
+    import torch
+
+    def circuit(x, y, z, w):
+        return 2 * (x * y + torch.maximum(z, w))
+
+    def compound(x, y, z):
+        q = x + y
+        return q * z
+
+    def logistic_loss(w, x):
+        return -torch.log(torch.sigmoid(w * x))
+
+    def multiply(x, y):
+        return x * y
+
+    def neuron(w0, x0, w1, x1, w2):
+        return torch.sigmoid(w0 * x0 + w1 * x1 + w2)
+
+    def squared_error(y, w, x):
+        return (y - w * x) ** 2
+
+    def staged(x, y):
+        return (x + torch.sigmoid(y)) / (torch.sigmoid(x) + (x + y) ** 2)
+    return {f.__name__: f for f in (circuit, compound, logistic_loss, multiply, neuron,
+                                   squared_error, staged)}
+
+
+def _jax_device(arrays):
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    inputs = [jax.device_put(a) for a in arrays]
+    assert all(x.dtype == np.float64 for x in inputs)
+    return jax.block_until_ready(inputs)
+
+
+def _jax_vmap(name: str, text: str, arrays):
+    """jit(vmap(value_and_grad)) of the hand-written formula, the inputs put
+    on the (CPU) device before timing; the call waits for the results."""
+    import jax
+    inputs = _jax_device(arrays)
+    every = tuple(range(len(inputs)))
+    compiled = jax.jit(jax.vmap(jax.value_and_grad(jax_formulas()[name], argnums=every)))
+    return lambda: jax.block_until_ready(compiled(*inputs))
+
+
+def _jax_vjp(name: str, text: str, arrays):
+    """jit of the value and its VJP with a ones cotangent: the elementwise
+    formula over whole arrays, without vmap."""
+    import jax
+    import jax.numpy as jnp
+    inputs = _jax_device(arrays)
+    function = jax_formulas()[name]
+
+    @jax.jit
+    def value_and_grad(*xs):
+        value, pullback = jax.vjp(function, *xs)
+        return value, pullback(jnp.ones_like(value))
+    return lambda: jax.block_until_ready(value_and_grad(*inputs))
+
+
+def _torch_arrays(name: str, text: str, arrays):
+    """Autograd of the hand-written formula on float64 CPU tensors made
+    (with requires_grad) before timing; torch's own threads (one per core)
+    run each operation."""
+    import torch
+    function = torch_formulas()[name]
+    inputs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+
+    def call():
         value = function(*inputs)
         gradient = torch.autograd.grad(value, inputs, torch.ones_like(value),
-                                       allow_unused=True, materialize_grads=True)
-        return value.detach().numpy(), [g.numpy() for g in gradient]
-    return grad
+                                       materialize_grads=True)
+        return value.detach(), gradient
+    return call
 
 
-def _casadi_arrays(text: str, size: int):
+def _casadi_arrays(name: str, text: str, arrays):
     """The formula's Function mapped over `size` points in parallel
     (`map(size, "openmp")`) and compiled to C by CasADi's jit (gcc -O3
     -fopenmp), called through its buffer.  Measured on the staged example
@@ -238,6 +339,7 @@ def _casadi_arrays(text: str, size: int):
     compiled, 0.02-0.03 s with the whole map compiled; converting the
     arrays to and from DM took 0.4 s more."""
     import casadi
+    size = len(arrays[0])
     function = casadi_function(text)
     count = function.n_in()
     rows = [casadi.MX.sym(f"a{i}", 1, size) for i in range(count)]
@@ -245,9 +347,10 @@ def _casadi_arrays(text: str, size: int):
     mapped = casadi.Function("mapped", rows, function.map(size, "openmp")(*rows), options)
     buffer, evaluate = mapped.buffer()
 
-    def grad(*arrays):
+    inputs = [np.ascontiguousarray(array, dtype=np.float64) for array in arrays]
+
+    def call():
         value, gradient = np.empty(size), np.empty((size, count))
-        inputs = [np.ascontiguousarray(array, dtype=np.float64) for array in arrays]
         for i, array in enumerate(inputs):
             buffer.set_arg(i, memoryview(array))
         buffer.set_res(0, memoryview(value))
@@ -255,16 +358,21 @@ def _casadi_arrays(text: str, size: int):
         evaluate()
         # The mapped gradient is count x size, column-major: point by point.
         return value, list(gradient.T)
-    grad.buffer = buffer
-    return grad
+    call.buffer = buffer
+    return call
 
 
 _JIT = {"flags": ["-O3", "-fopenmp"], "linker_flags": ["-fopenmp"],
         "directory": tempfile.gettempdir() + os.sep}
 
 ARRAY_PEERS = {
+    "JAX vmap": _installed("jax", _jax_vmap),
+    "JAX vjp": _installed("jax", _jax_vjp),
     "PyTorch": _installed("torch", _torch_arrays),
     "CasADi": _installed("casadi", _casadi_arrays) if shutil.which("gcc") else None,
 }
-"""Array peers: (text, size) -> grad(*arrays of `size` points), returning
-the value and each gradient as NumPy arrays."""
+"""Array peers: (example's stem, its text, its input arrays) -> call(),
+which takes no arguments (each peer puts the inputs where its users keep
+them before timing) and returns the value and the gradient as arrays
+NumPy can read.  JAX, PyTorch: the example by hand (jax_formulas,
+torch_formulas); CasADi: gradc's resolved program, as for the scalars."""

@@ -89,26 +89,50 @@ def test_peer_source_keeps_every_named_stage_a_variable():
         "    return s1\n")
 
 
-# CasADi compiles each mapped Function with gcc (half a second): four formulas.
-ARRAY_CASES = [pytest.param(peer, module, name, id=f"{peer}-{name}")
-               for peer, module in (("PyTorch", "torch"), ("CasADi", "casadi"))
-               for name in ("staged", "circuit", "neuron", "every_gate")]
+# The array peers: JAX and PyTorch have each example written by hand, CasADi
+# takes gradc's program (it compiles each mapped Function with gcc, half a
+# second: four formulas).
+ARRAY_MODULES = {"JAX vmap": "jax", "JAX vjp": "jax", "PyTorch": "torch", "CasADi": "casadi"}
+HAND = {"JAX": ("jax", peers.jax_formulas), "PyTorch": ("torch", peers.torch_formulas)}
+STEMS = sorted(path.stem for path in EXAMPLES.glob("*.txt"))
+ARRAY_CASES = [pytest.param(peer, name, id=f"{peer}-{name}")
+               for peer in ARRAY_MODULES
+               for name in (("staged", "circuit", "neuron", "every_gate") if peer == "CasADi"
+                            else STEMS)]
 
 
-@pytest.mark.parametrize("peer, module, name", ARRAY_CASES)
-def test_array_peer_matches_gradc_numpy_target(peer, module, name):
-    pytest.importorskip(module)
+def _importorskip(module: str):
+    return pytest.importorskip(module, reason=f"{module} is not installed "
+                               "(pip install '.[bench]'): its peer is not checked")
+
+
+@pytest.mark.parametrize("peer", sorted(HAND))
+def test_every_example_has_a_hand_written_array_peer(peer):
+    module, formulas = HAND[peer]
+    _importorskip(module)
+    assert sorted(formulas()) == STEMS
+
+
+@pytest.mark.parametrize("peer, name", ARRAY_CASES)
+def test_array_peer_matches_gradc_numpy_target(peer, name):
+    """The call the array benchmark times gives the numpy target's value and
+    gradient, at points of either sign."""
+    _importorskip(ARRAY_MODULES[peer])
     if peer == "CasADi" and shutil.which("gcc") is None:
         pytest.skip("CasADi's jit needs gcc")
     text = FORMULAS[name]
     target = build(text, target="numpy")
     rng = np.random.default_rng(7)
     size = 33
-    arrays = [rng.uniform(0.1, 0.9, size) if i != 1 else rng.uniform(0.2, 0.9, size)
-              for i in range(len(target.INPUTS))]
-    value, gradient = peers.ARRAY_PEERS[peer](text, size)(*arrays)
+    if name == "every_gate":
+        arrays = [rng.uniform(0.1, 0.9, size) if i != 1 else rng.uniform(0.2, 0.9, size)
+                  for i in range(len(target.INPUTS))]
+    else:
+        arrays = [rng.uniform(0.05, 3.0, size) * rng.choice([-1.0, 1.0], size)
+                  for _ in target.INPUTS]
+    value, gradient = peers.ARRAY_PEERS[peer](name, text, arrays)()
     expected_value, expected_gradient = target.grad(*arrays)
-    np.testing.assert_allclose(value, expected_value, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(value), expected_value, rtol=1e-12, atol=1e-14)
     assert len(gradient) == len(expected_gradient)
     for got, want in zip(gradient, expected_gradient):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-14)
