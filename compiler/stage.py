@@ -105,6 +105,11 @@ class _Slot(NamedTuple):
     index: int
 
 
+# The gates some rewrite reformulates: only their stages are remembered.
+REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
+                             for rewrite in row.rewrites)
+
+
 def stage(program: Program) -> StagedIR:
     return _Lowering(program).run()
 
@@ -128,6 +133,8 @@ class _Lowering:
         declared = program.shapes or {}
         self.declared = {self.python[name]: tuple(shape) for name, shape in declared.items()}
         self.shapes: dict[str, Shape] = dict(self.declared)
+        # The stages of earlier lines that a rewrite may read through.
+        self.rewritable_stages: dict[Ref, Stage] = {}
 
     def run(self) -> StagedIR:
         stages: list[Stage] = []
@@ -220,7 +227,12 @@ class _Lowering:
     def _rewritten(self, gate: Gate, args: list, constant: Const | None, span: Span):
         """The lowering of the first of the row's rewrites that applies, or None."""
         for rewrite in gate.rewrites:
-            if rewrite.applies(constant) and self._rewritable(args[0], rewrite):
+            if not rewrite.applies(constant):
+                continue
+            named = self._named_stage(args[0], rewrite)
+            if named is not None:
+                return self._expand(rewrite.plan, list(named.operands), span)
+            if self._rewritable(args[0], rewrite):
                 inner = self.drafts.pop()
                 if rewrite.inner is not None:
                     inner = self.drafts.pop()
@@ -236,6 +248,16 @@ class _Lowering:
             return False
         return rewrite.inner is None or self._unnamed_last(
             self.drafts[arg.index].operands[0], rewrite.inner, 2)
+
+    def _named_stage(self, arg, rewrite) -> Stage | None:
+        """The stage of an earlier line that `arg` names, when the rewrite
+        applies to it: `ŷ = σ(z)` and then `log(ŷ)` is `-softplus(-z)`.  The
+        named stage stays, for its other readers; the rewrite reads its
+        operands instead of its value."""
+        stage = self.rewritable_stages.get(arg) if isinstance(arg, Ref) else None
+        if stage is None or stage.gate.name != rewrite.operand or rewrite.inner is not None:
+            return None
+        return stage
 
     def _unnamed_last(self, arg, gate_name: str, depth: int) -> bool:
         if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - depth):
@@ -275,6 +297,8 @@ class _Lowering:
                                 draft.shape))
             if draft.shape:
                 self.shapes[refs[-1].name] = draft.shape
+            if draft.gate.name in REWRITE_OPERANDS:
+                self.rewritable_stages[refs[-1]] = stages[-1]
         self.drafts.clear()
         return refs
 

@@ -13,24 +13,20 @@ INPUTS = ('w', 'x')
 def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
-    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    logh2 = math.log(h2)
-    e = -logh2
-    return e, (w, x, h2)
+    negh1 = -h1
+    e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
+    return e, (w, x, negh1)
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de."""
-    w, x, h2 = cache
+    w, x, negh1 = cache
 
-    # backprop e = -logh2
-    dlogh2 = (-1) * de
+    # backprop e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
+    dnegh1 = (1.0 / (1 + math.exp(-negh1)) if negh1 >= 0.0 else math.exp(negh1) / (1 + math.exp(negh1))) * de
 
-    # backprop logh2 = math.log(h2)
-    dh2 = (1.0 / h2) * dlogh2
-
-    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    dh1 = ((1 - h2) * h2) * dh2
+    # backprop negh1 = -h1
+    dh1 = (-1) * dnegh1
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -45,19 +41,14 @@ def grad(w, x):
     Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
-    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    logh2 = math.log(h2)
-    e = -logh2
-    de = 1.0
+    negh1 = -h1
+    e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
 
-    # backprop e = -logh2
-    dlogh2 = (-1) * de
+    # backprop e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
+    dnegh1 = 1.0 / (1 + math.exp(-negh1)) if negh1 >= 0.0 else math.exp(negh1) / (1 + math.exp(negh1))
 
-    # backprop logh2 = math.log(h2)
-    dh2 = (1.0 / h2) * dlogh2
-
-    # backprop h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    dh1 = ((1 - h2) * h2) * dh2
+    # backprop negh1 = -h1
+    dh1 = (-1) * dnegh1
 
     # backprop h1 = w * x
     dw = x * dh1

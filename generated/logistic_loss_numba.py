@@ -25,7 +25,7 @@ INPUTS = ('w', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_e_332b6493f2d33cd1"
+_HOME = "_gradc_e_c8bf607321282941"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -47,19 +47,15 @@ def _grad_at(values, out, _point):
     w = values[0, _point]
     x = values[1, _point]
     h1 = w * x
-    h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
-    logh2 = np.log(h2)
-    e = -logh2
+    negh1 = -h1
+    e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
     de = 1.0
 
-    # backprop e = -logh2
-    dlogh2 = (-1) * de
+    # backprop e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
+    dnegh1 = ((1.0 if negh1 >= 0 else np.exp(-abs(negh1))) / (1 + np.exp(-abs(negh1)))) * de
 
-    # backprop logh2 = np.log(h2)
-    dh2 = (1.0 / h2) * dlogh2
-
-    # backprop h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
-    dh1 = ((1 - h2) * h2) * dh2
+    # backprop negh1 = -h1
+    dh1 = (-1) * dnegh1
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -76,9 +72,8 @@ def _value_at(values, out, _point):
     w = values[0, _point]
     x = values[1, _point]
     h1 = w * x
-    h2 = (1.0 if h1 >= 0 else np.exp(-abs(h1))) / (1 + np.exp(-abs(h1)))
-    logh2 = np.log(h2)
-    e = -logh2
+    negh1 = -h1
+    e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
     out[0, _point] = e
 
 

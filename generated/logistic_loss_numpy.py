@@ -18,25 +18,21 @@ def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     shape = tuple(np.shape(value) for value in (w, x))
     h1 = w * x
-    h2 = np.exp(np.minimum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
-    logh2 = np.log(h2)
-    e = -logh2
-    return e, (shape, (w, x, h1, h2))
+    negh1 = -h1
+    e = np.maximum(negh1, 0.0) + np.log1p(np.exp(-np.abs(negh1)))
+    return e, (shape, (w, x, negh1))
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de (a number,
     or an array that broadcasts with e), each in its input's shape."""
-    shape, (w, x, h1, h2) = cache
+    shape, (w, x, negh1) = cache
 
-    # backprop e = -logh2
-    dlogh2 = (-1) * de
+    # backprop e = np.maximum(negh1, 0.0) + np.log1p(np.exp(-np.abs(negh1)))
+    dnegh1 = (np.exp(np.minimum(negh1, 0)) / (1 + np.exp(-np.abs(negh1)))) * de
 
-    # backprop logh2 = np.log(h2)
-    dh2 = (1.0 / h2) * dlogh2
-
-    # backprop h2 = np.exp(np.minimum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
-    dh1 = (h2 * (np.exp(-np.maximum(h1, 0)) / (1 + np.exp(-np.abs(h1))))) * dh2
+    # backprop negh1 = -h1
+    dh1 = (-1) * dnegh1
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -79,12 +75,10 @@ def _grad_block(w, x, e, dw, dx):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: e, dw, dx."""
     h1 = w * x
-    h2 = np.exp(np.minimum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
-    logh2 = np.log(h2)
-    np.negative(logh2, out=e)
-    dlogh2 = -1.0
-    dh2 = (1.0 / h2) * dlogh2
-    dh1 = (h2 * (np.exp(-np.maximum(h1, 0)) / (1 + np.exp(-np.abs(h1))))) * dh2
+    negh1 = -h1
+    np.add(np.maximum(negh1, 0.0), np.log1p(np.exp(-np.abs(negh1))), out=e)
+    dnegh1 = np.exp(np.minimum(negh1, 0)) / (1 + np.exp(-np.abs(negh1)))
+    dh1 = -dnegh1
     np.multiply(x, dh1, out=dw)
     np.multiply(w, dh1, out=dx)
 

@@ -88,13 +88,19 @@ def test_softplus_gradient_at_zero_is_exactly_one_half(target):
     assert _at(build("f = softplus(x)", target=target), 0.0)[1] == 0.5
 
 
-def test_log_of_an_unnamed_sigmoid_is_rewritten_and_a_named_one_kept():
+def test_log_of_a_sigmoid_is_rewritten_named_or_not():
     rewritten = compile_source("f = -log(σ(w*x))")
     assert "math.log(" not in rewritten and "math.exp(-wx)" not in rewritten
     assert "    negwx = -wx\n" in rewritten
     assert "    f = max(negwx, 0.0) + math.log1p(math.exp(-abs(negwx)))\n" in rewritten
-    kept = compile_source("h2 = σ(x)\ne = -log(h2)\n")
-    assert "    logh2 = math.log(h2)\n" in kept
+    # Through a stage the user named: its log reads σ's operand, and the
+    # stage, which nothing else reads, is dropped.
+    named = compile_source("h2 = σ(x)\ne = -log(h2)\n")
+    assert "math.log(" not in named and "h2" not in named
+    assert "    e = max(negx, 0.0) + math.log1p(math.exp(-abs(negx)))\n" in named
+    # A named σ that something else reads stays, beside the rewritten log.
+    shared = compile_source("h2 = σ(x)\ne = -log(h2) + h2\n")
+    assert "    h2 = 1.0 / (1 + math.exp(-x))" in shared and "math.log(" not in shared
 
 
 def test_a_negated_negation_is_the_value_itself():
@@ -141,10 +147,28 @@ def test_binary_cross_entropy_after_sigmoid_to_1e_12_for_x_up_to_700(target, sty
         assert _bce_close(float(dy), exact_dy), (target, x, y, dy, exact_dy)
 
 
+MILA_BCE = "ŷ = σ(x)\nl = -y*log(ŷ) - (1 - y)*log(1 - ŷ)"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.25])
+def test_the_lectures_named_prediction_is_as_accurate_as_the_inline_form(target, y):
+    """With ŷ = σ(x) a stage of its own, log(ŷ) and log(1 - ŷ) read
+    through it, so the loss is the inline form's to the same 1e-12."""
+    module = build(MILA_BCE, target=target)
+    for x in map(float, BCE_POINTS):
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            value, (dx, dy) = module.grad(x, y)
+        exact, (exact_dx, exact_dy) = _bce_exact(x, y)
+        assert _bce_close(float(value), exact), (target, x, y, value, exact)
+        assert _bce_close(float(dx), exact_dx), (target, x, y, dx, exact_dx)
+        assert _bce_close(float(dy), exact_dy), (target, x, y, dy, exact_dy)
+
+
 def test_one_minus_an_unnamed_sigmoid_is_sigmoid_of_the_negation():
     assert "    f = 1.0 / (1 + math.exp(-negx)) if negx >= 0.0" in compile_source("f = 1 - σ(x)")
     assert "    f = 2 - sigx\n" in compile_source("f = 2 - σ(x)")
-    assert "    f = 1 - s\n" in compile_source("s = σ(x)\nf = 1 - s\n")
+    assert "    f = 1.0 / (1 + math.exp(-negx))" in compile_source("s = σ(x)\nf = 1 - s\n")
 
 
 # -- the boundary policy ------------------------------------------------------
