@@ -17,6 +17,13 @@ from .array_report import ArrayCheckReport, ArrayPointReport, ArrayRow
 from .checkpoints import show_point
 from .shapes import shown
 
+
+def json_header(report, schema: str) -> dict:
+    """What every check report's JSON begins with, numbers or arrays."""
+    return {"schema": schema, "source": report.source, "output": report.output,
+            "inputs": list(report.inputs), "ok": report.ok, "sympy": report.sympy,
+            "tolerance": {"rtol": report.rtol, "atol": report.atol}, "seed": report.seed}
+
 SCHEMA = "gradc-check-arrays/1"
 _HEADER = ("quantity", "shape", "compared", "worst", "generated", "SymPy", "central diff.",
            "rel. error", "verdict")
@@ -107,14 +114,7 @@ def _summary(report: ArrayCheckReport):
 
 def to_json(report: ArrayCheckReport) -> str:
     return json.dumps({
-        "schema": SCHEMA,
-        "source": report.source,
-        "output": report.output,
-        "inputs": list(report.inputs),
-        "ok": report.ok,
-        "sympy": report.sympy,
-        "tolerance": {"rtol": report.rtol, "atol": report.atol},
-        "seed": report.seed,
+        **json_header(report, SCHEMA),
         "dims": dict(report.dims),
         "dims_given": list(report.given),
         "shapes": {name: list(shape) for name, shape in report.shapes},

@@ -162,15 +162,10 @@ def to_json(report: CheckReport) -> str:
         from . import array_check_view
 
         return array_check_view.to_json(report)
+    from .array_check_view import json_header
+
     return json.dumps({
-        "schema": SCHEMA,
-        "source": report.source,
-        "output": report.output,
-        "inputs": list(report.inputs),
-        "ok": report.ok,
-        "sympy": report.sympy,
-        "tolerance": {"rtol": report.rtol, "atol": report.atol},
-        "seed": report.seed,
+        **json_header(report, SCHEMA),
         "points": [_point_json(report.output, point) for point in report.points],
     }, indent=2, ensure_ascii=False, allow_nan=False)
 
