@@ -13,10 +13,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import NamedTuple
+
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .emit import forward_line
+from .printers import Printer, cached
 from .shapes import Shape, shown
+from .snippets import fields, value_placeholders
+from .stage import Ref
 from .template_context import BackwardBlock
+
+
+class Term(NamedTuple):
+    """A contribution's vector-Jacobian product, printed."""
+
+    code: str
+    """Over the upstream, before any broadcasting sum: `dS @ W.T`."""
+    reads: tuple[str, ...]
+    """The forward values the code reads."""
+    note: str
+    """For a product's rule, the term with shapes for names, as the
+    lecture's dimension analysis writes it: `[H, N] @ [N, D]`."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +70,14 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
     taken = {*staged.user_names.values(), *shapes, *staged.dims}
     helper, sizes = _fresh("_bind", taken), _fresh("sizes", taken)
-    line_of = {stage.name: f"{forward_line(stage, 'numpy')}" for stage in staged.stages}
-    cached = tuple(adjoint_ir.cached) + tuple(
-        name for name in adjoint_ir.zero if shapes[name] and name not in adjoint_ir.cached)
+    printer = Printer("numpy")
+    line_of = {stage.name: f"{stage.name} = {printer.forward(stage)}" for stage in staged.stages}
+    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
+                  for block in adjoint_ir.blocks)
+    read = cached(staged, (name for block in terms for term in block for name in term.reads))
+    # An input with no gradient gets zeros of its shape, so its value is kept.
+    cached_names = read + tuple(name for name in adjoint_ir.zero
+                                if shapes[name] and name not in read)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -73,11 +94,13 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         layer=bool(output_shape),
         bind_lines=_bind_lines(staged, helper, sizes),
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
-        cache_tuple=_tuple(cached),
-        unpack_line=f"{_targets(cached)} = cache" if cached else "",
+        cache_tuple=_tuple(cached_names),
+        unpack_line=f"{_targets(cached_names)} = cache" if cached_names else "",
         blocks=tuple(BackwardBlock(line_of[block.stage.name],
-                                   tuple(_backward_line(c, shapes) for c in block.contributions))
-                     for block in adjoint_ir.blocks if block.contributions),
+                                   tuple(_backward_line(c, term, shapes)
+                                         for c, term in zip(block.contributions, block_terms)))
+                     for block, block_terms in zip(adjoint_ir.blocks, terms)
+                     if block.contributions),
         zero_lines=tuple(f"{adjoint_name(name)} = "
                          + (f"np.zeros_like({name})" if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
@@ -97,18 +120,41 @@ def _bind_lines(staged, helper: str, sizes: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _backward_line(contribution: Contribution, shapes: dict[str, Shape]) -> str:
+def _term(contribution: Contribution, shapes: dict[str, Shape]) -> Term:
+    """The row's rule for the operands' ranks, filled with the stage's names
+    and the upstream `{g}`."""
+    stage = contribution.stage
+    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks)
+    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
+    values["g"] = contribution.upstream
+    reads = tuple([values[field] for field, i in value_placeholders(snippet)
+                   if i < 0 or isinstance(stage.operands[i], Ref)])
+    note = _note(snippet, stage, shapes) if stage.gate.vjp_note else ""
+    return Term(snippet.format_map(values), reads, note)
+
+
+def _note(snippet: str, stage, shapes: dict[str, Shape]) -> str:
+    shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
+    for letter, operand in zip("ab", stage.operands):
+        shape = shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
+        shown_shapes[letter] = shown(shape)
+        shown_shapes[letter + "T"] = shown(shape[::-1])
+    # The row's own rule, read with a transposed operand as one factor.
+    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)
+
+
+def _backward_line(contribution: Contribution, term: Term, shapes: dict[str, Shape]) -> str:
     name = adjoint_name(contribution.target)
-    term, note = _summed(contribution, shapes)
+    term, note = _summed(contribution, term, shapes)
     code = f"{name} = {term}" if contribution.first else f"{name} = {name} + {term}"
     return f"{code}  # {note}"
 
 
-def _summed(contribution: Contribution, shapes) -> tuple[str, str]:
+def _summed(contribution: Contribution, printed: Term, shapes) -> tuple[str, str]:
     """The term summed over the axes broadcasting stretched, and its note."""
     target_shape = shapes[contribution.target]
-    upstream_shape = shapes[contribution.upstream[1:]]
-    term = contribution.term
+    upstream_shape = shapes[contribution.stage.name]
+    term = printed.code
     gained, kept = contribution.summed
     if kept:
         term = f"np.sum({term}, axis={_axes(kept)}, keepdims=True)"
@@ -116,8 +162,8 @@ def _summed(contribution: Contribution, shapes) -> tuple[str, str]:
         term = f"np.sum({term})"
     elif gained:
         term = f"np.sum({term}, axis={_axes(gained)})"
-    if contribution.note:
-        return term, f"{contribution.note} -> {shown(target_shape)}"
+    if printed.note:
+        return term, f"{printed.note} -> {shown(target_shape)}"
     if upstream_shape == target_shape:
         return term, shown(target_shape)
     return term, f"{shown(upstream_shape)} -> {shown(target_shape)}"

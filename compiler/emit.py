@@ -17,14 +17,14 @@ for a number factor that still reads it (`(2) * df`).
 
 from __future__ import annotations
 
-import itertools
+from typing import NamedTuple
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .bare_calls import bare_calls
 from .blocks import block_power, write_into
-from .compact import Compact, compact_lines
-from .snippets import factor, fill, printed_value
-from .stage import Ref, Stage, StagedIR
+from .compact import Code, Compact, compact_lines
+from .printers import Local, Printer, cached
+from .snippets import factor
+from .stage import Ref, StagedIR
 from .targets import TARGETS
 from .template_context import BackwardBlock, TemplateContext
 
@@ -38,49 +38,63 @@ every line would double the text CPython compiles on import (21 s instead of
 about 10 s for 10^5 stages)."""
 
 
-def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
-    snippet = stage.gate.forward_snippet(len(stage.operands), target, compact)
-    code = fill(snippet, stage.gate, stage.operands, stage.constant, floats=compact)
-    return f"{stage.name} = {code}"
+class Printed(NamedTuple):
+    """The code of one module, printed once: each stage's forward code,
+    and each block's local gradients, one per contribution."""
+
+    forward: tuple[str, ...]
+    lines: tuple[str, ...]
+    """`name = code` for each stage."""
+    locals: tuple[tuple[Local, ...], ...]
+    cached: tuple[str, ...]
 
 
-def backward_line(contribution: Contribution, target: str = "math") -> str:
+def _print(adjoint_ir: AdjointIR, printer: Printer) -> Printed:
+    staged = adjoint_ir.staged
+    forward = tuple(map(printer.forward, staged.stages))
+    lines = tuple(f"{stage.name} = {code}" for stage, code in zip(staged.stages, forward))
+    locals_ = tuple(printer.locals(block.stage, block.contributions)
+                    for block in adjoint_ir.blocks)
+    reads = (name for block in locals_ for local in block for name in local.reads)
+    return Printed(forward, lines, locals_, cached(staged, reads))
+
+
+def forward_line(stage, target: str = "math", compact: bool = False) -> str:
+    return f"{stage.name} = {Printer(target, compact).forward(stage)}"
+
+
+def backward_line(contribution: Contribution, local: Local, target: str = "math") -> str:
     """The lecture style's line for one contribution."""
     name = adjoint_name(contribution.target)
-    term = f"{factor(contribution.local)} * {contribution.upstream}"
+    term = f"{factor(local.code)} * {contribution.upstream}"
     if contribution.first:
         return f"{name} = {term}"
     return TARGETS[target].accumulate.format(name, term)
 
 
-def _compact_lines(adjoint_ir: AdjointIR, as_code: bool) -> Compact:
-    staged = adjoint_ir.staged
-    return compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs,
-                         as_code)
-
-
-def grad_line(contribution: Contribution, seed: str, target: str = "math") -> str:
+def grad_line(contribution: Contribution, local: Local, seed: str,
+              target: str = "math") -> str:
     """The lecture style's line in grad, whose seed is 1: a factor times the
     seed is written alone, as the lecture writes it (`dnum = invden`,
     `ddot = (1 - f) * f`); a number keeps the seed, so that the gradient
     is a float (`dxypmaxzw = (2) * df`)."""
-    local = contribution.local
-    if contribution.upstream != seed or printed_value(local) is not None:
-        return backward_line(contribution, target)
+    if contribution.upstream != seed or local.number is not None:
+        return backward_line(contribution, local, target)
     name = adjoint_name(contribution.target)
     if contribution.first:
-        return f"{name} = {local}"
-    return TARGETS[target].accumulate.format(name, factor(local))
+        return f"{name} = {local.code}"
+    return TARGETS[target].accumulate.format(name, factor(local.code))
 
 
-def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
+def _blocks(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
             compact: Compact | None, line=backward_line) -> tuple[BackwardBlock, ...]:
-    """`line(contribution, target)` writes the lecture style's lines."""
+    """`line(contribution, local, target)` writes the lecture style's lines."""
     if style == "compact":
         lines = compact.lines
     else:
-        lines = tuple(tuple(line(c, target) for c in block.contributions)
-                      for block in adjoint_ir.blocks)
+        lines = tuple(tuple(line(c, local, target) for c, local in zip(block.contributions, locals_))
+                      for block, locals_ in zip(adjoint_ir.blocks, printed.locals))
+    line_of = dict(zip((stage.name for stage in adjoint_ir.staged.stages), printed.lines))
     # A compact block may be left with no line: its adjoints were summed later.
     return tuple(BackwardBlock(line_of[block.stage.name], block_lines)
                  for block, block_lines in zip(adjoint_ir.blocks, lines) if block_lines)
@@ -102,42 +116,43 @@ def _unpack(names: tuple[str, ...]) -> str:
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
             target: str = "math") -> TemplateContext:
-    """`adjoint_ir` must have been made for the same target, and with
-    `compact` for the compact style."""
     staged = adjoint_ir.staged
     spec = TARGETS[target]
     compact = style == "compact"
-    forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
+    printer = Printer(target, compact, _taken(staged) if compact and spec.bare_calls else None)
+    printed = _print(adjoint_ir, printer)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
-    compact_backward = _compact_lines(adjoint_ir, spec.gradients_as_code) \
-        if compact or spec.blocked else None
-    backward = _backward_fields(adjoint_ir, style, target, forward_lines, compact_backward)
-    result = TemplateContext(
-        **_module_fields(staged, spec, forward_lines, backward["blocks"]),
-        forward_lines=forward_lines,
-        **backward,
-        **_interface_fields(adjoint_ir),
-        **_returns(adjoint_ir, compact_backward if compact else None, forward_lines),
-        **_block_fields(adjoint_ir, spec, forward_lines, compact_backward),
+    compact_backward = compact_lines(adjoint_ir.blocks, printed.locals,
+                                     adjoint_name(staged.output), staged.inputs,
+                                     spec.gradients_as_code) if compact or spec.blocked else None
+    return TemplateContext(
+        **_module_fields(staged, printer),
+        forward_lines=printed.lines,
+        **_backward_fields(adjoint_ir, printed, style, target, compact_backward),
+        **_interface_fields(adjoint_ir, printed.cached),
+        **_returns(adjoint_ir, printed, compact_backward if compact else None),
+        **_block_fields(adjoint_ir, spec, printed.lines, compact_backward),
         **_loop(adjoint_ir),
     )
-    if not (compact and spec.bare_calls):
-        return result
+
+
+def _taken(staged: StagedIR) -> frozenset[str]:
+    """The names the module gives to values and their adjoints, which a
+    function called by its bare name must not shadow."""
     values = (*staged.inputs, *(stage.name for stage in staged.stages))
-    return bare_calls(result, spec.module, spec.prefix,
-                      {*values, *map(adjoint_name, values)})
+    return frozenset((*values, *map(adjoint_name, values)))
 
 
-def _module_fields(staged: StagedIR, spec, forward_lines, blocks) -> dict:
+def _module_fields(staged: StagedIR, printer: Printer) -> dict:
     """The module's docstring, imports and inputs."""
     params = ", ".join(staged.inputs)
-    every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
     return {
         "title": f"{staged.output}({params}) and its gradient, staged one gate per line.",
-        # Imports follow from use: a formula without math functions imports nothing.
-        "imports": (spec.module,) if spec.always_imports
-        or any(spec.prefix in line for line in every_line) else (),
+        # Imports follow from what was printed: a formula without math
+        # functions imports nothing.
+        "imports": printer.imports(),
+        "bare_import": printer.bare_import(),
         "inputs": staged.inputs,
         "inputs_literal": _tuple(repr(name) for name in staged.inputs),
         "params": params,
@@ -146,36 +161,37 @@ def _module_fields(staged: StagedIR, spec, forward_lines, blocks) -> dict:
     }
 
 
-def _backward_fields(adjoint_ir: AdjointIR, style: str, target: str, forward_lines,
+def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
                      compact: Compact | None) -> dict:
     """backward's blocks of lines, and grad's, which run for a seed of 1."""
     staged = adjoint_ir.staged
     seed = adjoint_name(staged.output)
-    line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
-    blocks = _blocks(adjoint_ir, style, target, line_of, compact)
+    blocks = _blocks(adjoint_ir, printed, style, target, compact)
     fused = len(staged.stages) <= FUSED_GRAD_LIMIT
     # Past the limit grad calls forward and backward, and writes no lines.
     lecture_grad = style != "compact" and fused
     return {
         "seed": seed,
         "blocks": blocks,
-        "grad_blocks": _blocks(adjoint_ir, style, target, line_of, None,
-                               lambda c, t: grad_line(c, seed, t)) if lecture_grad else blocks,
+        "grad_blocks": _blocks(adjoint_ir, printed, style, target, None,
+                               lambda c, local, t: grad_line(c, local, seed, t))
+        if lecture_grad else blocks,
         "fused_grad": fused,
         # A number times the seed keeps the seed, so grad sets it.
         "seed_line": f"{seed} = 1.0" if style != "compact" and any(
-            c.upstream == seed and printed_value(c.local) is not None
-            for block in adjoint_ir.blocks for c in block.contributions) else "",
+            c.upstream == seed and local.number is not None
+            for block, locals_ in zip(adjoint_ir.blocks, printed.locals)
+            for c, local in zip(block.contributions, locals_)) else "",
     }
 
 
-def _interface_fields(adjoint_ir: AdjointIR) -> dict:
+def _interface_fields(adjoint_ir: AdjointIR, cached_names: tuple[str, ...]) -> dict:
     """What forward caches, and which gradients backward returns."""
     staged = adjoint_ir.staged
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     return {
-        "cache_tuple": _tuple(adjoint_ir.cached),
-        "unpack_line": _unpack(adjoint_ir.cached),
+        "cache_tuple": _tuple(cached_names),
+        "unpack_line": _unpack(cached_names),
         "zero_lines": _zero_lines(adjoint_ir),
         "gradients": _tuple(gradient_names),
         "gradient_names": gradient_names,
@@ -200,8 +216,7 @@ def _block_fields(adjoint_ir: AdjointIR, spec, forward_lines,
     return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines))}
 
 
-def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
-             forward_lines: tuple[str, ...]) -> dict:
+def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -> dict:
     """What backward and grad return.  In the compact style the lines do not
     read the seed, so backward scales each gradient once; an input's
     gradient is its code where it has no name, and grad returns the output's
@@ -210,25 +225,19 @@ def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
     seed = adjoint_name(staged.output)
     names = {name: adjoint_name(name) for name in staged.gradient_inputs}
     if compact is None:
-        return {"scaled_gradients": _tuple(names.values()), "grad_lines": forward_lines,
+        return {"scaled_gradients": _tuple(names.values()), "grad_lines": printed.lines,
                 "grad_value": staged.output, "gradient_code": _tuple(names.values())}
     assigned = dict(compact.gradients)
-    code = {name: assigned.get(name, adjoint) for name, adjoint in names.items()}
-    scaled = (text if name in adjoint_ir.zero else f"{_operand(text)} * {seed}"
-              for name, text in code.items())
+    code = {name: assigned.get(name, Code(adjoint)) for name, adjoint in names.items()}
+    scaled = (value.text if name in adjoint_ir.zero else f"{value.operand} * {seed}"
+              for name, value in code.items())
     last = staged.stages[-1] if staged.stages else None
     direct = (last is not None and last.name == staged.output
-              and staged.output not in adjoint_ir.cached)
+              and staged.output not in printed.cached)
     return {"scaled_gradients": _tuple(scaled),
-            "grad_lines": forward_lines[:-1] if direct else forward_lines,
-            "grad_value": forward_lines[-1].partition(" = ")[2] if direct else staged.output,
-            "gradient_code": _tuple(code.values())}
-
-
-def _operand(code: str) -> str:
-    """Code as the left operand of `*`: a name or a number as it is, any
-    other expression in parentheses (a sum, a conditional, a negation)."""
-    return code if code.isidentifier() or printed_value(code) is not None else f"({code})"
+            "grad_lines": printed.lines[:-1] if direct else printed.lines,
+            "grad_value": printed.forward[-1] if direct else staged.output,
+            "gradient_code": _tuple(value.text for value in code.values())}
 
 
 def _loop(adjoint_ir: AdjointIR) -> dict:

@@ -42,7 +42,7 @@ class Target:
     adjoint to a name: `return f, (y, x)`."""
     bare_calls: bool = False
     """The compact style calls the module's functions by their bare names
-    (`from math import exp`), one lookup fewer per call (bare_calls.py)."""
+    (`from math import exp`), one lookup fewer per call (printers.py)."""
 
 
 # numpy names the inverse trigonometric functions arcsin, ... and pow power;

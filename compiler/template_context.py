@@ -77,4 +77,4 @@ class TemplateContext:
     """`loop_outputs` as the targets of an assignment: `f, dx` or `f,`."""
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
-    names (the compact style, bare_calls.py), or nothing."""
+    names (the compact style, printers.py), or nothing."""
