@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .adjoint import Block, adjoint_name
-from .printers import Local
+from .printers import Call, Local, number_call, unparenthesized
 from .snippets import factor, format_number
 
 
@@ -42,6 +42,15 @@ class Code(NamedTuple):
 
     text: str
     number: float | None = None
+    call: Call | None = None
+    """The ufunc the code computes last, for a block of points (blocks.py)."""
+    minus: str | None = None
+    """For a negation whose operand the text wraps in parentheses
+    (`-(2 * x)`), that operand as an argument: `2 * x`."""
+
+    @property
+    def inner(self) -> str:
+        return unparenthesized(self.text, self.number)
 
     @property
     def operand(self) -> str:
@@ -53,8 +62,9 @@ class Code(NamedTuple):
 
 @dataclass(frozen=True)
 class Compact:
-    lines: tuple[tuple[str, ...], ...]
-    """The lines of each block, in the blocks' (backward) order."""
+    lines: tuple[tuple[tuple[str, Code], ...], ...]
+    """The lines of each block, in the blocks' (backward) order, as
+    (adjoint name, code) pairs."""
     gradients: tuple[tuple[str, Code], ...]
     """(input, code) for each input that takes a gradient: its adjoint's
     name when assigned, else the gradient's code."""
@@ -80,7 +90,7 @@ def compact_lines(blocks: tuple[Block, ...], printed: tuple[tuple[Local, ...], .
                 gradients.append((c.target, value))
             elif c.target in inputs or not (value.text.isidentifier() or value.number == 1.0
                                             or as_code and value.number is not None):
-                here.append(f"{name} = {value.text}")
+                here.append((name, value))
                 gradients.extend([(c.target, Code(name))] * (c.target in inputs))
             else:
                 alias[name] = None if value.number == 1.0 else value
@@ -93,23 +103,30 @@ def _term(local: Local, upstream: Code | None) -> tuple[Code, bool]:
     it can stand in a sum without parentheses."""
     if upstream is None:
         if local.number in (1.0, -1.0):
-            return Code(format_number(local.number, False).strip("()"), local.number), True
-        return Code(local.code, local.number), (local.code.isidentifier()
-                                                or local.number is not None)
+            return _number(format_number(local.number, False).strip("()"), local.number), True
+        if local.number is not None:
+            return _number(local.code, local.number), True
+        return Code(local.code, None, local.call), local.code.isidentifier()
     if local.number == 1.0:
         return upstream, True
     if local.number == -1.0:
         return _negated(upstream), True
     if upstream.number == -1.0:
-        return Code(f"-{factor(local.code)}"), True
-    return Code(f"{factor(local.code)} * {upstream.text}"), True
+        return Code(f"-{factor(local.code)}", None, ("negative", (local.inner,)),
+                    local.inner), True
+    return Code(f"{factor(local.code)} * {upstream.text}", None,
+                ("multiply", (local.inner, upstream.inner))), True
+
+
+def _number(text: str, number: float) -> Code:
+    return Code(text, number, number_call(text, number))
 
 
 def _negated(code: Code) -> Code:
     """-code for a name or a number; negating a number is exact."""
     if code.number is None:
-        return Code(f"-{code.text}")
-    return Code(format_number(-code.number, False), -code.number)
+        return Code(f"-{code.text}", None, ("negative", (code.text,)))
+    return _number(format_number(-code.number, False), -code.number)
 
 
 def _sum(terms: list[tuple[Code, bool]]) -> Code:
@@ -122,4 +139,10 @@ def _sum(terms: list[tuple[Code, bool]]) -> Code:
             parts.append(f"- {text[1:]}")
         else:
             parts.append(f"+ {text}" if parts else text)
-    return Code(" ".join(parts))
+    *earlier, (last, bare) = terms
+    # The last term's operation comes last: (a + b) + c, a - b.
+    left = " ".join(parts[:-1]) if len(earlier) > 1 else earlier[0][0].inner
+    if parts[-1].startswith("- "):
+        right = last.minus if last.minus is not None else parts[-1][2:]
+        return Code(" ".join(parts), None, ("subtract", (left, right)))
+    return Code(" ".join(parts), None, ("add", (left, last.inner)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .blocks import block_power, write_into
+from .blocks import block_power, written_into
 from .compact import Code, Compact, compact_lines
 from .printers import Local, Printer, cached
 from .snippets import factor
@@ -90,7 +90,8 @@ def _blocks(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
             compact: Compact | None, line=backward_line) -> tuple[BackwardBlock, ...]:
     """`line(contribution, local, target)` writes the lecture style's lines."""
     if style == "compact":
-        lines = compact.lines
+        lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
+                      for block in compact.lines)
     else:
         lines = tuple(tuple(line(c, local, target) for c, local in zip(block.contributions, locals_))
                       for block, locals_ in zip(adjoint_ir.blocks, printed.locals))
@@ -132,7 +133,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **_backward_fields(adjoint_ir, printed, style, target, compact_backward),
         **_interface_fields(adjoint_ir, printed.cached),
         **_returns(adjoint_ir, printed, compact_backward if compact else None),
-        **_block_fields(adjoint_ir, spec, printed.lines, compact_backward),
+        **_block_fields(adjoint_ir, spec, printer, printed, compact_backward),
         **_loop(adjoint_ir),
     )
 
@@ -204,16 +205,21 @@ def _zero_lines(adjoint_ir: AdjointIR) -> tuple[str, ...]:
     return tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
 
 
-def _block_fields(adjoint_ir: AdjointIR, spec, forward_lines,
+def _block_fields(adjoint_ir: AdjointIR, spec, printer: Printer, printed: Printed,
                   compact: Compact | None) -> dict:
-    """A blocked target's grad: the lines of one block and its size."""
+    """A blocked target's grad: the lines of one block and its size; each
+    line that assigns a result computes it into its array (blocks.py)."""
     staged = adjoint_ir.staged
     if not spec.blocked:
         return {"block_lines": (), "block_power": block_power(len(staged.inputs))}
-    results = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs)
-    lines = write_into(forward_lines + tuple(line for block in compact.lines for line in block)
-                       + _zero_lines(adjoint_ir), results)
-    return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines))}
+    results = {staged.output, *(adjoint_name(name) for name in staged.gradient_inputs)}
+    lines = [written_into(stage.name, printer.call(stage), code) if stage.name in results
+             else line for stage, code, line in zip(staged.stages, printed.forward, printed.lines)]
+    lines += [written_into(name, code.call, code.text) if name in results
+              else f"{name} = {code.text}" for block in compact.lines for name, code in block]
+    lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
+    return {"block_lines": tuple(lines),
+            "block_power": block_power(len(staged.inputs) + len(lines))}
 
 
 def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -> dict:

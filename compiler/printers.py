@@ -13,6 +13,7 @@ fewer per call.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 import re
@@ -23,6 +24,10 @@ from .adjoint import Contribution
 from .snippets import fields, value_placeholders
 from .stage import Const, Ref, Stage, StagedIR
 from .targets import TARGETS
+
+
+Call = tuple[str, tuple[str, ...]]
+"""A NumPy ufunc's name and the code of its operands: `("multiply", ("x", "y"))`."""
 
 
 class Local(NamedTuple):
@@ -36,6 +41,13 @@ class Local(NamedTuple):
     """The value, when the code is a number (`1`, `-1`, a constant `{c}`):
     a unit factor is dropped and a number folds into its readers, decided
     from the row's snippet and the stage's constants, not from the code."""
+    call: Call | None = None
+    """For a blocked target, the ufunc the code computes last, so that a
+    block of points can compute it into its result (blocks.py)."""
+
+    @property
+    def inner(self) -> str:
+        return unparenthesized(self.code, self.number)
 
 
 class Printer:
@@ -48,6 +60,7 @@ class Printer:
         self.target, self.compact = target, compact
         self.bare = taken is not None and self.spec.bare_calls
         self._taken = taken or frozenset()
+        self.calls = self.spec.blocked
         self._printed: dict[str, str] = {}
         """Each row snippet printed, as this printer spells it."""
 
@@ -68,8 +81,18 @@ class Printer:
                 self._spelled(snippet).format_map(values),
                 tuple([values[field] for field, index in value_placeholders(snippet)
                        if index < 0 or isinstance(stage.operands[index], Ref)]),
-                _number(snippet, stage)))
+                _number(snippet, stage),
+                _call(self._spelled(snippet), values) if self.calls else None))
         return tuple(printed)
+
+    def call(self, stage: Stage) -> Call | None:
+        """The ufunc a stage's forward code computes last, if there is one."""
+        snippet = stage.gate.forward_snippet(len(stage.operands), self.target, self.compact)
+        values = fields(stage.gate, stage.operands, stage.constant, floats=self.compact)
+        number = _number(snippet, stage)
+        if number is not None:
+            return number_call(self._spelled(snippet).format_map(values), number)
+        return _call(self._spelled(snippet), values)
 
     def _spelled(self, snippet: str) -> str:
         spelled = self._printed.get(snippet)
@@ -108,6 +131,60 @@ def cached(staged: StagedIR, reads) -> tuple[str, ...]:
     read = set(reads)
     order = list(staged.inputs) + [stage.name for stage in staged.stages]
     return tuple(name for name in order if name in read)
+
+
+def unparenthesized(code: str, number: float | None) -> str:
+    """Code as a function's argument: a negative number without the
+    parentheses it is printed in (snippets.format_number)."""
+    return code.strip("()") if number is not None else code
+
+
+def number_call(code: str, number: float) -> Call | None:
+    """A negative number is NumPy's negation of its magnitude."""
+    inner = unparenthesized(code, number)
+    return ("negative", (inner[1:],)) if inner[0] == "-" else None
+
+
+def _call(snippet: str, values: dict[str, str]) -> Call | None:
+    form = _ufunc_form(snippet)
+    if form is None:
+        return None
+    ufunc, operands = form
+    # An operand that is one placeholder may be a negative number, whose
+    # parentheses an argument does not need.
+    return ufunc, tuple(values[field].strip("()") if (field := _lone_field(operand))
+                        else operand.format_map(values) for operand in operands)
+
+
+# The ufunc NumPy runs for each operator that gate code writes.
+_OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
+              ast.Div: "divide", ast.USub: "negative"}
+
+
+@functools.cache
+def _ufunc_form(snippet: str) -> tuple[str, tuple[str, ...]] | None:
+    """The ufunc a row's NumPy snippet computes last and its operands'
+    snippets, or None.  Read from the table's snippet, once: a placeholder
+    such as `{a}` parses as an atom, as the name or number it stands for
+    does, so the filled code has the same outermost operation."""
+    node = ast.parse(snippet, mode="eval").body
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in _OPERATORS:
+        operands = [node.left, node.right] if isinstance(node, ast.BinOp) else [node.operand]
+        ufunc = _OPERATORS[type(node.op)]
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+          and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"
+          and not node.keywords and _is_ufunc(node.func.attr)):
+        ufunc, operands = node.func.attr, node.args
+    else:
+        return None
+    return ufunc, tuple(ast.get_source_segment(snippet, op) for op in operands)
+
+
+def _is_ufunc(name: str) -> bool:
+    # Imported here: only numpy snippets come this far, and a compile for
+    # another target should not pay for importing NumPy.
+    import numpy
+    return isinstance(getattr(numpy, name, None), numpy.ufunc)
 
 
 @functools.cache
