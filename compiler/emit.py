@@ -50,17 +50,19 @@ class Printed(NamedTuple):
 
 
 def _print(adjoint_ir: AdjointIR, printer: Printer) -> Printed:
+    """One pass in forward order, so that each stage's placeholders are
+    worked out once, for its forward code and its local gradients."""
     staged = adjoint_ir.staged
-    forward = tuple(map(printer.forward, staged.stages))
+    # The blocks are in backward order, the stages that have one among them.
+    blocks, forward, backward = list(adjoint_ir.blocks), [], []
+    for stage in staged.stages:
+        values = printer.values(stage)
+        forward.append(printer.forward(stage, values))
+        if blocks and blocks[-1].stage is stage:
+            backward.append(printer.locals(stage, blocks.pop().contributions, values))
     lines = tuple(f"{stage.name} = {code}" for stage, code in zip(staged.stages, forward))
-    locals_ = tuple(printer.locals(block.stage, block.contributions)
-                    for block in adjoint_ir.blocks)
-    reads = (name for block in locals_ for local in block for name in local.reads)
-    return Printed(forward, lines, locals_, cached(staged, reads))
-
-
-def forward_line(stage, target: str = "math", compact: bool = False) -> str:
-    return f"{stage.name} = {Printer(target, compact).forward(stage)}"
+    return Printed(tuple(forward), lines, tuple(reversed(backward)),
+                   cached(staged, printer.reads))
 
 
 def backward_line(contribution: Contribution, local: Local, target: str = "math") -> str:

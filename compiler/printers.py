@@ -63,33 +63,56 @@ class Printer:
         self.calls = self.spec.blocked
         self._printed: dict[str, str] = {}
         """Each row snippet printed, as this printer spells it."""
+        self._plans: dict[str, tuple] = {}
+        self.reads: set[str] = set()
+        """The forward values the local gradients printed so far read."""
 
-    def forward(self, stage: Stage) -> str:
+    def values(self, stage: Stage) -> dict[str, str]:
+        """What each placeholder of the stage's snippets stands for: worked
+        out once per stage, for its forward code and its local gradients."""
+        return fields(stage.gate, stage.operands, stage.constant, out=stage.name,
+                      floats=self.compact)
+
+    def forward(self, stage: Stage, values: dict[str, str] | None = None) -> str:
         snippet = stage.gate.forward_snippet(len(stage.operands), self.target, self.compact)
-        return self._spelled(snippet).format_map(
-            fields(stage.gate, stage.operands, stage.constant, floats=self.compact))
+        return self._spelled(snippet).format_map(values or self.values(stage))
 
-    def locals(self, stage: Stage, contributions: tuple[Contribution, ...]) -> tuple[Local, ...]:
+    def locals(self, stage: Stage, contributions: tuple[Contribution, ...],
+               values: dict[str, str] | None = None) -> tuple[Local, ...]:
         """The local gradient of each contribution of one stage."""
         snippets = stage.gate.local_snippets(len(stage.operands), self.target, self.compact)
-        values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
-                        floats=self.compact)
+        values = values or self.values(stage)
+        # Run once per contribution of a formula of 10^5 gates: the names
+        # this loop reads are bound here, once per stage.
+        plans, operands, calls, read = self._plans, stage.operands, self.calls, self.reads.update
         printed = []
         for contribution in contributions:
             snippet = snippets[contribution.index]
-            printed.append(Local(
-                self._spelled(snippet).format_map(values),
-                tuple([values[field] for field, index in value_placeholders(snippet)
-                       if index < 0 or isinstance(stage.operands[index], Ref)]),
-                _number(snippet, stage),
-                _call(self._spelled(snippet), values) if self.calls else None))
+            spelled, placeholders, number = plans.get(snippet) or self._plan(snippet)
+            reads = tuple([values[field] for field, index in placeholders
+                           if index < 0 or isinstance(operands[index], Ref)])
+            read(reads)
+            printed.append(Local(spelled.format_map(values), reads,
+                                 number and _number(number, stage),
+                                 _call(spelled, values) if calls else None))
         return tuple(printed)
+
+    def _plan(self, snippet: str) -> tuple:
+        """What printing a local-gradient snippet needs, worked out once per
+        snippet: its spelling, the placeholders of forward values, and
+        where its value comes from when it is a number."""
+        plan = self._plans.get(snippet)
+        if plan is None:
+            plan = self._plans[snippet] = (self._spelled(snippet),
+                                           value_placeholders(snippet), _number_source(snippet))
+        return plan
 
     def call(self, stage: Stage) -> Call | None:
         """The ufunc a stage's forward code computes last, if there is one."""
         snippet = stage.gate.forward_snippet(len(stage.operands), self.target, self.compact)
         values = fields(stage.gate, stage.operands, stage.constant, floats=self.compact)
-        number = _number(snippet, stage)
+        source = _number_source(snippet)
+        number = None if source is None else _number(source, stage)
         if number is not None:
             return number_call(self._spelled(snippet).format_map(values), number)
         return _call(self._spelled(snippet), values)
@@ -193,31 +216,33 @@ def _calls(prefix: str) -> re.Pattern:
     return re.compile(rf"(?<![\w.]){re.escape(prefix)}(\w+)\(")
 
 
-def _number(snippet: str, stage: Stage) -> float | None:
-    literal = _literal(snippet)
-    if literal is not None:
-        return literal
+@functools.cache
+def _number_source(snippet: str) -> tuple[str, float | int] | None:
+    """Where the value of a snippet that may be a number comes from: the
+    snippet itself (`1`, `-1`: ("literal", 1.0)), or its one placeholder,
+    a constant (`{c}`: ("constant", 0)) or an operand (`{b}`: ("operand", 1))."""
     field = _lone_field(snippet)
-    if field is None:
-        return None
     if field == "c":
-        operand = stage.constant
-    else:
-        index = value_placeholders(snippet)[0][1]
-        operand = stage.operands[index] if index >= 0 else None
+        return "constant", 0
+    if field is not None:
+        found = value_placeholders(snippet)
+        return ("operand", found[0][1]) if found and found[0][1] >= 0 else None
+    try:
+        return "literal", float(snippet)
+    except ValueError:
+        return None
+
+
+def _number(source: tuple[str, float | int], stage: Stage) -> float | None:
+    """The value of a snippet whose `_number_source` is `source`, if a number."""
+    kind, value = source
+    if kind == "literal":
+        return value
+    operand = stage.constant if kind == "constant" else stage.operands[value]
     if not isinstance(operand, Const):
         return None
     # inf and nan print as names, and a name is no number to fold.
     return operand.value if math.isfinite(operand.value) or operand.value < 0 else None
-
-
-@functools.cache
-def _literal(snippet: str) -> float | None:
-    """The value of a snippet that is a number, such as `1` or `-1`."""
-    try:
-        return float(snippet) if snippet[-1:].isdigit() else None
-    except ValueError:
-        return None
 
 
 @functools.cache
