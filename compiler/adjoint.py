@@ -97,31 +97,36 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
                    shapes: dict[str, tuple] | None) -> tuple[Contribution, ...]:
-    """One contribution per operand that is a value the gradient reaches.
-    In an array program, where broadcasting stretched an operand, its
-    gradient is summed back to the operand's shape at the stage that
-    spread it, so that no row's rule has to."""
+    """One contribution per operand that is a value the gradient reaches
+    (in an array program, not a dimension's size)."""
     upstream = adjoint_name(stage.name)
-    operand_shapes = ranks = ()
+    operand_shapes, ranks = None, ()
     if shapes is not None:
         operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
                           for op in stage.operands]
         ranks = tuple(map(len, operand_shapes))
     contributions = []
     for index, operand in enumerate(stage.operands):
-        if not isinstance(operand, Ref) or (relevant is not None
-                                            and operand.name not in relevant):
+        if not isinstance(operand, Ref) or (relevant is not None and operand.name not in relevant) \
+                or (shapes is not None and operand.name not in shapes):
             continue
-        summed = ((), ())
-        if shapes is not None:
-            if operand.name not in shapes:
-                continue
-            if stage.gate.shape_rule == "elementwise" and operand_shapes[index] != stage.shape:
-                summed = reduced_axes(operand_shapes[index], stage.shape)
+        summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
         contributions.append(Contribution(operand.name, operand.name not in reached, stage,
                                           index, upstream, ranks, summed))
         reached.add(operand.name)
     return tuple(contributions)
+
+
+_NOTHING = ((), ())
+
+
+def _summed(stage: Stage, operand_shapes: list[tuple], index: int) -> tuple:
+    """Where broadcasting stretched an operand, its gradient is summed back
+    to the operand's shape here, at the stage that spread it, so that no
+    row's rule has to."""
+    if stage.gate.shape_rule != "elementwise" or operand_shapes[index] == stage.shape:
+        return _NOTHING
+    return reduced_axes(operand_shapes[index], stage.shape)
 
 
 def _shapes(staged: StagedIR) -> dict[str, tuple]:

@@ -72,12 +72,7 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     helper, sizes = _fresh("_bind", taken), _fresh("sizes", taken)
     printer = Printer("numpy")
     line_of = {stage.name: f"{stage.name} = {printer.forward(stage)}" for stage in staged.stages}
-    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
-                  for block in adjoint_ir.blocks)
-    read = cached(staged, (name for block in terms for term in block for name in term.reads))
-    # An input with no gradient gets zeros of its shape, so its value is kept.
-    cached_names = read + tuple(name for name in adjoint_ir.zero
-                                if shapes[name] and name not in read)
+    blocks, cached_names = _backward(adjoint_ir, shapes, line_of)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -96,11 +91,7 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
         cache_tuple=_tuple(cached_names),
         unpack_line=f"{_targets(cached_names)} = cache" if cached_names else "",
-        blocks=tuple(BackwardBlock(line_of[block.stage.name],
-                                   tuple(_backward_line(c, term, shapes)
-                                         for c, term in zip(block.contributions, block_terms)))
-                     for block, block_terms in zip(adjoint_ir.blocks, terms)
-                     if block.contributions),
+        blocks=blocks,
         zero_lines=tuple(f"{adjoint_name(name)} = "
                          + (f"np.zeros_like({name})" if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
@@ -109,6 +100,24 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         helper=helper,
         sizes=sizes,
     )
+
+
+def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape],
+              line_of: dict[str, str]) -> tuple[tuple[BackwardBlock, ...], tuple[str, ...]]:
+    """backward's blocks, and what forward caches for them."""
+    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
+                  for block in adjoint_ir.blocks)
+    read = cached(adjoint_ir.staged, (name for block in terms for term in block
+                                      for name in term.reads))
+    # An input with no gradient gets zeros of its shape, so its value is kept.
+    cached_names = read + tuple(name for name in adjoint_ir.zero
+                                if shapes[name] and name not in read)
+    blocks = tuple(BackwardBlock(line_of[block.stage.name],
+                                 tuple(_backward_line(c, term, shapes)
+                                       for c, term in zip(block.contributions, block_terms)))
+                   for block, block_terms in zip(adjoint_ir.blocks, terms)
+                   if block.contributions)
+    return blocks, cached_names
 
 
 def _bind_lines(staged, helper: str, sizes: str) -> tuple[str, ...]:

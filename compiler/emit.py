@@ -1,5 +1,7 @@
 """StagedIR + AdjointIR -> TemplateContext: every line of code, finished.
 
+A `Printer` (printers.py) fills each row's snippets once, for the target
+and style asked; the imports and the cache follow from what it printed.
 The templates only lay these lines out.  Two styles of backward line:
 
 * "lecture" (the default) writes every local factor, as the lecture does:

@@ -68,7 +68,7 @@ def _gate_modules(gate):
                       {n: n for n in names})
     return tuple(module_from_source(render(context(adjoint(staged), style)),
                                     f"gate_{gate.name}_{style}", "<gate>")
-                 for compact, style in ((False, "lecture"), (True, "compact")))
+                 for style in ("lecture", "compact"))
 
 
 @pytest.mark.parametrize("name", sorted(SCALAR_GATES))
