@@ -164,8 +164,9 @@ def unparenthesized(code: str, number: float | None) -> str:
 
 def number_call(code: str, number: float) -> Call | None:
     """A negative number is NumPy's negation of its magnitude."""
-    inner = unparenthesized(code, number)
-    return ("negative", (inner[1:],)) if inner[0] == "-" else None
+    if math.copysign(1.0, number) > 0:  # -0.0 prints with its sign too
+        return None
+    return "negative", (unparenthesized(code, number).removeprefix("-"),)
 
 
 def _call(snippet: str, values: dict[str, str]) -> Call | None:
