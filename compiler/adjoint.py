@@ -9,10 +9,10 @@ Stages the output does not depend on get no adjoint, and inputs that
 receive nothing get an explicit zero.  With `StagedIR.wrt`, only values that
 depend on one of those inputs get an adjoint: the rest cannot reach them.
 
-The pass never looks at a gate's name; all it needs is in the row.  The
-local gradients are code in one target (math by default), and in the
-compact style's forms when asked, since what they read from the forward
-pass, and so the cache, can differ between targets.
+The pass never looks at a gate's name, and writes no code: a contribution
+names the row and operand whose rule applies, the same for every target
+and style.  The printers (printers.py for numbers, array_emit.py for
+arrays) print each rule once, for their target.
 """
 
 from __future__ import annotations
@@ -20,31 +20,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .shapes import reduced_axes, shown
-from .snippets import fields, value_placeholders
+from .shapes import reduced_axes
 from .stage import Ref, Stage, StagedIR
 
 
 class Contribution(NamedTuple):
+    """One operand's share of a stage's adjoint, as data: which row and
+    operand, what it multiplies, and `=` or `+=`.  Printers (printers.py,
+    array_emit.py) turn it into code for a target and style."""
+
     target: str
     """The value whose gradient grows: `x` in `dx += ...`."""
     first: bool
     """True for the value's first contribution, written with `=`."""
-    local: str
-    """The local gradient as code, e.g. `(1 - sigx) * sigx`."""
+    stage: Stage
+    """The stage whose row gives the rule."""
+    index: int
+    """Which of the stage's operands `target` is."""
     upstream: str
     """The adjoint it multiplies: `dsigx`."""
-    reads: tuple[str, ...]
-    """Values the local gradient reads from the forward pass."""
-    term: str = ""
-    """For an array program, the whole vector-Jacobian product as code,
-    over the upstream (`dS @ W.T`), before any broadcasting sum."""
+    ranks: tuple[int, ...] = ()
+    """For an array program, the operands' ranks, which choose the row's
+    vector-Jacobian product (empty: a number's program)."""
     summed: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
     """The axes that broadcasting stretched the operand along, which its
     gradient sums away: (leading axes gained, axes of 1 kept)."""
-    note: str = ""
-    """For a product's rule, the term with shapes for names, as the lecture's
-    dimension analysis writes it: `[H, N] @ [N, D]`."""
 
 
 class Block(NamedTuple):
@@ -54,39 +54,33 @@ class Block(NamedTuple):
 
 @dataclass(frozen=True)
 class AdjointIR:
+    """The same for every target and style: what forward caches follows
+    from the printed local gradients, so the printers work it out."""
+
     staged: StagedIR
     blocks: tuple[Block, ...]
     """In backward order: the output's stage first."""
     zero: tuple[str, ...]
     """Inputs that receive no gradient."""
-    cached: tuple[str, ...]
-    """The forward values the backward pass reads, in forward order."""
 
 
 def adjoint_name(name: str) -> str:
     return "d" + name
 
 
-def adjoint(staged: StagedIR, target: str = "math", compact: bool = False) -> AdjointIR:
+def adjoint(staged: StagedIR) -> AdjointIR:
     reached: set[str] = {staged.output}
-    read: set[str] = set()
     shapes = _shapes(staged) if staged.shaped else None
     relevant = _relevant(staged)
     blocks = []
     for stage in reversed(staged.stages):
         if stage.name not in reached or (relevant is not None and stage.name not in relevant):
             continue
-        contributions = _contributions(stage, reached, relevant, target, compact,
-                                       shapes)
-        for contribution in contributions:
-            read.update(contribution.reads)
-        blocks.append(Block(stage, contributions))
-    order = list(staged.inputs) + list(staged.dims) + [stage.name for stage in staged.stages]
+        blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes)))
     return AdjointIR(
         staged=staged,
         blocks=tuple(blocks),
         zero=tuple(name for name in staged.gradient_inputs if name not in reached),
-        cached=tuple(name for name in order if name in read),
     )
 
 
@@ -102,86 +96,42 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 
 
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                   target: str, compact: bool, shapes=None) -> tuple[Contribution, ...]:
-    if shapes is not None:
-        return _array_contributions(stage, reached, relevant, shapes)
-    snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
-    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
-                    floats=compact)
+                   shapes: dict[str, tuple] | None) -> tuple[Contribution, ...]:
+    """One contribution per operand that is a value the gradient reaches
+    (in an array program, not a dimension's size)."""
     upstream = adjoint_name(stage.name)
+    operand_shapes, ranks = None, ()
+    if shapes is not None:
+        operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
+                          for op in stage.operands]
+        ranks = tuple(map(len, operand_shapes))
     contributions = []
-    for operand, snippet in zip(stage.operands, snippets):
-        if not isinstance(operand, Ref) or (relevant is not None
-                                            and operand.name not in relevant):
+    for index, operand in enumerate(stage.operands):
+        if not isinstance(operand, Ref) or (relevant is not None and operand.name not in relevant) \
+                or (shapes is not None and operand.name not in shapes):
             continue
-        contributions.append(Contribution(
-            target=operand.name,
-            first=operand.name not in reached,
-            local=snippet.format_map(values),
-            upstream=upstream,
-            reads=tuple([values[field] for field, index in value_placeholders(snippet)
-                         if index < 0 or isinstance(stage.operands[index], Ref)]),
-        ))
+        summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
+        contributions.append(Contribution(operand.name, operand.name not in reached, stage,
+                                          index, upstream, ranks, summed))
         reached.add(operand.name)
     return tuple(contributions)
 
 
+_NOTHING = ((), ())
+
+
+def _summed(stage: Stage, operand_shapes: list[tuple], index: int) -> tuple:
+    """Where broadcasting stretched an operand, its gradient is summed back
+    to the operand's shape here, at the stage that spread it, so that no
+    row's rule has to."""
+    if stage.gate.shape_rule != "elementwise" or operand_shapes[index] == stage.shape:
+        return _NOTHING
+    return reduced_axes(operand_shapes[index], stage.shape)
+
+
 def _shapes(staged: StagedIR) -> dict[str, tuple]:
+    """Every value's shape (`()` for a number), for the rules' ranks."""
     shapes = dict.fromkeys(staged.inputs, ())
     shapes.update(staged.declared)
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
     return shapes
-
-
-def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                         shapes: dict[str, tuple]) -> tuple[Contribution, ...]:
-    """Each operand's vector-Jacobian product, from the row's rule for the
-    operands' ranks; where broadcasting stretched an operand, its gradient
-    is summed back to the operand's shape here, at the stage that spread it."""
-    operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
-                      for op in stage.operands]
-    ranks = tuple(map(len, operand_shapes))
-    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
-    values["g"] = upstream = adjoint_name(stage.name)
-    values.update(_shape_fields(operand_shapes[0] if operand_shapes else (), stage.gate.axis))
-    contributions = []
-    for index, operand in enumerate(stage.operands):
-        if not isinstance(operand, Ref) or operand.name not in shapes or (
-                relevant is not None and operand.name not in relevant):
-            continue
-        snippet = stage.gate.vjp_snippet(index, ranks)
-        sizes = tuple(dim for dim in operand_shapes[0] if isinstance(dim, str)) \
-            if "_a}" in snippet else ()
-        summed = ((), ())
-        if stage.gate.shape_rule == "elementwise" and operand_shapes[index] != stage.shape:
-            summed = reduced_axes(operand_shapes[index], stage.shape)
-        contributions.append(Contribution(
-            target=operand.name, first=operand.name not in reached, local="",
-            upstream=upstream,
-            reads=tuple([values[field] for field, i in value_placeholders(snippet)
-                         if i < 0 or isinstance(stage.operands[i], Ref)]) + sizes,
-            term=snippet.format_map(values), summed=summed,
-            note=_note(snippet, operand_shapes, stage) if stage.gate.vjp_note else ""))
-        reached.add(operand.name)
-    return tuple(contributions)
-
-
-def _shape_fields(shape: tuple, axis: int | None) -> dict[str, str]:
-    """The first operand's shape in the file's dimension names, for rules
-    that make an array of it (`np.full({shape_a}, {g})`): the backward pass
-    then reads the sizes, not the array."""
-    if not shape:
-        return {}
-    text = [str(dim) for dim in shape]
-    return {"shape_a": f"({', '.join(text)},)" if len(text) == 1 else f"({', '.join(text)})",
-            "size_a": " * ".join(text),
-            "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
-
-
-def _note(snippet: str, operand_shapes, stage: Stage) -> str:
-    shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
-    for letter, shape in zip("ab", operand_shapes):
-        shown_shapes[letter] = shown(shape)
-        shown_shapes[letter + "T"] = shown(shape[::-1])
-    # The row's own rule, read with a transposed operand as one factor.
-    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)

@@ -13,12 +13,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import NamedTuple
+
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .emit import forward_line
 from .naming import ARRAY_INTERNAL, INTERNAL, internal_names
+from .printers import Printer, cached
 from .respell import respeller
 from .shapes import Shape, shown
+from .snippets import fields, value_placeholders
+from .stage import Ref
 from .template_context import BackwardBlock
+
+
+class Term(NamedTuple):
+    """A contribution's vector-Jacobian product, printed."""
+
+    code: str
+    """Over the upstream, before any broadcasting sum: `dS @ W.T`."""
+    reads: tuple[str, ...]
+    """The forward values the code reads."""
+    note: str
+    """For a product's rule, the term with shapes for names, as the
+    lecture's dimension analysis writes it: `[H, N] @ [N, D]`."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +72,12 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     values = {*staged.user_names.values(), *shapes, *staged.dims}
     names = internal_names(values | {adjoint_name(name) for name in values},
                            INTERNAL + ARRAY_INTERNAL)
-    helper, sizes = names["_bind"], names["sizes"]
     # Gate code calls numpy `np.`; a file with a value named `np` moves it.
     code = respeller("np.", names["np"] + ".")
-    line_of = {stage.name: code(forward_line(stage, "numpy")) for stage in staged.stages}
-    cached = tuple(adjoint_ir.cached) + tuple(
-        name for name in adjoint_ir.zero if shapes[name] and name not in adjoint_ir.cached)
+    printer = Printer("numpy")
+    line_of = {stage.name: code(f"{stage.name} = {printer.forward(stage)}")
+               for stage in staged.stages}
+    blocks, cached_names = _backward(adjoint_ir, shapes, line_of, code)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -76,16 +92,11 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         output_shape=shown(output_shape),
         seed=adjoint_name(staged.output),
         layer=bool(output_shape),
-        bind_lines=_bind_lines(staged, helper, sizes, {*cached, *(
-            op.name for stage in staged.stages for op in stage.operands
-            if hasattr(op, "name"))}),
+        bind_lines=_bind_lines(staged, names["_bind"], names["sizes"], cached_names),
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
-        cache_tuple=_tuple(cached),
-        unpack_line=f"{_targets(cached)} = {names['cache']}" if cached else "",
-        blocks=tuple(BackwardBlock(line_of[block.stage.name],
-                                   tuple(code(_backward_line(c, shapes))
-                                         for c in block.contributions))
-                     for block in adjoint_ir.blocks if block.contributions),
+        cache_tuple=_tuple(cached_names),
+        unpack_line=f"{_targets(cached_names)} = {names['cache']}" if cached_names else "",
+        blocks=blocks,
         zero_lines=tuple(f"{adjoint_name(name)} = "
                          + (code(f"np.zeros_like({name})") if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
@@ -95,26 +106,89 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     )
 
 
-def _bind_lines(staged, helper: str, sizes: str, read) -> tuple[str, ...]:
+def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
+              code) -> tuple[tuple[BackwardBlock, ...], tuple[str, ...]]:
+    """backward's blocks, and what forward caches for them."""
+    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
+                  for block in adjoint_ir.blocks)
+    read = cached(adjoint_ir.staged, (name for block in terms for term in block
+                                      for name in term.reads))
+    # An input with no gradient gets zeros of its shape, so its value is kept.
+    cached_names = read + tuple(name for name in adjoint_ir.zero
+                                if shapes[name] and name not in read)
+    blocks = tuple(BackwardBlock(line_of[block.stage.name],
+                                 tuple(code(_backward_line(c, term, shapes))
+                                       for c, term in zip(block.contributions, block_terms)))
+                   for block, block_terms in zip(adjoint_ir.blocks, terms)
+                   if block.contributions)
+    return blocks, cached_names
+
+
+def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...]:
     """The checks of the inputs, then the sizes a stage or backward reads."""
     lines = [f"{sizes} = {{}}"] if staged.declared else []
     lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
+    read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands
+                             if isinstance(op, Ref))}
     lines += [f"{dim} = {sizes}[{dim!r}][0]" for dim in staged.dims if dim in read]
     return tuple(lines)
 
 
-def _backward_line(contribution: Contribution, shapes: dict[str, Shape]) -> str:
+def _term(contribution: Contribution, shapes: dict[str, Shape]) -> Term:
+    """The row's rule for the operands' ranks, filled with the stage's names
+    and the upstream `{g}`."""
+    stage = contribution.stage
+    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks)
+    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
+    values["g"] = contribution.upstream
+    first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()
+    values.update(_shape_fields(first_shape, stage.gate.axis))
+    reads = tuple([values[field] for field, i in value_placeholders(snippet)
+                   if i < 0 or isinstance(stage.operands[i], Ref)])
+    if "_a}" in snippet:  # the rule reads the operand's sizes, not its value
+        reads += tuple(dim for dim in first_shape if isinstance(dim, str))
+    note = _note(snippet, stage, shapes) if stage.gate.vjp_note else ""
+    return Term(snippet.format_map(values), reads, note)
+
+
+def _shape(operand, shapes: dict[str, Shape]) -> Shape:
+    return shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
+
+
+def _shape_fields(shape: Shape, axis: int | None) -> dict[str, str]:
+    """The first operand's shape in the file's dimension names, for rules
+    that make an array of it (`np.full({shape_a}, {g})`): the backward pass
+    then reads the sizes, not the array."""
+    if not shape:
+        return {}
+    text = [str(dim) for dim in shape]
+    return {"shape_a": f"({text[0]},)" if len(text) == 1 else f"({', '.join(text)})",
+            "size_a": " * ".join(text),
+            "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
+
+
+def _note(snippet: str, stage, shapes: dict[str, Shape]) -> str:
+    shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
+    for letter, operand in zip("ab", stage.operands):
+        shape = _shape(operand, shapes)
+        shown_shapes[letter] = shown(shape)
+        shown_shapes[letter + "T"] = shown(shape[::-1])
+    # The row's own rule, read with a transposed operand as one factor.
+    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)
+
+
+def _backward_line(contribution: Contribution, term: Term, shapes: dict[str, Shape]) -> str:
     name = adjoint_name(contribution.target)
-    term, note = _summed(contribution, shapes)
+    term, note = _summed(contribution, term, shapes)
     code = f"{name} = {term}" if contribution.first else f"{name} = {name} + {term}"
     return f"{code}  # {note}"
 
 
-def _summed(contribution: Contribution, shapes) -> tuple[str, str]:
+def _summed(contribution: Contribution, printed: Term, shapes) -> tuple[str, str]:
     """The term summed over the axes broadcasting stretched, and its note."""
     target_shape = shapes[contribution.target]
-    upstream_shape = shapes[contribution.upstream[1:]]
-    term = contribution.term
+    upstream_shape = shapes[contribution.stage.name]
+    term = printed.code
     gained, kept = contribution.summed
     if kept:
         term = f"np.sum({term}, axis={_axes(kept)}, keepdims=True)"
@@ -122,8 +196,8 @@ def _summed(contribution: Contribution, shapes) -> tuple[str, str]:
         term = f"np.sum({term})"
     elif gained:
         term = f"np.sum({term}, axis={_axes(gained)})"
-    if contribution.note:
-        return term, f"{contribution.note} -> {shown(target_shape)}"
+    if printed.note:
+        return term, f"{printed.note} -> {shown(target_shape)}"
     if upstream_shape == target_shape:
         return term, shown(target_shape)
     return term, f"{shown(upstream_shape)} -> {shown(target_shape)}"

@@ -1,4 +1,4 @@
-"""The numpy target's block lines -> the same lines, each result written into
+"""A result's code and its outermost ufunc -> the line that writes it into
 its array; and how many points a block holds.
 
 The numpy target's `grad` works in blocks of points (templates/numpy.py.jinja).
@@ -15,8 +15,6 @@ for bit, since an operator on arrays is its ufunc.
 
 from __future__ import annotations
 
-import ast
-
 BLOCK_BYTES = 2**23
 """What a block's arrays may take together, in bytes: about 8 MiB, inside
 the caches of the machines gradc is measured on (docs/performance.md)."""
@@ -32,40 +30,11 @@ def block_power(arrays: int) -> int:
     return min(max((BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1, 12), 17)
 
 
-# The ufunc NumPy runs for each operator that gate code writes.
-_OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
-              ast.Div: "divide", ast.USub: "negative"}
-
-
-def write_into(lines: tuple[str, ...], results: tuple[str, ...]) -> tuple[str, ...]:
-    """`lines` (each `name = code`), those that assign one of `results` rewritten."""
-    return tuple(_into(line) if line.split(" = ", 1)[0] in results else line for line in lines)
-
-
-def _into(line: str) -> str:
-    name, code = line.split(" = ", 1)
-    node = ast.parse(code, mode="eval").body
-    call = _ufunc_call(node)
+def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str) -> str:
+    """The line that computes `code` into the result array `name`: the
+    ufunc call `code` makes last (printers.Call), with `out=`, or a copy
+    when it makes none."""
     if call is None:
         return f"{name}[...] = {code}"
     ufunc, operands = call
-    return f"np.{ufunc}({', '.join(ast.get_source_segment(code, op) for op in operands)}, out={name})"
-
-
-def _ufunc_call(node: ast.expr) -> tuple[str, list[ast.expr]] | None:
-    """The ufunc that computes `node` last, and its operands; None if there is none."""
-    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in _OPERATORS:
-        operands = [node.left, node.right] if isinstance(node, ast.BinOp) else [node.operand]
-        return _OPERATORS[type(node.op)], operands
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"
-            and not node.keywords and _is_ufunc(node.func.attr)):
-        return node.func.attr, node.args
-    return None
-
-
-def _is_ufunc(name: str) -> bool:
-    # Imported here: only numpy lines come this far, and a compile for another
-    # target should not pay for importing NumPy.
-    import numpy
-    return isinstance(getattr(numpy, name, None), numpy.ufunc)
+    return f"np.{ufunc}({', '.join(operands)}, out={name})"

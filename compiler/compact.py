@@ -29,79 +29,120 @@ speed instead:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .adjoint import Block, adjoint_name
-from .snippets import factor, format_number, printed_value
+from .printers import Call, Local, number_call, unparenthesized
+from .snippets import factor, format_number
+
+
+class Code(NamedTuple):
+    """A piece of the compact lines, and its value when it is a number,
+    kept beside it so that nothing reads a printed number back."""
+
+    text: str
+    number: float | None = None
+    call: Call | None = None
+    """The ufunc the code computes last, for a block of points (blocks.py)."""
+    minus: str | None = None
+    """For a negation whose operand the text wraps in parentheses
+    (`-(2 * x)`), that operand as an argument: `2 * x`."""
+
+    @property
+    def inner(self) -> str:
+        return unparenthesized(self.text, self.number)
+
+    @property
+    def operand(self) -> str:
+        """The code as the left operand of `*`: a name or a number as it
+        is, any other expression in parentheses (a sum, a conditional)."""
+        bare = self.text.isidentifier() or self.number is not None
+        return self.text if bare else f"({self.text})"
 
 
 @dataclass(frozen=True)
 class Compact:
-    lines: tuple[tuple[str, ...], ...]
-    """The lines of each block, in the blocks' (backward) order."""
-    gradients: tuple[tuple[str, str], ...]
+    lines: tuple[tuple[tuple[str, Code], ...], ...]
+    """The lines of each block, in the blocks' (backward) order, as
+    (adjoint name, code) pairs."""
+    gradients: tuple[tuple[str, Code], ...]
     """(input, code) for each input that takes a gradient: its adjoint's
     name when assigned, else the gradient's code."""
 
-    def gradient(self, name: str) -> str:
-        return dict(self.gradients)[name]
 
-
-def compact_lines(blocks: tuple[Block, ...], seed: str, inputs: tuple[str, ...],
-                  as_code: bool = False) -> Compact:
+def compact_lines(blocks: tuple[Block, ...], printed: tuple[tuple[Local, ...], ...],
+                  seed: str, inputs: tuple[str, ...], as_code: bool = False) -> Compact:
+    """`printed`: each block's local gradients, one per contribution."""
     last = {c.target: (i, j) for i, block in enumerate(blocks)
             for j, c in enumerate(block.contributions)}
-    alias: dict[str, str | None] = {seed: None}
-    terms: dict[str, list[tuple[str, bool]]] = {}
+    alias: dict[str, Code | None] = {seed: None}
+    terms: dict[str, list[tuple[Code, bool]]] = {}
     lines, gradients = [], []
-    for i, block in enumerate(blocks):
+    for i, (block, locals_) in enumerate(zip(blocks, printed)):
         here = []
-        for j, c in enumerate(block.contributions):
-            terms.setdefault(c.target, []).append(_term(c.local, alias.get(c.upstream, c.upstream)))
+        for j, (c, local) in enumerate(zip(block.contributions, locals_)):
+            upstream = alias.get(c.upstream, Code(c.upstream))
+            terms.setdefault(c.target, []).append(_term(local, upstream))
             if last[c.target] != (i, j):
                 continue
             name, value = adjoint_name(c.target), _sum(terms.pop(c.target))
             if c.target in inputs and as_code:
                 gradients.append((c.target, value))
-            elif c.target in inputs or not (value.isidentifier() or value == "1.0"
-                                            or as_code and printed_value(value) is not None):
-                here.append(f"{name} = {value}")
-                gradients.extend([(c.target, name)] * (c.target in inputs))
+            elif c.target in inputs or not (value.text.isidentifier() or value.number == 1.0
+                                            or as_code and value.number is not None):
+                here.append((name, value))
+                gradients.extend([(c.target, Code(name))] * (c.target in inputs))
             else:
-                alias[name] = None if printed_value(value) == 1.0 else value
+                alias[name] = None if value.number == 1.0 else value
         lines.append(tuple(here))
     return Compact(tuple(lines), tuple(gradients))
 
 
-def _term(local: str, upstream: str | None) -> tuple[str, bool]:
+def _term(local: Local, upstream: Code | None) -> tuple[Code, bool]:
     """The code of local * upstream (None: the seed, a unit), and whether
     it can stand in a sum without parentheses."""
     if upstream is None:
-        if printed_value(local) in (1.0, -1.0):
-            return format_number(printed_value(local), False).strip("()"), True
-        return local, local.isidentifier() or printed_value(local) is not None
-    if printed_value(local) == 1.0:
+        if local.number in (1.0, -1.0):
+            return _number(format_number(local.number, False).strip("()"), local.number), True
+        if local.number is not None:
+            return _number(local.code, local.number), True
+        return Code(local.code, None, local.call), local.code.isidentifier()
+    if local.number == 1.0:
         return upstream, True
-    if printed_value(local) == -1.0:
+    if local.number == -1.0:
         return _negated(upstream), True
-    if printed_value(upstream) == -1.0:
-        return f"-{factor(local)}", True
-    return f"{factor(local)} * {upstream}", True
+    if upstream.number == -1.0:
+        return Code(f"-{factor(local.code)}", None, ("negative", (local.inner,)),
+                    local.inner), True
+    return Code(f"{factor(local.code)} * {upstream.text}", None,
+                ("multiply", (local.inner, upstream.inner))), True
 
 
-def _negated(code: str) -> str:
+def _number(text: str, number: float) -> Code:
+    return Code(text, number, number_call(text, number))
+
+
+def _negated(code: Code) -> Code:
     """-code for a name or a number; negating a number is exact."""
-    value = printed_value(code)
-    return f"-{code}" if value is None else format_number(-value, False)
+    if code.number is None:
+        return Code(f"-{code.text}", None, ("negative", (code.text,)))
+    return _number(format_number(-code.number, False), -code.number)
 
 
-def _sum(terms: list[tuple[str, bool]]) -> str:
+def _sum(terms: list[tuple[Code, bool]]) -> Code:
     if len(terms) == 1:
         return terms[0][0]
     parts = []
-    for text, bare in terms:
-        text = text if bare else f"({text})"
+    for code, bare in terms:
+        text = code.text if bare else f"({code.text})"
         if parts and text.startswith("-"):
             parts.append(f"- {text[1:]}")
         else:
             parts.append(f"+ {text}" if parts else text)
-    return " ".join(parts)
+    *earlier, (last, bare) = terms
+    # The last term's operation comes last: (a + b) + c, a - b.
+    left = " ".join(parts[:-1]) if len(earlier) > 1 else earlier[0][0].inner
+    if parts[-1].startswith("- "):
+        right = last.minus if last.minus is not None else parts[-1][2:]
+        return Code(" ".join(parts), None, ("subtract", (left, right)))
+    return Code(" ".join(parts), None, ("add", (left, last.inner)))

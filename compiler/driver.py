@@ -35,9 +35,8 @@ def staged_ir(text: str, *, wrt=None, fold: bool = True, cse: bool = True,
     return optimize(stage(resolve(parse(text))), passes)
 
 
-def adjoint_ir(text: str, target: str = "math", compact: bool = False,
-               **passes) -> AdjointIR:
-    return adjoint(staged_ir(text, **passes), target, compact)
+def adjoint_ir(text: str, **passes) -> AdjointIR:
+    return adjoint(staged_ir(text, **passes))
 
 
 def compile_source(text: str, target: str | None = None, style: str = "lecture",
@@ -55,11 +54,11 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
         staged = staged_ir(text, **passes)
         if staged.shaped:
             _check_array_options(staged, target, style)
-            return render(array_emit.context(adjoint(staged, "numpy")), "arrays")
+            return render(array_emit.context(adjoint(staged)), "arrays")
         target = target or "math"
         # Each IR is let go as soon as the next step has read it, so that
         # it is freed before the cyclic GC is back on and would walk it.
-        reverse = adjoint(staged, target, compact=style == "compact")
+        reverse = adjoint(staged)
         del staged
         module = context(reverse, style, target)
         del reverse

@@ -1,5 +1,7 @@
 """StagedIR + AdjointIR -> TemplateContext: every line of code, finished.
 
+A `Printer` (printers.py) fills each row's snippets once, for the target
+and style asked; the imports and the cache follow from what it printed.
 The templates only lay these lines out.  Two styles of backward line:
 
 * "lecture" (the default) writes every local factor, as the lecture does:
@@ -19,16 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
+from typing import NamedTuple
 
 from .adjoint import AdjointIR, Contribution, adjoint_name
-from .bare_calls import bare_calls
-from .blocks import block_power, write_into
-from .compact import Compact, compact_lines
+from .blocks import block_power, written_into
+from .compact import Code, Compact, compact_lines
 from .naming import internal_names
+from .printers import Local, Printer, cached
 from .respell import respelled
-from .snippets import factor, fill, printed_value
-from .stage import Ref, Stage, StagedIR
+from .snippets import factor
+from .stage import Ref, StagedIR
 from .targets import TARGETS
 from .template_context import BackwardBlock, TemplateContext
 
@@ -42,49 +44,66 @@ every line would double the text CPython compiles on import (21 s instead of
 about 10 s for 10^5 stages)."""
 
 
-def forward_line(stage: Stage, target: str = "math", compact: bool = False) -> str:
-    snippet = stage.gate.forward_snippet(len(stage.operands), target, compact)
-    code = fill(snippet, stage.gate, stage.operands, stage.constant, floats=compact)
-    return f"{stage.name} = {code}"
+class Printed(NamedTuple):
+    """The code of one module, printed once: each stage's forward code,
+    and each block's local gradients, one per contribution."""
+
+    forward: tuple[str, ...]
+    lines: tuple[str, ...]
+    """`name = code` for each stage."""
+    locals: tuple[tuple[Local, ...], ...]
+    cached: tuple[str, ...]
 
 
-def backward_line(contribution: Contribution, target: str = "math") -> str:
+def _print(adjoint_ir: AdjointIR, printer: Printer) -> Printed:
+    """One pass in forward order, so that each stage's placeholders are
+    worked out once, for its forward code and its local gradients."""
+    staged = adjoint_ir.staged
+    # The blocks are in backward order, the stages that have one among them.
+    blocks, forward, backward = list(adjoint_ir.blocks), [], []
+    for stage in staged.stages:
+        values = printer.values(stage)
+        forward.append(printer.forward(stage, values))
+        if blocks and blocks[-1].stage is stage:
+            backward.append(printer.locals(stage, blocks.pop().contributions, values))
+    lines = tuple(f"{stage.name} = {code}" for stage, code in zip(staged.stages, forward))
+    return Printed(tuple(forward), lines, tuple(reversed(backward)),
+                   cached(staged, printer.reads))
+
+
+def backward_line(contribution: Contribution, local: Local, target: str = "math") -> str:
     """The lecture style's line for one contribution."""
     name = adjoint_name(contribution.target)
-    term = f"{factor(contribution.local)} * {contribution.upstream}"
+    term = f"{factor(local.code)} * {contribution.upstream}"
     if contribution.first:
         return f"{name} = {term}"
     return TARGETS[target].accumulate.format(name, term)
 
 
-def _compact_lines(adjoint_ir: AdjointIR, as_code: bool) -> Compact:
-    staged = adjoint_ir.staged
-    return compact_lines(adjoint_ir.blocks, adjoint_name(staged.output), staged.inputs,
-                         as_code)
-
-
-def grad_line(contribution: Contribution, seed: str, target: str = "math") -> str:
+def grad_line(contribution: Contribution, local: Local, seed: str,
+              target: str = "math") -> str:
     """The lecture style's line in grad, whose seed is 1: a factor times the
     seed is written alone, as the lecture writes it (`dnum = invden`,
     `ddot = (1 - f) * f`); a number keeps the seed, so that the gradient
     is a float (`dxypmaxzw = (2) * df`)."""
-    local = contribution.local
-    if contribution.upstream != seed or printed_value(local) is not None:
-        return backward_line(contribution, target)
+    if contribution.upstream != seed or local.number is not None:
+        return backward_line(contribution, local, target)
     name = adjoint_name(contribution.target)
     if contribution.first:
-        return f"{name} = {local}"
-    return TARGETS[target].accumulate.format(name, factor(local))
+        return f"{name} = {local.code}"
+    return TARGETS[target].accumulate.format(name, factor(local.code))
 
 
-def _blocks(adjoint_ir: AdjointIR, style: str, target: str, line_of: dict[str, str],
+def _blocks(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
             compact: Compact | None, line=backward_line) -> tuple[BackwardBlock, ...]:
-    """`line(contribution, target)` writes the lecture style's lines."""
+    """`line(contribution, local, target)` writes the lecture style's lines."""
     if style == "compact":
-        lines = compact.lines
+        lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
+                      for block in compact.lines)
     else:
-        lines = tuple(tuple(line(c, target) for c in block.contributions)
-                      for block in adjoint_ir.blocks)
+        lines = tuple(tuple(line(c, local, target) for c, local in zip(block.contributions, locals_))
+                      for block, locals_ in zip(adjoint_ir.blocks, printed.locals))
+    line_of = dict(zip((stage.name for stage in adjoint_ir.staged.stages), printed.lines))
     # A compact block may be left with no line: its adjoints were summed later.
     return tuple(BackwardBlock(line_of[block.stage.name], block_lines)
                  for block, block_lines in zip(adjoint_ir.blocks, lines) if block_lines)
@@ -106,35 +125,34 @@ def _unpack(names: tuple[str, ...], cache: str) -> str:
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
             target: str = "math") -> TemplateContext:
-    """`adjoint_ir` must have been made for the same target, and with
-    `compact` for the compact style."""
     staged = adjoint_ir.staged
     spec = TARGETS[target]
     compact = style == "compact"
-    values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
-    taken = {*values, *map(adjoint_name, values)}
+    taken = _taken(staged)
     # The module's own names come last, around every name of the formula's.
     names = internal_names(taken)
-    forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
+    printer = Printer(target, compact, taken | frozenset(names.values())
+                      if compact and spec.bare_calls else None)
+    printed = _print(adjoint_ir, printer)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
-    compact_backward = _compact_lines(adjoint_ir, spec.gradients_as_code) \
-        if compact or spec.blocked else None
-    backward = _backward_fields(adjoint_ir, style, target, forward_lines, compact_backward)
+    compact_backward = compact_lines(adjoint_ir.blocks, printed.locals,
+                                     adjoint_name(staged.output), staged.inputs,
+                                     spec.gradients_as_code) if compact or spec.blocked else None
     result = TemplateContext(
-        **_module_fields(staged, spec, forward_lines, backward["blocks"], names),
-        forward_lines=forward_lines,
-        **backward,
-        **_interface_fields(adjoint_ir, names["cache"]),
-        **_returns(adjoint_ir, compact_backward if compact else None, forward_lines),
-        **_block_fields(adjoint_ir, spec, forward_lines, compact_backward),
+        **_module_fields(staged, spec, printer, names),
+        forward_lines=printed.lines,
+        **_backward_fields(adjoint_ir, printed, style, target, compact_backward),
+        **_interface_fields(adjoint_ir, printed.cached, names["cache"]),
+        **_returns(adjoint_ir, printed, compact_backward if compact else None),
+        **_block_fields(adjoint_ir, spec, printer, printed, compact_backward),
         **_loop(adjoint_ir),
     )
     if spec.disk_cache:
         digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
         result = dataclasses.replace(result, home=f"_gradc_{staged.output}_{digest}")
-    if compact and spec.bare_calls:
-        result = bare_calls(result, spec.module, spec.prefix, taken | set(names.values()))
+    # Gate code calls its module as the table spells it (`np.`); a formula
+    # with a value of that name moves the module's name (naming.py).
     return respelled(result, spec.prefix, names[spec.alias] + ".")
 
 
@@ -143,16 +161,23 @@ def _import(module: str, alias: str) -> str:
     return module if alias == module else f"{module} as {alias}"
 
 
-def _module_fields(staged: StagedIR, spec, forward_lines, blocks, names) -> dict:
+def _taken(staged: StagedIR) -> frozenset[str]:
+    """The names the module gives to values and their adjoints, which a
+    function called by its bare name must not shadow."""
+    values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
+    return frozenset((*values, *map(adjoint_name, values)))
+
+
+def _module_fields(staged: StagedIR, spec, printer: Printer, names: dict[str, str]) -> dict:
     """The module's docstring, imports, inputs and own names."""
     params = ", ".join(staged.inputs)
-    every_line = itertools.chain(forward_lines, (line for b in blocks for line in b.lines))
-    # Imports follow from use: a formula without math functions imports nothing.
-    uses = spec.always_imports or any(spec.prefix in line for line in every_line)
     return {
         "title": f"{staged.output}({params}) and its gradient, staged one gate per line.",
+        # Imports follow from what was printed: a formula without math
+        # functions imports nothing.
         "imports": tuple(_import(module, names[module]) for module in spec.also_imports)
-        + ((_import(spec.module, names[spec.alias]),) if uses else ()),
+        + tuple(_import(module, names[spec.alias]) for module in printer.modules()),
+        "bare_import": printer.bare_import(),
         "names": names,
         "sys_import": _import("sys", names["sys"]),
         "inputs": staged.inputs,
@@ -163,36 +188,38 @@ def _module_fields(staged: StagedIR, spec, forward_lines, blocks, names) -> dict
     }
 
 
-def _backward_fields(adjoint_ir: AdjointIR, style: str, target: str, forward_lines,
+def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
                      compact: Compact | None) -> dict:
     """backward's blocks of lines, and grad's, which run for a seed of 1."""
     staged = adjoint_ir.staged
     seed = adjoint_name(staged.output)
-    line_of = dict(zip((stage.name for stage in staged.stages), forward_lines))
-    blocks = _blocks(adjoint_ir, style, target, line_of, compact)
+    blocks = _blocks(adjoint_ir, printed, style, target, compact)
     fused = len(staged.stages) <= FUSED_GRAD_LIMIT
     # Past the limit grad calls forward and backward, and writes no lines.
     lecture_grad = style != "compact" and fused
     return {
         "seed": seed,
         "blocks": blocks,
-        "grad_blocks": _blocks(adjoint_ir, style, target, line_of, None,
-                               lambda c, t: grad_line(c, seed, t)) if lecture_grad else blocks,
+        "grad_blocks": _blocks(adjoint_ir, printed, style, target, None,
+                               lambda c, local, t: grad_line(c, local, seed, t))
+        if lecture_grad else blocks,
         "fused_grad": fused,
         # A number times the seed keeps the seed, so grad sets it.
         "seed_line": f"{seed} = 1.0" if style != "compact" and any(
-            c.upstream == seed and printed_value(c.local) is not None
-            for block in adjoint_ir.blocks for c in block.contributions) else "",
+            c.upstream == seed and local.number is not None
+            for block, locals_ in zip(adjoint_ir.blocks, printed.locals)
+            for c, local in zip(block.contributions, locals_)) else "",
     }
 
 
-def _interface_fields(adjoint_ir: AdjointIR, cache: str) -> dict:
+def _interface_fields(adjoint_ir: AdjointIR, cached_names: tuple[str, ...],
+                      cache: str) -> dict:
     """What forward caches, and which gradients backward returns."""
     staged = adjoint_ir.staged
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     return {
-        "cache_tuple": _tuple(adjoint_ir.cached),
-        "unpack_line": _unpack(adjoint_ir.cached, cache),
+        "cache_tuple": _tuple(cached_names),
+        "unpack_line": _unpack(cached_names, cache),
         "zero_lines": _zero_lines(adjoint_ir),
         "gradients": _tuple(gradient_names),
         "gradient_names": gradient_names,
@@ -205,17 +232,22 @@ def _zero_lines(adjoint_ir: AdjointIR) -> tuple[str, ...]:
     return tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
 
 
-def _block_fields(adjoint_ir: AdjointIR, spec, forward_lines,
+def _block_fields(adjoint_ir: AdjointIR, spec, printer: Printer, printed: Printed,
                   compact: Compact | None) -> dict:
-    """A blocked target's grad: the lines of one block and its size."""
+    """A blocked target's grad: the lines of one block and its size; each
+    line that assigns a result computes it into its array (blocks.py)."""
     staged = adjoint_ir.staged
     if not spec.blocked:
         return {"block_lines": (), "block_power": block_power(len(staged.inputs)),
                 "broadcast_size": ""}
-    results = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs)
-    lines = write_into(forward_lines + tuple(line for block in compact.lines for line in block)
-                       + _zero_lines(adjoint_ir), results)
-    return {"block_lines": lines, "block_power": block_power(len(staged.inputs) + len(lines)),
+    results = {staged.output, *(adjoint_name(name) for name in staged.gradient_inputs)}
+    lines = [written_into(stage.name, printer.call(stage), code) if stage.name in results
+             else line for stage, code, line in zip(staged.stages, printed.forward, printed.lines)]
+    lines += [written_into(name, code.call, code.text) if name in results
+              else f"{name} = {code.text}" for block in compact.lines for name, code in block]
+    lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
+    return {"block_lines": tuple(lines),
+            "block_power": block_power(len(staged.inputs) + len(lines)),
             "broadcast_size": _broadcast_size(staged.inputs)}
 
 
@@ -232,8 +264,7 @@ def _broadcast_size(inputs: tuple[str, ...]) -> str:
     return f"int(np.prod(np.broadcast_shapes(*map(np.shape, {_tuple(inputs)}))))"
 
 
-def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
-             forward_lines: tuple[str, ...]) -> dict:
+def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -> dict:
     """What backward and grad return.  In the compact style the lines do not
     read the seed, so backward scales each gradient once; an input's
     gradient is its code where it has no name, and grad returns the output's
@@ -242,25 +273,19 @@ def _returns(adjoint_ir: AdjointIR, compact: Compact | None,
     seed = adjoint_name(staged.output)
     names = {name: adjoint_name(name) for name in staged.gradient_inputs}
     if compact is None:
-        return {"scaled_gradients": _tuple(names.values()), "grad_lines": forward_lines,
+        return {"scaled_gradients": _tuple(names.values()), "grad_lines": printed.lines,
                 "grad_value": staged.output, "gradient_code": _tuple(names.values())}
     assigned = dict(compact.gradients)
-    code = {name: assigned.get(name, adjoint) for name, adjoint in names.items()}
-    scaled = (text if name in adjoint_ir.zero else f"{_operand(text)} * {seed}"
-              for name, text in code.items())
+    code = {name: assigned.get(name, Code(adjoint)) for name, adjoint in names.items()}
+    scaled = (value.text if name in adjoint_ir.zero else f"{value.operand} * {seed}"
+              for name, value in code.items())
     last = staged.stages[-1] if staged.stages else None
     direct = (last is not None and last.name == staged.output
-              and staged.output not in adjoint_ir.cached)
+              and staged.output not in printed.cached)
     return {"scaled_gradients": _tuple(scaled),
-            "grad_lines": forward_lines[:-1] if direct else forward_lines,
-            "grad_value": forward_lines[-1].partition(" = ")[2] if direct else staged.output,
-            "gradient_code": _tuple(code.values())}
-
-
-def _operand(code: str) -> str:
-    """Code as the left operand of `*`: a name or a number as it is, any
-    other expression in parentheses (a sum, a conditional, a negation)."""
-    return code if code.isidentifier() or printed_value(code) is not None else f"({code})"
+            "grad_lines": printed.lines[:-1] if direct else printed.lines,
+            "grad_value": printed.forward[-1] if direct else staged.output,
+            "gradient_code": _tuple(value.text for value in code.values())}
 
 
 def _loop(adjoint_ir: AdjointIR) -> dict:

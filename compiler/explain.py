@@ -90,7 +90,7 @@ def _backward_rows(result: Trace) -> list[tuple[str, ...]]:
     for step in result.steps:
         contribution = step.contribution
         into = f"{adjoint_name(contribution.target)} {'=' if contribution.first else '+='}"
-        rows.append((step.block.stage.name, into, contribution.local, repr(step.local),
+        rows.append((step.block.stage.name, into, step.code, repr(step.local),
                      f"{contribution.upstream} = {step.upstream!r}", repr(step.product)))
     return rows
 

@@ -23,18 +23,6 @@ def format_number(value: float, integral: bool) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def printed_value(code: str) -> float | None:
-    """The value of code that is a printed constant such as `2.5` or
-    `(-3e+16)`, else None (`inf` and `nan` are names here, though float()
-    would read them as numbers)."""
-    if code.isidentifier():
-        return None
-    try:
-        return float(code.removeprefix("(").removesuffix(")"))
-    except ValueError:
-        return None
-
-
 def spell(operand, floats: bool = False) -> str:
     """An operand as code: a `Ref`'s name or a `Const`'s printed value
     (`2.0` rather than `2` when `floats`: the compact style's arithmetic

@@ -44,7 +44,7 @@ class Target:
     adjoint to a name: `return f, (y, x)`."""
     bare_calls: bool = False
     """The compact style calls the module's functions by their bare names
-    (`from math import exp`), one lookup fewer per call (bare_calls.py)."""
+    (`from math import exp`), one lookup fewer per call (printers.py)."""
     also_imports: tuple[str, ...] = ()
     """Modules the template itself calls, imported before `module`."""
 

@@ -91,4 +91,4 @@ class TemplateContext:
     context, so the same in every process and for every importer."""
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
-    names (the compact style, bare_calls.py), or nothing."""
+    names (the compact style, printers.py), or nothing."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import gates
 from .adjoint import AdjointIR, Block, Contribution, adjoint_name
+from .printers import Local, local_gradient
 from .snippets import fill
 from .stage import Ref, Stage
 
@@ -26,6 +27,8 @@ class Step:
 
     block: Block
     contribution: Contribution
+    code: str
+    """The local gradient's code, as the math target prints it."""
     local: float
     upstream: float
     product: float
@@ -112,27 +115,28 @@ def _run_forward(stage: Stage, result: Trace) -> bool:
 
 def _run_backward(block: Block, contribution: Contribution, result: Trace) -> bool:
     upstream = result.adjoints[contribution.upstream]
-    local, problem = _evaluate(contribution.local, result.values)
+    printed = local_gradient(contribution)
+    local, problem = _evaluate(printed.code, result.values)
     product = local * upstream
     if problem is None and not math.isfinite(product):
         problem = "overflowed"
     if problem is not None:
         result.failure = Failure(block.stage, "backward",
-                                 _backward_message(problem, contribution, local, upstream,
-                                                   result.values), contribution)
+                                 _backward_message(problem, contribution, printed, local,
+                                                   upstream, result.values), contribution)
         return False
     target = adjoint_name(contribution.target)
     result.adjoints[target] = product if contribution.first else result.adjoints[target] + product
-    result.steps.append(Step(block, contribution, local, upstream, product))
+    result.steps.append(Step(block, contribution, printed.code, local, upstream, product))
     return True
 
 
-def _backward_message(problem: str, contribution: Contribution, local: float,
-                      upstream: float, values: dict[str, float]) -> str:
+def _backward_message(problem: str, contribution: Contribution, printed: Local,
+                      local: float, upstream: float, values: dict[str, float]) -> str:
     """Names the local gradient that failed, or the product that overflowed."""
     head = f"{problem} in the backward pass, into {adjoint_name(contribution.target)}: "
     if not math.isfinite(local):
-        shown = _values_text(contribution.reads, values)
-        return head + f"local gradient {contribution.local} at {shown}"
-    return head + (f"local gradient {contribution.local} = {local!r} "
+        shown = _values_text(printed.reads, values)
+        return head + f"local gradient {printed.code} at {shown}"
+    return head + (f"local gradient {printed.code} = {local!r} "
                    f"times {contribution.upstream} = {upstream!r}")

@@ -66,9 +66,9 @@ def _gate_modules(gate):
     const = Const(2.5) if gate.takes_constant else None
     staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
                       {n: n for n in names})
-    return tuple(module_from_source(render(context(adjoint(staged, compact=compact), style)),
+    return tuple(module_from_source(render(context(adjoint(staged), style)),
                                     f"gate_{gate.name}_{style}", "<gate>")
-                 for compact, style in ((False, "lecture"), (True, "compact")))
+                 for style in ("lecture", "compact"))
 
 
 @pytest.mark.parametrize("name", sorted(SCALAR_GATES))

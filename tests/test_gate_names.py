@@ -18,7 +18,8 @@ ALLOWED = {
     "array_oracle.py": "the same for arrays",
     "targets.py": "math's function names, as NumPy spells them",
     "naming.py": "Python builtins the generated modules call",
-    "blocks.py": "NumPy's ufunc names for Python's operators",
+    "printers.py": "NumPy's ufunc names for Python's operators",
+    "compact.py": "NumPy's ufunc names for a sum's last operation",
 }
 
 

@@ -108,7 +108,7 @@ def _gate_columns(inputs, count: int = 200, seed: int = 3):
 def gate_modules(folder):
     staged = _all_gates()
     math_source = render(context(adjoint(staged)))
-    numba_source = render(context(adjoint(staged, "numba"), target="numba"), "numba")
+    numba_source = render(context(adjoint(staged), target="numba"), "numba")
     return (module_from_source(math_source, "all_gates_math", "<all gates>"),
             module_from_file(numba_source, "all_gates", folder))
 

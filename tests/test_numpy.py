@@ -44,7 +44,7 @@ def _single_gate(gate, target: str):
     const = Const(float(MEANING[gate.name][1])) if gate.takes_constant else None
     staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
                       {n: n for n in names})
-    source = render(context(adjoint(staged, target), target=target), target)
+    source = render(context(adjoint(staged), target=target), target)
     return module_from_source(source, f"gate_{gate.name}_{target}", "<gate>")
 
 
