@@ -24,10 +24,13 @@ from .files import read_source, write_atomically
 from .targets import TARGETS
 
 
-def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture"):
+def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture",
+         **passes):
     """Compile the formula file at `path` and return the module it makes
-    (`target` None: numpy for a file that declares shapes, else math)."""
-    source = compile_source(read_source(path), target=target, style=style)
+    (`target` None: numpy for a file that declares shapes, else math).
+    `passes` are `gradc compile`'s: `wrt=("W", "b")` makes backward return
+    only those gradients and compute only what they need."""
+    source = compile_source(read_source(path), target=target, style=style, **passes)
     stem = Path(path).stem
     name = stem if stem.isidentifier() else "formula"
     if target is not None and TARGETS[target].disk_cache:

@@ -19,15 +19,15 @@ def forward(x):
     sizes = {}
     x = _bind('x', x, sizes)
     z = np.maximum(x, 0.0)  # [M]
-    return z, (x,)
+    return z, (z,)
 
 
 def backward(cache, dz):
     """Return the gradient (dx,) for the upstream gradient dz of z, [M]."""
-    x, = cache
+    z, = cache
 
     # backprop z = np.maximum(x, 0.0)
-    dx = (np.where(x > 0, 1.0, 0.0)) * dz  # [M]
+    dx = (z > 0) * dz  # [M]
     return (dx,)
 
 

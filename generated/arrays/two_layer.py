@@ -46,12 +46,12 @@ def forward(X, W1, b1, W2, b2, Y, reg):
     sum = sumW1W1 + sumW2W2  # a number
     scregsum = screg * sum  # a number
     loss = data_loss + scregsum  # a number
-    return loss, (X, W1, W2, Y, N, D, H, C, XW1pb1, h, lsmS, num, invN, screg, sum)
+    return loss, (X, W1, W2, Y, N, D, H, C, h, lsmS, num, invN, screg, sum)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW1, db1, dW2, db2, dY, dreg) of loss, scaled by dloss."""
-    X, W1, W2, Y, N, D, H, C, XW1pb1, h, lsmS, num, invN, screg, sum = cache
+    X, W1, W2, Y, N, D, H, C, h, lsmS, num, invN, screg, sum = cache
 
     # backprop loss = data_loss + scregsum
     ddata_loss = dloss  # a number
@@ -108,7 +108,7 @@ def backward(cache, dloss=1.0):
     dW2 = dW2 + h.T @ dhW2  # [H, N] @ [N, C] -> [H, C]
 
     # backprop h = np.maximum(XW1pb1, 0.0)
-    dXW1pb1 = (np.where(XW1pb1 > 0, 1.0, 0.0)) * dh  # [N, H]
+    dXW1pb1 = (h > 0) * dh  # [N, H]
 
     # backprop XW1pb1 = XW1 + b1
     dXW1 = dXW1pb1  # [N, H]
