@@ -108,3 +108,10 @@ def test_a_value_that_is_not_finite_is_named(capsys, tmp_path):
     status, out, _ = run(capsys, "explain", path, "--wrt", "y")
     assert status == 1
     assert out.endswith("stage expscx (3:22) overflowed (2 of 2 entries)\n")
+
+
+def test_the_docs_show_the_golden_text():
+    docs = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
+    golden = (GOLDEN / "explain_linear_layer.txt").read_text(encoding="utf-8")
+    indented = "".join(f"    {line}".rstrip() + "\n" for line in golden.splitlines())
+    assert indented in docs
