@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import pass_options
+from . import array_draw, array_trace, pass_options
 from .adjoint import AdjointIR, adjoint_name
 from .driver import adjoint_ir
 from .errors import GradcError
@@ -49,7 +49,8 @@ def add_command(commands) -> None:
                     "gradient (red) at that point.")
     command.add_argument("file", help="the formula file (UTF-8)")
     command.add_argument("--at", nargs="+", metavar="NAME=VALUE",
-                         help="a point, such as --at x=3 y=-4")
+                         help="a point, such as --at x=3 y=-4 (a formula of numbers)")
+    array_trace.add_options(command)
     command.add_argument("-o", "--output", metavar="OUT",
                          help="where to write; .svg, .png or .dot (default: FILE with .svg)")
     pass_options.add_options(command)
@@ -57,9 +58,12 @@ def add_command(commands) -> None:
 
 
 def run(args) -> int:
-    ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
     target = _output_path(args.file, args.output)
-    source = dot_source(ir, _trace_at(ir, args.at) if args.at else None)
+    if array_trace.is_array_run(args):
+        source = array_draw.drawn(args)
+    else:
+        ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
+        source = dot_source(ir, _trace_at(ir, args.at) if args.at else None)
     if FORMATS[target.suffix] is None:
         write_atomically(target, source)
     else:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import sys
 
-from . import pass_options
+from . import array_explain, array_trace, pass_options
 from .adjoint import AdjointIR, adjoint_name
 from .driver import adjoint_ir
+from .errors import GradcError
 from .files import read_source
 from .points import parse_point
 from .snippets import fill
@@ -42,13 +43,18 @@ def add_command(commands) -> None:
                     "Exit status 0 when all are finite, 1 when one is not (the first "
                     "such stage is named), 2 on bad input.")
     command.add_argument("file", help="the formula file (UTF-8)")
-    command.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
-                         help="the point, such as --at x=3 y=-4")
+    command.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+                         help="the point, such as --at x=3 y=-4 (a formula of numbers)")
+    array_trace.add_options(command)
     pass_options.add_options(command)
     command.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if array_trace.is_array_run(args):
+        return array_explain.run(args)
+    if not args.at:
+        raise GradcError("expected a point: --at NAME=VALUE ..., such as --at x=3 y=-4")
     ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
     result = trace(ir, parse_point(args.at, ir.staged.inputs))
     sys.stdout.write(explanation(ir, result, colour=_wants_colour(sys.stdout)))

@@ -1,0 +1,117 @@
+"""`gradc explain` on array formulas: golden text, every example, the
+module's own numbers, and the options each kind of file refuses."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from compiler.array_points import choose_sizes, draw
+from compiler.array_trace import array_trace
+from compiler.cli import main
+from compiler.driver import compile_source
+from compiler.loader import module_from_source
+from compiler.parse import parse
+from compiler.resolve import resolve
+from conftest import EXAMPLES, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+ARRAYS = sorted((EXAMPLES / "arrays").glob("*.txt"))
+
+
+def run(capsys, *argv):
+    status = main(list(map(str, argv)))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", ["softmax_regression", "linear_layer", "two_layer"])
+def test_explain_matches_the_golden(capsys, name):
+    """Regenerate with: gradc explain examples/arrays/NAME.txt > tests/golden/explain_NAME.txt"""
+    status, out, _ = run(capsys, "explain", EXAMPLES / "arrays" / f"{name}.txt")
+    assert status == 0
+    assert out == (GOLDEN / f"explain_{name}.txt").read_text(encoding="utf-8")
+
+
+def test_explain_is_the_same_under_another_hash_seed():
+    source = EXAMPLES / "arrays" / "two_layer.txt"
+    out = subprocess.run([sys.executable, "-m", "compiler", "explain", str(source)],
+                         check=True, capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONHASHSEED="12345")).stdout
+    assert out == (GOLDEN / "explain_two_layer.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", ARRAYS, ids=lambda path: path.stem)
+def test_explain_works_on_every_array_example(capsys, source):
+    status, out, err = run(capsys, "explain", source)
+    assert (status, err) == (0, "")
+    assert "gradient:" in out
+
+
+@pytest.mark.parametrize("source", ARRAYS, ids=lambda path: path.stem)
+def test_the_numbers_are_the_modules_at_checks_first_point(source):
+    """The trace runs the module's lines at the point check draws first: its
+    values and gradients are the module's, bit for bit."""
+    text = source.read_text(encoding="utf-8")
+    result = array_trace(text, seed=3)
+    program = resolve(parse(text))
+    module = module_from_source(compile_source(text), "explained", "<test>")
+    staged = result.ir.staged
+    output = next(s.shape for s in staged.stages if s.name == staged.output)
+    sizes = choose_sizes(program, {})
+    point = draw(module, program, sizes, random.Random(3),
+                 tuple(sizes.get(d, d) for d in output))
+    assert np.array_equal(result.values[staged.output], point.value)
+    for name, gradient in zip(staged.inputs, point.gradient):
+        assert np.array_equal(result.adjoints["d" + name], gradient), name
+
+
+def test_a_line_shows_the_shapes_of_its_factors(capsys):
+    status, out, _ = run(capsys, "explain", EXAMPLES / "arrays" / "matrix_product.txt")
+    assert status == 0
+    assert "dW = dD @ X.T  [5, 3] @ [3, 10] -> [5, 10]" in out
+    assert "dX = W.T @ dD  [10, 5] @ [5, 3] -> [10, 3]" in out
+
+
+def test_dims_and_seed_choose_the_inputs(capsys):
+    source = EXAMPLES / "arrays" / "softmax_regression.txt"
+    status, out, _ = run(capsys, "explain", source, "--dims", "N=7", "--seed", "5")
+    assert status == 0
+    assert "dimensions: N=7 (given), D=2 C=3 (chosen; set with --dims)" in out
+    assert "with seed 5" in out
+    assert out != run(capsys, "explain", source, "--dims", "N=7")[1]
+
+
+def test_each_kind_of_file_refuses_the_others_options(capsys):
+    status, _, err = run(capsys, "explain", EXAMPLES / "arrays" / "dense.txt", "--at", "x=1")
+    assert status == 2 and "drawn at random" in err
+    status, _, err = run(capsys, "explain", EXAMPLES / "staged.txt", "--dims", "N=2")
+    assert status == 2 and "declares no shapes" in err
+
+
+def test_explain_of_numbers_still_needs_a_point(capsys):
+    status, _, err = run(capsys, "explain", EXAMPLES / "staged.txt")
+    assert status == 2 and "--at" in err
+
+
+def test_a_value_that_is_not_finite_is_named(capsys, tmp_path):
+    """Check's draws are redrawn until the module's value and gradient are
+    finite; a stage off the gradient's path (--wrt y) may still overflow."""
+    path = tmp_path / "formula.txt"
+    path.write_text("x: [D]\ny: [D]\nf = sum(y) + sum(min(exp(1000 * x), 1))\n",
+                    encoding="utf-8")
+    status, out, _ = run(capsys, "explain", path, "--wrt", "y")
+    assert status == 1
+    assert out.endswith("stage expscx (3:22) overflowed (2 of 2 entries)\n")
+
+
+def test_the_docs_show_the_golden_text():
+    docs = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
+    golden = (GOLDEN / "explain_linear_layer.txt").read_text(encoding="utf-8")
+    indented = "".join(f"    {line}".rstrip() + "\n" for line in golden.splitlines())
+    assert indented in docs
