@@ -56,6 +56,9 @@ class ArrayContext:
     cache_tuple: str
     unpack_line: str
     blocks: tuple[BackwardBlock, ...]
+    terms: tuple[tuple[tuple[str, str], ...], ...]
+    """Each backward line's term, summed where broadcasting spread it, and
+    its note of shapes, block by block (for gradc explain and draw)."""
     zero_lines: tuple[str, ...]
     gradients: str
     gradient_inputs: str
@@ -77,7 +80,7 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
     printer = Printer("numpy")
     line_of = {stage.name: code(f"{stage.name} = {printer.forward(stage)}")
                for stage in staged.stages}
-    blocks, cached_names = _backward(adjoint_ir, shapes, line_of, code)
+    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, code)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -97,6 +100,7 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
         cache_tuple=_tuple(cached_names),
         unpack_line=f"{_targets(cached_names)} = {names['cache']}" if cached_names else "",
         blocks=blocks,
+        terms=terms,
         zero_lines=tuple(f"{adjoint_name(name)} = "
                          + (code(f"np.zeros_like({name})") if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
@@ -107,8 +111,9 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
 
 
 def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
-              code) -> tuple[tuple[BackwardBlock, ...], tuple[str, ...]]:
-    """backward's blocks, and what forward caches for them."""
+              code) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
+    """backward's blocks, each line's term and note, and what forward
+    caches for them."""
     terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
                   for block in adjoint_ir.blocks)
     read = cached(adjoint_ir.staged, (name for block in terms for term in block
@@ -116,12 +121,15 @@ def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str
     # An input with no gradient gets zeros of its shape, so its value is kept.
     cached_names = read + tuple(name for name in adjoint_ir.zero
                                 if shapes[name] and name not in read)
+    summed = tuple(tuple((code(term), note) for term, note in (
+        _summed(c, term, shapes) for c, term in zip(block.contributions, block_terms)))
+        for block, block_terms in zip(adjoint_ir.blocks, terms) if block.contributions)
     blocks = tuple(BackwardBlock(line_of[block.stage.name],
-                                 tuple(code(_backward_line(c, term, shapes))
-                                       for c, term in zip(block.contributions, block_terms)))
-                   for block, block_terms in zip(adjoint_ir.blocks, terms)
-                   if block.contributions)
-    return blocks, cached_names
+                                 tuple(_backward_line(c, term, note)
+                                       for c, (term, note) in zip(block.contributions, lines)))
+                   for block, lines in zip((b for b in adjoint_ir.blocks if b.contributions),
+                                           summed))
+    return blocks, summed, cached_names
 
 
 def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...]:
@@ -177,9 +185,8 @@ def _note(snippet: str, stage, shapes: dict[str, Shape]) -> str:
     return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)
 
 
-def _backward_line(contribution: Contribution, term: Term, shapes: dict[str, Shape]) -> str:
+def _backward_line(contribution: Contribution, term: str, note: str) -> str:
     name = adjoint_name(contribution.target)
-    term, note = _summed(contribution, term, shapes)
     code = f"{name} = {term}" if contribution.first else f"{name} = {name} + {term}"
     return f"{code}  # {note}"
 

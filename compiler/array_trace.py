@@ -104,7 +104,7 @@ def array_trace(text: str, dims=None, seed: int | None = None, **passes) -> Arra
     program = resolve(parse(text))
     given = parse_dims(dims, program)
     sizes = choose_sizes(program, given)
-    ir = adjoint(staged_ir(text, **passes), "numpy")
+    ir = adjoint(staged_ir(text, **passes))
     context = array_emit.context(ir)
     module = module_from_source(render(context, "arrays"), "explained", "<gradc explain>")
     seed = 0 if seed is None else seed
@@ -146,9 +146,9 @@ def _run(context, module: _Module, result: ArrayTrace) -> None:
     module.scope[seed] = result.adjoints[seed] = \
         1.0 if result.upstream is None else result.upstream
     blocks = [block for block in result.ir.blocks if block.contributions]
-    for block, emitted in zip(blocks, context.blocks):
-        for contribution, line in zip(block.contributions, emitted.lines):
-            if not _backward(module, block, contribution, line, result):
+    for block, emitted, terms in zip(blocks, context.blocks, context.terms):
+        for contribution, line, term in zip(block.contributions, emitted.lines, terms):
+            if not _backward(module, block, contribution, line, term, result):
                 return
     for line in context.zero_lines:
         name = line.partition(" = ")[0]
@@ -156,10 +156,12 @@ def _run(context, module: _Module, result: ArrayTrace) -> None:
 
 
 def _backward(module: _Module, block: Block, contribution: Contribution, line: str,
-              result: ArrayTrace) -> bool:
-    code, _, note = line.rpartition("  # ")
+              printed: tuple[str, str], result: ArrayTrace) -> bool:
+    """Runs one backward line as its term and its sum, so that the drawing
+    has the gradient each wire carries; the module keeps only the sum."""
+    code, note = line.rpartition("  # ")[0], printed[1]
     name = adjoint_name(contribution.target)
-    term = module.value(_term(code, name, contribution.first))
+    term = module.value(printed[0])
     if not _finite(term):
         result.failure = Failure(block.stage, _not_finite(
             term, f" in the backward pass, into {name}"))
@@ -168,14 +170,6 @@ def _backward(module: _Module, block: Block, contribution: Contribution, line: s
     module.scope[name] = result.adjoints[name] = total
     result.lines.append(Line(block, contribution, code, note, term))
     return True
-
-
-def _term(code: str, name: str, first: bool) -> str:
-    """The term of `dX = ...` or `dX = dX + ...`: the forms array_emit writes."""
-    head = f"{name} = " if first else f"{name} = {name} + "
-    if not code.startswith(head):
-        raise AssertionError(f"a backward line of an unexpected form: {code}")
-    return code[len(head):]
 
 
 def _finite(value) -> bool:
