@@ -89,13 +89,13 @@ def _python_compile(module: Path, n: int) -> str:
 
 def step_table(n: int) -> None:
     """Seconds per pipeline step on R(n), in this process, GC off as in the driver."""
-    from compiler.adjoint import adjoint
-    from compiler.emit import context
-    from compiler.optimize import optimize
-    from compiler.parse import parse
-    from compiler.render import render
-    from compiler.resolve import resolve
-    from compiler.stage import stage
+    from compiler.passes.adjoint import adjoint
+    from compiler.emit.context import context
+    from compiler.passes.optimize import optimize
+    from compiler.front.parse import parse
+    from compiler.emit.render import render
+    from compiler.front.resolve import resolve
+    from compiler.passes.stage import stage
 
     steps = (("parse", parse), ("resolve", resolve), ("stage", stage),
              ("optimize", optimize), ("adjoint", adjoint), ("emit", context),

@@ -28,10 +28,10 @@ import numpy as np
 import sympy as sp
 
 from compiler import gates
-from compiler.oracle import SMOOTH
-from compiler.parse import parse
-from compiler.resolve import CONSTANTS, Program, resolve
-from compiler.syntax import Name, Number, fold
+from compiler.checker.oracle import SMOOTH
+from compiler.front.parse import parse
+from compiler.front.resolve import CONSTANTS, Program, resolve
+from compiler.front.syntax import Name, Number, fold
 
 # max and min are pieces in the oracle; a benchmark wants SymPy's own.
 _SYMPY = {**SMOOTH, "max": sp.Max, "min": sp.Min, "abs": sp.Abs,

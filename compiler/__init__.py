@@ -12,10 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .checking import CheckReport, check
-from .driver import compile_source
-from .errors import GradcError, Span, format_error
-from .loader import load
+from compiler.checker.checking import CheckReport, check
+from compiler.driver import compile_source
+from compiler.errors import GradcError, Span, format_error
+from compiler.loader import load
 
 __all__ = ["compile_source", "load", "check", "CheckReport", "GradcError", "Span",
            "format_error", "__version__"]

@@ -12,12 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__, check_view, draw, explain, pass_options
-from .driver import compile_source
-from .emit import STYLES
-from .errors import GradcError, format_error
-from .files import decoded_for_display, read_source, write_atomically
-from .render import TARGET_NAMES
+from compiler import __version__
+from compiler.checker import check_view
+from compiler.tools import draw
+from compiler.tools import explain
+from compiler import pass_options
+from compiler.driver import compile_source
+from compiler.emit.context import STYLES
+from compiler.errors import GradcError, format_error
+from compiler.files import decoded_for_display, read_source, write_atomically
+from compiler.emit.render import TARGET_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:

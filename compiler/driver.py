@@ -16,16 +16,16 @@ from __future__ import annotations
 import contextlib
 import gc
 
-from . import array_emit
-from .adjoint import AdjointIR, adjoint
-from .emit import STYLES, context
-from .errors import GradcError
-from .optimize import Passes, optimize
-from .parse import parse
-from .render import TARGET_NAMES, render
-from .resolve import resolve
-from .shapes import shown
-from .stage import StagedIR, stage
+from compiler.emit import arrays as array_emit
+from compiler.passes.adjoint import AdjointIR, adjoint
+from compiler.emit.context import STYLES, context
+from compiler.errors import GradcError
+from compiler.passes.optimize import Passes, optimize
+from compiler.front.parse import parse
+from compiler.emit.render import TARGET_NAMES, render
+from compiler.front.resolve import resolve
+from compiler.passes.shapes import shown
+from compiler.passes.stage import StagedIR, stage
 
 
 def staged_ir(text: str, *, wrt=None, fold: bool = True, cse: bool = True,

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import GradcError, Span
+from compiler.errors import GradcError, Span
 
 
 def read_source(path: str | os.PathLike) -> str:

@@ -19,9 +19,9 @@ import sys
 import types
 from pathlib import Path
 
-from .driver import compile_source
-from .files import read_source, write_atomically
-from .targets import TARGETS
+from compiler.driver import compile_source
+from compiler.files import read_source, write_atomically
+from compiler.gates.targets import TARGETS
 
 
 def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture",

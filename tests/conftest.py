@@ -9,7 +9,7 @@ import pytest
 
 from compiler import compile_source
 from compiler.loader import module_from_file, module_from_source
-from compiler.targets import TARGETS
+from compiler.gates.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -11,13 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.array_points import choose_sizes, draw
-from compiler.array_trace import array_trace
+from compiler.checker.array_points import choose_sizes, draw
+from compiler.tools.array_trace import array_trace
 from compiler.cli import main
 from compiler.driver import compile_source
 from compiler.loader import module_from_source
-from compiler.parse import parse
-from compiler.resolve import resolve
+from compiler.front.parse import parse
+from compiler.front.resolve import resolve
 from conftest import EXAMPLES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 import compiler
-from compiler import gates, oracle
-from compiler.checking import judge as _row
-from compiler.checkpoints import MAX_DRAWS
+from compiler import gates
+from compiler.checker import oracle
+from compiler.checker.checking import judge as _row
+from compiler.checker.checkpoints import MAX_DRAWS
 from compiler.errors import GradcError
-from compiler.resolve import CONSTANTS
+from compiler.front.resolve import CONSTANTS
 from conftest import EXAMPLES
 from gate_math import POINTS
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import compiler
 from compiler import gates
-from compiler.check_view import to_json, to_text
+from compiler.checker.check_view import to_json, to_text
 from compiler.cli import main
 from conftest import EXAMPLES, ROOT
 

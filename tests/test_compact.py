@@ -17,15 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_source
-from compiler.adjoint import adjoint
-from compiler.emit import context
+from compiler.passes.adjoint import adjoint
+from compiler.emit.context import context
 from compiler.gates import GATES, SCALAR_GATES
 from compiler.loader import module_from_source
-from compiler.oracle import build as build_oracle
-from compiler.parse import parse
-from compiler.render import render
-from compiler.resolve import resolve
-from compiler.stage import Const, Ref, Stage, StagedIR
+from compiler.checker.oracle import build as build_oracle
+from compiler.front.parse import parse
+from compiler.emit.render import render
+from compiler.front.resolve import resolve
+from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from conftest import EXAMPLES, ROOT, build
 from gate_math import NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 from test_random_formulas import NAMES, formulas
@@ -209,7 +209,7 @@ def test_compact_grad_returns_names_numbers_and_the_output_as_code(name, body):
 
 def _sympy_value_and_gradient(text: str, point):
     """SymPy's value and gradient at `point`, each max on the piece that
-    the point selects (compiler/oracle.py)."""
+    the point selects (compiler/checker/oracle.py)."""
     oracle = build_oracle(resolve(parse(text)))
     compiled = oracle.compile([oracle.value, *oracle.gradient()])
     return oracle.evaluate(compiled, point, {})

@@ -10,10 +10,10 @@ import pytest
 
 from compiler.cli import main
 from compiler.driver import adjoint_ir
-from compiler.explain import explanation
+from compiler.tools.explain import explanation
 from compiler.loader import module_from_source
-from compiler.printers import cached, local_gradient
-from compiler.trace import trace
+from compiler.emit.printers import cached, local_gradient
+from compiler.tools.trace import trace
 from conftest import EXAMPLES, GENERATED, ROOT
 
 STAGED = EXAMPLES / "staged.txt"

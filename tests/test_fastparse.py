@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from lark import UnexpectedInput
 
 from compiler.errors import GradcError
-from compiler.fastparse import parse_valid
-from compiler.parse import _parser
+from compiler.front.fastparse import parse_valid
+from compiler.front.parse import _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -12,12 +12,12 @@ import math
 import pytest
 import sympy as sp
 
-from compiler.adjoint import adjoint
-from compiler.emit import context
+from compiler.passes.adjoint import adjoint
+from compiler.emit.context import context
 from compiler.gates import CHAINS, GATES, SCALAR_GATES
 from compiler.loader import module_from_source
-from compiler.render import render
-from compiler.stage import Const, Ref, Stage, StagedIR
+from compiler.emit.render import render
+from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from conftest import build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 
@@ -107,7 +107,7 @@ def test_whole_exponent_of_a_negative_base_is_real():
 def test_a_compact_form_must_fit_its_rows_placeholders():
     from dataclasses import replace
 
-    from compiler import gate_checks
+    from compiler.gates import checks as gate_checks
     from compiler.gates import Form
 
     gate_checks.check_table([GATES["square"]], GATES, CHAINS)

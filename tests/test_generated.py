@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from compiler import compile_source
-from compiler.render import TARGET_NAMES as TARGETS
+from compiler.emit.render import TARGET_NAMES as TARGETS
 from conftest import EXAMPLES, GENERATED
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
@@ -121,7 +121,7 @@ def test_every_builtin_a_module_calls_is_reserved_from_formula_names(module_path
     naming.BUILTINS_USED is what such names are renamed away from."""
     import builtins
 
-    from compiler.naming import BUILTINS_USED
+    from compiler.passes.naming import BUILTINS_USED
 
     tree = ast.parse(module_path.read_text(encoding="utf-8"))
     assigned = {node.id for node in ast.walk(tree)
@@ -136,7 +136,7 @@ def test_every_builtin_a_module_calls_is_reserved_from_formula_names(module_path
 
 
 def test_grad_runs_the_lines_in_one_body_only_up_to_the_limit(compile_text):
-    from compiler.emit import FUSED_GRAD_LIMIT
+    from compiler.emit.context import FUSED_GRAD_LIMIT
 
     small = "f = " + " + ".join(f"sin(x{i})" for i in range(10))
     large = "f = " + " + ".join(f"sin(x{i % 50})" for i in range(FUSED_GRAD_LIMIT))

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from compiler import compile_source
-from compiler.naming import INTERNAL
+from compiler.passes.naming import INTERNAL
 from conftest import build
 
 STAGES = """\

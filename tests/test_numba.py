@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from compiler import compile_source
-from compiler.adjoint import adjoint
-from compiler.emit import context
+from compiler.passes.adjoint import adjoint
+from compiler.emit.context import context
 from compiler.gates import GATES, SCALAR_GATES
 from compiler.loader import module_from_file, module_from_source
-from compiler.render import render
-from compiler.stage import Const, Ref, Stage, StagedIR
+from compiler.emit.render import render
+from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from arrays import ATOL, RTOL, example, pointwise, random_points
 from conftest import EXAMPLES, GENERATED, ROOT, build
 from gate_math import MEANING, POSITIVE_ONLY

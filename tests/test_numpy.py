@@ -17,14 +17,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from compiler import compile_source, gate_checks
-from compiler.adjoint import adjoint
+from compiler import compile_source
+from compiler.gates import checks as gate_checks
+from compiler.passes.adjoint import adjoint
 from compiler.cli import main
-from compiler.emit import context
+from compiler.emit.context import context
 from compiler.gates import CHAINS, GATES, SCALAR_GATES
 from compiler.loader import module_from_source
-from compiler.render import render
-from compiler.stage import Const, Ref, Stage, StagedIR
+from compiler.emit.render import render
+from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from arrays import ATOL, RTOL, pointwise, random_points, summed
 from conftest import EXAMPLES, GENERATED, build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY

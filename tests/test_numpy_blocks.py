@@ -1,5 +1,5 @@
 """The numpy target's grad in blocks: each result written straight into its
-array (compiler/blocks.py), results that are the caller's alone, and inputs
+array (compiler/emit/blocks.py), results that are the caller's alone, and inputs
 that are not float64 computed whole."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from arrays import ATOL, RTOL, example, pointwise, random_points
-from compiler.adjoint import adjoint
-from compiler.blocks import block_power
+from compiler.passes.adjoint import adjoint
+from compiler.emit.blocks import block_power
 from compiler.driver import staged_ir
-from compiler.emit import context
+from compiler.emit.context import context
 from conftest import build
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from compiler import GradcError, compile_source
 from compiler.gates import CHAINS, GATES
-from compiler.optimize import (Passes, eliminate_common, eliminate_dead, fold_constants,
+from compiler.passes.optimize import (Passes, eliminate_common, eliminate_dead, fold_constants,
                                optimize, restrict_gradients)
-from compiler.parse import parse
-from compiler.resolve import resolve
-from compiler.snippets import fill
-from compiler.stage import Const, Ref, renamed, stage
+from compiler.front.parse import parse
+from compiler.front.resolve import resolve
+from compiler.gates.snippets import fill
+from compiler.passes.stage import Const, Ref, renamed, stage
 from conftest import EXAMPLES, build
 
 OFF = {"fold": False, "cse": False, "dce": False}

@@ -18,8 +18,8 @@ import pytest
 from compiler import compile_source
 from compiler.driver import adjoint_ir
 from compiler.gates import GATES, SCALAR_GATES
-from compiler.render import TARGET_NAMES as TARGETS
-from compiler.trace import trace
+from compiler.emit.render import TARGET_NAMES as TARGETS
+from compiler.tools.trace import trace
 from conftest import ROOT, build
 
 mpmath.mp.dps = 50

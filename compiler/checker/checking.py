@@ -1,0 +1,261 @@
+"""Formula text + points -> CheckReport: is the generated gradient right?
+
+`check` compiles a formula in memory and compares, at each point, the
+generated module's value and gradient with SymPy's (`oracle.py`) and the
+gradient with central differences of the module's own forward pass.
+
+    text -> Program -> Oracle (SymPy)          \\
+         -> AdjointIR -> module, Trace at point -> Rows -> CheckReport
+
+Tolerances: generated and SymPy agree when |g - s| <= atol + rtol * scale,
+where scale is the larger of |s| and the largest single term that was
+summed into g (a sum of large terms that cancel cannot be more accurate
+than its terms).  Central differences carry their own error, estimated by
+comparing steps h and 2h, and agree when |g - d| <= atol + rtol * |d| plus
+ten times that estimate.  At a kink (a tied max or min, abs or relu at 0)
+central differences and calculus disagree with gradc's convention, so the
+gradient is compared with SymPy only, which follows the convention there.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from compiler.checker.checkpoints import Drawn, Probe, choose_points, kinks_at, operand_values
+from compiler.driver import adjoint_ir
+from compiler.emit.context import context
+from compiler.errors import GradcError
+from compiler.files import read_source
+from compiler.loader import module_from_source
+from compiler.front.parse import parse
+from compiler.emit.render import render
+from compiler.front.resolve import resolve
+
+RTOL = 1e-9
+ATOL = 1e-12
+SYMPY_TIMEOUT = 10.0
+RANDOM_POINTS = 3
+FD_SAFETY = 10.0
+"""How many times its own error estimate a central difference may be off."""
+_EPS = 2.0**-52
+
+
+@dataclass(frozen=True)
+class Row:
+    """One compared quantity at one point: the value, or one input's gradient."""
+
+    name: str
+    """The output's name for the value row; otherwise the input's name."""
+    is_value: bool
+    generated: float
+    sympy: float | None
+    fd: float | None
+    error: float | None
+    """|generated - SymPy| / |SymPy| (absolute when SymPy is 0); against
+    central differences when SymPy is unavailable."""
+    verdict: str
+    """"ok", "kink" (agrees with the convention at a kink), "FAIL", or
+    "unchecked" (nothing to compare with)."""
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != "FAIL"
+
+
+@dataclass(frozen=True)
+class PointReport:
+    values: tuple[tuple[str, float], ...]
+    """(input name, value), in the inputs' order."""
+    origin: str
+    """"given" (with --at) or "random"."""
+    redraws: tuple[str, ...]
+    """Why each earlier draw for this point was rejected."""
+    kinks: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    source: str
+    """The file checked, or "<source>" for text."""
+    output: str
+    inputs: tuple[str, ...]
+    points: tuple[PointReport, ...]
+    sympy: str
+    """"used", or why SymPy was not used ("timed out after 10 s", ...)."""
+    rtol: float
+    atol: float
+    seed: int
+
+    @property
+    def ok(self) -> bool:
+        return all(point.ok for point in self.points)
+
+    @property
+    def failures(self) -> tuple[tuple[PointReport, Row], ...]:
+        return tuple((p, row) for p in self.points for row in p.rows if not row.ok)
+
+
+def check(path_or_source, at=None, points: int | None = None, *, seed: int = 0,
+          rtol: float = RTOL, atol: float = ATOL,
+          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None) -> CheckReport:
+    """Check a formula's generated gradient; see the module docstring.
+
+    `at` is one point (a mapping such as {"x": 3, "y": -4}, or the words
+    "x=3 y=-4") or a list of them.  `points` random points are added (by
+    default 3 when `at` is not given, else none), drawn with `seed`.
+    A file that declares shapes is checked by `array_checking` at random
+    arrays whose sizes `dims` may set (a mapping, or the words "N=4 D=3").
+    """
+    label, text = _read(path_or_source)
+    program = resolve(parse(text))
+    if program.shaped or dims is not None:
+        from compiler.checker.array_checking import check_arrays
+
+        return check_arrays(label, text, program, at=at, dims=dims, points=points,
+                            seed=seed, rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
+    ir = adjoint_ir(text)
+    module = module_from_source(render(context(ir), "math"), "checked", "<gradc check>")
+    probe = Probe(ir, module, tuple(n.id for n in program.inputs))
+    count = points if points is not None else (0 if at else RANDOM_POINTS)
+    if not count and not at:
+        raise GradcError("expected at least one point: give one with --at, or --points N")
+    drawn = choose_points(probe, _point_words(at), count, random.Random(seed))
+    sympy_status, exact = _sympy(program, ir, drawn, sympy_timeout)
+    reports = tuple(_compare(probe, d, e, rtol, atol) for d, e in zip(drawn, exact))
+    return CheckReport(label, ir.staged.output, probe.names, reports, sympy_status,
+                       rtol, atol, seed)
+
+
+def _read(path_or_source) -> tuple[str, str]:
+    if isinstance(path_or_source, os.PathLike) or _looks_like_path(path_or_source):
+        return str(path_or_source), read_source(path_or_source)
+    return "<source>", path_or_source
+
+
+def _looks_like_path(text: str) -> bool:
+    return "\n" not in text and (Path(text).suffix in (".txt", ".grad") or Path(text).is_file())
+
+
+def _point_words(at) -> list[list[str]]:
+    if at is None:
+        return []
+    if isinstance(at, (str, Mapping)):
+        at = [at]
+    return [item.split() if isinstance(item, str) else
+            [f"{name}={float(value)!r}" for name, value in item.items()] for item in at]
+
+
+def _sympy(program, ir, drawn: Sequence[Drawn], seconds):
+    """SymPy's value and gradient at every point, within one time budget."""
+    def work():
+        # Imported here: SymPy takes half a second to import, and `gradc
+        # compile` shares the command line with `check`.
+        from compiler.checker import oracle
+
+        formula = oracle.build(program)
+        compiled = formula.compile((formula.value,) + formula.gradient())
+        return [formula.evaluate(compiled, d.point, operand_values(ir, d.trace))
+                for d in drawn]
+
+    return sympy_budget(seconds, work, len(drawn))
+
+
+def sympy_budget(seconds, work, count: int):
+    """("used", work()) when SymPy's `work` finishes within `seconds`;
+    otherwise why not, and `count` Nones."""
+    from compiler.checker import oracle
+
+    try:
+        with oracle.time_budget(seconds):
+            return "used", work()
+    except oracle.OutOfTime:
+        return f"skipped: it took longer than {seconds:g} s", [None] * count
+    except RecursionError:
+        return "skipped: the formula is nested too deeply for it", [None] * count
+
+
+def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol) -> PointReport:
+    kinks, affected = kinks_at(probe.ir, drawn.trace)
+    value, gradient = drawn.generated
+    rows = [judge(probe.ir.staged.output, True, value, exact and exact[0], None,
+                 _value_scale(drawn.trace), False, rtol, atol)]
+    for index, name in enumerate(probe.names):
+        fd = central_difference(probe.forward, drawn.point, index,
+                                 _value_scale(drawn.trace))
+        rows.append(judge(name, False, gradient[index], exact and exact[index + 1], fd,
+                         _gradient_scale(drawn.trace, probe.ir.staged.inputs[index]),
+                         probe.ir.staged.inputs[index] in affected, rtol, atol))
+    return PointReport(tuple(zip(probe.names, drawn.point)), drawn.origin, drawn.redraws,
+                       kinks, tuple(rows))
+
+
+def _value_scale(trace) -> float:
+    return max(abs(v) for v in trace.values.values())
+
+
+def _gradient_scale(trace, python_name: str) -> float:
+    target = python_name
+    return max((abs(step.product) for step in trace.steps
+                if step.contribution.target == target), default=0.0)
+
+
+def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol) -> Row:
+    exact = None if exact is None or math.isnan(exact) else exact
+    # At a kink, central differences straddle two pieces: shown, not judged.
+    judged = None if kink and not is_value else fd
+    failures = _disagreements(got, exact, judged, scale, rtol, atol)
+    against = exact if exact is not None else judged and judged[0]
+    error = None if against is None else abs(got - against) / (abs(against) or 1.0)
+    if failures:
+        verdict = "FAIL"
+    elif against is None:
+        verdict = "unchecked"
+    else:
+        verdict = "kink" if kink and not is_value else "ok"
+    reason = f"generated {got!r}, but {' and '.join(failures)}" if failures else ""
+    return Row(name, is_value, got, exact, fd and fd[0], error, verdict, reason)
+
+
+def _disagreements(got, exact, fd, scale, rtol, atol) -> list[str]:
+    found = []
+    if exact is not None and abs(got - exact) > atol + rtol * max(abs(exact), scale):
+        found.append(f"SymPy gives {exact!r}")
+    if fd is not None and abs(got - fd[0]) > atol + rtol * abs(fd[0]) + FD_SAFETY * fd[1]:
+        found.append(f"central differences give {fd[0]:.10g} (± {fd[1]:.1e})")
+    return found
+
+
+def central_difference(forward, point, index, magnitude):
+    """(estimate, its error) from steps h and 2h, h scaled to the input.
+
+    `magnitude` is the largest stage value at the point: the forward pass
+    rounds at that size, however small the output."""
+    step = _EPS ** (1 / 3) * max(1.0, abs(point[index]))
+    try:
+        near, f_near = _difference(forward, point, index, step)
+        far, f_far = _difference(forward, point, index, 2 * step)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    if not all(map(math.isfinite, (near, far))):
+        return None
+    # The h/2h difference estimates truncation; eps * magnitude / h, rounding.
+    return near, abs(near - far) + 4 * _EPS * max(f_near, f_far, magnitude) / step
+
+
+def _difference(forward, point, index, step):
+    up, down = list(point), list(point)
+    up[index] += step
+    down[index] -= step
+    high, low = float(forward(*up)), float(forward(*down))
+    return (high - low) / (up[index] - down[index]), max(abs(high), abs(low))

@@ -1,0 +1,2 @@
+"""AdjointIR to module text: the printers per target and style, the
+template context, and rendering with Jinja."""

@@ -1,0 +1,224 @@
+"""StagedIR + AdjointIR of an array program -> ArrayContext: the NumPy
+module's lines (LANGUAGE.md §9), finished.
+
+Forward lines carry the stage's shape as a comment in the file's own
+dimension names (`# [N, C]`).  Backward lines are the rows' vector-Jacobian
+products (`dW = dD @ X.T`), a gradient that broadcasting spread is summed
+back where it was spread (`db = np.sum(dS, axis=0)`), forks accumulate with
+`dX = dX + ...` (never in place: arrays may share memory), and each line's
+comment gives the shapes that meet in it: the lecture's dimension analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from typing import NamedTuple
+
+from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
+from compiler.passes.naming import ARRAY_INTERNAL, INTERNAL, internal_names
+from compiler.emit.printers import Printer, cached
+from compiler.emit.respell import respeller
+from compiler.passes.shapes import Shape, shown
+from compiler.gates.snippets import fields, value_placeholders
+from compiler.passes.stage import Ref
+from compiler.emit.fields import BackwardBlock
+
+
+class Term(NamedTuple):
+    """A contribution's vector-Jacobian product, printed."""
+
+    code: str
+    """Over the upstream, before any broadcasting sum: `dS @ W.T`."""
+    reads: tuple[str, ...]
+    """The forward values the code reads."""
+    note: str
+    """For a product's rule, the term with shapes for names, as the
+    lecture's dimension analysis writes it: `[H, N] @ [N, D]`."""
+
+
+@dataclass(frozen=True)
+class ArrayContext:
+    title: str
+    inputs: tuple[str, ...]
+    inputs_literal: str
+    shapes_literal: str
+    """SHAPES: each array input's declared shape, dimensions as written."""
+    params: str
+    output: str
+    output_shape: str
+    seed: str
+    layer: bool
+    """The output is an array: backward takes its upstream gradient."""
+    bind_lines: tuple[str, ...]
+    """forward's run-time checks of the inputs, and the sizes it reads."""
+    forward_lines: tuple[str, ...]
+    cache_tuple: str
+    unpack_line: str
+    blocks: tuple[BackwardBlock, ...]
+    terms: tuple[tuple[tuple[str, str], ...], ...]
+    """Each backward line's term, summed where broadcasting spread it, and
+    its note of shapes, block by block (for gradc explain and draw)."""
+    zero_lines: tuple[str, ...]
+    gradients: str
+    gradient_inputs: str
+    names: dict[str, str]
+    """The module's own names (numpy, the input check, forward's sizes),
+    spelled so that no name of the file takes them (naming.internal_names)."""
+
+
+def context(adjoint_ir: AdjointIR) -> ArrayContext:
+    staged = adjoint_ir.staged
+    shapes = dict.fromkeys(staged.inputs, ())
+    shapes.update(staged.declared)
+    shapes.update((stage.name, stage.shape) for stage in staged.stages)
+    values = {*staged.user_names.values(), *shapes, *staged.dims}
+    names = internal_names(values | {adjoint_name(name) for name in values},
+                           INTERNAL + ARRAY_INTERNAL)
+    # Gate code calls numpy `np.`; a file with a value named `np` moves it.
+    code = respeller("np.", names["np"] + ".")
+    printer = Printer("numpy")
+    line_of = {stage.name: code(f"{stage.name} = {printer.forward(stage)}")
+               for stage in staged.stages}
+    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, code)
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    output_shape = shapes[staged.output]
+    return ArrayContext(
+        title=f"{staged.output}({', '.join(staged.inputs)}) and its gradient, "
+              "staged one gate per line.",
+        inputs=staged.inputs,
+        inputs_literal=_tuple(map(repr, staged.inputs)),
+        shapes_literal="{" + ", ".join(f"{name!r}: {_tuple(map(repr, shape))}"
+                                       for name, shape in staged.declared.items()) + "}",
+        params=", ".join(staged.inputs),
+        output=staged.output,
+        output_shape=shown(output_shape),
+        seed=adjoint_name(staged.output),
+        layer=bool(output_shape),
+        bind_lines=_bind_lines(staged, names["_bind"], names["sizes"], cached_names),
+        forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
+        cache_tuple=_tuple(cached_names),
+        unpack_line=f"{_targets(cached_names)} = {names['cache']}" if cached_names else "",
+        blocks=blocks,
+        terms=terms,
+        zero_lines=tuple(f"{adjoint_name(name)} = "
+                         + (code(f"np.zeros_like({name})") if shapes[name] else "0.0")
+                         for name in adjoint_ir.zero),
+        gradients=_tuple(gradient_names),
+        gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
+        names=names,
+    )
+
+
+def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
+              code) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
+    """backward's blocks, each line's term and note, and what forward
+    caches for them."""
+    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
+                  for block in adjoint_ir.blocks)
+    read = cached(adjoint_ir.staged, (name for block in terms for term in block
+                                      for name in term.reads))
+    # An input with no gradient gets zeros of its shape, so its value is kept.
+    cached_names = read + tuple(name for name in adjoint_ir.zero
+                                if shapes[name] and name not in read)
+    summed = tuple(tuple((code(term), note) for term, note in (
+        _summed(c, term, shapes) for c, term in zip(block.contributions, block_terms)))
+        for block, block_terms in zip(adjoint_ir.blocks, terms) if block.contributions)
+    blocks = tuple(BackwardBlock(line_of[block.stage.name],
+                                 tuple(_backward_line(c, term, note)
+                                       for c, (term, note) in zip(block.contributions, lines)))
+                   for block, lines in zip((b for b in adjoint_ir.blocks if b.contributions),
+                                           summed))
+    return blocks, summed, cached_names
+
+
+def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...]:
+    """The checks of the inputs, then the sizes a stage or backward reads."""
+    lines = [f"{sizes} = {{}}"] if staged.declared else []
+    lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
+    read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands
+                             if isinstance(op, Ref))}
+    lines += [f"{dim} = {sizes}[{dim!r}][0]" for dim in staged.dims if dim in read]
+    return tuple(lines)
+
+
+def _term(contribution: Contribution, shapes: dict[str, Shape]) -> Term:
+    """The row's rule for the operands' ranks, filled with the stage's names
+    and the upstream `{g}`."""
+    stage = contribution.stage
+    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks)
+    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
+    values["g"] = contribution.upstream
+    first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()
+    values.update(_shape_fields(first_shape, stage.gate.axis))
+    reads = tuple([values[field] for field, i in value_placeholders(snippet)
+                   if i < 0 or isinstance(stage.operands[i], Ref)])
+    if "_a}" in snippet:  # the rule reads the operand's sizes, not its value
+        reads += tuple(dim for dim in first_shape if isinstance(dim, str))
+    note = _note(snippet, stage, shapes) if stage.gate.vjp_note else ""
+    return Term(snippet.format_map(values), reads, note)
+
+
+def _shape(operand, shapes: dict[str, Shape]) -> Shape:
+    return shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
+
+
+def _shape_fields(shape: Shape, axis: int | None) -> dict[str, str]:
+    """The first operand's shape in the file's dimension names, for rules
+    that make an array of it (`np.full({shape_a}, {g})`): the backward pass
+    then reads the sizes, not the array."""
+    if not shape:
+        return {}
+    text = [str(dim) for dim in shape]
+    return {"shape_a": f"({text[0]},)" if len(text) == 1 else f"({', '.join(text)})",
+            "size_a": " * ".join(text),
+            "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
+
+
+def _note(snippet: str, stage, shapes: dict[str, Shape]) -> str:
+    shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
+    for letter, operand in zip("ab", stage.operands):
+        shape = _shape(operand, shapes)
+        shown_shapes[letter] = shown(shape)
+        shown_shapes[letter + "T"] = shown(shape[::-1])
+    # The row's own rule, read with a transposed operand as one factor.
+    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)
+
+
+def _backward_line(contribution: Contribution, term: str, note: str) -> str:
+    name = adjoint_name(contribution.target)
+    code = f"{name} = {term}" if contribution.first else f"{name} = {name} + {term}"
+    return f"{code}  # {note}"
+
+
+def _summed(contribution: Contribution, printed: Term, shapes) -> tuple[str, str]:
+    """The term summed over the axes broadcasting stretched, and its note."""
+    target_shape = shapes[contribution.target]
+    upstream_shape = shapes[contribution.stage.name]
+    term = printed.code
+    gained, kept = contribution.summed
+    if kept:
+        term = f"np.sum({term}, axis={_axes(kept)}, keepdims=True)"
+    if gained and not target_shape:
+        term = f"np.sum({term})"
+    elif gained:
+        term = f"np.sum({term}, axis={_axes(gained)})"
+    if printed.note:
+        return term, f"{printed.note} -> {shown(target_shape)}"
+    if upstream_shape == target_shape:
+        return term, shown(target_shape)
+    return term, f"{shown(upstream_shape)} -> {shown(target_shape)}"
+
+
+def _axes(axes: tuple[int, ...]) -> str:
+    return str(axes[0]) if len(axes) == 1 else str(axes)
+
+
+def _tuple(names) -> str:
+    names = list(names)
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _targets(names) -> str:
+    names = list(names)
+    return f"{names[0]}," if len(names) == 1 else ", ".join(names)

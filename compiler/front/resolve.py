@@ -1,0 +1,254 @@
+"""AST statements -> Program: the language's rules about names.
+
+Decides what every name means (an input, an earlier stage, or the constant
+e or π), the inputs and their order, and the output; checks single
+assignment, use before assignment, the signature, and every call against
+the gate table.  Everything after this step may assume a valid program.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+from compiler import gates
+from compiler.errors import GradcError, Span
+from compiler.front.syntax import (Apply, Bare, Declare, Declared, Expr, Name, Signature, Statement,
+                     preorder)
+
+# Named constants.  Each means its value only where the file does not make
+# the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
+CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One stage the file names: `name = value`."""
+
+    name: str
+    value: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class Program:
+    """A checked formula file.
+
+    In `bindings`, an operator's `Apply.func` is a gate name, a call's is
+    the function as written, which `gate_name` maps to its gate; a `Name`
+    is an input, an earlier binding, a dimension, or a key of `constants`.  The last binding is the
+    output; `output_named` is False when the file gave it no name.
+    """
+
+    inputs: tuple[Name, ...]
+    bindings: tuple[Binding, ...]
+    constants: dict[str, float]
+    output_named: bool
+    signature: bool
+    shapes: dict[str, tuple[str | int, ...]] = None
+    """Each declared input's shape, dimensions as written (§8)."""
+    dims: tuple[str, ...] = ()
+    """The dimension names, in the order the declarations first name them;
+    in a formula each is a number, its size."""
+    calls: dict[str, str] = None
+    """The gate each function name the file calls means, decided here once."""
+    declared_at: dict[str, Span] = None
+    """Where each declared input's declaration names it, for errors about
+    the file as a whole (the math target refuses arrays)."""
+
+    def gate_name(self, node: Apply) -> str:
+        return self.calls[node.func] if node.is_call else node.func
+
+    @property
+    def shaped(self) -> bool:
+        return bool(self.shapes)
+
+
+def resolve(statements: tuple[Statement, ...]) -> Program:
+    declarations = [s for s in statements if isinstance(s, Declare)]
+    if declarations:
+        statements = tuple(s for s in statements if not isinstance(s, Declare))
+    if not statements:
+        raise GradcError("expected a formula, such as f(x, y) = x * y", Span(1, 1, 1, 1))
+    _check_statement_forms(statements)
+    assigned = _assigned_names(statements)
+    signature = statements[-1] if isinstance(statements[-1], Signature) else None
+    params = _check_params(signature, assigned) if signature else {}
+    if signature is not None:
+        declarations = list(signature.declared) + declarations
+    shapes, dims = _declared_shapes(declarations, assigned, params, signature)
+    declared_at = {d.target.id: d.target.span for d in declarations}
+    constants = {name: value for name, value in CONSTANTS.items()
+                 if name not in assigned and name not in params and name not in dims}
+    calls: dict[str, str] = {}
+    free = _check_uses(statements, assigned, constants, dims, calls)
+    # The signature fixes the inputs for the whole file, so the shapes it
+    # declares hold in the stages written above it too.
+    own_lines = declarations[len(signature.declared):] if signature else declarations
+    _check_declared_before_use(own_lines, free, statements)
+    if signature:
+        inputs = _inputs(signature, free)
+    else:
+        # A declaration is the input's first appearance, and declares it
+        # even where no formula reads it.
+        first = {d.target.id: d.target for d in declarations}
+        first.update((name, node) for name, node in free.items() if name not in first)
+        inputs = tuple(first.values())
+    return Program(
+        inputs=inputs,
+        bindings=tuple(_binding(statement) for statement in statements),
+        constants=constants,
+        output_named=not isinstance(statements[-1], Bare),
+        signature=signature is not None,
+        shapes=shapes,
+        dims=dims,
+        calls=calls,
+        declared_at=declared_at,
+    )
+
+
+def _declared_shapes(declarations: list[Declare], assigned, params, signature):
+    """Each declared name's shape, and the dimension names in order."""
+    shapes: dict[str, tuple[str | int, ...]] = {}
+    dims: dict[str, Span] = {}
+    for declaration in declarations:
+        name = declaration.target
+        if name.id in shapes:
+            raise GradcError(f"'{name.id}' is declared twice: give each input one shape",
+                             name.span)
+        if name.id in assigned:
+            raise GradcError(f"'{name.id}' is a stage, and only inputs are declared: a "
+                             "stage's shape follows from its formula", name.span)
+        if signature is not None and name.id not in params:
+            shown = ", ".join(p.id for p in signature.params)
+            raise GradcError(f"'{name.id}' is declared but is not an input of "
+                             f"{signature.target.id}({shown})", name.span)
+        shapes[name.id] = tuple(dim.value for dim in declaration.shape)
+        for dim in declaration.shape:
+            if isinstance(dim.value, str):
+                dims.setdefault(dim.value, dim.span)
+    for dim, span in dims.items():
+        if dim in shapes or dim in params or dim in assigned:
+            kind = "a stage" if dim in assigned else "an input"
+            raise GradcError(f"'{dim}' is a dimension name and {kind}: give the dimension "
+                             "another name", span)
+    return shapes, tuple(dims)
+
+
+def _check_declared_before_use(declarations, free: dict[str, Name], statements) -> None:
+    """A declaration must come before the line that first uses its name."""
+    for declaration in declarations:
+        used = free.get(declaration.target.id)
+        if used is not None and used.span[:2] < declaration.span[:2]:
+            raise GradcError(f"'{declaration.target.id}' is declared after its first use "
+                             f"(at {used.span}): declare it on a line before",
+                             declaration.target.span)
+
+
+def _binding(statement: Statement) -> Binding:
+    if isinstance(statement, Bare):
+        return Binding("f", statement.value, statement.span, statement.span)
+    return Binding(statement.target.id, statement.value, statement.span,
+                   statement.target.span)
+
+
+def _check_statement_forms(statements: tuple[Statement, ...]) -> None:
+    for statement in statements[:-1]:
+        if isinstance(statement, Bare):
+            raise GradcError("a bare expression must be the last statement: "
+                             "name this one, as in q = ...", statement.span)
+        if isinstance(statement, Signature):
+            raise GradcError("the signature names the output, so it must be the last "
+                             "statement: use name = ... for a stage", statement.span)
+
+
+def _assigned_names(statements: tuple[Statement, ...]) -> dict[str, tuple[int, Span]]:
+    assigned: dict[str, tuple[int, Span]] = {}
+    for index, statement in enumerate(statements):
+        if isinstance(statement, Bare):
+            continue
+        target = statement.target
+        if target.id in assigned:
+            first = assigned[target.id][1]
+            raise GradcError(f"'{target.id}' is already assigned at {first}: stages are "
+                             "assigned once, so pick a new name", target.span)
+        assigned[target.id] = (index, target.span)
+    return assigned
+
+
+def _check_params(signature: Signature, assigned) -> dict[str, Span]:
+    params: dict[str, Span] = {}
+    for param in signature.params:
+        if param.id in params:
+            raise GradcError(f"'{param.id}' is listed twice in the signature", param.span)
+        if param.id == signature.target.id:
+            raise GradcError(f"'{param.id}' names the output, so it cannot also be an input",
+                             param.span)
+        if param.id in assigned and param.id != signature.target.id:
+            raise GradcError(f"'{param.id}' is assigned at {assigned[param.id][1]}, so it "
+                             "cannot be an input", param.span)
+        params[param.id] = param.span
+    return params
+
+
+def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]:
+    """Checks every name and call; returns the free names, in text order.
+    A dimension name is a number in a formula, not an input."""
+    free: dict[str, Name] = {}
+    for index, statement in enumerate(statements):
+        for node in preorder(statement.value):
+            if isinstance(node, Name):
+                if node.id not in dims:
+                    _check_name(node, index, assigned, constants, free)
+            elif isinstance(node, Apply):
+                if node.is_call:
+                    calls[node.func] = _check_call(node, assigned, free)
+            elif isinstance(node, Declared):
+                raise GradcError("a shape is declared in a signature or on a line of its "
+                                 "own, as in X: [N, D]", node.span)
+    return free
+
+
+def _check_name(node: Name, index: int, assigned, constants, free) -> None:
+    if node.id in assigned:
+        where, span = assigned[node.id]
+        if where >= index:
+            raise GradcError(f"'{node.id}' is used before it is assigned (at {span}): "
+                             "assign a stage before the lines that use it", node.span)
+    elif node.id not in constants:
+        free.setdefault(node.id, node)
+
+
+def _check_call(node: Apply, assigned, free) -> str:
+    """The name of the gate the call means."""
+    gate = gates.lookup(node.func)
+    if gate is None or not node.func.isidentifier():
+        raise GradcError(_unknown_function(node.func, assigned, free), node.func_span)
+    if not gate.accepts(len(node.args)):
+        wanted = f"at least {gate.arity}" if gate.variadic else f"{gate.arity}"
+        plural = "" if wanted == "1" else "s"
+        raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
+                         f"got {len(node.args)}", node.func_span)
+    return gate.name
+
+
+def _unknown_function(name: str, assigned, free) -> str:
+    if name in assigned or name in free:
+        return f"'{name}' is a variable, not a function: write {name}*(...) to multiply"
+    near = difflib.get_close_matches(name, gates.FUNCTION_NAMES, n=1, cutoff=0.6)
+    if near:
+        return f"unknown function '{name}': did you mean '{near[0]}'?"
+    return (f"unknown function '{name}': to multiply, write {name}*(...); "
+            f"the functions are {', '.join(gates.FUNCTION_NAMES)}")
+
+
+def _inputs(signature: Signature, free: dict[str, Name]) -> tuple[Name, ...]:
+    listed = {param.id for param in signature.params}
+    for name, node in free.items():
+        if name not in listed:
+            shown = ", ".join(p.id for p in signature.params)
+            raise GradcError(f"'{name}' is not an input of {signature.target.id}({shown}): "
+                             "list it in the signature or assign it", node.span)
+    return signature.params

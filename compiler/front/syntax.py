@@ -1,0 +1,334 @@
+"""Parse tree -> AST: frozen dataclasses that carry source spans.
+
+`AstBuilder` runs inside the LALR parser (Lark's inline `transformer=`), so
+no parse tree is ever built and no recursion happens, however deep the
+nesting.  It folds every alternative spelling into one: `−` `·` `×` `÷` `**`
+into their operators, and subscript digits and other compatibility forms of
+names by NFKC (the normalisation Python itself applies to identifiers, so a
+name means the same thing to gradc and to the generated module).
+
+Function names stay as written; `resolve` maps them to gates, so that an
+unknown function is reported with the program's full knowledge.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Union
+
+from lark import Token, Transformer
+
+from compiler import gates
+from compiler.errors import GradcError, Span
+
+
+# Expression nodes are named tuples: immutable like the frozen dataclasses
+# used elsewhere, and made three times as fast, which counts at a node per
+# token.  `edges`, the kinds of the first and last token, decide where
+# implicit multiplication may go.
+
+class Number(NamedTuple):
+    value: float
+    integral: bool
+    span: Span
+    edges: tuple[str, str] = ("NUMBER", "NUMBER")
+
+
+class Name(NamedTuple):
+    id: str
+    span: Span
+    edges: tuple[str, str] = ("NAME", "NAME")
+
+
+class Apply(NamedTuple):
+    """An operator or a function call.  `func` is a gate name for operators
+    and the name as written (NFKC) for calls; `func_span` locates it."""
+
+    func: str
+    args: tuple["Expr", ...]
+    span: Span
+    func_span: Span
+    is_call: bool = False
+    edges: tuple[str, str] = ("", "")
+
+
+class Dim(NamedTuple):
+    """One dimension of a declared shape: a name (`D`) or a whole number."""
+
+    value: str | int
+    span: Span
+
+
+class Declared(NamedTuple):
+    """`W: [H, D]` where a signature lists its inputs; anywhere else in an
+    expression it is an error, which `resolve` reports."""
+
+    target: Name
+    shape: tuple[Dim, ...]
+    span: Span
+    edges: tuple[str, str] = ("NAME", "RSQB")
+
+
+Expr = Union[Number, Name, Apply]
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`name = expr`: a named stage."""
+
+    target: Name
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """`f(x, y) = expr`: names the output and fixes the inputs' order."""
+
+    target: Name
+    params: tuple[Name, ...]
+    value: Expr
+    span: Span
+    declared: tuple["Declare", ...] = ()
+    """The shapes the signature declares beside its inputs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bare:
+    """A bare expression; allowed only as the last statement."""
+
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Declare:
+    """`X: [N, D]`: the shape of an input, on a line of its own."""
+
+    target: Name
+    shape: tuple[Dim, ...]
+    span: Span
+
+
+Statement = Union[Assign, Signature, Bare, Declare]
+
+
+def token_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+def fold_name(token: Token) -> str:
+    return fold_text(str(token), token_span(token))
+
+
+def fold_text(text: str, span: Span) -> str:
+    """A name as Python will read it: NFKC, as Python folds identifiers."""
+    name = unicodedata.normalize("NFKC", text)
+    if not name.isidentifier():
+        raise GradcError(f"'{name}' is not a valid name: start a name with a letter or '_'",
+                         span)
+    return name
+
+
+def _binary_gate(token: Token) -> str:
+    return gates.lookup(str(token)).name
+
+
+class AstBuilder(Transformer):
+    """One method per grammar alias; each returns an AST node."""
+
+    def number(self, children):
+        (token,) = children
+        text = str(token)
+        value = float(text)
+        if not math.isfinite(value):
+            raise GradcError("number too large for a 64-bit float", token_span(token))
+        return Number(value, text.isdigit(), token_span(token))
+
+    def name(self, children):
+        (token,) = children
+        return Name(fold_name(token), token_span(token))
+
+    def call(self, children):
+        func, _, arguments, close = children
+        span = Span.between(token_span(func), token_span(close))
+        return Apply(fold_name(func), tuple(arguments), span, token_span(func),
+                     is_call=True, edges=("NAME", "RPAR"))
+
+    def arguments(self, children):
+        return [child for child in children if not isinstance(child, Token)]
+
+    def group(self, children):
+        open_, inner, close = children
+        span = Span.between(token_span(open_), token_span(close))
+        return inner._replace(span=span, edges=("LPAR", "RPAR"))
+
+    def binary(self, children):
+        left, op, right = children
+        return Apply(_binary_gate(op), (left, right), Span.between(left.span, right.span),
+                     token_span(op), edges=(left.edges[0], right.edges[1]))
+
+    def transpose(self, children):
+        operand, op = children
+        return Apply(gates.TRANSPOSE, (operand,), Span.between(operand.span, token_span(op)),
+                     token_span(op), edges=(operand.edges[0], op.type))
+
+    def dimension(self, children):
+        (token,) = children
+        if token.type == "NAME":
+            return Dim(fold_name(token), token_span(token))
+        if not str(token).isdigit() or int(token) == 0:
+            raise GradcError("a dimension is a name or a whole number of at least 1",
+                             token_span(token))
+        return Dim(int(token), token_span(token))
+
+    def shape(self, children):
+        dims = tuple(child for child in children if isinstance(child, Dim))
+        if len(dims) > 2:
+            raise GradcError(f"a shape has one or two dimensions, not {len(dims)}: "
+                             "gradc has vectors and matrices", token_span(children[0]))
+        return dims, Span.between(token_span(children[0]), token_span(children[-1]))
+
+    def declared(self, children):
+        name, _, (dims, span) = children
+        target = Name(fold_name(name), token_span(name))
+        return Declared(target, dims, Span.between(target.span, span))
+
+    def declare(self, children):
+        name, _, (dims, span) = children
+        target = Name(fold_name(name), token_span(name))
+        return Declare(target, dims, Span.between(target.span, span))
+
+    def unary(self, children):
+        op, operand = children
+        span = Span.between(token_span(op), operand.span)
+        if op.type == "PLUS":
+            return operand._replace(span=span, edges=(op.type, operand.edges[1]))
+        return Apply(gates.NEG, (operand,), span, token_span(op), edges=(op.type, operand.edges[1]))
+
+    def implicit(self, children):
+        left, right = children
+        return implicit_product(left, right)
+
+    def assign(self, children):
+        target, _, value = children
+        return statement(target, value)
+
+    def bare(self, children):
+        (value,) = children
+        return statement(None, value)
+
+    def start(self, children):
+        return tuple(children)
+
+
+def statement(target: Expr | None, value: Expr) -> Statement:
+    """What stands left of `=` decides the statement: nothing (a bare
+    expression), a name (a stage), or a call (the signature)."""
+    if target is None:
+        return Bare(value, value.span)
+    span = Span.between(target.span, value.span)
+    if isinstance(target, Name):
+        return Assign(target, value, span)
+    if isinstance(target, Apply) and target.is_call:
+        declared = tuple(Declare(arg.target, arg.shape, arg.span)
+                         for arg in target.args if isinstance(arg, Declared))
+        return Signature(Name(target.func, target.func_span), _params(target), value, span,
+                         declared)
+    raise GradcError("expected a name or a signature such as f(x, y) before '='",
+                     target.span)
+
+
+def implicit_product(left: Expr, right: Expr) -> Apply:
+    """`2x`, `(x+y)z`: a product without an operator, located at its right
+    operand (see `is_implicit`)."""
+    _check_implicit(left, right)
+    return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
+                 edges=(left.edges[0], right.edges[1]))
+
+
+def _params(call: Apply) -> tuple[Name, ...]:
+    params = tuple(arg.target if isinstance(arg, Declared) else arg for arg in call.args)
+    for arg in params:
+        if not isinstance(arg, Name):
+            raise GradcError(f"expected an input name in the signature of '{call.func}'",
+                             arg.span)
+    return params
+
+
+def _check_implicit(left: Expr, right: Expr) -> None:
+    # Implicit multiplication follows a number or a closing parenthesis and
+    # precedes a name or an opening parenthesis: `2x`, `(x+y)z`, `3σ(x)`.
+    # Between two names it would be ambiguous (`xy` is one name), and a
+    # number after anything reads as a typo.
+    if left.edges[1] == "NAME":
+        raise GradcError("expected an operator before this: write '*' between names, "
+                         "or join them into one name", right.span)
+    if right.edges[0] == "NUMBER":
+        raise GradcError("expected an operator before this number: write '*' to multiply",
+                         right.span)
+
+
+# -- walks over expressions: iterative, so deep nesting never recurses -------
+
+def preorder(root: Expr):
+    """Nodes in the order their text appears."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Apply):
+            stack.extend(reversed(node.args))
+
+
+def fold(root: Expr, leaf: Callable, apply: Callable):
+    """Evaluates an expression bottom-up: `leaf(node)` for a name or number,
+    `apply(node, args)` for an Apply once its arguments have values, left to
+    right."""
+    if not isinstance(root, Apply):
+        return leaf(root)
+    # One frame per Apply being evaluated: the node and its argument values
+    # so far.  Leaf arguments are evaluated in place, without a frame.
+    frames: list[tuple[Apply, list]] = [(root, [])]
+    while True:
+        node, values = frames[-1]
+        args = node.args
+        while len(values) < len(args):
+            arg = args[len(values)]
+            if isinstance(arg, Apply):
+                frames.append((arg, []))
+                break
+            values.append(leaf(arg))
+        else:
+            frames.pop()
+            value = apply(node, values)
+            if not frames:
+                return value
+            frames[-1][1].append(value)
+
+
+def is_implicit(node: Apply) -> bool:
+    """Whether a product was written without an operator (`2x`, `(a)(b)`):
+    both parsers locate such a product at its right operand."""
+    return not node.is_call and len(node.args) == 2 and node.func_span == node.args[1].span
+
+
+def spelled(root: Expr) -> str:
+    """An expression as text again, for error messages: names and numbers
+    as parsed, each operator in its gate's notation, compound operands of
+    an operator in parentheses."""
+    def leaf(node):
+        if isinstance(node, Name):
+            return node.id, True
+        return (str(int(node.value)) if node.integral else repr(node.value)), True
+
+    def apply(node: Apply, args):
+        if node.is_call:
+            return f"{node.func}({', '.join(text for text, _ in args)})", True
+        row = gates.GATES[node.func]  # an operator: its gate by name
+        texts = [text if simple else f"({text})" for text, simple in args]
+        return row.notation.format_map(dict(zip("ab", texts))), False
+
+    return fold(root, leaf, apply)[0]

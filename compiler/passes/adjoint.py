@@ -1,0 +1,137 @@
+"""StagedIR -> AdjointIR: the reverse-mode pass.
+
+Walks the stages backwards from the output.  For each stage that received a
+gradient, each operand that is a value (not a constant) receives one
+contribution: the row's local-gradient snippet times the stage's adjoint.
+The first contribution to a value assigns (`=`), later ones accumulate
+(`+=`), because gradients add where a value fans out to several gates.
+Stages the output does not depend on get no adjoint, and inputs that
+receive nothing get an explicit zero.  With `StagedIR.wrt`, only values that
+depend on one of those inputs get an adjoint: the rest cannot reach them.
+
+The pass never looks at a gate's name, and writes no code: a contribution
+names the row and operand whose rule applies, the same for every target
+and style.  The printers (printers.py for numbers, array_emit.py for
+arrays) print each rule once, for their target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from compiler.passes.shapes import reduced_axes
+from compiler.passes.stage import Ref, Stage, StagedIR
+
+
+class Contribution(NamedTuple):
+    """One operand's share of a stage's adjoint, as data: which row and
+    operand, what it multiplies, and `=` or `+=`.  Printers (printers.py,
+    array_emit.py) turn it into code for a target and style."""
+
+    target: str
+    """The value whose gradient grows: `x` in `dx += ...`."""
+    first: bool
+    """True for the value's first contribution, written with `=`."""
+    stage: Stage
+    """The stage whose row gives the rule."""
+    index: int
+    """Which of the stage's operands `target` is."""
+    upstream: str
+    """The adjoint it multiplies: `dsigx`."""
+    ranks: tuple[int, ...] = ()
+    """For an array program, the operands' ranks, which choose the row's
+    vector-Jacobian product (empty: a number's program)."""
+    summed: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+    """The axes that broadcasting stretched the operand along, which its
+    gradient sums away: (leading axes gained, axes of 1 kept)."""
+
+
+class Block(NamedTuple):
+    stage: Stage
+    contributions: tuple[Contribution, ...]
+
+
+@dataclass(frozen=True)
+class AdjointIR:
+    """The same for every target and style: what forward caches follows
+    from the printed local gradients, so the printers work it out."""
+
+    staged: StagedIR
+    blocks: tuple[Block, ...]
+    """In backward order: the output's stage first."""
+    zero: tuple[str, ...]
+    """Inputs that receive no gradient."""
+
+
+def adjoint_name(name: str) -> str:
+    return "d" + name
+
+
+def adjoint(staged: StagedIR) -> AdjointIR:
+    reached: set[str] = {staged.output}
+    shapes = _shapes(staged) if staged.shaped else None
+    relevant = _relevant(staged)
+    blocks = []
+    for stage in reversed(staged.stages):
+        if stage.name not in reached or (relevant is not None and stage.name not in relevant):
+            continue
+        blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes)))
+    return AdjointIR(
+        staged=staged,
+        blocks=tuple(blocks),
+        zero=tuple(name for name in staged.gradient_inputs if name not in reached),
+    )
+
+
+def _relevant(staged: StagedIR) -> set[str] | None:
+    """The values that depend on a `wrt` input (None: every value counts)."""
+    if staged.wrt is None:
+        return None
+    relevant = set(staged.wrt)
+    for stage in staged.stages:
+        if any(isinstance(op, Ref) and op.name in relevant for op in stage.operands):
+            relevant.add(stage.name)
+    return relevant
+
+
+def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
+                   shapes: dict[str, tuple] | None) -> tuple[Contribution, ...]:
+    """One contribution per operand that is a value the gradient reaches
+    (in an array program, not a dimension's size)."""
+    upstream = adjoint_name(stage.name)
+    operand_shapes, ranks = None, ()
+    if shapes is not None:
+        operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
+                          for op in stage.operands]
+        ranks = tuple(map(len, operand_shapes))
+    contributions = []
+    for index, operand in enumerate(stage.operands):
+        if not isinstance(operand, Ref) or (relevant is not None and operand.name not in relevant) \
+                or (shapes is not None and operand.name not in shapes):
+            continue
+        summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
+        contributions.append(Contribution(operand.name, operand.name not in reached, stage,
+                                          index, upstream, ranks, summed))
+        reached.add(operand.name)
+    return tuple(contributions)
+
+
+_NOTHING = ((), ())
+
+
+def _summed(stage: Stage, operand_shapes: list[tuple], index: int) -> tuple:
+    """Where broadcasting stretched an operand, its gradient is summed back
+    to the operand's shape here, at the stage that spread it, so that no
+    row's rule has to."""
+    if stage.gate.shape_rule != "elementwise" or operand_shapes[index] == stage.shape:
+        return _NOTHING
+    return reduced_axes(operand_shapes[index], stage.shape)
+
+
+def _shapes(staged: StagedIR) -> dict[str, tuple]:
+    """Every value's shape (`()` for a number), for the rules' ranks."""
+    shapes = dict.fromkeys(staged.inputs, ())
+    shapes.update(staged.declared)
+    shapes.update((stage.name, stage.shape) for stage in staged.stages)
+    return shapes

@@ -1,0 +1,378 @@
+"""Program -> StagedIR: one gate per stage, in the lecture's order.
+
+Lowering walks each binding's expression in post-order (operands left to
+right, then the gate), so the stages come out in the order a person would
+write them: the staged example gives sigy, num, sigx, xpy, xpysqr, den,
+invden, f.  What a gate becomes is asked of its row: a composite such as
+division is expanded by `staged_as`, a constant operand picks a
+`const_forms` specialisation (scale, shift, square, ...), and operands that
+are all constant are folded by evaluating the gate's own forward snippet.
+
+Names are given after each binding is lowered, in forward order, so that a
+mnemonic can spell its operands' final names (`xpy` -> `xpysqr`).
+
+A row's `rewrites` replace a gate applied to an unnamed stage of another
+gate by an exact reformulation (log of σ is -softplus(-x); the negation of
+a negation is the value itself), before any other lowering.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple, Union
+
+from compiler import gates
+from compiler.passes import shapes
+from compiler.errors import GradcError, Span
+from compiler.gates import Gate
+from compiler.passes.naming import Namer
+from compiler.front.resolve import Program
+from compiler.passes.shapes import Shape
+from compiler.gates.snippets import fill
+from compiler.front.syntax import Apply, Expr, Name, Number, fold, is_implicit, spelled
+
+
+# The records made once per stage or operand are named tuples: immutable,
+# and made three times as fast as frozen dataclasses.
+
+class Ref(NamedTuple):
+    """A value by name: an input or an earlier stage."""
+
+    name: str
+
+
+class Const(NamedTuple):
+    value: float
+    integral: bool = False
+
+
+Operand = Union[Ref, Const]
+
+
+class Stage(NamedTuple):
+    name: str
+    gate: Gate
+    operands: tuple[Operand, ...]
+    constant: Const | None
+    span: Span
+    shape: Shape = ()
+    """What the stage holds: () for a number (compiler/passes/shapes.py)."""
+
+
+@dataclass(frozen=True)
+class StagedIR:
+    inputs: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    output: str
+    user_names: dict[str, str] = field(compare=False)
+    """The name each user-written name has in the generated code."""
+    wrt: tuple[str, ...] | None = None
+    """The inputs whose gradients `backward` returns, in that order; None
+    for all of `inputs` (see optimize.restrict_gradients)."""
+    roles: dict[str, str] = field(default_factory=dict, compare=False)
+    """The role (`num`, `den`) that named a stage gradc named, by its name."""
+    declared: dict[str, Shape] = field(default_factory=dict, compare=False)
+    """Each array input's declared shape (§8), by its Python name."""
+    dims: tuple[str, ...] = ()
+    """The dimension names; a stage may read one as a number, its size."""
+    declared_at: dict[str, Span] = field(default_factory=dict, compare=False)
+    """Where each array input is declared, by its Python name."""
+
+    @property
+    def shaped(self) -> bool:
+        return bool(self.declared)
+
+    @property
+    def gradient_inputs(self) -> tuple[str, ...]:
+        return self.inputs if self.wrt is None else self.wrt
+
+
+@dataclass(slots=True)
+class _Draft:
+    gate: Gate
+    operands: list  # _Slot (a draft of the same binding), Ref or Const
+    constant: Const | None
+    span: Span
+    shape: Shape = ()
+    user_name: str | None = None
+    role: str | None = None
+
+
+class _Slot(NamedTuple):
+    """A reference to a draft stage, before stages have names."""
+
+    index: int
+
+
+# The gates some rewrite reformulates: only their stages are remembered.
+REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
+                             for rewrite in row.rewrites)
+
+
+def stage(program: Program) -> StagedIR:
+    return _Lowering(program).run()
+
+
+class _Lowering:
+    def __init__(self, program: Program):
+        self.program = program
+        self.drafts: list[_Draft] = []
+        # The user's names are claimed first, so that a generated name
+        # never takes one; then the output's, if the user gave it none.
+        self.namer = Namer()
+        self.python = self.namer.claim_user_names(_user_names(program) + list(program.dims))
+        last = program.bindings[-1].name
+        self.output = self.python[last] if program.output_named \
+            else self.namer.claim_generated("f", "f")
+        # One Ref per input, shared by every stage that reads it.
+        self.bindings: dict[str, object] = {name.id: Ref(self.python[name.id])
+                                            for name in program.inputs + tuple(
+                                                Name(dim, None) for dim in program.dims)}
+        self.roles: dict[str, str] = {}
+        declared = program.shapes or {}
+        self.declared = {self.python[name]: tuple(shape) for name, shape in declared.items()}
+        self.shapes: dict[str, Shape] = dict(self.declared)
+        # The stages of earlier lines that a rewrite may read through.
+        self.rewritable_stages: dict[Ref, Stage] = {}
+
+    def run(self) -> StagedIR:
+        stages: list[Stage] = []
+        last = len(self.program.bindings) - 1
+        for position, binding in enumerate(self.program.bindings):
+            value = self._lower(binding.value)
+            if isinstance(value, Const):
+                value = self._new(gates.GATES[gates.CONST], [], value, binding.span)
+            elif not isinstance(value, _Slot):
+                # `q = x` or `r = q` names a value that already exists.
+                value = self._new(gates.GATES[gates.COPY], [value], None, binding.span)
+            self.drafts[value.index].user_name = binding.name
+            refs = self._named(stages, is_output=position == last)
+            self.bindings[binding.name] = refs[value.index]
+        inputs = tuple(self.python[n.id] for n in self.program.inputs)
+        return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles,
+                        declared=self.declared,
+                        declared_at={self.python[name]: span for name, span
+                                     in (self.program.declared_at or {}).items()},
+                        dims=tuple(self.python[dim] for dim in self.program.dims))
+
+    # -- lowering ------------------------------------------------------------
+
+    def _lower(self, root: Expr):
+        return fold(root, self._leaf, self._operation)
+
+    def _operation(self, node: Apply, args: list):
+        gate = gates.GATES[self.program.gate_name(node)]
+        if self.declared or not gate.on_numbers:
+            self._check_shapes(node, gate, args)
+        return self._apply(gate, args, node.span)
+
+    def _check_shapes(self, node: Apply, gate: Gate, args: list) -> None:
+        """The shape rule of the gate the user wrote, located at its
+        operator and told in the file's own words; the stages it lowers to
+        then agree by construction."""
+        texts = [spelled(arg) for arg in node.args]
+        for form in gate.const_forms:
+            # An optional constant operand (an axis) picks the row to check.
+            chosen = args[form.position] if gate.arity <= form.position < len(args) else None
+            if isinstance(chosen, Const) and form.matches(chosen.value):
+                gate, args, texts = gates.GATES[form.gate], args[:form.position], texts[:1]
+                break
+        operand_shapes = [self._shape(arg) for arg in args]
+        if is_implicit(node) and all(operand_shapes):
+            raise GradcError("two arrays multiplied without an operator: write '@' for "
+                             "the matrix product or '*' for the elementwise one",
+                             node.func_span)
+        shapes.infer(gate, operand_shapes, texts, spelled(node), node.func_span)
+
+    def _shape(self, value) -> Shape:
+        if isinstance(value, _Slot):
+            return self.drafts[value.index].shape
+        return self.shapes.get(value.name, ()) if isinstance(value, Ref) else ()
+
+    def _leaf(self, node: Union[Name, Number]):
+        if isinstance(node, Number):
+            return Const(node.value, node.integral)
+        if node.id in self.program.constants:
+            return Const(self.program.constants[node.id])
+        return self.bindings[node.id]
+
+    def _apply(self, gate: Gate, args: list, span: Span):
+        if gate.shape_rule == "elementwise" and all(isinstance(arg, Const) for arg in args):
+            return _fold(gate, args, None, span)
+        if gate.arrays_staged_as and all(map(self._shape, args)):
+            return self._expand(gate.arrays_staged_as, args, span)
+        rewritten = self._rewritten(gate, args, None, span)
+        if rewritten is not None:
+            return rewritten
+        for form in gate.const_forms:
+            chosen = args[form.position] if form.position < len(args) else None
+            if isinstance(chosen, Const) and form.matches(chosen.value):
+                rest = [arg for i, arg in enumerate(args) if i != form.position]
+                special = gates.GATES[form.gate]
+                if special.staged_as:
+                    return self._expand(special.staged_as, rest, span)
+                constant = chosen if special.takes_constant else None
+                # The specialised row may rewrite too: `1 - σ(x)` is csub's.
+                rewritten = self._rewritten(special, rest, constant, span)
+                return rewritten if rewritten is not None \
+                    else self._new(special, rest, constant, span)
+        if gate.staged_as:
+            for role, arg in zip(gate.roles, args):
+                if isinstance(arg, _Slot) and self.drafts[arg.index].role is None:
+                    self.drafts[arg.index].role = role
+            return self._expand(gate.staged_as, args, span)
+        return self._new(gate, args, None, span)
+
+    def _rewritten(self, gate: Gate, args: list, constant: Const | None, span: Span):
+        """The lowering of the first of the row's rewrites that applies, or None."""
+        for rewrite in gate.rewrites:
+            if not rewrite.applies(constant):
+                continue
+            named = self._named_stage(args[0], rewrite)
+            if named is not None:
+                return self._expand(rewrite.plan, list(named.operands), span)
+            if self._rewritable(args[0], rewrite):
+                inner = self.drafts.pop()
+                if rewrite.inner is not None:
+                    inner = self.drafts.pop()
+                return self._expand(rewrite.plan, inner.operands, span)
+        return None
+
+    def _rewritable(self, arg, rewrite) -> bool:
+        """Whether `arg` is the stage just lowered, unnamed and of the gate the
+        rewrite names: then nothing else reads it, and it can be replaced.  A
+        stage the user named is kept, as written.  With `rewrite.inner`, the
+        stage before it must be that stage's operand, and match in turn."""
+        if not self._unnamed_last(arg, rewrite.operand, 1):
+            return False
+        return rewrite.inner is None or self._unnamed_last(
+            self.drafts[arg.index].operands[0], rewrite.inner, 2)
+
+    def _named_stage(self, arg, rewrite) -> Stage | None:
+        """The stage of an earlier line that `arg` names, when the rewrite
+        applies to it: `ŷ = σ(z)` and then `log(ŷ)` is `-softplus(-z)`.  The
+        named stage stays, for its other readers; the rewrite reads its
+        operands instead of its value."""
+        stage = self.rewritable_stages.get(arg) if isinstance(arg, Ref) else None
+        if stage is None or stage.gate.name != rewrite.operand or rewrite.inner is not None:
+            return None
+        return stage
+
+    def _unnamed_last(self, arg, gate_name: str, depth: int) -> bool:
+        if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - depth):
+            return False
+        draft = self.drafts[arg.index]
+        return draft.gate.name == gate_name and draft.user_name is None and draft.role is None
+
+    def _expand(self, plan, args: list, span: Span):
+        if isinstance(plan, int):
+            return args[plan]
+        name, *operands = plan
+        return self._apply(gates.GATES[name], [self._expand(p, args, span) for p in operands],
+                           span)
+
+    def _new(self, gate, operands, constant, span) -> _Slot:
+        shape = ()
+        if self.declared:
+            operand_shapes = [self._shape(op) for op in operands]
+            shape = shapes.infer(gate, operand_shapes, [gate.name] * len(operands),
+                                 gate.name, span)
+        self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
+        return _Slot(len(self.drafts) - 1)
+
+    # -- naming --------------------------------------------------------------
+
+    def _named(self, stages: list[Stage], is_output: bool) -> list[Ref]:
+        """Names one binding's drafts, in forward order, as stages, and
+        returns a Ref to each.  Everything a name depends on is known once
+        the binding is lowered, so its drafts need not outlive it."""
+        refs: list[Ref] = []  # one per stage, shared by the stages that read it
+        for index, draft in enumerate(self.drafts):
+            operands = tuple([refs[op.index] if isinstance(op, _Slot) else op
+                              for op in draft.operands])
+            last = is_output and index == len(self.drafts) - 1
+            refs.append(Ref(self.output if last else self._name_of(draft, operands)))
+            stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span,
+                                draft.shape))
+            if draft.shape:
+                self.shapes[refs[-1].name] = draft.shape
+            if draft.gate.name in REWRITE_OPERANDS:
+                self.rewritable_stages[refs[-1]] = stages[-1]
+        self.drafts.clear()
+        return refs
+
+    def _name_of(self, draft, operands) -> str:
+        if draft.user_name is not None:
+            return self.python[draft.user_name]
+        name = _generated_name(self.namer, draft.gate, operands, draft.role)
+        if draft.role is not None:
+            self.roles[name] = draft.role
+        return name
+
+
+def _generated_name(namer: Namer, gate: Gate, operands, role: str | None) -> str:
+    """A name for a stage the user did not name: its role (`num`), or its
+    gate's mnemonic of its operands' names (`xpy`, `sigxpy`)."""
+    if role is not None:
+        return namer.claim_generated(role, role)
+    spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
+    mnemonic = gate.mnemonic.format(a=spelled[0] if spelled else "",
+                                    b=spelled[1] if len(spelled) > 1 else "",
+                                    args="".join(spelled))
+    return namer.claim_generated(mnemonic, gate.stem)
+
+
+def renamed(staged: StagedIR) -> StagedIR:
+    """The stages with every name gradc made up given again, in forward
+    order and by the same rules as when they were staged: once a pass has
+    merged or dropped stages, `xpy2sqr` reads `xpysqr` again.  The user's
+    names and the output keep theirs."""
+    namer = Namer()
+    kept = {*staged.user_names.values(), staged.output}
+    namer.claim_fixed(kept)
+    refs: dict[Ref, Ref] = {}  # a renamed stage -> its new name
+    stages = []
+    for stage in staged.stages:
+        operands = stage.operands
+        if refs and not refs.keys().isdisjoint(operands):
+            operands = tuple([refs.get(op, op) for op in operands])
+        name = stage.name if stage.name in kept else _generated_name(
+            namer, stage.gate, operands, staged.roles.get(stage.name))
+        if name != stage.name:
+            refs[Ref(stage.name)] = Ref(name)
+        stages.append(stage if name == stage.name and operands is stage.operands
+                      else stage._replace(name=name, operands=operands))
+    if not refs:
+        return staged
+    new = {old.name: ref.name for old, ref in refs.items()}
+    return dataclasses.replace(staged, stages=tuple(stages), roles={
+        new.get(name, name): role for name, role in staged.roles.items()})
+
+
+def _user_names(program: Program) -> list[str]:
+    """Every name the user wrote, inputs first; the output's only if named."""
+    names = [n.id for n in program.inputs] + [b.name for b in program.bindings[:-1]]
+    if program.output_named:
+        names.append(program.bindings[-1].name)
+    return names
+
+
+def _fold(gate: Gate, operands: list, constant: Const | None, span: Span) -> Const:
+    """Evaluates a gate on constants with its own forward snippet, so that
+    folding and the generated code can never disagree."""
+    code = fill(gate.forward, gate, operands, constant)
+    try:
+        value = eval(code, {"math": math, "__builtins__": gates.SNIPPET_BUILTINS})
+        if isinstance(value, complex):
+            raise ValueError("no real value")
+        value = float(value)
+    except (ArithmeticError, ValueError) as failure:
+        raise GradcError(f"this constant expression has no value: {failure}", span) from None
+    if not math.isfinite(value):
+        raise GradcError("this constant expression overflows a 64-bit float", span)
+    integral = all(getattr(op, "integral", False) for op in operands) and value.is_integer() \
+        and abs(value) < 2**53
+    return Const(value, integral)
+

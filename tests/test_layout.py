@@ -1,0 +1,75 @@
+"""The pipeline's parts import one another in one direction only.
+
+Each rule is checked on the import statements of every module of the
+package (inside functions too), read with `ast`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "compiler"
+
+
+def _imports(path) -> set[str]:
+    """The modules a file imports, as dotted names."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _part(path) -> str:
+    """`front`, `gates`, ... or `top` for the package's own modules."""
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else "top"
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+IMPORTS = {path: _imports(path) for path in MODULES}
+
+
+def _violations(allowed_part, forbidden) -> list[str]:
+    return sorted(f"{path.relative_to(ROOT)} imports {name}"
+                  for path, names in IMPORTS.items() if allowed_part(_part(path))
+                  for name in names if any(name == f or name.startswith(f + ".")
+                                           for f in forbidden))
+
+
+@pytest.mark.parametrize("library, home", [("sympy", "checker"), ("lark", "front")])
+def test_a_library_is_imported_by_its_part_alone(library, home):
+    assert _violations(lambda part: part != home, [library]) == []
+
+
+def test_the_gate_table_imports_no_pass_printer_or_tool():
+    assert _violations(lambda part: part == "gates",
+                       ["compiler.passes", "compiler.emit", "compiler.tools",
+                        "compiler.checker", "compiler.front", "compiler.cli",
+                        "compiler.driver"]) == []
+
+
+def test_passes_and_printers_import_neither_the_command_line_nor_the_tools():
+    assert _violations(lambda part: part in ("passes", "emit"),
+                       ["compiler.cli", "compiler.tools", "compiler.checker",
+                        "compiler.driver"]) == []
+
+
+def test_the_front_end_knows_nothing_after_it():
+    assert _violations(lambda part: part == "front",
+                       ["compiler.passes", "compiler.emit", "compiler.tools",
+                        "compiler.checker"]) == []
+
+
+def test_the_rules_can_fail():
+    # Each rule above would pass on any tree if the reading found nothing.
+    checker_imports = set().union(*(names for path, names in IMPORTS.items()
+                                    if _part(path) == "checker"))
+    assert "sympy" in checker_imports and "compiler.gates" in checker_imports
