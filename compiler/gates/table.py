@@ -4,202 +4,19 @@ Data only.  The passes (stage, adjoint, emit, naming) ask a row; none of
 them branches on a gate's name.  A new gate is one new row, and the tests,
 which are parametrized over `GATES`, pick it up.
 
-Snippets are Python text with named placeholders:
-
-    {a} {b}      the operands (stage or input names, or printed constants)
-    {a0} {a1} .. the operands of a variadic gate, in its local gradients
-    {args}       a variadic gate's operands joined by ", ", in its forward
-    {c}          the constant a constant-specialised gate carries
-    {out}        the gate's own (cached) output
-
-Local-gradient snippets are written without outer parentheses; the emitter
-adds them (`(1) * dden`, as the lecture writes it).  Every snippet is checked
-against its row's arity when this module is imported.
+The row format is in `row.py`, the array rows in `arrays.py`.  Every
+snippet is checked against its row's arity when this module is imported.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 from compiler.gates import checks as gate_checks
-from compiler.gates.targets import TARGETS
-
-
-@dataclass(frozen=True)
-class ConstForm:
-    """Lower to `gate` when operand `position` is a constant (equal to
-    `value`, when one is given).  The constant becomes the new gate's `{c}`
-    unless the new gate takes none; the other operand becomes its `{a}`."""
-
-    position: int
-    gate: str
-    value: float | None = None
-    whole: bool | None = None
-    """When set, the constant must (or must not) be a whole number."""
-
-    def matches(self, constant: float) -> bool:
-        return (self.value in (None, constant)
-                and self.whole in (None, float(constant).is_integer()))
-
-
-@dataclass(frozen=True)
-class Form:
-    """A gate's code in one target, shaped like `Gate.forward` and `Gate.local`;
-    a variadic row's forward may also be a function of the operand count."""
-
-    forward: str | Callable[[int], str]
-    local: tuple[str, ...] | Callable[[int, int], str]
-
-
-@dataclass(frozen=True)
-class Rewrite:
-    """An exact reformulation: when the gate's operand is an unnamed stage of
-    gate `operand` (which only this gate reads), lower the pair to `plan`, a
-    `staged_as` tuple over that stage's operands.  A row that takes a
-    constant may ask for one value of it (`constant`): `1 - σ(x)`, not
-    `2 - σ(x)`."""
-
-    operand: str
-    plan: tuple | int
-    constant: float | None = None
-    inner: str | None = None
-    """When set, that stage's own operand must in turn be an unnamed stage
-    of gate `inner`, read only there, and `plan` is over its operands:
-    log(sum(exp(A))) is logsumexp(A)."""
-
-    def applies(self, constant) -> bool:
-        """Whether the rewrite holds for a stage of this constant (a Const
-        or None)."""
-        return self.constant is None or (
-            constant is not None and constant.value == self.constant)
-
-
-@dataclass(frozen=True)
-class Gate:
-    name: str
-    spellings: tuple[str, ...]
-    """How a formula writes it: operator symbols or function names."""
-    arity: int
-    """Operand count; for a variadic gate, the least count."""
-    forward: str
-    local: tuple[str, ...] | Callable[[int, int], str]
-    """One snippet per operand; a variadic row gives a function of
-    (operand index, operand count) that returns the snippet."""
-    mnemonic: str
-    """Template for an unnamed stage's name, in the lecture's style."""
-    stem: str
-    """A short name for when the mnemonic grows too long."""
-    symbol: str
-    """What a circuit drawing writes inside the gate; `{c}` is the constant."""
-    notation: str
-    """The gate in math notation, with the forward snippet's placeholders:
-    `σ({a})`, `{a} × {b}`; `gradc explain` shows each stage this way."""
-    takes_constant: bool = False
-    variadic: bool = False
-    const_forms: tuple[ConstForm, ...] = ()
-    staged_as: tuple = ()
-    """A composite operator lowered to other gates, as a nested tuple of
-    gate names and operand indices: ("mul", 0, ("inv", 1)) is a * inv(b)."""
-    roles: tuple[str, ...] = ()
-    """Names for unnamed operand stages of a composite (num, den)."""
-    kink: str | None = None
-    """Where the local gradient follows a convention rather than calculus."""
-    kink_at: str | None = None
-    """A condition on the operands and `{out}`, true exactly at the points
-    where `kink` applies; `gradc check` asks it of the staged values."""
-    commutative: bool = False
-    """Swapping the operands changes neither the value nor any local
-    gradient, so `x + y` and `y + x` are one stage.  max and min are not:
-    the first of tied arguments takes the gradient."""
-    chain: str | None = None
-    """A key of `CHAINS`: two stages of this chain in a row fold into one,
-    their constants combined (`2 * (3 * x)` is `6 * x`)."""
-    forms: tuple[tuple[str, Form], ...] = ()
-    """(target, Form) pairs: the row's own code in a target where the
-    target's systematic translation of the math code would be wrong."""
-    rewrites: tuple[Rewrite, ...] = ()
-    shape_rule: str = "elementwise"
-    """How the stage's shape follows from its operands' (compiler/passes/shapes.py)."""
-    axis: int | None = None
-    """The axis a reduction or a softmax works along (None: every entry;
-    -1: the last axis)."""
-    vjp: Callable[[int, tuple[int, ...]], str] | None = None
-    """The backward rule of an array gate: for an operand index and the
-    operands' ranks, a snippet over the upstream gradient `{g}`, such as
-    `{g} @ {b}.T`.  None: the elementwise rule `(local) * {g}`, from
-    `local`, which every scalar row has."""
-    vjp_note: bool = False
-    """Backward comments spell the rule with shapes (`[H, N] @ [N, D]`)."""
-    optional: int = 0
-    """Operands a call may leave out (the axis of `sum(A, 1)`)."""
-    arrays_staged_as: tuple = ()
-    """`staged_as` for when every operand is an array: `A · B` is `A @ B`."""
-    compact: Form | None = None
-    """Faster math code for the compact style, equal to the row's code
-    within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
-    CPython runs float-with-int arithmetic and comparisons on a slower
-    path than float with float.  The adjoint pass derives the cache from
-    the code it uses.  None: the row's math code is already as fast."""
-
-    def form(self, target: str = "math", compact: bool = False) -> Form:
-        """The row's code in `target`: its own, or the translated math code
-        (the compact math code, when asked and the row has one)."""
-        # Asked once per stage and contribution, so the answer is kept on the
-        # row (outside its fields, which stay frozen and compare as before).
-        known = self.__dict__.setdefault("_forms_by_target", {})
-        if (target, compact) not in known:
-            known[target, compact] = self._form(target, compact)
-        return known[target, compact]
-
-    def _form(self, target: str, compact: bool) -> Form:
-        own = dict(self.forms).get(target)
-        if own is not None:
-            return own
-        math_form = self.compact if compact and self.compact else Form(self.forward, self.local)
-        translate = TARGETS[target].translate
-        local = math_form.local
-        return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
-                    if self.variadic else tuple(map(translate, local)))
-
-    def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
-        """The forward code of a stage of `count` operands in `target`."""
-        forward = self.form(target, compact).forward
-        return forward(count) if callable(forward) else forward
-
-    def local_snippets(self, count: int, target: str = "math",
-                       compact: bool = False) -> tuple[str, ...]:
-        local = self.form(target, compact).local
-        if not self.variadic:
-            return local
-        # Kept on the row like `form`: asked once per stage of the gate.
-        known = self.__dict__.setdefault("_snippets_by_count", {})
-        if (count, target, compact) not in known:
-            known[count, target, compact] = tuple(local(i, count) for i in range(count))
-        return known[count, target, compact]
-
-    def accepts(self, count: int) -> bool:
-        return count >= self.arity if self.variadic else \
-            self.arity <= count <= self.arity + self.optional
-
-    @property
-    def on_numbers(self) -> bool:
-        """Whether the gate also computes on numbers (every scalar row);
-        the others take arrays only (§8)."""
-        return self.shape_rule in ("elementwise", "either_product")
-
-    def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
-        """The backward rule for operand `index`, over the upstream `{g}`."""
-        if self.vjp is not None:
-            return self.vjp(index, ranks)
-        local = self.form("numpy").local
-        local = local(index, len(ranks)) if self.variadic else local[index]
-        # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
-        if local in ("1", "-1"):
-            return local[:-1] + "{g}"
-        bare = local.isidentifier() or local[1:-1].isidentifier() and local[0] == "{"
-        return f"{local if bare else f'({local})'} * {{g}}"
+from compiler.gates.arrays import ARRAY_ROWS, AXES, fixed
+from compiler.gates.row import ConstForm, Form, Gate, Rewrite
 
 
 def _first_extremum(i: int, count: int) -> str:
@@ -243,106 +60,6 @@ SIGMOID_SELECT = "(1.0 if {a} >= 0 else np.exp(-abs({a}))) / (1 + np.exp(-abs({a
 # σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
 # where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
 SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
-
-
-# -- array gates (LANGUAGE.md §8): numpy code, with VJP rules over {g} -------
-
-def _matmul_vjp(index: int, ranks: tuple[int, ...]) -> str:
-    """The lecture's dimension analysis: for D = W @ X, dW = dD @ X.T and
-    dX = W.T @ dD; a vector's side of a matrix product is an outer product,
-    and two vectors make a dot product."""
-    a, b = ranks
-    if a == 1 and b == 1:
-        return ("{g} * {b}", "{g} * {a}")[index]
-    if index == 0:
-        return "np.outer({g}, {b})" if b == 1 else "{g} @ {b}.T"
-    return "np.outer({a}, {g})" if a == 1 else "{a}.T @ {g}"
-
-
-def _fixed(*rules: str) -> Callable[[int, tuple[int, ...]], str]:
-    return lambda index, ranks: rules[index]
-
-
-_AXES = ("", "0", "1")
-_KEEP = {"": "", "-1": "", "0": "", "1": "[:, None]"}
-"""How a reduction's gradient regains the axis it removed: NumPy lines
-shapes up at the last axis, so only a matrix's axis 1 must be put back."""
-
-
-def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "reduce",
-               axes=_AXES) -> list[Gate]:
-    """A function of an array with an optional axis: one row for every entry
-    (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
-    first row's constant forms choose.  In the snippets, `{axis}` is
-    `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis."""
-    def row(axis: str, **extra) -> Gate:
-        fill = _Keep(axis=f", axis={axis}" if axis else "", keep=_KEEP[axis],
-                     # The spread of a reduction's gradient over the operand's
-                     # shape, made from its sizes alone: `(N, D)`, `N * D`.
-                     spread=f"np.ones({{shape_a}}) * {{g}}{_KEEP[axis]}" if axis.isdigit()
-                     else "np.full({shape_a}, {g})",
-                     mean=f"np.ones({{shape_a}}) * ({{g}}{_KEEP[axis]} / {{axis_a}})"
-                     if axis.isdigit() else "np.full({shape_a}, {g} / ({size_a}))")
-        first = axis == axes[0]
-        return Gate(name if first else name + axis, (name,) if first else (), 1,
-                    forward.format_map(fill), ("",), f"{symbol}{{a}}", symbol, symbol,
-                    notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})",
-                    shape_rule=rule, axis=int(axis) if axis else None,
-                    vjp=_fixed(vjp.format_map(fill)), **extra)
-    return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:])),
-            *(row(axis) for axis in axes[1:])]
-
-
-def _axis_forms(name: str, axes) -> tuple[ConstForm, ...]:
-    return tuple(ConstForm(1, name + axis, float(axis)) for axis in axes)
-
-
-def _softmax_rows() -> list[Gate]:
-    """softmax is exp(log_softmax): each entry is exp of a number <= 0, and
-    log(softmax(S)) is log_softmax(S) once log(exp(·)) is rewritten."""
-    def row(axis: str, **extra) -> Gate:
-        return Gate("softmax" + axis, ("softmax",) if not axis else (), 1, "", ("",),
-                    "softmax{a}", "softmax", "softmax", notation="softmax({a})",
-                    shape_rule="along", axis=int(axis) if axis else -1,
-                    staged_as=("exp", ("log_softmax" + axis, 0)), **extra)
-    return [row("", optional=1, const_forms=_axis_forms("softmax", ("0", "1"))),
-            row("0"), row("1")]
-
-
-class _Keep(dict):
-    """Fills the axis fields of a snippet and leaves its placeholders."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-_MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
-_ARRAY_ROWS: tuple[Gate, ...] = (
-    Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
-         notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True),
-    Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
-         notation="{a}ᵀ", shape_rule="swap_axes", vjp=_fixed("{g}.T")),
-    Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
-         notation="outer({a}, {b})", shape_rule="outer_product", vjp=_fixed("{g} @ {b}", "{a} @ {g}"),
-         vjp_note=True),
-    Gate("norm", ("norm",), 1, "np.linalg.norm({a})", ("",), "norm{a}", "norm", "‖·‖",
-         notation="‖{a}‖", shape_rule="reduce",
-         # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
-         vjp=_fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)")),
-    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "sum"),
-    *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "mean"),
-    # The max shift makes exp see only numbers <= 0; its gradient cancels
-    # exactly, so the rules treat it as a constant.
-    *_axis_rows("logsumexp",
-                "np.max({a}{axis}) + np.log(np.sum(np.exp({a} - " + _MAX_KEPT + "){axis}))",
-                "{g}{keep} * np.exp({a} - {out}{keep})", "lse"),
-    *_axis_rows("log_softmax",
-                "{a} - " + _MAX_KEPT + " - np.log(np.sum(np.exp({a} - " + _MAX_KEPT
-                + "){axis}, keepdims=True))",
-                "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)", "lsm",
-                rule="along", axes=("-1", "0", "1")),
-    *_softmax_rows(),
-)
 
 
 def _constant_pair(name: str, left: str, right: str, stem: str, symbols: tuple[str, str],
@@ -448,7 +165,7 @@ _ROWS: tuple[Gate, ...] = (
                      # softmax is exp(log_softmax): its log is log_softmax itself.
                      Rewrite("exp", 0),
                      *(Rewrite(f"sum{axis}", (f"logsumexp{axis}", 0), inner="exp")
-                       for axis in _AXES))),
+                       for axis in AXES))),
     _unary("sqrt", ("sqrt",), "math.sqrt({a})", "0.5 / {out}", "sqrt", "√",
            notation="√{a}"),
     _unary("tanh", ("tanh",), "math.tanh({a})", "1 - {out}**2", "tanh",
@@ -487,7 +204,7 @@ _ROWS: tuple[Gate, ...] = (
                    kink="relu at 0: the gradient is 0 by convention",
                    numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
                    compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
-            vjp=_fixed("({out} > 0) * {g}")),
+            vjp=fixed("({out} > 0) * {g}")),
     # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
     # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",
@@ -497,7 +214,7 @@ _ROWS: tuple[Gate, ...] = (
            compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
     _extremum("max", "np.maximum"),
     _extremum("min", "np.minimum"),
-    *_ARRAY_ROWS,
+    *ARRAY_ROWS,
     # A stage that only copies a value or holds a constant: `q = x`, `f = 3`.
     Gate("copy", (), 1, "{a}", ("1",), "{a}", "copy", "=", notation="{a}"),
     Gate("const", (), 0, "{c}", (), "k", "k", "{c}", notation="{c}",

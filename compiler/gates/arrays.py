@@ -1,0 +1,107 @@
+"""The array gates of LANGUAGE.md §8: NumPy code, each with a backward rule
+over the upstream gradient `{g}` for its operands' ranks, and a shape rule
+(compiler/passes/shapes.py).  Rows of the gate table like any other."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from compiler.gates.row import ConstForm, Gate
+
+
+def _matmul_vjp(index: int, ranks: tuple[int, ...]) -> str:
+    """The lecture's dimension analysis: for D = W @ X, dW = dD @ X.T and
+    dX = W.T @ dD; a vector's side of a matrix product is an outer product,
+    and two vectors make a dot product."""
+    a, b = ranks
+    if a == 1 and b == 1:
+        return ("{g} * {b}", "{g} * {a}")[index]
+    if index == 0:
+        return "np.outer({g}, {b})" if b == 1 else "{g} @ {b}.T"
+    return "np.outer({a}, {g})" if a == 1 else "{a}.T @ {g}"
+
+
+def fixed(*rules: str) -> Callable[[int, tuple[int, ...]], str]:
+    return lambda index, ranks: rules[index]
+
+
+AXES = ("", "0", "1")
+_KEEP = {"": "", "-1": "", "0": "", "1": "[:, None]"}
+"""How a reduction's gradient regains the axis it removed: NumPy lines
+shapes up at the last axis, so only a matrix's axis 1 must be put back."""
+
+
+def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "reduce",
+               axes=AXES) -> list[Gate]:
+    """A function of an array with an optional axis: one row for every entry
+    (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
+    first row's constant forms choose.  In the snippets, `{axis}` is
+    `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis."""
+    def row(axis: str, **extra) -> Gate:
+        fill = _Keep(axis=f", axis={axis}" if axis else "", keep=_KEEP[axis],
+                     # The spread of a reduction's gradient over the operand's
+                     # shape, made from its sizes alone: `(N, D)`, `N * D`.
+                     spread=f"np.ones({{shape_a}}) * {{g}}{_KEEP[axis]}" if axis.isdigit()
+                     else "np.full({shape_a}, {g})",
+                     mean=f"np.ones({{shape_a}}) * ({{g}}{_KEEP[axis]} / {{axis_a}})"
+                     if axis.isdigit() else "np.full({shape_a}, {g} / ({size_a}))")
+        first = axis == axes[0]
+        return Gate(name if first else name + axis, (name,) if first else (), 1,
+                    forward.format_map(fill), ("",), f"{symbol}{{a}}", symbol, symbol,
+                    notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})",
+                    shape_rule=rule, axis=int(axis) if axis else None,
+                    vjp=fixed(vjp.format_map(fill)), **extra)
+    return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:])),
+            *(row(axis) for axis in axes[1:])]
+
+
+def _axis_forms(name: str, axes) -> tuple[ConstForm, ...]:
+    return tuple(ConstForm(1, name + axis, float(axis)) for axis in axes)
+
+
+def _softmax_rows() -> list[Gate]:
+    """softmax is exp(log_softmax): each entry is exp of a number <= 0, and
+    log(softmax(S)) is log_softmax(S) once log(exp(·)) is rewritten."""
+    def row(axis: str, **extra) -> Gate:
+        return Gate("softmax" + axis, ("softmax",) if not axis else (), 1, "", ("",),
+                    "softmax{a}", "softmax", "softmax", notation="softmax({a})",
+                    shape_rule="along", axis=int(axis) if axis else -1,
+                    staged_as=("exp", ("log_softmax" + axis, 0)), **extra)
+    return [row("", optional=1, const_forms=_axis_forms("softmax", ("0", "1"))),
+            row("0"), row("1")]
+
+
+class _Keep(dict):
+    """Fills the axis fields of a snippet and leaves its placeholders."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+_MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
+ARRAY_ROWS: tuple[Gate, ...] = (
+    Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
+         notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True),
+    Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
+         notation="{a}ᵀ", shape_rule="swap_axes", vjp=fixed("{g}.T")),
+    Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
+         notation="outer({a}, {b})", shape_rule="outer_product", vjp=fixed("{g} @ {b}", "{a} @ {g}"),
+         vjp_note=True),
+    Gate("norm", ("norm",), 1, "np.linalg.norm({a})", ("",), "norm{a}", "norm", "‖·‖",
+         notation="‖{a}‖", shape_rule="reduce",
+         # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
+         vjp=fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)")),
+    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "sum"),
+    *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "mean"),
+    # The max shift makes exp see only numbers <= 0; its gradient cancels
+    # exactly, so the rules treat it as a constant.
+    *_axis_rows("logsumexp",
+                "np.max({a}{axis}) + np.log(np.sum(np.exp({a} - " + _MAX_KEPT + "){axis}))",
+                "{g}{keep} * np.exp({a} - {out}{keep})", "lse"),
+    *_axis_rows("log_softmax",
+                "{a} - " + _MAX_KEPT + " - np.log(np.sum(np.exp({a} - " + _MAX_KEPT
+                + "){axis}, keepdims=True))",
+                "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)", "lsm",
+                rule="along", axes=("-1", "0", "1")),
+    *_softmax_rows(),
+)

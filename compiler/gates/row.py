@@ -1,0 +1,197 @@
+"""The row format of the gate table: `Gate`, and the records a row holds
+(`ConstForm`, `Form`, `Rewrite`).
+
+Snippets are Python text with named placeholders:
+
+    {a} {b}      the operands (stage or input names, or printed constants)
+    {a0} {a1} .. the operands of a variadic gate, in its local gradients
+    {args}       a variadic gate's operands joined by ", ", in its forward
+    {c}          the constant a constant-specialised gate carries
+    {out}        the gate's own (cached) output
+    {g}          in an array row's backward rule, the upstream gradient
+
+Local-gradient snippets are written without outer parentheses; the emitter
+adds them (`(1) * dden`, as the lecture writes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from compiler.gates.targets import TARGETS
+
+
+@dataclass(frozen=True)
+class ConstForm:
+    """Lower to `gate` when operand `position` is a constant (equal to
+    `value`, when one is given).  The constant becomes the new gate's `{c}`
+    unless the new gate takes none; the other operand becomes its `{a}`."""
+
+    position: int
+    gate: str
+    value: float | None = None
+    whole: bool | None = None
+    """When set, the constant must (or must not) be a whole number."""
+
+    def matches(self, constant: float) -> bool:
+        return (self.value in (None, constant)
+                and self.whole in (None, float(constant).is_integer()))
+
+
+@dataclass(frozen=True)
+class Form:
+    """A gate's code in one target, shaped like `Gate.forward` and `Gate.local`;
+    a variadic row's forward may also be a function of the operand count."""
+
+    forward: str | Callable[[int], str]
+    local: tuple[str, ...] | Callable[[int, int], str]
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An exact reformulation: when the gate's operand is an unnamed stage of
+    gate `operand` (which only this gate reads), lower the pair to `plan`, a
+    `staged_as` tuple over that stage's operands.  A row that takes a
+    constant may ask for one value of it (`constant`): `1 - σ(x)`, not
+    `2 - σ(x)`."""
+
+    operand: str
+    plan: tuple | int
+    constant: float | None = None
+    inner: str | None = None
+    """When set, that stage's own operand must in turn be an unnamed stage
+    of gate `inner`, read only there, and `plan` is over its operands:
+    log(sum(exp(A))) is logsumexp(A)."""
+
+    def applies(self, constant) -> bool:
+        """Whether the rewrite holds for a stage of this constant (a Const
+        or None)."""
+        return self.constant is None or (
+            constant is not None and constant.value == self.constant)
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    spellings: tuple[str, ...]
+    """How a formula writes it: operator symbols or function names."""
+    arity: int
+    """Operand count; for a variadic gate, the least count."""
+    forward: str
+    local: tuple[str, ...] | Callable[[int, int], str]
+    """One snippet per operand; a variadic row gives a function of
+    (operand index, operand count) that returns the snippet."""
+    mnemonic: str
+    """Template for an unnamed stage's name, in the lecture's style."""
+    stem: str
+    """A short name for when the mnemonic grows too long."""
+    symbol: str
+    """What a circuit drawing writes inside the gate; `{c}` is the constant."""
+    notation: str
+    """The gate in math notation, with the forward snippet's placeholders:
+    `σ({a})`, `{a} × {b}`; `gradc explain` shows each stage this way."""
+    takes_constant: bool = False
+    variadic: bool = False
+    const_forms: tuple[ConstForm, ...] = ()
+    staged_as: tuple = ()
+    """A composite operator lowered to other gates, as a nested tuple of
+    gate names and operand indices: ("mul", 0, ("inv", 1)) is a * inv(b)."""
+    roles: tuple[str, ...] = ()
+    """Names for unnamed operand stages of a composite (num, den)."""
+    kink: str | None = None
+    """Where the local gradient follows a convention rather than calculus."""
+    kink_at: str | None = None
+    """A condition on the operands and `{out}`, true exactly at the points
+    where `kink` applies; `gradc check` asks it of the staged values."""
+    commutative: bool = False
+    """Swapping the operands changes neither the value nor any local
+    gradient, so `x + y` and `y + x` are one stage.  max and min are not:
+    the first of tied arguments takes the gradient."""
+    chain: str | None = None
+    """A key of `CHAINS`: two stages of this chain in a row fold into one,
+    their constants combined (`2 * (3 * x)` is `6 * x`)."""
+    forms: tuple[tuple[str, Form], ...] = ()
+    """(target, Form) pairs: the row's own code in a target where the
+    target's systematic translation of the math code would be wrong."""
+    rewrites: tuple[Rewrite, ...] = ()
+    shape_rule: str = "elementwise"
+    """How the stage's shape follows from its operands' (compiler/passes/shapes.py)."""
+    axis: int | None = None
+    """The axis a reduction or a softmax works along (None: every entry;
+    -1: the last axis)."""
+    vjp: Callable[[int, tuple[int, ...]], str] | None = None
+    """The backward rule of an array gate: for an operand index and the
+    operands' ranks, a snippet over the upstream gradient `{g}`, such as
+    `{g} @ {b}.T`.  None: the elementwise rule `(local) * {g}`, from
+    `local`, which every scalar row has."""
+    vjp_note: bool = False
+    """Backward comments spell the rule with shapes (`[H, N] @ [N, D]`)."""
+    optional: int = 0
+    """Operands a call may leave out (the axis of `sum(A, 1)`)."""
+    arrays_staged_as: tuple = ()
+    """`staged_as` for when every operand is an array: `A · B` is `A @ B`."""
+    compact: Form | None = None
+    """Faster math code for the compact style, equal to the row's code
+    within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
+    CPython runs float-with-int arithmetic and comparisons on a slower
+    path than float with float.  The adjoint pass derives the cache from
+    the code it uses.  None: the row's math code is already as fast."""
+
+    def form(self, target: str = "math", compact: bool = False) -> Form:
+        """The row's code in `target`: its own, or the translated math code
+        (the compact math code, when asked and the row has one)."""
+        # Asked once per stage and contribution, so the answer is kept on the
+        # row (outside its fields, which stay frozen and compare as before).
+        known = self.__dict__.setdefault("_forms_by_target", {})
+        if (target, compact) not in known:
+            known[target, compact] = self._form(target, compact)
+        return known[target, compact]
+
+    def _form(self, target: str, compact: bool) -> Form:
+        own = dict(self.forms).get(target)
+        if own is not None:
+            return own
+        math_form = self.compact if compact and self.compact else Form(self.forward, self.local)
+        translate = TARGETS[target].translate
+        local = math_form.local
+        return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
+                    if self.variadic else tuple(map(translate, local)))
+
+    def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
+        """The forward code of a stage of `count` operands in `target`."""
+        forward = self.form(target, compact).forward
+        return forward(count) if callable(forward) else forward
+
+    def local_snippets(self, count: int, target: str = "math",
+                       compact: bool = False) -> tuple[str, ...]:
+        local = self.form(target, compact).local
+        if not self.variadic:
+            return local
+        # Kept on the row like `form`: asked once per stage of the gate.
+        known = self.__dict__.setdefault("_snippets_by_count", {})
+        if (count, target, compact) not in known:
+            known[count, target, compact] = tuple(local(i, count) for i in range(count))
+        return known[count, target, compact]
+
+    def accepts(self, count: int) -> bool:
+        return count >= self.arity if self.variadic else \
+            self.arity <= count <= self.arity + self.optional
+
+    @property
+    def on_numbers(self) -> bool:
+        """Whether the gate also computes on numbers (every scalar row);
+        the others take arrays only (§8)."""
+        return self.shape_rule in ("elementwise", "either_product")
+
+    def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
+        """The backward rule for operand `index`, over the upstream `{g}`."""
+        if self.vjp is not None:
+            return self.vjp(index, ranks)
+        local = self.form("numpy").local
+        local = local(index, len(ranks)) if self.variadic else local[index]
+        # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
+        if local in ("1", "-1"):
+            return local[:-1] + "{g}"
+        bare = local.isidentifier() or local[1:-1].isidentifier() and local[0] == "{"
+        return f"{local if bare else f'({local})'} * {{g}}"
