@@ -104,7 +104,7 @@ def _relevant(staged: StagedIR) -> set[str] | None:
 def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
                    target: str, compact: bool, shapes=None) -> tuple[Contribution, ...]:
     if shapes is not None:
-        return _array_contributions(stage, reached, relevant, shapes)
+        return _array_contributions(stage, reached, relevant, shapes, target)
     snippets = stage.gate.local_snippets(len(stage.operands), target, compact)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name,
                     floats=compact)
@@ -134,7 +134,8 @@ def _shapes(staged: StagedIR) -> dict[str, tuple]:
 
 
 def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
-                         shapes: dict[str, tuple]) -> tuple[Contribution, ...]:
+                         shapes: dict[str, tuple], target: str = "numpy"
+                         ) -> tuple[Contribution, ...]:
     """Each operand's vector-Jacobian product, from the row's rule for the
     operands' ranks; where broadcasting stretched an operand, its gradient
     is summed back to the operand's shape here, at the stage that spread it."""
@@ -149,7 +150,7 @@ def _array_contributions(stage: Stage, reached: set[str], relevant: set[str] | N
         if not isinstance(operand, Ref) or operand.name not in shapes or (
                 relevant is not None and operand.name not in relevant):
             continue
-        snippet = stage.gate.vjp_snippet(index, ranks)
+        snippet = stage.gate.vjp_snippet(index, ranks, target)
         sizes = tuple(dim for dim in operand_shapes[0] if isinstance(dim, str)) \
             if "_a}" in snippet else ()
         summed = ((), ())

@@ -18,6 +18,7 @@ from .emit import forward_line
 from .naming import ARRAY_INTERNAL, INTERNAL, internal_names
 from .respell import respeller
 from .shapes import Shape, shown
+from .targets import TARGETS
 from .template_context import BackwardBlock
 
 
@@ -48,18 +49,28 @@ class ArrayContext:
     spelled so that no name of the file takes them (naming.internal_names)."""
 
 
-def context(adjoint_ir: AdjointIR) -> ArrayContext:
+def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
+    """`target`: numpy, or array-api, whose code is numpy's translated
+    (`adjoint_ir` made for the same target)."""
     staged = adjoint_ir.staged
+    spec = TARGETS[target]
     shapes = dict.fromkeys(staged.inputs, ())
     shapes.update(staged.declared)
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
     values = {*staged.user_names.values(), *shapes, *staged.dims}
     names = internal_names(values | {adjoint_name(name) for name in values},
-                           INTERNAL + ARRAY_INTERNAL)
+                           INTERNAL + ARRAY_INTERNAL + spec.own_names)
     helper, sizes = names["_bind"], names["sizes"]
-    # Gate code calls numpy `np.`; a file with a value named `np` moves it.
-    code = respeller("np.", names["np"] + ".")
-    line_of = {stage.name: code(forward_line(stage, "numpy")) for stage in staged.stages}
+    # Gate code calls numpy `np.` (array-api `xp.`); a file with a value of
+    # that name moves it.  The lines this module writes in numpy are
+    # translated like the gate table's code.
+    respell = respeller(spec.prefix, names[spec.alias] + ".")
+    translate = spec.translate if target != "numpy" else str
+
+    def code(line: str) -> str:
+        return respell(translate(line))
+
+    line_of = {stage.name: code(forward_line(stage, target)) for stage in staged.stages}
     cached = tuple(adjoint_ir.cached) + tuple(
         name for name in adjoint_ir.zero if shapes[name] and name not in adjoint_ir.cached)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)

@@ -25,7 +25,7 @@ from .adjoint import AdjointIR, Contribution, adjoint_name
 from .bare_calls import bare_calls
 from .blocks import block_power, write_into
 from .compact import Compact, compact_lines
-from .naming import internal_names
+from .naming import INTERNAL, internal_names
 from .respell import respelled
 from .snippets import factor, fill, printed_value
 from .stage import Ref, Stage, StagedIR
@@ -114,7 +114,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
     taken = {*values, *map(adjoint_name, values)}
     # The module's own names come last, around every name of the formula's.
-    names = internal_names(taken)
+    names = internal_names(taken, INTERNAL + spec.own_names)
     forward_lines = tuple(forward_line(stage, target, compact) for stage in staged.stages)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.

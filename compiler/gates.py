@@ -157,10 +157,16 @@ class Gate:
         own = dict(self.forms).get(target)
         if own is not None:
             return own
-        math_form = self.compact if compact and self.compact else Form(self.forward, self.local)
-        translate = TARGETS[target].translate
-        local = math_form.local
-        return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
+        spec = TARGETS[target]
+        if spec.base != "math":
+            math_form = self.form(spec.base, compact)
+        else:
+            math_form = self.compact if compact and self.compact else Form(self.forward,
+                                                                           self.local)
+        translate = spec.translate
+        forward, local = math_form.forward, math_form.local
+        return Form((lambda n: translate(forward(n))) if callable(forward) else translate(forward),
+                    (lambda i, n: translate(local(i, n)))
                     if self.variadic else tuple(map(translate, local)))
 
     def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
@@ -189,11 +195,13 @@ class Gate:
         the others take arrays only (§8)."""
         return self.shape_rule in ("elementwise", "either_product")
 
-    def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
-        """The backward rule for operand `index`, over the upstream `{g}`."""
+    def vjp_snippet(self, index: int, ranks: tuple[int, ...], target: str = "numpy") -> str:
+        """The backward rule for operand `index`, over the upstream `{g}`,
+        in numpy or a target whose code is numpy's translated (array-api)."""
         if self.vjp is not None:
-            return self.vjp(index, ranks)
-        local = self.form("numpy").local
+            rule = self.vjp(index, ranks)
+            return rule if target == "numpy" else TARGETS[target].translate(rule)
+        local = self.form(target).local
         local = local(index, len(ranks)) if self.variadic else local[index]
         # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
         if local in ("1", "-1"):
@@ -214,6 +222,12 @@ def _first_extremum_np(i: int, count: int) -> str:
     # {out} is always a NumPy result, so `==` gives NumPy booleans.
     tests = [f"{{a{i}}} == {{out}}"] + [f"{{a{j}}} != {{out}}" for j in range(i)]
     return f"({' & '.join(f'({t})' for t in tests) if i else tests[0]}).astype(float)"
+
+
+def _first_extremum_xp(i: int, count: int) -> str:
+    # numpy's, cast by the standard's astype to the inputs' type (`dtype`).
+    return _first_extremum_np(i, count).replace(".astype(float)", "").join(
+        ("xp.astype(", ", dtype)"))
 
 
 def _pairwise(ufunc: str) -> Callable[[int], str]:
@@ -364,8 +378,9 @@ def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
            prefix: str, symbol: str | None = None, kink: str | None = None,
            notation: str | None = None, numpy: tuple[str, str] | None = None,
            rewrites: tuple[Rewrite, ...] = (), compact: tuple[str, str] | None = None,
-           numba: tuple[str, str] | None = None) -> Gate:
-    own = (("numpy", numpy), ("numba", numba))
+           numba: tuple[str, str] | None = None,
+           array_api: tuple[str, str] | None = None) -> Gate:
+    own = (("numpy", numpy), ("numba", numba), ("array-api", array_api))
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
                 symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink,
                 kink_at="{a} == 0" if kink else None, rewrites=rewrites,
@@ -378,7 +393,9 @@ def _extremum(name: str, ufunc: str) -> Gate:
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
                 kink_at="[{args}].count({out}) > 1",
-                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
+                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),
+                       ("array-api", Form(_pairwise(ufunc.replace("np.", "xp.")),
+                                          _first_extremum_xp))))
 
 
 _ROWS: tuple[Gate, ...] = (
@@ -433,7 +450,10 @@ _ROWS: tuple[Gate, ...] = (
     Gate("powr", (), 1, "math.pow({a}, {c})", ("{c} * math.pow({a}, {c} - 1)",), "{a}pow",
          "pow", "^{c}", notation="{a}^{c}", takes_constant=True),
     Gate("cpow", (), 1, "math.pow({c}, {a})", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
-         notation="{c}^{a}", takes_constant=True),
+         notation="{c}^{a}", takes_constant=True,
+         # The standard's log takes an array: the constant's, in the output's type.
+         forms=(("array-api", Form("xp.pow({c}, {a})",
+                                   ("{out} * xp.log(xp.full_like({out}, {c}))",))),)),
     # The functions of the language.
     # The math target keeps the lecture's local gradient (1 - σ)·σ, whose
     # absolute error is below 2^-53 but which is 0 for x > 36.7.
@@ -481,6 +501,8 @@ _ROWS: tuple[Gate, ...] = (
     _unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
            kink="relu at 0: the gradient is 0 by convention",
            numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
+           # where() between two numbers is not the standard's: a cast instead.
+           array_api=("xp.maximum({a}, 0.0)", "xp.astype({a} > 0, dtype)"),
            compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
     # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
     # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from .naming import ARRAY_API_INTERNAL
+
 
 @dataclass(frozen=True)
 class Target:
@@ -47,6 +49,11 @@ class Target:
     (`from math import exp`), one lookup fewer per call (bare_calls.py)."""
     also_imports: tuple[str, ...] = ()
     """Modules the template itself calls, imported before `module`."""
+    own_names: tuple[str, ...] = ()
+    """The module's own names beyond naming.INTERNAL, chosen the same way."""
+    base: str = "math"
+    """The target whose code (a row's own form, or its translation) this
+    target's `translate` spells anew: array-api's is numpy's."""
 
     @property
     def prefix(self) -> str:
@@ -68,6 +75,68 @@ def _numpy(snippet: str) -> str:
     return re.sub(r"\bmath\.(\w+)", lambda m: "np." + _NUMPY_NAMES.get(m[1], m[1]), snippet)
 
 
+def _call_args(text: str, start: int) -> tuple[list[str], int]:
+    """The top-level arguments of the call whose `(` is at `start`, and the
+    index just past its `)`."""
+    depth, args, begin = 0, [], start + 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(text[begin:index].strip())
+                return args, index + 1
+        elif char == "," and depth == 1:
+            args.append(text[begin:index].strip())
+            begin = index + 1
+    raise ValueError(f"unbalanced call in {text!r}")
+
+
+def _grouped(code: str) -> str:
+    """Code as an operand of `*`: a placeholder or a name bare, else in
+    parentheses."""
+    return code if re.fullmatch(r"\{?\w+\}?", code) else f"({code})"
+
+
+# NumPy calls the standard has no function for, as standard code; `dtype`
+# and `device` are the module's (the inputs' floating type and device).
+_ARRAY_API_CALLS: dict[str, Callable[[list[str]], str]] = {
+    # np.outer(u, v): a column times a row, by broadcasting.
+    "outer": lambda a: f"xp.expand_dims({a[0]}, axis=1) * {_grouped(a[1])}",
+    # The Euclidean (Frobenius) norm over every entry; the standard's
+    # linalg extension is optional (Dask lacks parts of it).
+    "linalg.norm": lambda a: f"xp.sqrt(xp.sum({_grouped(a[0])} * {_grouped(a[0])}))",
+    # Arrays are made in the inputs' type and on their device.
+    "ones": lambda a: f"xp.ones({a[0]}, dtype=dtype, device=device)",
+    "full": lambda a: f"xp.ones({a[0]}, dtype=dtype, device=device) * {_grouped(a[1])}",
+}
+# The standard's names for NumPy's.
+_ARRAY_API_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+                    "power": "pow"}
+_NUMPY_CALL = re.compile(r"(?<![\w.])np\.(linalg\.norm|outer|ones|full)\(")
+
+
+def _array_api(snippet: str) -> str:
+    """NumPy code as the array API standard's: `xp` is the namespace of the
+    inputs (array_api_compat.array_namespace)."""
+    while match := _NUMPY_CALL.search(snippet):
+        args, end = _call_args(snippet, match.end() - 1)
+        snippet = snippet[:match.start()] + _ARRAY_API_CALLS[match[1]](args) + snippet[end:]
+    # A reduction's gradient regaining its axis: g[:, None].
+    snippet = re.sub(r"(\{\w+\}|\b\w+)\[:, None\]", r"xp.expand_dims(\1, axis=1)", snippet)
+    return re.sub(r"(?<![\w.])np\.(\w+)",
+                  lambda m: "xp." + _ARRAY_API_NAMES.get(m[1], m[1]), snippet)
+
+
+# What the standard cannot run: NumPy left over, NumPy's methods, a function
+# of a number alone (`xp.log(2.0)`: the standard's functions take arrays),
+# and `where` between two numbers.
+_NOT_ARRAY_API = re.compile(r"(?<![\w.])np\.|(?<!xp)\.astype\(|xp\.\w+\(\{c\}\)"
+                            r"|xp\.where\([^,]*, [-\d.()]+, [-\d.()]+\)")
+
+
 TARGETS: dict[str, Target] = {
     "math": Target("math", "math", "math", False, "{0} += {1}", lambda snippet: snippet,
                    gradients_as_code=True, bare_calls=True),
@@ -82,4 +151,10 @@ TARGETS: dict[str, Target] = {
     "numba": Target("numba", "numpy", "np", True, "{0} += {1}", _numpy,
                     cannot_run=re.compile(r"\bmath\."), disk_cache=True,
                     also_imports=("numba",)),
+    # numpy's code in the array API standard's spelling, for whatever
+    # arrays the caller passes: the namespace `xp` comes from the inputs at
+    # each call (array_api_compat), so the module imports no array library.
+    "array-api": Target("array-api", "array_api_compat", "xp", True, "{0} = {0} + {1}",
+                        _array_api, cannot_run=_NOT_ARRAY_API, base="numpy",
+                        own_names=ARRAY_API_INTERNAL),
 }

@@ -18,7 +18,8 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
 
 
 def _generated_path(example, target: str):
-    suffix = "" if target == "math" else f"_{target}"
+    # generated/X_array_api.py for the array-api target: an importable name.
+    suffix = "" if target == "math" else f"_{target.replace('-', '_')}"
     return GENERATED / f"{example.stem}{suffix}.py"
 
 
