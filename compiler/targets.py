@@ -100,6 +100,15 @@ def _grouped(code: str) -> str:
     return code if re.fullmatch(r"\{?\w+\}?", code) else f"({code})"
 
 
+def _ones(shape: str) -> str:
+    """Ones of an operand's shape: `ones_like` of the operand, which makes
+    them in its type, on its device and (on Dask) in its chunks, without
+    reading its values; ones of the written shape otherwise."""
+    if shape == "{shape_a}":
+        return "xp.ones_like({a})"
+    return f"xp.ones({shape}, dtype=dtype, device=device)"
+
+
 # NumPy calls the standard has no function for, as standard code; `dtype`
 # and `device` are the module's (the inputs' floating type and device).
 _ARRAY_API_CALLS: dict[str, Callable[[list[str]], str]] = {
@@ -109,8 +118,8 @@ _ARRAY_API_CALLS: dict[str, Callable[[list[str]], str]] = {
     # linalg extension is optional (Dask lacks parts of it).
     "linalg.norm": lambda a: f"xp.sqrt(xp.sum({_grouped(a[0])} * {_grouped(a[0])}))",
     # Arrays are made in the inputs' type and on their device.
-    "ones": lambda a: f"xp.ones({a[0]}, dtype=dtype, device=device)",
-    "full": lambda a: f"xp.ones({a[0]}, dtype=dtype, device=device) * {_grouped(a[1])}",
+    "ones": lambda a: _ones(a[0]),
+    "full": lambda a: f"{_ones(a[0])} * {_grouped(a[1])}",
 }
 # The standard's names for NumPy's.
 _ARRAY_API_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
