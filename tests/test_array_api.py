@@ -269,3 +269,16 @@ def test_cupy_is_tested_only_where_a_gpu_is_present():
     reason = _cupy_reason()
     if reason:
         pytest.skip(reason)
+
+
+def test_a_wrong_shape_is_refused_before_any_stage_with_the_array_modules_message(library):
+    text = "W: [H, D]\nx: [D]\nf = sum(W @ x)"
+    reference = build(text)
+    module = build(text, target="array-api")
+    W, x = np.ones((2, 5)), np.ones(4)
+    with pytest.raises(ValueError) as expected:
+        reference.forward(W, x)
+    with pytest.raises(ValueError) as caught:
+        module.forward(library.array(W), library.array(x))
+    assert str(caught.value) == str(expected.value) == \
+        "x has shape (4,), but it is declared [D] and W set D = 5"

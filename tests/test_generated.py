@@ -62,7 +62,7 @@ def test_every_generated_module_has_an_example():
     assert {p.name for p in GENERATED.glob("*.py")} <= names
 
 
-@pytest.mark.parametrize("target", ["math", "numpy", "numba"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 @pytest.mark.parametrize("seed", ["0", "1", "12345"])
 def test_output_is_identical_under_any_hash_seed(seed, target, tmp_path):
     example = EXAMPLES / "circuit.txt"   # max, a constant, fan-out: the most to order
