@@ -139,10 +139,24 @@ def _array_api(snippet: str) -> str:
                   lambda m: "xp." + _ARRAY_API_NAMES.get(m[1], m[1]), snippet)
 
 
-# What the standard cannot run: NumPy left over, NumPy's methods, a function
-# of a number alone (`xp.log(2.0)`: the standard's functions take arrays),
-# and `where` between two numbers.
-_NOT_ARRAY_API = re.compile(r"(?<![\w.])np\.|(?<!xp)\.astype\(|xp\.\w+\(\{c\}\)"
+# The functions of the array API standard (2024.12) gate code may call.
+_STANDARD = (
+    "abs acos acosh add asin asinh atan atan2 atanh ceil clip copysign cos cosh divide "
+    "equal exp expm1 floor floor_divide greater greater_equal hypot isfinite isinf isnan "
+    "less less_equal log log1p log2 log10 logaddexp logical_and logical_not logical_or "
+    "logical_xor maximum minimum multiply negative nextafter not_equal positive pow "
+    "reciprocal remainder round sign signbit sin sinh square sqrt subtract tan tanh trunc "
+    "cumulative_sum cumulative_prod max mean min prod std sum var "
+    "arange asarray empty empty_like eye full full_like linspace ones ones_like zeros "
+    "zeros_like broadcast_arrays broadcast_to concat expand_dims flip moveaxis "
+    "permute_dims repeat reshape roll squeeze stack tile astype isdtype result_type "
+    "matmul matrix_transpose tensordot vecdot argmax argmin where all any diff").split()
+
+# What the standard cannot run: NumPy left over, a function outside the
+# standard, NumPy's methods, a function of a number alone (`xp.log(2.0)`:
+# the standard's functions take arrays), and `where` between two numbers.
+_NOT_ARRAY_API = re.compile(r"(?<![\w.])np\.|(?<![\w.])xp\.(?!(?:" + "|".join(_STANDARD)
+                            + r")\()|(?<!xp)\.astype\(|xp\.\w+\(\{c\}\)"
                             r"|xp\.where\([^,]*, [-\d.()]+, [-\d.()]+\)")
 
 

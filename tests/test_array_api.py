@@ -282,3 +282,16 @@ def test_a_wrong_shape_is_refused_before_any_stage_with_the_array_modules_messag
         module.forward(library.array(W), library.array(x))
     assert str(caught.value) == str(expected.value) == \
         "x has shape (4,), but it is declared [D] and W set D = 5"
+
+
+@pytest.mark.parametrize("rule", ["np.flipud({g})", "{g}.astype(float)",
+                                  "np.where({g} > 0, 1.0, 0.0)"])
+def test_the_table_refuses_a_backward_rule_the_standard_cannot_run(rule):
+    import dataclasses
+
+    from compiler import gate_checks
+    from compiler.gates import GATES
+
+    row = dataclasses.replace(GATES["transpose"], vjp=lambda index, ranks: rule)
+    with pytest.raises(AssertionError, match="cannot run in the array-api target"):
+        gate_checks._validate_vjp(row)
