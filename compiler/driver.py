@@ -54,6 +54,8 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
         staged = staged_ir(text, **passes)
         if staged.shaped:
             _check_array_options(staged, target, style)
+            if target == "array-api":
+                return render(array_emit.context(adjoint(staged), target), "array-api-arrays")
             return render(array_emit.context(adjoint(staged)), "arrays")
         target = target or "math"
         # Each IR is let go as soon as the next step has read it, so that
@@ -66,11 +68,12 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
 
 
 def _check_array_options(staged: StagedIR, target: str | None, style: str) -> None:
-    """An array program compiles to the NumPy module of §9 only.  The error
-    names the first array input in INPUTS order, at its declaration."""
+    """An array program compiles to the NumPy module of §9, or to the array
+    API standard's.  The error names the first array input in INPUTS order,
+    at its declaration."""
     first = next(name for name in staged.inputs if name in staged.declared)
     where = staged.declared_at.get(first)
-    if target not in (None, "numpy"):
+    if target not in (None, "numpy", "array-api"):
         raise GradcError(f"the {target} target computes with numbers, but '{first}' is "
                          f"declared {shown(staged.declared[first])}: compile it with "
                          "--target numpy", where)

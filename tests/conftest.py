@@ -21,6 +21,9 @@ _counter = itertools.count()
 def build(text: str, **options):
     """Compile formula text and import the module it makes."""
     source = compile_source(text, **options)
+    if options.get("target") == "array-api":
+        pytest.importorskip("array_api_compat", reason="the array-api target's modules "
+                            "import array_api_compat: pip install \".[array]\"")
     if TARGETS[options.get("target", "math")].disk_cache:
         # numba's loops are cached beside a file; the same text shares one
         # module, so each loop is compiled once per session.

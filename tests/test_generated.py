@@ -18,7 +18,8 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
 
 
 def _generated_path(example, target: str):
-    suffix = "" if target == "math" else f"_{target}"
+    # generated/X_array_api.py for the array-api target: an importable name.
+    suffix = "" if target == "math" else f"_{target.replace('-', '_')}"
     return GENERATED / f"{example.stem}{suffix}.py"
 
 
@@ -61,7 +62,7 @@ def test_every_generated_module_has_an_example():
     assert {p.name for p in GENERATED.glob("*.py")} <= names
 
 
-@pytest.mark.parametrize("target", ["math", "numpy", "numba"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 @pytest.mark.parametrize("seed", ["0", "1", "12345"])
 def test_output_is_identical_under_any_hash_seed(seed, target, tmp_path):
     example = EXAMPLES / "circuit.txt"   # max, a constant, fan-out: the most to order

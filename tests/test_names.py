@@ -61,7 +61,7 @@ def test_the_formula_is_written_in_every_internal_name():
 
 
 @pytest.mark.parametrize("style", ["lecture", "compact"])
-@pytest.mark.parametrize("target", ["math", "numpy", "numba"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 def test_a_formula_in_the_modules_own_names_keeps_them_and_computes(target, style):
     module = build(STAGES, target=target, style=style)
     reference = build(PREFIXED)
@@ -100,8 +100,11 @@ def test_the_modules_own_names_move_aside(target):
         assert "\nimport math as math_\n" in source and "math_.exp(" in source
 
 
-@pytest.mark.parametrize("target", ["math", "numpy", "numba"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 def test_the_module_runs_as_a_script_in_its_own_names(target, tmp_path):
+    if target == "array-api":
+        pytest.importorskip("array_api_compat", reason="array_api_compat is not installed "
+                            "(pip install \".[array]\")")
     path = tmp_path / "names.py"
     path.write_text(compile_source(STAGES, target=target), encoding="utf-8")
     arguments = [f"{name}={value!r}" for name, value in zip(INPUTS, POINT)]
@@ -114,7 +117,7 @@ def test_the_module_runs_as_a_script_in_its_own_names(target, tmp_path):
     assert run.stdout.splitlines()[1].startswith("dout/dmath = ")
 
 
-@pytest.mark.parametrize("target", ["math", "numpy", "numba"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 def test_out_is_the_output_and_common_words_are_inputs(target):
     module = build("out = h * text + name * values - shape * np", target=target)
     assert module.INPUTS == ("h", "text", "name", "values", "shape", "np")

@@ -19,6 +19,7 @@ from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
 from compiler.passes.naming import ARRAY_INTERNAL, INTERNAL, internal_names
 from compiler.emit.printers import Printer, cached
 from compiler.emit.respell import respeller
+from compiler.gates.targets import TARGETS
 from compiler.passes.shapes import Shape, shown
 from compiler.gates.snippets import fields, value_placeholders
 from compiler.passes.stage import Ref
@@ -67,20 +68,29 @@ class ArrayContext:
     spelled so that no name of the file takes them (naming.internal_names)."""
 
 
-def context(adjoint_ir: AdjointIR) -> ArrayContext:
+def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
+    """`target`: numpy, or array-api, whose code is numpy's translated."""
     staged = adjoint_ir.staged
+    spec = TARGETS[target]
     shapes = dict.fromkeys(staged.inputs, ())
     shapes.update(staged.declared)
     shapes.update((stage.name, stage.shape) for stage in staged.stages)
     values = {*staged.user_names.values(), *shapes, *staged.dims}
     names = internal_names(values | {adjoint_name(name) for name in values},
-                           INTERNAL + ARRAY_INTERNAL)
-    # Gate code calls numpy `np.`; a file with a value named `np` moves it.
-    code = respeller("np.", names["np"] + ".")
-    printer = Printer("numpy")
+                           INTERNAL + ARRAY_INTERNAL + spec.own_names)
+    # Gate code calls numpy `np.` (array-api `xp.`); a file with a value of
+    # that name moves it.  The lines this module writes in numpy are
+    # translated like the gate table's code.
+    respell = respeller(spec.prefix, names[spec.alias] + ".")
+    translate = spec.translate if target != "numpy" else str
+
+    def code(line: str) -> str:
+        return respell(translate(line))
+
+    printer = Printer(target)
     line_of = {stage.name: code(f"{stage.name} = {printer.forward(stage)}")
                for stage in staged.stages}
-    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, code)
+    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, code, target)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -111,10 +121,10 @@ def context(adjoint_ir: AdjointIR) -> ArrayContext:
 
 
 def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
-              code) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
+              code, target: str) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
     """backward's blocks, each line's term and note, and what forward
     caches for them."""
-    terms = tuple(tuple(_term(c, shapes) for c in block.contributions)
+    terms = tuple(tuple(_term(c, shapes, target) for c in block.contributions)
                   for block in adjoint_ir.blocks)
     read = cached(adjoint_ir.staged, (name for block in terms for term in block
                                       for name in term.reads))
@@ -142,11 +152,11 @@ def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...
     return tuple(lines)
 
 
-def _term(contribution: Contribution, shapes: dict[str, Shape]) -> Term:
+def _term(contribution: Contribution, shapes: dict[str, Shape], target: str) -> Term:
     """The row's rule for the operands' ranks, filled with the stage's names
     and the upstream `{g}`."""
     stage = contribution.stage
-    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks)
+    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks, target)
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = contribution.upstream
     first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
 from compiler.emit.blocks import block_power, written_into
 from compiler.emit.compact import Code, Compact, compact_lines
-from compiler.passes.naming import internal_names
+from compiler.passes.naming import INTERNAL, internal_names
 from compiler.emit.printers import Local, Printer, cached
 from compiler.emit.respell import respelled
 from compiler.gates.snippets import factor
@@ -130,7 +130,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     compact = style == "compact"
     taken = _taken(staged)
     # The module's own names come last, around every name of the formula's.
-    names = internal_names(taken)
+    names = internal_names(taken, INTERNAL + spec.own_names)
     printer = Printer(target, compact, taken | frozenset(names.values())
                       if compact and spec.bare_calls else None)
     printed = _print(adjoint_ir, printer)

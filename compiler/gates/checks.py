@@ -91,6 +91,13 @@ def _validate_vjp(row: Gate) -> None:
             if problems:
                 raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)} "
                                      f"in its backward rule for ranks {ranks}")
+            # A target that translates numpy's code must be able to run the
+            # translated rule (array-api: no NumPy left over).
+            for target, spec in TARGETS.items():
+                if spec.base == "numpy" and spec.cannot_run is not None and \
+                        spec.cannot_run.search(row.vjp_snippet(index, ranks, target)):
+                    raise AssertionError(f"gate {row.name}: its backward rule for ranks "
+                                         f"{ranks} cannot run in the {target} target")
 
 
 def check_table(rows, table, chains) -> None:

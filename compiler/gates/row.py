@@ -46,6 +46,9 @@ class Form:
 
     forward: str | Callable[[int], str]
     local: tuple[str, ...] | Callable[[int, int], str]
+    vjp: Callable[[int, tuple[int, ...]], str] | None = None
+    """An array row's backward rule in this target, where translating
+    numpy's would not do (Gate.vjp)."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,16 @@ class Gate:
         own = dict(self.forms).get(target)
         if own is not None:
             return own
-        math_form = self.compact if compact and self.compact else Form(self.forward, self.local)
-        translate = TARGETS[target].translate
-        local = math_form.local
-        return Form(translate(math_form.forward), (lambda i, n: translate(local(i, n)))
+        spec = TARGETS[target]
+        if spec.base != "math":
+            math_form = self.form(spec.base, compact)
+        else:
+            math_form = self.compact if compact and self.compact else Form(self.forward,
+                                                                           self.local)
+        translate = spec.translate
+        forward, local = math_form.forward, math_form.local
+        return Form((lambda n: translate(forward(n))) if callable(forward) else translate(forward),
+                    (lambda i, n: translate(local(i, n)))
                     if self.variadic else tuple(map(translate, local)))
 
     def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
@@ -184,11 +193,17 @@ class Gate:
         the others take arrays only (§8)."""
         return self.shape_rule in ("elementwise", "either_product")
 
-    def vjp_snippet(self, index: int, ranks: tuple[int, ...]) -> str:
-        """The backward rule for operand `index`, over the upstream `{g}`."""
+    def vjp_snippet(self, index: int, ranks: tuple[int, ...], target: str = "numpy") -> str:
+        """The backward rule for operand `index`, over the upstream `{g}`,
+        in numpy or a target whose code is numpy's translated (array-api):
+        the row's own rule for the target, or numpy's, translated."""
+        own = dict(self.forms).get(target)
+        if own is not None and own.vjp is not None:
+            return own.vjp(index, ranks)
         if self.vjp is not None:
-            return self.vjp(index, ranks)
-        local = self.form("numpy").local
+            rule = self.vjp(index, ranks)
+            return rule if target == "numpy" else TARGETS[target].translate(rule)
+        local = self.form(target).local
         local = local(index, len(ranks)) if self.variadic else local[index]
         # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
         if local in ("1", "-1"):

@@ -33,6 +33,12 @@ def _first_extremum_np(i: int, count: int) -> str:
     return f"({' & '.join(f'({t})' for t in tests) if i else tests[0]}).astype(float)"
 
 
+def _first_extremum_xp(i: int, count: int) -> str:
+    # numpy's, cast by the standard's astype to the inputs' type (`dtype`).
+    return _first_extremum_np(i, count).replace(".astype(float)", "").join(
+        ("xp.astype(", ", dtype)"))
+
+
 def _pairwise(ufunc: str) -> Callable[[int], str]:
     """`ufunc(ufunc({a0}, {a1}), {a2})`: NumPy's two-operand ufunc over any
     count, in order, so no array of all the operands is stacked."""
@@ -81,8 +87,9 @@ def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
            prefix: str, symbol: str | None = None, kink: str | None = None,
            notation: str | None = None, numpy: tuple[str, str] | None = None,
            rewrites: tuple[Rewrite, ...] = (), compact: tuple[str, str] | None = None,
-           numba: tuple[str, str] | None = None) -> Gate:
-    own = (("numpy", numpy), ("numba", numba))
+           numba: tuple[str, str] | None = None,
+           array_api: tuple[str, str] | None = None) -> Gate:
+    own = (("numpy", numpy), ("numba", numba), ("array-api", array_api))
     return Gate(name, spellings, 1, forward, (local,), prefix + "{a}", prefix,
                 symbol or name, notation=notation or (symbol or name) + "({a})", kink=kink,
                 kink_at="{a} == 0" if kink else None, rewrites=rewrites,
@@ -90,12 +97,23 @@ def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
                 compact=Form(compact[0], (compact[1],)) if compact else None)
 
 
+def _array_rule(row: Gate, rule: str, **own: str) -> Gate:
+    """An elementwise row with its own backward rule on arrays, in numpy
+    and, by keyword (array_api=...), in targets that cannot translate it."""
+    targets = {key.replace("_", "-"): fixed(code) for key, code in own.items()}
+    return replace(row, vjp=fixed(rule), forms=tuple(
+        (target, replace(form, vjp=targets[target]) if target in targets else form)
+        for target, form in row.forms))
+
+
 def _extremum(name: str, ufunc: str) -> Gate:
     return Gate(name, (name,), 2, f"{name}({{args}})", _first_extremum,
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
                 kink_at="[{args}].count({out}) > 1",
-                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
+                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),
+                       ("array-api", Form(_pairwise(ufunc.replace("np.", "xp.")),
+                                          _first_extremum_xp))))
 
 
 _ROWS: tuple[Gate, ...] = (
@@ -150,7 +168,10 @@ _ROWS: tuple[Gate, ...] = (
     Gate("powr", (), 1, "math.pow({a}, {c})", ("{c} * math.pow({a}, {c} - 1)",), "{a}pow",
          "pow", "^{c}", notation="{a}^{c}", takes_constant=True),
     Gate("cpow", (), 1, "math.pow({c}, {a})", ("{out} * math.log({c})",), "pow{a}", "pow", "{c}^x",
-         notation="{c}^{a}", takes_constant=True),
+         notation="{c}^{a}", takes_constant=True,
+         # The standard's log takes an array: the constant's, in the output's type.
+         forms=(("array-api", Form("xp.pow({c}, {a})",
+                                   ("{out} * xp.log(xp.full_like({out}, {c}))",))),)),
     # The functions of the language.
     # The math target keeps the lecture's local gradient (1 - σ)·σ, whose
     # absolute error is below 2^-53 but which is 0 for x > 36.7.
@@ -200,11 +221,14 @@ _ROWS: tuple[Gate, ...] = (
     # backward line 2.4x slower (benchmarks/train_step.py).  It reads the
     # output, which the next layer caches anyway, so the input is not kept:
     # relu(x) > 0 exactly where x > 0, NaN and -0.0 included.
-    replace(_unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
-                   kink="relu at 0: the gradient is 0 by convention",
-                   numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
-                   compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
-            vjp=fixed("({out} > 0) * {g}")),
+    # The standard multiplies no booleans by floats: a cast to the inputs'
+    # type (`dtype`) instead, and no where() between two numbers.
+    _array_rule(_unary("relu", ("relu",), "max({a}, 0.0)", "1.0 if {a} > 0 else 0.0", "relu",
+                       kink="relu at 0: the gradient is 0 by convention",
+                       numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
+                       array_api=("xp.maximum({a}, 0.0)", "xp.astype({a} > 0, dtype)"),
+                       compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
+                "({out} > 0) * {g}", array_api="xp.astype({out} > 0, dtype) * {g}"),
     # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
     # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+ARRAY_API_INTERNAL = ("xp", "array_api_compat", "numbers", "_namespace")
+"""The array-api target's own names (Target.own_names): the inputs'
+namespace, the module it comes from, whether the inputs are numbers alone,
+and the helper that finds them."""
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -47,6 +53,11 @@ class Target:
     (`from math import exp`), one lookup fewer per call (printers.py)."""
     also_imports: tuple[str, ...] = ()
     """Modules the template itself calls, imported before `module`."""
+    own_names: tuple[str, ...] = ()
+    """The module's own names beyond naming.INTERNAL, chosen the same way."""
+    base: str = "math"
+    """The target whose code (a row's own form, or its translation) this
+    target's `translate` spells anew: array-api's is numpy's."""
 
     @property
     def prefix(self) -> str:
@@ -68,6 +79,91 @@ def _numpy(snippet: str) -> str:
     return re.sub(r"\bmath\.(\w+)", lambda m: "np." + _NUMPY_NAMES.get(m[1], m[1]), snippet)
 
 
+def _call_args(text: str, start: int) -> tuple[list[str], int]:
+    """The top-level arguments of the call whose `(` is at `start`, and the
+    index just past its `)`."""
+    depth, args, begin = 0, [], start + 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(text[begin:index].strip())
+                return args, index + 1
+        elif char == "," and depth == 1:
+            args.append(text[begin:index].strip())
+            begin = index + 1
+    raise ValueError(f"unbalanced call in {text!r}")
+
+
+def _grouped(code: str) -> str:
+    """Code as an operand of `*`: a placeholder or a name bare, else in
+    parentheses."""
+    return code if re.fullmatch(r"\{?\w+\}?", code) else f"({code})"
+
+
+def _ones(shape: str) -> str:
+    """Ones of an operand's shape: `ones_like` of the operand, which makes
+    them in its type, on its device and (on Dask) in its chunks, without
+    reading its values; ones of the written shape otherwise."""
+    if shape == "{shape_a}":
+        return "xp.ones_like({a})"
+    return f"xp.ones({shape}, dtype=dtype, device=device)"
+
+
+# NumPy calls the standard has no function for, as standard code; `dtype`
+# and `device` are the module's (the inputs' floating type and device).
+_ARRAY_API_CALLS: dict[str, Callable[[list[str]], str]] = {
+    # np.outer(u, v): a column times a row, by broadcasting.
+    "outer": lambda a: f"xp.expand_dims({a[0]}, axis=1) * {_grouped(a[1])}",
+    # The Euclidean (Frobenius) norm over every entry; the standard's
+    # linalg extension is optional (Dask lacks parts of it).
+    "linalg.norm": lambda a: f"xp.sqrt(xp.sum({_grouped(a[0])} * {_grouped(a[0])}))",
+    # Arrays are made in the inputs' type and on their device.
+    "ones": lambda a: _ones(a[0]),
+    "full": lambda a: f"{_ones(a[0])} * {_grouped(a[1])}",
+}
+# The standard's names for NumPy's.
+_ARRAY_API_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+                    "power": "pow"}
+_NUMPY_CALL = re.compile(r"(?<![\w.])np\.(linalg\.norm|outer|ones|full)\(")
+
+
+def _array_api(snippet: str) -> str:
+    """NumPy code as the array API standard's: `xp` is the namespace of the
+    inputs (array_api_compat.array_namespace)."""
+    while match := _NUMPY_CALL.search(snippet):
+        args, end = _call_args(snippet, match.end() - 1)
+        snippet = snippet[:match.start()] + _ARRAY_API_CALLS[match[1]](args) + snippet[end:]
+    # A reduction's gradient regaining its axis: g[:, None].
+    snippet = re.sub(r"(\{\w+\}|\b\w+)\[:, None\]", r"xp.expand_dims(\1, axis=1)", snippet)
+    return re.sub(r"(?<![\w.])np\.(\w+)",
+                  lambda m: "xp." + _ARRAY_API_NAMES.get(m[1], m[1]), snippet)
+
+
+# The functions of the array API standard (2024.12) gate code may call.
+_STANDARD = (
+    "abs acos acosh add asin asinh atan atan2 atanh ceil clip copysign cos cosh divide "
+    "equal exp expm1 floor floor_divide greater greater_equal hypot isfinite isinf isnan "
+    "less less_equal log log1p log2 log10 logaddexp logical_and logical_not logical_or "
+    "logical_xor maximum minimum multiply negative nextafter not_equal positive pow "
+    "reciprocal remainder round sign signbit sin sinh square sqrt subtract tan tanh trunc "
+    "cumulative_sum cumulative_prod max mean min prod std sum var "
+    "arange asarray empty empty_like eye full full_like linspace ones ones_like zeros "
+    "zeros_like broadcast_arrays broadcast_to concat expand_dims flip moveaxis "
+    "permute_dims repeat reshape roll squeeze stack tile astype isdtype result_type "
+    "matmul matrix_transpose tensordot vecdot argmax argmin where all any diff").split()
+
+# What the standard cannot run: NumPy left over, a function outside the
+# standard, NumPy's methods, a function of a number alone (`xp.log(2.0)`:
+# the standard's functions take arrays), and `where` between two numbers.
+_NOT_ARRAY_API = re.compile(r"(?<![\w.])np\.|(?<![\w.])xp\.(?!(?:" + "|".join(_STANDARD)
+                            + r")\()|(?<!xp)\.astype\(|xp\.\w+\(\{c\}\)"
+                            r"|xp\.where\([^,]*, [-\d.()]+, [-\d.()]+\)")
+
+
 TARGETS: dict[str, Target] = {
     "math": Target("math", "math", "math", False, "{0} += {1}", lambda snippet: snippet,
                    gradients_as_code=True, bare_calls=True),
@@ -82,4 +178,10 @@ TARGETS: dict[str, Target] = {
     "numba": Target("numba", "numpy", "np", True, "{0} += {1}", _numpy,
                     cannot_run=re.compile(r"\bmath\."), disk_cache=True,
                     also_imports=("numba",)),
+    # numpy's code in the array API standard's spelling, for whatever
+    # arrays the caller passes: the namespace `xp` comes from the inputs at
+    # each call (array_api_compat), so the module imports no array library.
+    "array-api": Target("array-api", "array_api_compat", "xp", True, "{0} = {0} + {1}",
+                        _array_api, cannot_run=_NOT_ARRAY_API, base="numpy",
+                        own_names=ARRAY_API_INTERNAL),
 }

@@ -51,6 +51,7 @@ INTERNAL = (
 ARRAY_INTERNAL = ("_bind", "sizes")
 """An array module's own: its input check, and forward's dimension sizes."""
 
+
 # A dunder such as `__name__` may mean something to Python at module level.
 # `__import___` is no longer one, so appending `_` always escapes the rule.
 _DUNDER = re.compile(r"__[^\W_](\w*[^\W_])?__")
@@ -59,8 +60,13 @@ MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
 
+# The array-api target's gate code names the inputs' floating type and
+# device (`xp.ones(shape, dtype=dtype, device=device)`): a user's value never
+# takes these names, so that code means the same in every module.
+ARRAY_API_LOCALS = frozenset({"dtype", "device"})
+
 _RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | INTERFACE \
-    | BUILTINS_USED
+    | BUILTINS_USED | ARRAY_API_LOCALS
 
 
 def is_reserved(name: str) -> bool:
