@@ -79,18 +79,14 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
     names = internal_names(values | {adjoint_name(name) for name in values},
                            INTERNAL + ARRAY_INTERNAL + spec.own_names)
     # Gate code calls numpy `np.` (array-api `xp.`); a file with a value of
-    # that name moves it.  The lines this module writes in numpy are
-    # translated like the gate table's code.
-    respell = respeller(spec.prefix, names[spec.alias] + ".")
-    translate = spec.translate if target != "numpy" else str
-
-    def code(line: str) -> str:
-        return respell(translate(line))
-
-    printer = Printer(target)
-    line_of = {stage.name: code(f"{stage.name} = {printer.forward(stage)}")
-               for stage in staged.stages}
-    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, code, target)
+    # that name moves it, and the table's snippets are spelled with the
+    # module's name before they are filled.
+    module = names[spec.alias]
+    printer = Printer(target, module=module)
+    line_of = {stage.name: f"{stage.name} = {printer.forward(stage)}" for stage in staged.stages}
+    spell = respeller(spec.prefix, module + ".")
+    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of,
+                                            spell, module, target)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -112,7 +108,7 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
         blocks=blocks,
         terms=terms,
         zero_lines=tuple(f"{adjoint_name(name)} = "
-                         + (code(f"np.zeros_like({name})") if shapes[name] else "0.0")
+                         + (f"{module}.zeros_like({name})" if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
         gradients=_tuple(gradient_names),
         gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
@@ -121,18 +117,19 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
 
 
 def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
-              code, target: str) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
+              spell, module: str, target: str
+              ) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
     """backward's blocks, each line's term and note, and what forward
     caches for them."""
-    terms = tuple(tuple(_term(c, shapes, target) for c in block.contributions)
+    terms = tuple(tuple(_term(c, shapes, target, spell) for c in block.contributions)
                   for block in adjoint_ir.blocks)
     read = cached(adjoint_ir.staged, (name for block in terms for term in block
                                       for name in term.reads))
     # An input with no gradient gets zeros of its shape, so its value is kept.
     cached_names = read + tuple(name for name in adjoint_ir.zero
                                 if shapes[name] and name not in read)
-    summed = tuple(tuple((code(term), note) for term, note in (
-        _summed(c, term, shapes) for c, term in zip(block.contributions, block_terms)))
+    summed = tuple(tuple(_summed(c, term, shapes, module)
+                         for c, term in zip(block.contributions, block_terms))
         for block, block_terms in zip(adjoint_ir.blocks, terms) if block.contributions)
     blocks = tuple(BackwardBlock(line_of[block.stage.name],
                                  tuple(_backward_line(c, term, note)
@@ -152,11 +149,11 @@ def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...
     return tuple(lines)
 
 
-def _term(contribution: Contribution, shapes: dict[str, Shape], target: str) -> Term:
+def _term(contribution: Contribution, shapes: dict[str, Shape], target: str, spell) -> Term:
     """The row's rule for the operands' ranks, filled with the stage's names
     and the upstream `{g}`."""
     stage = contribution.stage
-    snippet = stage.gate.vjp_snippet(contribution.index, contribution.ranks, target)
+    snippet = spell(stage.gate.vjp_snippet(contribution.index, contribution.ranks, target))
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = contribution.upstream
     first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()
@@ -201,18 +198,18 @@ def _backward_line(contribution: Contribution, term: str, note: str) -> str:
     return f"{code}  # {note}"
 
 
-def _summed(contribution: Contribution, printed: Term, shapes) -> tuple[str, str]:
+def _summed(contribution: Contribution, printed: Term, shapes, module: str) -> tuple[str, str]:
     """The term summed over the axes broadcasting stretched, and its note."""
     target_shape = shapes[contribution.target]
     upstream_shape = shapes[contribution.stage.name]
     term = printed.code
     gained, kept = contribution.summed
     if kept:
-        term = f"np.sum({term}, axis={_axes(kept)}, keepdims=True)"
+        term = f"{module}.sum({term}, axis={_axes(kept)}, keepdims=True)"
     if gained and not target_shape:
-        term = f"np.sum({term})"
+        term = f"{module}.sum({term})"
     elif gained:
-        term = f"np.sum({term}, axis={_axes(gained)})"
+        term = f"{module}.sum({term}, axis={_axes(gained)})"
     if printed.note:
         return term, f"{printed.note} -> {shown(target_shape)}"
     if upstream_shape == target_shape:

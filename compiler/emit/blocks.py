@@ -30,11 +30,12 @@ def block_power(arrays: int) -> int:
     return min(max((BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1, 12), 17)
 
 
-def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str) -> str:
+def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str,
+                 numpy: str = "np") -> str:
     """The line that computes `code` into the result array `name`: the
     ufunc call `code` makes last (printers.Call), with `out=`, or a copy
-    when it makes none."""
+    when it makes none; `numpy` is the module's name for NumPy."""
     if call is None:
         return f"{name}[...] = {code}"
     ufunc, operands = call
-    return f"np.{ufunc}({', '.join(operands)}, out={name})"
+    return f"{numpy}.{ufunc}({', '.join(operands)}, out={name})"

@@ -28,7 +28,6 @@ from compiler.emit.blocks import block_power, written_into
 from compiler.emit.compact import Code, Compact, compact_lines
 from compiler.passes.naming import INTERNAL, internal_names
 from compiler.emit.printers import Local, Printer, cached
-from compiler.emit.respell import respelled
 from compiler.gates.snippets import factor
 from compiler.passes.stage import Ref, StagedIR
 from compiler.gates.targets import TARGETS
@@ -131,8 +130,11 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     taken = _taken(staged)
     # The module's own names come last, around every name of the formula's.
     names = internal_names(taken, INTERNAL + spec.own_names)
+    # Gate code calls its module as the table spells it (`np.`); a formula
+    # with a value of that name moves the module's name, and the printer
+    # spells the table's snippets with it (naming.py).
     printer = Printer(target, compact, taken | frozenset(names.values())
-                      if compact and spec.bare_calls else None)
+                      if compact and spec.bare_calls else None, module=names[spec.alias])
     printed = _print(adjoint_ir, printer)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
@@ -145,15 +147,13 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **_backward_fields(adjoint_ir, printed, style, target, compact_backward),
         **_interface_fields(adjoint_ir, printed.cached, names["cache"]),
         **_returns(adjoint_ir, printed, compact_backward if compact else None),
-        **_block_fields(adjoint_ir, spec, printer, printed, compact_backward),
+        **_block_fields(adjoint_ir, spec, printer, printed, compact_backward, names["np"]),
         **_loop(adjoint_ir),
     )
     if spec.disk_cache:
         digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
         result = dataclasses.replace(result, home=f"_gradc_{staged.output}_{digest}")
-    # Gate code calls its module as the table spells it (`np.`); a formula
-    # with a value of that name moves the module's name (naming.py).
-    return respelled(result, spec.prefix, names[spec.alias] + ".")
+    return result
 
 
 def _import(module: str, alias: str) -> str:
@@ -233,7 +233,7 @@ def _zero_lines(adjoint_ir: AdjointIR) -> tuple[str, ...]:
 
 
 def _block_fields(adjoint_ir: AdjointIR, spec, printer: Printer, printed: Printed,
-                  compact: Compact | None) -> dict:
+                  compact: Compact | None, numpy: str) -> dict:
     """A blocked target's grad: the lines of one block and its size; each
     line that assigns a result computes it into its array (blocks.py)."""
     staged = adjoint_ir.staged
@@ -241,27 +241,27 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: Printer, printed: Printe
         return {"block_lines": (), "block_power": block_power(len(staged.inputs)),
                 "broadcast_size": ""}
     results = {staged.output, *(adjoint_name(name) for name in staged.gradient_inputs)}
-    lines = [written_into(stage.name, printer.call(stage), code) if stage.name in results
+    lines = [written_into(stage.name, printer.call(stage), code, numpy) if stage.name in results
              else line for stage, code, line in zip(staged.stages, printed.forward, printed.lines)]
-    lines += [written_into(name, code.call, code.text) if name in results
+    lines += [written_into(name, code.call, code.text, numpy) if name in results
               else f"{name} = {code.text}" for block in compact.lines for name, code in block]
     lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
             "block_power": block_power(len(staged.inputs) + len(lines)),
-            "broadcast_size": _broadcast_size(staged.inputs)}
+            "broadcast_size": _broadcast_size(staged.inputs, numpy)}
 
 
 NUMPY_MAX_ARGS = 64
 """np.broadcast takes at most this many arrays (NumPy's NPY_MAXARGS)."""
 
 
-def _broadcast_size(inputs: tuple[str, ...]) -> str:
+def _broadcast_size(inputs: tuple[str, ...], np: str) -> str:
     """Code for the number of points the inputs broadcast to: np.broadcast
     where it can take them all, a tenth of the time of np.broadcast_shapes,
     which takes any number."""
     if len(inputs) <= NUMPY_MAX_ARGS:
-        return f"np.broadcast({', '.join(inputs)}).size"
-    return f"int(np.prod(np.broadcast_shapes(*map(np.shape, {_tuple(inputs)}))))"
+        return f"{np}.broadcast({', '.join(inputs)}).size"
+    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {_tuple(inputs)}))))"
 
 
 def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -> dict:

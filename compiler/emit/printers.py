@@ -23,6 +23,7 @@ from typing import NamedTuple
 from compiler.passes.adjoint import Contribution
 from compiler.gates.snippets import fields, value_placeholders
 from compiler.passes.stage import Const, Ref, Stage, StagedIR
+from compiler.emit.respell import respeller
 from compiler.gates.targets import TARGETS
 
 
@@ -52,11 +53,18 @@ class Local(NamedTuple):
 
 class Printer:
     def __init__(self, target: str = "math", compact: bool = False,
-                 taken: frozenset[str] | None = None):
+                 taken: frozenset[str] | None = None, module: str | None = None):
         """`taken`: the names the module gives to values; when set, and the
         target prints bare calls, a call to a function of the target's
-        module whose name is not taken is printed bare."""
+        module whose name is not taken is printed bare.  `module`: the name
+        the generated module gives the target's module (`np_` where a value
+        of the file is called `np`); the table's snippets are spelled with
+        it before they are filled."""
         self.spec = TARGETS[target]
+        renamed = module is not None and module + "." != self.spec.prefix
+        self._module = respeller(self.spec.prefix, module + ".") if renamed else None
+        self._prefix = module + "." if module is not None else self.spec.prefix
+        """How printed code calls the target's module."""
         self.target, self.compact = target, compact
         self.bare = taken is not None and self.spec.bare_calls
         self._taken = taken or frozenset()
@@ -94,7 +102,7 @@ class Printer:
             read(reads)
             printed.append(Local(spelled.format_map(values), reads,
                                  number and _number(number, stage),
-                                 _call(spelled, values) if calls else None))
+                                 self._call(snippet, values) if calls else None))
         return tuple(printed)
 
     def _plan(self, snippet: str) -> tuple:
@@ -115,13 +123,24 @@ class Printer:
         number = None if source is None else _number(source, stage)
         if number is not None:
             return number_call(self._spelled(snippet).format_map(values), number)
-        return _call(self._spelled(snippet), values)
+        return self._call(snippet, values)
 
     def _spelled(self, snippet: str) -> str:
         spelled = self._printed.get(snippet)
         if spelled is None:
-            spelled = self._printed[snippet] = self._bare(snippet) if self.bare else snippet
+            spelled = self._bare(snippet) if self.bare else snippet
+            if self._module is not None:
+                spelled = self._module(spelled)
+            self._printed[snippet] = spelled
         return spelled
+
+    def _call(self, snippet: str, values: dict[str, str]) -> Call | None:
+        """The ufunc call, read from the table's own spelling, with its
+        operands in the module's."""
+        call = _call(snippet, values)
+        if call is None or self._module is None:
+            return call
+        return call[0], tuple(map(self._module, call[1]))
 
     def _bare(self, snippet: str) -> str:
         return _calls(self.spec.prefix).sub(
@@ -130,7 +149,7 @@ class Printer:
     def modules(self) -> tuple[str, ...]:
         """The module the code printed so far calls into, if it does."""
         used = self.spec.always_imports or any(
-            self.spec.prefix in spelled for spelled in self._printed.values())
+            self._prefix in spelled for spelled in self._printed.values())
         return (self.spec.module,) if used else ()
 
     def bare_import(self) -> str:
