@@ -39,7 +39,7 @@ _SYMPY = {**SMOOTH, "max": sp.Max, "min": sp.Min, "abs": sp.Abs,
 
 # Gates every peer spells as Python operators; the rest are calls of the
 # peer's own functions, named after the gate's row.
-OPERATORS = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})",
+OPERATORS = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "cdot": "({0} * {1})",
              "div": "({0} / {1})", "neg": "(-{0})", "pow": "({0} ** {1})"}
 
 

@@ -57,7 +57,7 @@ def _float(number) -> float:
 @pytest.mark.parametrize("peer", sorted(MODULES))
 def test_each_peer_spells_every_gate(peer):
     pytest.importorskip(MODULES[peer])
-    spelled = {row.name for row in gates.SPELLINGS.values()}
+    spelled = {row.name for row in gates.SPELLINGS.values() if row.on_numbers}
     missing = spelled - set(peers.OPERATORS) - set(TABLES[peer]())
     assert not missing, f"{peer} has no function for {sorted(missing)}"
 
