@@ -28,6 +28,7 @@ import pytest
 from compiler import GradcError, compile_source
 from compiler.cli import main
 from compiler.files import read_source
+from helpers import central_difference
 from conftest import build
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.txt"))
@@ -87,14 +88,8 @@ def _check_good(path: Path, expect):
 
 def _central_differences(module, point: dict[str, float]) -> list[float]:
     values = list(point.values())
-    estimates = []
-    for index, value in enumerate(values):
-        step = 1e-6 * max(1.0, abs(value))
-        up, down = list(values), list(values)
-        up[index] += step
-        down[index] -= step
-        estimates.append((module.forward(*up)[0] - module.forward(*down)[0]) / (2 * step))
-    return estimates
+    return [central_difference(lambda *args: module.forward(*args)[0], values, index)
+            for index in range(len(values))]
 
 
 @pytest.mark.parametrize("path", [p for p in CASES if "error" in directives(p)],

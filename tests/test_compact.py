@@ -17,15 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_source
-from compiler.passes.adjoint import adjoint
-from compiler.emit.context import context
 from compiler.gates import GATES, SCALAR_GATES
-from compiler.loader import module_from_source
 from compiler.checker.oracle import build as build_oracle
 from compiler.front.parse import parse
-from compiler.emit.render import render
 from compiler.front.resolve import resolve
-from compiler.passes.stage import Const, Ref, Stage, StagedIR
+from helpers import single_gate_module
 from conftest import EXAMPLES, ROOT, build
 from gate_math import NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 from test_random_formulas import NAMES, formulas
@@ -62,13 +58,7 @@ def test_compact_matches_the_lecture_style_on_every_example(example):
 
 
 def _gate_modules(gate):
-    names = ("a", "b", "u")[: 3 if gate.variadic else gate.arity]
-    const = Const(2.5) if gate.takes_constant else None
-    staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
-                      {n: n for n in names})
-    return tuple(module_from_source(render(context(adjoint(staged), style)),
-                                    f"gate_{gate.name}_{style}", "<gate>")
-                 for style in ("lecture", "compact"))
+    return tuple(single_gate_module(gate, 2.5, style=style) for style in ("lecture", "compact"))
 
 
 @pytest.mark.parametrize("name", sorted(SCALAR_GATES))

@@ -12,12 +12,8 @@ import math
 import pytest
 import sympy as sp
 
-from compiler.passes.adjoint import adjoint
-from compiler.emit.context import context
 from compiler.gates import CHAINS, GATES, SCALAR_GATES
-from compiler.loader import module_from_source
-from compiler.emit.render import render
-from compiler.passes.stage import Const, Ref, Stage, StagedIR
+from helpers import OPERAND_NAMES, central_difference, operand_count, single_gate_module
 from conftest import build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 
@@ -27,12 +23,7 @@ def _operand_count(gate) -> int:
 
 
 def _single_gate_module(gate, constant):
-    names = ("a", "b", "u")[: _operand_count(gate)]
-    const = Const(float(constant)) if gate.takes_constant else None
-    stage = Stage("f", gate, tuple(Ref(n) for n in names), const, None)
-    staged = StagedIR(names, (stage,), "f", {n: n for n in names})
-    source = render(context(adjoint(staged)))
-    return module_from_source(source, f"gate_{gate.name}", f"<gate {gate.name}>"), names
+    return single_gate_module(gate, constant), OPERAND_NAMES[:operand_count(gate)]
 
 
 def _points(gate):
@@ -68,12 +59,7 @@ def test_gate_gradient_matches_central_differences(name):
     for point in _points(gate):
         _, gradient = module.grad(*point)
         for index, got in enumerate(gradient):
-            step = 1e-6 * max(1.0, abs(point[index]))
-            up = list(point)
-            down = list(point)
-            up[index] += step
-            down[index] -= step
-            estimate = (module.forward(*up)[0] - module.forward(*down)[0]) / (2 * step)
+            estimate = central_difference(lambda *args: module.forward(*args)[0], point, index)
             assert got == pytest.approx(estimate, rel=1e-6, abs=1e-8), (name, index, point)
 
 

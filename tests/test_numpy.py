@@ -19,14 +19,11 @@ import pytest
 
 from compiler import compile_source
 from compiler.gates import checks as gate_checks
-from compiler.passes.adjoint import adjoint
 from compiler.cli import main
-from compiler.emit.context import context
 from compiler.gates import CHAINS, GATES, SCALAR_GATES
 from compiler.loader import module_from_source
-from compiler.emit.render import render
-from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from arrays import ATOL, RTOL, pointwise, random_points, summed
+from helpers import single_gate_module
 from conftest import EXAMPLES, GENERATED, build
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
 
@@ -40,13 +37,7 @@ def _both(text: str, **options):
 
 
 def _single_gate(gate, target: str):
-    count = 3 if gate.variadic else gate.arity
-    names = ("a", "b", "u")[:count]
-    const = Const(float(MEANING[gate.name][1])) if gate.takes_constant else None
-    staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
-                      {n: n for n in names})
-    source = render(context(adjoint(staged), target=target), target)
-    return module_from_source(source, f"gate_{gate.name}_{target}", "<gate>")
+    return single_gate_module(gate, MEANING[gate.name][1], target=target)
 
 
 @pytest.mark.parametrize("name", sorted(SCALAR_GATES))

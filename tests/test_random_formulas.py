@@ -14,6 +14,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import central_difference
 from conftest import build
 
 NAMES = ("x", "y", "z")
@@ -102,8 +103,4 @@ def test_random_formula_matches_sympy_and_central_differences(formula, values):
 
 
 def _central(module, args, index):
-    step = 1e-6 * max(1.0, abs(args[index]))
-    up, down = list(args), list(args)
-    up[index] += step
-    down[index] -= step
-    return (module.forward(*up)[0] - module.forward(*down)[0]) / (2 * step)
+    return central_difference(lambda *values: module.forward(*values)[0], args, index)
