@@ -1,7 +1,9 @@
-"""What several test files build the same way: a module of one gate, and
-central differences."""
+"""What several test files build the same way: a module of one gate,
+central differences, and the two-layer network's hand-written pass."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from compiler.emit.context import context
 from compiler.emit.render import render
@@ -36,3 +38,27 @@ def central_difference(function, args, index: int) -> float:
     up[index] += step
     down[index] -= step
     return (function(*up) - function(*down)) / (2 * step)
+
+
+def softmax_rows(scores):
+    """Each row's softmax, shifted by its maximum, as the lecture writes it."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+
+
+def two_layer_by_hand(X, Y, W1, b1, W2, b2, reg):
+    """The two-layer network's loss and gradient (dW1, db1, dW2, db2), forward
+    and backward as a person writes them for the lecture's assignment, and
+    the hidden layer's activations."""
+    hidden = np.maximum(0, X @ W1 + b1)
+    probs = softmax_rows(hidden @ W2 + b2)
+    loss = (-np.sum(Y * np.log(probs)) / len(X)
+            + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2)))
+    dscores = (probs - Y) / len(X)
+    dW2 = hidden.T @ dscores + reg * W2
+    db2 = dscores.sum(axis=0)
+    dhidden = dscores @ W2.T
+    dhidden[hidden <= 0] = 0
+    dW1 = X.T @ dhidden + reg * W1
+    db1 = dhidden.sum(axis=0)
+    return loss, (dW1, db1, dW2, db2), hidden

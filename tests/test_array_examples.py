@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import softmax_rows, two_layer_by_hand
 from conftest import GENERATED
 from compiler.loader import module_from_source
 
@@ -91,16 +92,11 @@ def _softmax_batch(seed, N=6, D=4, C=3):
     return rng, X, Y
 
 
-def _probs(S):
-    shifted = S - S.max(axis=1, keepdims=True)
-    return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-
-
 def test_softmax_regression_gradient_is_probs_minus_onehot():
     rng, X, Y = _softmax_batch(5)
     W, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
     loss, (dX, dW, db, dY) = _module("softmax_regression").grad(X, W, b, Y)
-    probs = _probs(X @ W + b)
+    probs = softmax_rows(X @ W + b)
     dS = (probs - Y) / len(X)
     _close(loss, -np.sum(Y * np.log(probs)) / len(X))
     _close(dW, X.T @ dS)
@@ -114,17 +110,7 @@ def test_two_layer_network_matches_the_hand_written_backward_pass(reg):
     W1, b1 = rng.standard_normal((4, 5)), rng.standard_normal(5)
     W2, b2 = rng.standard_normal((5, 3)), rng.standard_normal(3)
     loss, grads = _module("two_layer").grad(X, W1, b1, W2, b2, Y, reg)
-    # forward and backward as a person writes them for a lecture's assignment
-    hidden = np.maximum(0, X @ W1 + b1)
-    probs = _probs(hidden @ W2 + b2)
-    expected = -np.sum(Y * np.log(probs)) / len(X) + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-    dscores = (probs - Y) / len(X)
-    dW2 = hidden.T @ dscores + reg * W2
-    db2 = dscores.sum(axis=0)
-    dhidden = dscores @ W2.T
-    dhidden[hidden <= 0] = 0
-    dW1 = X.T @ dhidden + reg * W1
-    db1 = dhidden.sum(axis=0)
+    expected, hand, _ = two_layer_by_hand(X, Y, W1, b1, W2, b2, reg)
     _close(loss, expected)
-    for actual, wanted in zip(grads[1:5], (dW1, db1, dW2, db2)):
+    for actual, wanted in zip(grads[1:5], hand):
         _close(actual, wanted)

@@ -12,6 +12,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from helpers import softmax_rows, two_layer_by_hand
 from conftest import EXAMPLES
 
 pytest.importorskip("sklearn", reason="the training example needs scikit-learn's digits: "
@@ -53,11 +54,6 @@ def test_a_few_steps_bring_the_loss_down(data, name):
     assert accuracies[-1][1] > 0.8
 
 
-def _probs(S):
-    shifted = S - S.max(axis=1, keepdims=True)
-    return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-
-
 def _close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-14)
 
@@ -67,7 +63,7 @@ def test_softmax_regression_gradient_is_the_hand_written_one(data):
     model = train_digits.SoftmaxRegression(X.shape[1], Y.shape[1], np.random.default_rng(1))
     loss, (dW, db) = model.grad(X, Y)
     W, b = model.values["W"], model.values["b"]
-    probs = _probs(X @ W + b)
+    probs = softmax_rows(X @ W + b)
     dscores = (probs - Y) / len(X)
     _close(loss, -np.sum(Y * np.log(probs)) / len(X))
     _close(dW, X.T @ dscores)
@@ -81,23 +77,11 @@ def test_two_layer_gradient_is_the_hand_written_one_after_training(data):
     train_digits.train(model, X, Y, X_test, y_test, steps=3, log=None)
     loss, grads = model.grad(X, Y)
     W1, b1, W2, b2 = (model.values[name] for name in model.params)
-    reg = model.reg
-    # the forward and backward pass of the CS231n assignment
-    hidden = np.maximum(0, X @ W1 + b1)
-    probs = _probs(hidden @ W2 + b2)
-    expected = (-np.sum(Y * np.log(probs)) / len(X)
-                + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2)))
-    dscores = (probs - Y) / len(X)
-    dW2 = hidden.T @ dscores + reg * W2
-    db2 = dscores.sum(axis=0)
-    dhidden = dscores @ W2.T
-    dhidden[hidden <= 0] = 0
-    dW1 = X.T @ dhidden + reg * W1
-    db1 = dhidden.sum(axis=0)
+    expected, hand, hidden = two_layer_by_hand(X, Y, W1, b1, W2, b2, model.reg)
     assert 0 < np.mean(hidden > 0) < 1
     _close(loss, expected)
     assert len(grads) == 4                  # wrt= the parameters: no dX, no dY
-    for actual, wanted in zip(grads, (dW1, db1, dW2, db2)):
+    for actual, wanted in zip(grads, hand):
         _close(actual, wanted)
 
 
