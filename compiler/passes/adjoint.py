@@ -11,7 +11,7 @@ depend on one of those inputs get an adjoint: the rest cannot reach them.
 
 The pass never looks at a gate's name, and writes no code: a contribution
 names the row and operand whose rule applies, the same for every target
-and style.  The printers (printers.py for numbers, array_emit.py for
+and style.  The printers (emit/printers.py for numbers, emit/arrays.py for
 arrays) print each rule once, for their target.
 """
 
@@ -27,7 +27,7 @@ from compiler.passes.stage import Ref, Stage, StagedIR
 class Contribution(NamedTuple):
     """One operand's share of a stage's adjoint, as data: which row and
     operand, what it multiplies, and `=` or `+=`.  Printers (printers.py,
-    array_emit.py) turn it into code for a target and style."""
+    emit/arrays.py) turn it into code for a target and style."""
 
     target: str
     """The value whose gradient grows: `x` in `dx += ...`."""

@@ -5,7 +5,7 @@ The inputs are the first point `gradc check --seed S` draws (array_points):
 the same sizes (`--dims`, else distinct small ones) and the same random
 entries, so a number seen here can be found again in check's report.
 
-The values are the module's: the lines `gradc compile` writes (array_emit's
+The values are the module's: the lines `gradc compile` writes (emit/arrays.py's
 context) run one at a time, in the module's own globals, after its own
 input checks.  A backward line `dW = dW + h.T @ dhW2` is run as its term
 and its sum, because a drawing needs each term, the gradient that flows
