@@ -23,6 +23,7 @@ from compiler.errors import GradcError
 from compiler.passes.optimize import Passes, optimize
 from compiler.front.parse import parse
 from compiler.emit.render import TARGET_NAMES, render
+from compiler.gates.targets import TARGETS
 from compiler.front.resolve import resolve
 from compiler.passes.shapes import shown
 from compiler.passes.stage import StagedIR, stage
@@ -53,10 +54,10 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
     with _without_cyclic_gc():
         staged = staged_ir(text, **passes)
         if staged.shaped:
+            target = target or "numpy"
             _check_array_options(staged, target, style)
-            if target == "array-api":
-                return render(array_emit.context(adjoint(staged), target), "array-api-arrays")
-            return render(array_emit.context(adjoint(staged)), "arrays")
+            return render(array_emit.context(adjoint(staged), target),
+                          TARGETS[target].array_template)
         target = target or "math"
         # Each IR is let go as soon as the next step has read it, so that
         # it is freed before the cyclic GC is back on and would walk it.
@@ -67,13 +68,13 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
         return render(module, target)
 
 
-def _check_array_options(staged: StagedIR, target: str | None, style: str) -> None:
+def _check_array_options(staged: StagedIR, target: str, style: str) -> None:
     """An array program compiles to the NumPy module of §9, or to the array
     API standard's.  The error names the first array input in INPUTS order,
     at its declaration."""
     first = next(name for name in staged.inputs if name in staged.declared)
     where = staged.declared_at.get(first)
-    if target not in (None, "numpy", "array-api"):
+    if TARGETS[target].array_template is None:
         raise GradcError(f"the {target} target computes with numbers, but '{first}' is "
                          f"declared {shown(staged.declared[first])}: compile it with "
                          "--target numpy", where)

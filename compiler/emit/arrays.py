@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
 from compiler.passes.naming import ARRAY_INTERNAL, INTERNAL, internal_names
+from compiler.emit.context import tuple_code, unpacking
 from compiler.emit.printers import Printer, cached
 from compiler.emit.respell import respeller
 from compiler.gates.targets import TARGETS
@@ -72,9 +73,7 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
     """`target`: numpy, or array-api, whose code is numpy's translated."""
     staged = adjoint_ir.staged
     spec = TARGETS[target]
-    shapes = dict.fromkeys(staged.inputs, ())
-    shapes.update(staged.declared)
-    shapes.update((stage.name, stage.shape) for stage in staged.stages)
+    shapes = staged.shapes()
     values = {*staged.user_names.values(), *shapes, *staged.dims}
     names = internal_names(values | {adjoint_name(name) for name in values},
                            INTERNAL + ARRAY_INTERNAL + spec.own_names)
@@ -93,8 +92,8 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
         title=f"{staged.output}({', '.join(staged.inputs)}) and its gradient, "
               "staged one gate per line.",
         inputs=staged.inputs,
-        inputs_literal=_tuple(map(repr, staged.inputs)),
-        shapes_literal="{" + ", ".join(f"{name!r}: {_tuple(map(repr, shape))}"
+        inputs_literal=tuple_code(map(repr, staged.inputs)),
+        shapes_literal="{" + ", ".join(f"{name!r}: {tuple_code(map(repr, shape))}"
                                        for name, shape in staged.declared.items()) + "}",
         params=", ".join(staged.inputs),
         output=staged.output,
@@ -103,15 +102,15 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
         layer=bool(output_shape),
         bind_lines=_bind_lines(staged, names["_bind"], names["sizes"], cached_names),
         forward_lines=tuple(f"{line_of[s.name]}  # {shown(s.shape)}" for s in staged.stages),
-        cache_tuple=_tuple(cached_names),
-        unpack_line=f"{_targets(cached_names)} = {names['cache']}" if cached_names else "",
+        cache_tuple=tuple_code(cached_names),
+        unpack_line=f"{unpacking(cached_names)} = {names['cache']}" if cached_names else "",
         blocks=blocks,
         terms=terms,
         zero_lines=tuple(f"{adjoint_name(name)} = "
                          + (f"{module}.zeros_like({name})" if shapes[name] else "0.0")
                          for name in adjoint_ir.zero),
-        gradients=_tuple(gradient_names),
-        gradient_inputs="INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
+        gradients=tuple_code(gradient_names),
+        gradient_inputs="INPUTS" if staged.wrt is None else tuple_code(map(repr, staged.wrt)),
         names=names,
     )
 
@@ -220,12 +219,3 @@ def _summed(contribution: Contribution, printed: Term, shapes, module: str) -> t
 def _axes(axes: tuple[int, ...]) -> str:
     return str(axes[0]) if len(axes) == 1 else str(axes)
 
-
-def _tuple(names) -> str:
-    names = list(names)
-    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
-
-
-def _targets(names) -> str:
-    names = list(names)
-    return f"{names[0]}," if len(names) == 1 else ", ".join(names)

@@ -108,18 +108,20 @@ def _blocks(adjoint_ir: AdjointIR, printed: Printed, style: str, target: str,
                  for block, block_lines in zip(adjoint_ir.blocks, lines) if block_lines)
 
 
-def _tuple(names) -> str:
+def tuple_code(names) -> str:
+    """Code as a tuple's display: `(x,)`, `(x, y)`."""
     names = list(names)
     return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
-def _targets(names: tuple[str, ...]) -> str:
+def unpacking(names) -> str:
     """Names as the left side of an assignment that unpacks a tuple."""
+    names = list(names)
     return f"{names[0]}," if len(names) == 1 else ", ".join(names)
 
 
 def _unpack(names: tuple[str, ...], cache: str) -> str:
-    return f"{_targets(names)} = {cache}" if names else ""
+    return f"{unpacking(names)} = {cache}" if names else ""
 
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
@@ -181,7 +183,7 @@ def _module_fields(staged: StagedIR, spec, printer: Printer, names: dict[str, st
         "names": names,
         "sys_import": _import("sys", names["sys"]),
         "inputs": staged.inputs,
-        "inputs_literal": _tuple(repr(name) for name in staged.inputs),
+        "inputs_literal": tuple_code(repr(name) for name in staged.inputs),
         "params": params,
         "output": staged.output,
         "script_example": " ".join(f"{name}=1.0" for name in staged.inputs),
@@ -218,13 +220,13 @@ def _interface_fields(adjoint_ir: AdjointIR, cached_names: tuple[str, ...],
     staged = adjoint_ir.staged
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     return {
-        "cache_tuple": _tuple(cached_names),
+        "cache_tuple": tuple_code(cached_names),
         "unpack_line": _unpack(cached_names, cache),
         "zero_lines": _zero_lines(adjoint_ir),
-        "gradients": _tuple(gradient_names),
+        "gradients": tuple_code(gradient_names),
         "gradient_names": gradient_names,
-        "gradient_inputs": "INPUTS" if staged.wrt is None else _tuple(map(repr, staged.wrt)),
-        "wrt_params": _tuple(staged.gradient_inputs),
+        "gradient_inputs": "INPUTS" if staged.wrt is None else tuple_code(map(repr, staged.wrt)),
+        "wrt_params": tuple_code(staged.gradient_inputs),
     }
 
 
@@ -261,7 +263,7 @@ def _broadcast_size(inputs: tuple[str, ...], np: str) -> str:
     which takes any number."""
     if len(inputs) <= NUMPY_MAX_ARGS:
         return f"{np}.broadcast({', '.join(inputs)}).size"
-    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {_tuple(inputs)}))))"
+    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {tuple_code(inputs)}))))"
 
 
 def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -> dict:
@@ -273,8 +275,8 @@ def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -
     seed = adjoint_name(staged.output)
     names = {name: adjoint_name(name) for name in staged.gradient_inputs}
     if compact is None:
-        return {"scaled_gradients": _tuple(names.values()), "grad_lines": printed.lines,
-                "grad_value": staged.output, "gradient_code": _tuple(names.values())}
+        return {"scaled_gradients": tuple_code(names.values()), "grad_lines": printed.lines,
+                "grad_value": staged.output, "gradient_code": tuple_code(names.values())}
     assigned = dict(compact.gradients)
     code = {name: assigned.get(name, Code(adjoint)) for name, adjoint in names.items()}
     scaled = (value.text if name in adjoint_ir.zero else f"{value.operand} * {seed}"
@@ -282,10 +284,10 @@ def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None) -
     last = staged.stages[-1] if staged.stages else None
     direct = (last is not None and last.name == staged.output
               and staged.output not in printed.cached)
-    return {"scaled_gradients": _tuple(scaled),
+    return {"scaled_gradients": tuple_code(scaled),
             "grad_lines": printed.lines[:-1] if direct else printed.lines,
             "grad_value": printed.forward[-1] if direct else staged.output,
-            "gradient_code": _tuple(value.text for value in code.values())}
+            "gradient_code": tuple_code(value.text for value in code.values())}
 
 
 def _loop(adjoint_ir: AdjointIR) -> dict:
@@ -299,6 +301,6 @@ def _loop(adjoint_ir: AdjointIR) -> dict:
     inputs = tuple(name for name in staged.inputs if name not in unread)
     outputs = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs
                                        if name not in adjoint_ir.zero)
-    return {"loop_inputs": inputs, "loop_inputs_literal": _tuple(inputs),
+    return {"loop_inputs": inputs, "loop_inputs_literal": tuple_code(inputs),
             "loop_outputs": outputs,
-            "loop_targets": _targets(outputs)}
+            "loop_targets": unpacking(outputs)}

@@ -201,8 +201,8 @@ class Gate:
         if own is not None and own.vjp is not None:
             return own.vjp(index, ranks)
         if self.vjp is not None:
-            rule = self.vjp(index, ranks)
-            return rule if target == "numpy" else TARGETS[target].translate(rule)
+            # numpy's own translation leaves numpy code as it is.
+            return TARGETS[target].translate(self.vjp(index, ranks))
         local = self.form(target).local
         local = local(index, len(ranks)) if self.variadic else local[index]
         # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.

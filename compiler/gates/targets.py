@@ -55,6 +55,9 @@ class Target:
     """Modules the template itself calls, imported before `module`."""
     own_names: tuple[str, ...] = ()
     """The module's own names beyond naming.INTERNAL, chosen the same way."""
+    array_template: str | None = None
+    """The template of a file that declares shapes (§9), or None: the
+    target computes with numbers only."""
     base: str = "math"
     """The target whose code (a row's own form, or its translation) this
     target's `translate` spells anew: array-api's is numpy's."""
@@ -171,7 +174,7 @@ TARGETS: dict[str, Target] = {
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
     "numpy": Target("numpy", "numpy", "np", True, "{0} = {0} + {1}", _numpy,
-                    cannot_run=_SCALAR_ONLY, blocked=True),
+                    cannot_run=_SCALAR_ONLY, blocked=True, array_template="arrays"),
     # The math code, run one point at a time inside a compiled loop: scalars,
     # so conditionals, max, min, abs and `+=` work; np. rather than math.,
     # so the module imports only numpy and numba.
@@ -183,5 +186,5 @@ TARGETS: dict[str, Target] = {
     # each call (array_api_compat), so the module imports no array library.
     "array-api": Target("array-api", "array_api_compat", "xp", True, "{0} = {0} + {1}",
                         _array_api, cannot_run=_NOT_ARRAY_API, base="numpy",
-                        own_names=ARRAY_API_INTERNAL),
+                        own_names=ARRAY_API_INTERNAL, array_template="array-api-arrays"),
 }

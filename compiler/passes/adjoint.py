@@ -70,7 +70,7 @@ def adjoint_name(name: str) -> str:
 
 def adjoint(staged: StagedIR) -> AdjointIR:
     reached: set[str] = {staged.output}
-    shapes = _shapes(staged) if staged.shaped else None
+    shapes = staged.shapes() if staged.shaped else None
     relevant = _relevant(staged)
     blocks = []
     for stage in reversed(staged.stages):
@@ -129,9 +129,3 @@ def _summed(stage: Stage, operand_shapes: list[tuple], index: int) -> tuple:
     return reduced_axes(operand_shapes[index], stage.shape)
 
 
-def _shapes(staged: StagedIR) -> dict[str, tuple]:
-    """Every value's shape (`()` for a number), for the rules' ranks."""
-    shapes = dict.fromkeys(staged.inputs, ())
-    shapes.update(staged.declared)
-    shapes.update((stage.name, stage.shape) for stage in staged.stages)
-    return shapes

@@ -84,6 +84,13 @@ class StagedIR:
     def shaped(self) -> bool:
         return bool(self.declared)
 
+    def shapes(self) -> dict[str, Shape]:
+        """The shape of every input and stage, by name (() for a number)."""
+        shapes = dict.fromkeys(self.inputs, ())
+        shapes.update(self.declared)
+        shapes.update((stage.name, stage.shape) for stage in self.stages)
+        return shapes
+
     @property
     def gradient_inputs(self) -> tuple[str, ...]:
         return self.inputs if self.wrt is None else self.wrt
