@@ -206,7 +206,7 @@ class _Lowering:
         return self.bindings[node.id]
 
     def _apply(self, gate: Gate, args: list, span: Span):
-        if gate.shape_rule == "elementwise" and all(isinstance(arg, Const) for arg in args):
+        if gate.on_numbers and all(isinstance(arg, Const) for arg in args):
             return _fold(gate, args, None, span)
         if gate.arrays_staged_as and all(map(self._shape, args)):
             return self._expand(gate.arrays_staged_as, args, span)
