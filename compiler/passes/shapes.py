@@ -89,9 +89,15 @@ def outer_product(shapes: list[Shape], texts: list[str], gate) -> Shape:
     return (shapes[0][0], shapes[1][0])
 
 
+def _function(gate) -> str:
+    """The function as a formula calls it: a per-axis row (`sum1`) has no
+    spelling of its own, and its notation starts with its function's."""
+    return gate.spellings[0] if gate.spellings else gate.notation.partition("(")[0]
+
+
 def _axis_checked(shape: Shape, text: str, gate) -> None:
     if not shape:
-        raise Mismatch(f"{text} is a number: {gate.spellings[0]} takes a vector or a matrix")
+        raise Mismatch(f"{text} is a number: {_function(gate)} takes a vector or a matrix")
     if gate.axis is not None and gate.axis >= len(shape):
         raise Mismatch(f"{_is(text, shape)}, which has no axis {gate.axis}: "
                        f"the axes are {', '.join(map(str, range(len(shape))))}")
@@ -106,7 +112,7 @@ def _axis_is_known(shapes: list[Shape], gate) -> None:
     # An axis the table has a row for was chosen by the row's constant
     # forms; any other second argument is not an axis gradc knows.
     if len(shapes) > 1:
-        raise Mismatch(f"the axis of {gate.spellings[0]} is 0 or 1, written as a number")
+        raise Mismatch(f"the axis of {_function(gate)} is 0 or 1, written as a number")
 
 
 def reduce(shapes: list[Shape], texts: list[str], gate) -> Shape:
