@@ -3,9 +3,15 @@ the smallest formula that showed it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
+from array_helpers import central_differences
 from compiler import GradcError, compile_source
+from conftest import build
 
 
 def _error(text: str, **options) -> str:
@@ -31,3 +37,34 @@ def test_an_axis_of_a_number_beside_arrays_is_a_located_error():
 def test_an_axis_of_a_constant_is_a_located_error():
     assert _error("f = x * sum(2, 0)\n") == \
         "1:9: sum(2, 0): 2 is a number: sum takes a vector or a matrix"
+
+
+# -- dimension names the module renames -----------------------------------------
+
+RENAMED_DIMENSIONS = [
+    "lambda", "if", "None", "match", "type", "_",  # keywords and soft keywords
+    "len", "float", "print", "zip", "sorted", "str", "tuple", "isinstance", "max", "abs",
+    "forward", "backward", "grad", "INPUTS", "__class__", "__import__", "dtype", "device",
+    "dx", "dloss",  # the adjoints of the input x and of the output loss
+]
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+@pytest.mark.parametrize("dim", RENAMED_DIMENSIONS)
+def test_a_renamed_dimension_is_renamed_everywhere(dim, target):
+    module = build(f"x: [{dim}]\nloss = sum(x * x) / {dim}\n", target=target)
+    assert module.SHAPES == {"x": (dim,)}
+    x = np.array([1.0, -2.0, 0.5])
+    value, (dx,) = module.grad(x)
+    assert value == pytest.approx(np.sum(x * x) / 3, rel=1e-14)
+    want, = central_differences(lambda x: np.sum(x * x) / 3, [x], None)
+    np.testing.assert_allclose(dx, want, rtol=1e-8)
+
+
+def test_a_renamed_dimension_sizes_the_script_runner(tmp_path):
+    script = tmp_path / "module.py"
+    script.write_text(compile_source("x: [len]\nf = sum(x) / len\n"))
+    ran = subprocess.run([sys.executable, str(script), "len=3"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "df/dx = [0.33333333 0.33333333 0.33333333]" in ran.stdout

@@ -120,7 +120,8 @@ def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str
               ) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
     """backward's blocks, each line's term and note, and what forward
     caches for them."""
-    terms = tuple(tuple(_term(c, shapes, target, spell) for c in block.contributions)
+    dims = adjoint_ir.staged.dimension_names()
+    terms = tuple(tuple(_term(c, shapes, target, spell, dims) for c in block.contributions)
                   for block in adjoint_ir.blocks)
     read = cached(adjoint_ir.staged, (name for block in terms for term in block
                                       for name in term.reads))
@@ -144,11 +145,13 @@ def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...
     lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
     read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands
                              if isinstance(op, Ref))}
-    lines += [f"{dim} = {sizes}[{dim!r}][0]" for dim in staged.dims if dim in read]
+    lines += [f"{dim} = {sizes}[{written!r}][0]"
+              for written, dim in staged.dimension_names().items() if dim in read]
     return tuple(lines)
 
 
-def _term(contribution: Contribution, shapes: dict[str, Shape], target: str, spell) -> Term:
+def _term(contribution: Contribution, shapes: dict[str, Shape], target: str, spell,
+          dims: dict[str, str]) -> Term:
     """The row's rule for the operands' ranks, filled with the stage's names
     and the upstream `{g}`."""
     stage = contribution.stage
@@ -156,11 +159,12 @@ def _term(contribution: Contribution, shapes: dict[str, Shape], target: str, spe
     values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = contribution.upstream
     first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()
-    values.update(_shape_fields(first_shape, stage.gate.axis))
+    sizes = tuple(dims.get(dim, dim) if isinstance(dim, str) else str(dim) for dim in first_shape)
+    values.update(_shape_fields(sizes, stage.gate.axis))
     reads = tuple([values[field] for field, i in value_placeholders(snippet)
                    if i < 0 or isinstance(stage.operands[i], Ref)])
     if "_a}" in snippet:  # the rule reads the operand's sizes, not its value
-        reads += tuple(dim for dim in first_shape if isinstance(dim, str))
+        reads += tuple(size for size, dim in zip(sizes, first_shape) if isinstance(dim, str))
     note = _note(snippet, stage, shapes) if stage.gate.vjp_note else ""
     return Term(snippet.format_map(values), reads, note)
 
@@ -169,13 +173,13 @@ def _shape(operand, shapes: dict[str, Shape]) -> Shape:
     return shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
 
 
-def _shape_fields(shape: Shape, axis: int | None) -> dict[str, str]:
-    """The first operand's shape in the file's dimension names, for rules
+def _shape_fields(shape: tuple[str, ...], axis: int | None) -> dict[str, str]:
+    """The first operand's sizes as the module names them, for rules
     that make an array of it (`np.full({shape_a}, {g})`): the backward pass
     then reads the sizes, not the array."""
     if not shape:
         return {}
-    text = [str(dim) for dim in shape]
+    text = list(shape)
     return {"shape_a": f"({text[0]},)" if len(text) == 1 else f"({', '.join(text)})",
             "size_a": " * ".join(text),
             "axis_a": text[axis] if axis is not None and axis >= 0 else ""}

@@ -91,6 +91,12 @@ class StagedIR:
         shapes.update((stage.name, stage.shape) for stage in self.stages)
         return shapes
 
+    def dimension_names(self) -> dict[str, str]:
+        """Each dimension's Python name (`lambda_`) by its name in the file
+        (`lambda`), which SHAPES, shapes and messages keep."""
+        python = set(self.dims)
+        return {written: name for written, name in self.user_names.items() if name in python}
+
     @property
     def gradient_inputs(self) -> tuple[str, ...]:
         return self.inputs if self.wrt is None else self.wrt
