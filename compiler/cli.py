@@ -1,5 +1,11 @@
 """argv -> exit status: the `gradc` command.
 
+Every command reads and compiles its file once (`build.read`), with one
+set of pass switches, then hands the compiled formula to its runner.  A
+runner's module is imported only when its command runs, so that `gradc
+compile` of a formula of numbers imports neither NumPy nor SymPy nor the
+tools.
+
 Exit status 0 on success, 1 when `gradc check` finds a disagreement or
 `gradc explain` a value or gradient that is not finite, 2 on bad input.
 Only `GradcError` is caught: any other exception is a bug in gradc and
@@ -9,19 +15,24 @@ should be seen as one.
 from __future__ import annotations
 
 import argparse
+import importlib
+import math
 import sys
+
 from pathlib import Path
 
-from compiler import __version__
-from compiler.checker import check_view
-from compiler.tools import draw
-from compiler.tools import explain
-from compiler import pass_options
-from compiler.driver import compile_source
+from compiler import __version__, pass_options
+from compiler.build import Build, read
+from compiler.checker import ATOL, RTOL, SYMPY_TIMEOUT
 from compiler.emit.context import STYLES
-from compiler.errors import GradcError, format_error
-from compiler.files import decoded_for_display, read_source, write_atomically
 from compiler.emit.render import TARGET_NAMES
+from compiler.errors import GradcError, format_error
+from compiler.files import decoded_for_display, output_path, write_atomically
+
+TOOLS = {"check": "compiler.checker.check_view", "explain": "compiler.tools.explain",
+         "draw": "compiler.tools.draw"}
+"""The module whose `run(formula, args)` carries out each command but
+`compile`, imported when its command runs."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,48 +42,128 @@ def _parser() -> argparse.ArgumentParser:
                     "and its gradient, staged like hand-written backpropagation.")
     parser.add_argument("--version", action="version", version=f"gradc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    compile_ = commands.add_parser("compile", help="compile a formula file to a module",
-                                   description="Compile a formula file to a Python module.")
-    compile_.add_argument("file", help="the formula file (UTF-8)")
-    compile_.add_argument("-o", "--output", metavar="OUT",
-                          help="where to write the module (default: FILE with .py; "
-                               "'-' for standard output)")
-    compile_.add_argument("--target", choices=TARGET_NAMES, default=None,
-                          help="what the module computes with (default: math, or "
-                               "numpy for a file that declares shapes)")
-    compile_.add_argument("--style", choices=STYLES, default="lecture",
-                          help="lecture keeps unit factors such as (1) * dden; "
-                               "compact drops them (default: lecture)")
-    pass_options.add_options(compile_)
-    compile_.set_defaults(run=_compile)
-    check_view.add_command(commands)
-    draw.add_command(commands)
-    explain.add_command(commands)
+    for add in (_compile, _check, _draw, _explain):
+        command = add(commands)
+        command.add_argument("file", help="the formula file (UTF-8)")
+        pass_options.add_options(command)
     return parser
 
 
-def _compile(args) -> int:
-    text = read_source(args.file)
-    module = compile_source(text, target=args.target, style=args.style, **pass_options.passes(args))
+def _compile(commands) -> argparse.ArgumentParser:
+    command = commands.add_parser("compile", help="compile a formula file to a module",
+                                  description="Compile a formula file to a Python module.")
+    command.add_argument("-o", "--output", metavar="OUT",
+                         help="where to write the module (default: FILE with .py; "
+                              "'-' for standard output)")
+    command.add_argument("--target", choices=TARGET_NAMES, default=None,
+                         help="what the module computes with (default: math, or "
+                              "numpy for a file that declares shapes)")
+    command.add_argument("--style", choices=STYLES, default="lecture",
+                         help="lecture keeps unit factors such as (1) * dden; "
+                              "compact drops them (default: lecture)")
+    return command
+
+
+def _check(commands) -> argparse.ArgumentParser:
+    command = commands.add_parser(
+        "check", help="check a formula's generated gradient against SymPy and "
+                      "central differences",
+        description="Compile a formula in memory and compare its generated value and "
+                    "gradient with SymPy and central differences. Exit status 0 when "
+                    "everything agrees, 1 when anything disagrees, 2 on bad input.")
+    command.add_argument("--at", action="append", nargs="+", metavar="NAME=VALUE",
+                         help="a point to check, such as --at x=3 y=-4 (repeatable); in a "
+                              "file that declares shapes, its number inputs")
+    _input_options(command)
+    command.add_argument("--points", type=_count, metavar="N",
+                         help="random points to add (default: 3, or 0 with --at)")
+    command.add_argument("--rtol", type=_tolerance, default=RTOL, metavar="R",
+                         help=f"relative tolerance (default: {RTOL:g})")
+    command.add_argument("--atol", type=_tolerance, default=ATOL, metavar="A",
+                         help=f"absolute tolerance (default: {ATOL:g})")
+    command.add_argument("--sympy-timeout", type=float, default=SYMPY_TIMEOUT,
+                         metavar="SECONDS",
+                         help=f"time budget for SymPy; past it, only central differences "
+                              f"are compared (default: {SYMPY_TIMEOUT:g})")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    return command
+
+
+def _explain(commands) -> argparse.ArgumentParser:
+    command = commands.add_parser(
+        "explain", help="show every stage's value and gradient at a point",
+        description="Run a formula at a point and show each stage's value, then each "
+                    "backward contribution: local gradient times upstream gradient. "
+                    "Exit status 0 when all are finite, 1 when one is not (the first "
+                    "such stage is named), 2 on bad input.")
+    _point_options(command)
+    return command
+
+
+def _draw(commands) -> argparse.ArgumentParser:
+    command = commands.add_parser(
+        "draw", help="draw a formula's circuit as SVG, PNG or DOT",
+        description="Draw a formula's circuit, one node per gate and one edge per use "
+                    "of a value. With --at, each edge shows its value (green) and its "
+                    "gradient (red) at that point.")
+    _point_options(command)
+    command.add_argument("-o", "--output", metavar="OUT",
+                         help="where to write; .svg, .png or .dot (default: FILE with .svg)")
+    return command
+
+
+def _point_options(command) -> None:
+    command.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+                         help="the point, such as --at x=3 y=-4; in a file that declares "
+                              "shapes, its number inputs")
+    _input_options(command)
+
+
+def _input_options(command) -> None:
+    """How a file that declares shapes gets its arrays and their sizes."""
+    command.add_argument("--dims", nargs="+", metavar="NAME=SIZE",
+                         help="sizes of the dimensions, such as --dims N=4 D=3 (default: "
+                              "distinct small sizes from 2 up)")
+    command.add_argument("--seed", type=int, default=None, metavar="S",
+                         help="seed for the random inputs (default: 0)")
+    command.add_argument("--at-file", metavar="FILE.npz",
+                         help="the arrays (and numbers) of a point, from a NumPy .npz "
+                              "file whose names are the inputs")
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected a count of 0 or more")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError("expected a finite tolerance of 0 or more")
+    return value
+
+
+def _run_compile(formula: Build, args) -> int:
     if args.output == "-":
-        sys.stdout.write(module)
+        sys.stdout.write(formula.module(args.target, args.style))
         return 0
-    output = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
-    if output.resolve() == Path(args.file).resolve():
-        raise GradcError("the output would overwrite the formula file: name another "
-                         "with -o")
-    write_atomically(output, module)
+    output = output_path(args.output or Path(args.file).with_suffix(".py"), args.file)
+    write_atomically(output, formula.module(args.target, args.style))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        formula = read(args.file, pass_options.passes(args))
+        if args.command == "compile":
+            return _run_compile(formula, args)
+        return importlib.import_module(TOOLS[args.command]).run(formula, args)
     except GradcError as error:
-        path = getattr(args, "file", "gradc")
-        source = decoded_for_display(path) if error.span else None
-        print(format_error(error, path, source), file=sys.stderr)
+        source = decoded_for_display(args.file) if error.span else None
+        print(format_error(error, args.file, source), file=sys.stderr)
         return 2
 
 

@@ -1,43 +1,35 @@
-"""The pipeline, one step per line: formula text -> module text.
+"""Formula text -> module text: the back half of the pipeline.
 
-    text -parse-> statements -resolve-> Program -stage-> StagedIR
-         -optimize-> StagedIR -adjoint-> AdjointIR -emit-> TemplateContext
-         -render-> module text
+    text -build-> Build (build.py: Program, StagedIR, AdjointIR)
+         -emit-> TemplateContext -render-> module text
 
-The optimization switches are keyword options of every step from
-`staged_ir` on, with the same defaults, so that tools which show the
-stages (trace, draw, explain) see the stages the module computes.
+`staged_ir` and `adjoint_ir` are the front half's results for text, with
+the optimization switches as keyword options (wrt, fold, cse, dce).
 
 Each step raises `GradcError` for bad input; nothing here writes files.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-
 from compiler.emit import arrays as array_emit
-from compiler.passes.adjoint import AdjointIR, adjoint
+from compiler.build import build, passes_of, without_cyclic_gc
+from compiler.passes.adjoint import AdjointIR
 from compiler.emit.context import STYLES, context
 from compiler.errors import GradcError
-from compiler.passes.optimize import Passes, optimize
-from compiler.front.parse import parse
 from compiler.emit.render import TARGET_NAMES, render
 from compiler.gates.targets import TARGETS
-from compiler.front.resolve import resolve
 from compiler.passes.shapes import shown
-from compiler.passes.stage import StagedIR, stage
+from compiler.passes.stage import StagedIR
 
 
-def staged_ir(text: str, *, wrt=None, fold: bool = True, cse: bool = True,
-              dce: bool = True) -> StagedIR:
-    """`wrt`: input names as the file writes them (None: all inputs)."""
-    passes = Passes(fold=fold, cse=cse, dce=dce, wrt=None if wrt is None else tuple(wrt))
-    return optimize(stage(resolve(parse(text))), passes)
+def staged_ir(text: str, **passes) -> StagedIR:
+    """`passes`: wrt (input names as the file writes them; None: all
+    inputs), fold, cse, dce."""
+    return build(text, passes_of(**passes)).staged
 
 
 def adjoint_ir(text: str, **passes) -> AdjointIR:
-    return adjoint(staged_ir(text, **passes))
+    return build(text, passes_of(**passes)).adjoint
 
 
 def compile_source(text: str, target: str | None = None, style: str = "lecture",
@@ -46,26 +38,42 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
 
     `target` None is numpy for a file that declares shapes, else math.
     `passes` are `staged_ir`'s keyword options: wrt, fold, cse, dce."""
+    _check_names(target, style)
+    with without_cyclic_gc():
+        # The list holds the only reference to the IR, so that it is freed
+        # as soon as the next step has read it, before the cyclic GC is
+        # back on and would walk it.
+        return _emit_owned([build(text, passes_of(**passes)).adjoint], target, style)
+
+
+def emit(reverse: AdjointIR, target: str | None = None, style: str = "lecture") -> str:
+    """The module text of a compiled formula (see `compile_source`)."""
+    _check_names(target, style)
+    with without_cyclic_gc():
+        return _emit_owned([reverse], target, style)
+
+
+def _check_names(target: str | None, style: str) -> None:
     if target is not None and target not in TARGET_NAMES:
         raise GradcError(f"unknown target '{target}': expected one of "
                          f"{', '.join(TARGET_NAMES)}")
     if style not in STYLES:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
-    with _without_cyclic_gc():
-        staged = staged_ir(text, **passes)
-        if staged.shaped:
-            target = target or "numpy"
-            _check_array_options(staged, target, style)
-            return render(array_emit.context(adjoint(staged), target),
-                          TARGETS[target].array_template)
-        target = target or "math"
-        # Each IR is let go as soon as the next step has read it, so that
-        # it is freed before the cyclic GC is back on and would walk it.
-        reverse = adjoint(staged)
-        del staged
-        module = context(reverse, style, target)
-        del reverse
-        return render(module, target)
+
+
+def _emit_owned(owned: list, target: str | None, style: str) -> str:
+    """`owned` holds the one IR, given up to be freed once read."""
+    reverse = owned.pop()
+    staged = reverse.staged
+    if staged.shaped:
+        target = target or "numpy"
+        _check_array_options(staged, target, style)
+        return render(array_emit.context(reverse, target), TARGETS[target].array_template)
+    target = target or "math"
+    del staged
+    module = context(reverse, style, target)
+    del reverse
+    return render(module, target)
 
 
 def _check_array_options(staged: StagedIR, target: str, style: str) -> None:
@@ -82,18 +90,3 @@ def _check_array_options(staged: StagedIR, target: str, style: str) -> None:
         raise GradcError(f"the {style} style is for numbers, but '{first}' is declared "
                          f"{shown(staged.declared[first])}: array modules use the "
                          "lecture style", where)
-
-
-@contextlib.contextmanager
-def _without_cyclic_gc():
-    # Every step allocates a node per gate and frees nothing until the end;
-    # the cyclic GC would walk that growing heap again and again (three
-    # times the whole compile time at 10^5 gates).  Reference counting
-    # still frees everything, and the IRs hold no cycles.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -45,6 +45,22 @@ def decoded_for_display(path: str | os.PathLike) -> str | None:
         return None
 
 
+def output_path(path: str | os.PathLike, formula: str | os.PathLike) -> Path:
+    """`path` when a file can be written there in place of the formula's
+    output; otherwise a GradcError that says why, before anything is made."""
+    target = Path(path)
+    if target.resolve() == Path(formula).resolve():
+        raise GradcError("the output would overwrite the formula file: name another "
+                         "with -o")
+    if target.is_dir():
+        raise GradcError(f"cannot write '{target}': it is a folder; name a file in it "
+                         f"with -o")
+    folder = target.parent
+    if not folder.is_dir():
+        raise GradcError(f"cannot write '{target}': the folder '{folder}' does not exist")
+    return target
+
+
 def write_atomically(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomically(path, text.encode("utf-8"))
 
@@ -52,8 +68,12 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
     """The same safety for binary output, such as a PNG drawing."""
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."),
-                                         prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."),
+                                             prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as failure:
+        raise GradcError(f"cannot write '{target}': {failure.strerror or failure}") \
+            from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

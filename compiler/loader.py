@@ -19,9 +19,8 @@ import sys
 import types
 from pathlib import Path
 
-from compiler.driver import compile_source
-from compiler.files import read_source, write_atomically
-from compiler.gates.targets import TARGETS
+from compiler.build import module_name, passes_of, read
+from compiler.files import write_atomically
 
 
 def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture",
@@ -30,12 +29,7 @@ def load(path: str | os.PathLike, target: str | None = None, style: str = "lectu
     (`target` None: numpy for a file that declares shapes, else math).
     `passes` are `gradc compile`'s: `wrt=("W", "b")` makes backward return
     only those gradients and compute only what they need."""
-    source = compile_source(read_source(path), target=target, style=style, **passes)
-    stem = Path(path).stem
-    name = stem if stem.isidentifier() else "formula"
-    if target is not None and TARGETS[target].disk_cache:
-        return module_from_file(source, name)
-    return module_from_source(source, name, f"<gradc {Path(path).name}>")
+    return read(path, passes_of(**passes)).load(target, style, module_name(path))
 
 
 def module_from_source(source: str, name: str, filename: str) -> types.ModuleType:

@@ -1,12 +1,15 @@
-"""argv options -> the optimization switches of `driver.staged_ir`.
+"""argv options -> `Passes`, the one set of optimization switches.
 
-`gradc compile`, `gradc draw` and `gradc explain` take the same options, so
-that a drawing or an explanation shows the stages the module computes.
+Every command that compiles a formula (`compile`, `check`, `draw`,
+`explain`) takes the same options, so that a check, a drawing or an
+explanation sees the stages the module computes.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from compiler.passes.optimize import Passes
 
 
 def add_options(command: argparse.ArgumentParser) -> None:
@@ -22,10 +25,10 @@ def add_options(command: argparse.ArgumentParser) -> None:
                              help=f"do not {what}")
 
 
-def passes(args: argparse.Namespace) -> dict:
-    """The keyword options of `driver.staged_ir` that `args` asks for."""
-    return {"wrt": args.wrt, "fold": args.fold and args.optimize,
-            "cse": args.cse and args.optimize, "dce": args.dce and args.optimize}
+def passes(args: argparse.Namespace) -> Passes:
+    """The switches `args` asks for."""
+    return Passes(fold=args.fold and args.optimize, cse=args.cse and args.optimize,
+                  dce=args.dce and args.optimize, wrt=args.wrt)
 
 
 def _names(text: str) -> tuple[str, ...]:

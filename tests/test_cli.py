@@ -96,3 +96,67 @@ def test_at_names_the_inputs_or_says_there_are_none():
         parse_point(["x=1"], ())
     with pytest.raises(GradcError, match="^--at gives no value for y$"):
         parse_point(["x=1"], ("x", "y"))
+
+
+@pytest.mark.parametrize("argv", [
+    ["compile", "-o", "-"], ["check", "--at", "x=3", "y=-4"], ["explain", "--at", "x=3", "y=-4"],
+    ["draw", "--at", "x=3", "y=-4", "-o", "OUT.dot"]])
+def test_every_command_parses_its_file_once(argv, tmp_path, monkeypatch, capsys):
+    from compiler import build
+
+    parses = []
+    real = build.parse
+    monkeypatch.setattr(build, "parse", lambda text: parses.append(text) or real(text))
+    argv = [str(tmp_path / "f.dot") if word == "OUT.dot" else word for word in argv]
+    assert main([argv[0], str(EXAMPLES / "staged.txt"), *argv[1:]]) == 0
+    assert len(parses) == 1
+
+
+def test_check_takes_the_compile_commands_pass_options(tmp_path):
+    source = tmp_path / "f.txt"
+    source.write_text("f(x, y, z) = x * y + 2 * (3 * z)\n", encoding="utf-8")
+    run = gradc("check", str(source), "--wrt", "z,x", "-O0", "--at", "x=1", "y=2", "z=3")
+    assert run.returncode == 0, run.stderr
+    quantities = [line.split()[0] for line in run.stdout.splitlines()
+                  if line.startswith("  d")]
+    assert quantities == ["df/dz", "df/dx"]
+
+
+def test_check_of_an_array_file_takes_wrt(tmp_path):
+    source = tmp_path / "f.txt"
+    source.write_text("f(x: [D], W: [H, D]) = sum(W @ x)\n", encoding="utf-8")
+    run = gradc("check", str(source), "--wrt", "W", "--points", "1")
+    assert run.returncode == 0, run.stderr
+    assert [line.split()[0] for line in run.stdout.splitlines()
+            if line.startswith("  d")] == ["df/dW"]
+
+
+@pytest.mark.parametrize("command, output, message", [
+    (["compile"], "missing/out.py",
+     "cannot write 'missing/out.py': the folder 'missing' does not exist"),
+    (["compile"], "folder", "cannot write 'folder': it is a folder; name a file in it with -o"),
+    (["draw"], "missing/x.svg",
+     "cannot write 'missing/x.svg': the folder 'missing' does not exist"),
+    (["draw"], "folder", "expected the output to end in .svg, .png or .dot, got 'folder'"),
+    (["draw"], "folder.dot",
+     "cannot write 'folder.dot': it is a folder; name a file in it with -o")])
+def test_an_output_that_cannot_be_written_is_bad_input(command, output, message, tmp_path):
+    (tmp_path / "f.txt").write_text("f = x * y\n", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder.dot").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    run = gradc(*command, "f.txt", "-o", output, cwd=tmp_path)
+    assert (run.returncode, run.stderr) == (2, f"f.txt: error: {message}\n")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_a_compile_of_numbers_imports_neither_numpy_nor_sympy_nor_the_tools(tmp_path):
+    probe = ("import sys, compiler.cli; "
+             f"compiler.cli.main(['compile', {str(EXAMPLES / 'staged.txt')!r}, '-o', "
+             f"{str(tmp_path / 'staged.py')!r}]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sympy') "
+             "or m.startswith(('compiler.tools', 'compiler.checker.'))))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "[]\n", "")
+    assert (tmp_path / "staged.py").read_text(encoding="utf-8") == \
+        (GENERATED / "staged.py").read_text(encoding="utf-8")

@@ -30,7 +30,6 @@ import numpy as np
 from compiler.checker.array_points import ArrayPoint, choose_sizes, draw, forward_sum, parse_dims, shape_of
 from compiler.checker.array_report import ArrayCheckReport, ArrayPointReport, ArrayRow
 from compiler.checker.checking import RANDOM_POINTS, Row, central_difference, judge, sympy_budget
-from compiler.driver import compile_source, staged_ir
 from compiler.errors import GradcError
 from compiler.loader import module_from_source
 from compiler.front.resolve import Program
@@ -47,18 +46,19 @@ class _Setup:
     module: object
     sizes: dict
     output_shape: tuple
+    returned: dict[int, int]
 
 
-def check_arrays(label: str, text: str, program: Program, *, at, dims, points, seed,
-                 rtol, atol, sympy_timeout) -> ArrayCheckReport:
+def check_arrays(formula, *, at, dims, points, seed, rtol, atol,
+                 sympy_timeout) -> ArrayCheckReport:
     """`checking.check` for a file that declares shapes."""
+    program, staged = formula.program, formula.staged
     _refuse_points(program, at, points)
     given = parse_dims(dims, program)
     sizes = choose_sizes(program, given)
-    staged = staged_ir(text)
     output_shape = next(s.shape for s in staged.stages if s.name == staged.output)
-    module = module_from_source(compile_source(text), "checked", "<gradc check>")
-    setup = _Setup(program, module, sizes, output_shape)
+    module = module_from_source(formula.module(), "checked", "<gradc check>")
+    setup = _Setup(program, module, sizes, output_shape, _returned(staged))
     rng = random.Random(seed)
     drawn = [draw(module, program, sizes, rng, _sized(output_shape, sizes))
              for _ in range(points or RANDOM_POINTS)]
@@ -69,12 +69,17 @@ def check_arrays(label: str, text: str, program: Program, *, at, dims, points, s
                     for d, e in zip(drawn, exact))
     names = tuple(n.id for n in program.inputs)
     return ArrayCheckReport(
-        label, staged.output, names, reports, status, rtol, atol, seed,
+        formula.label, staged.output, names, reports, status, rtol, atol, seed,
         dims=tuple(sizes.items()), given=tuple(given),
         shapes=tuple((n, tuple(program.shapes.get(n, ()))) for n in names),
         output_shape=output_shape,
         differences=f"{FD_DIRECTIONS} random directions per input (more than "
                     f"{FD_ENTRIES} entries)" if every > FD_ENTRIES else "every entry")
+
+
+def _returned(staged) -> dict[int, int]:
+    """Input index -> where backward returns its gradient (`--wrt` chooses)."""
+    return {staged.inputs.index(name): k for k, name in enumerate(staged.gradient_inputs)}
 
 
 def _refuse_points(program: Program, at, points) -> None:
@@ -131,8 +136,9 @@ def _compare(setup: _Setup, point: ArrayPoint, exact, directions: bool,
         count = math.prod(shape_of(program, name, setup.sizes))
         sympy = gradient[offset:offset + count] if gradient else [None] * count
         offset += count
-        rows.append(_input_row(setup, point, index, sympy, name in affected,
-                               _Judging(directions, rng, _magnitude(point), rtol, atol)))
+        if index in setup.returned:
+                rows.append(_input_row(setup, point, index, sympy, name in affected,
+                                   _Judging(directions, rng, _magnitude(point), rtol, atol)))
     values = tuple((n.id, v) for n, v in zip(program.inputs, point.values))
     return ArrayPointReport(values, "random", point.redraws, kinks, tuple(rows),
                             upstream=point.upstream)
@@ -155,14 +161,15 @@ def _input_row(setup: _Setup, point: ArrayPoint, index: int, sympy: list, kink: 
     name = setup.program.inputs[index].id
     written = setup.program.shapes.get(name, ())
     shape = shape_of(setup.program, name, setup.sizes)
-    broken = _broken(point, index, shape)
+    broken = _broken(point, setup.returned[index], shape)
     if broken:
         return ArrayRow(name, False, math.nan, None, None, None, "FAIL", broken,
                         shape=written, entries=0, failing=len(sympy))
     fd = None if how.directions else _entries(setup, point, index, how.magnitude)
     judged = [(_where(shape, k), judge(name, False, float(g), s, fd and fd[k], _scale(sympy),
                                        kink, how.rtol, how.atol))
-              for k, (g, s) in enumerate(zip(np.ravel(point.gradient[index]), sympy))]
+              for k, (g, s) in enumerate(zip(np.ravel(point.gradient[setup.returned[index]]),
+                                             sympy))]
     if how.directions:
         judged += _directions(setup, point, index, shape, kink, how)
     return _summary(name, written, judged)
@@ -231,7 +238,7 @@ def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, kink,
             return forward_sum(setup.module, values, point.upstream)
 
         fd = central_difference(along, [0.0], 0, how.magnitude)
-        projected = float(np.sum(point.gradient[index] * direction))
+        projected = float(np.sum(point.gradient[setup.returned[index]] * direction))
         judged.append((f"direction {number}",
                        judge(name, False, projected, None, fd, 0.0, kink, how.rtol, how.atol)))
     return judged

@@ -10,14 +10,13 @@ docs/check.md, with null wherever a number is unavailable.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import sys
 
 from compiler.checker.array_report import ArrayCheckReport
-from compiler.checker.checking import ATOL, RTOL, SYMPY_TIMEOUT, CheckReport, PointReport, Row, check
+from compiler.checker.checking import CheckReport, PointReport, Row, check
 from compiler.checker.checkpoints import show_point
 
 SCHEMA = "gradc-check/1"
@@ -25,52 +24,9 @@ _COLOURS = {"ok": "32", "kink": "33", "unchecked": "33", "FAIL": "1;31"}
 _HEADER = ("quantity", "generated", "SymPy", "central diff.", "rel. error", "verdict")
 
 
-def add_command(commands) -> None:
-    command = commands.add_parser(
-        "check", help="check a formula's generated gradient against SymPy and "
-                      "central differences",
-        description="Compile a formula in memory and compare its generated value and "
-                    "gradient with SymPy and central differences. Exit status 0 when "
-                    "everything agrees, 1 when anything disagrees, 2 on bad input.")
-    command.add_argument("file", help="the formula file (UTF-8)")
-    command.add_argument("--at", action="append", nargs="+", metavar="NAME=VALUE",
-                         help="a point to check, such as --at x=3 y=-4 (repeatable)")
-    command.add_argument("--points", type=_count, metavar="N",
-                         help="random points to add (default: 3, or 0 with --at)")
-    command.add_argument("--seed", type=int, default=0, metavar="S",
-                         help="seed for the random points (default: 0)")
-    command.add_argument("--rtol", type=_tolerance, default=RTOL, metavar="R",
-                         help=f"relative tolerance (default: {RTOL:g})")
-    command.add_argument("--atol", type=_tolerance, default=ATOL, metavar="A",
-                         help=f"absolute tolerance (default: {ATOL:g})")
-    command.add_argument("--sympy-timeout", type=float, default=SYMPY_TIMEOUT,
-                         metavar="SECONDS",
-                         help=f"time budget for SymPy; past it, only central differences "
-                              f"are compared (default: {SYMPY_TIMEOUT:g})")
-    command.add_argument("--dims", nargs="+", metavar="NAME=SIZE",
-                         help="sizes of an array formula's dimensions, such as --dims N=4 "
-                              "D=3 (default: distinct small sizes from 2 up)")
-    command.add_argument("--json", action="store_true", help="print the report as JSON")
-    command.set_defaults(run=run)
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected a count of 0 or more")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError("expected a finite tolerance of 0 or more")
-    return value
-
-
-def run(args) -> int:
+def run(formula, args) -> int:
     at = [" ".join(words) for words in args.at] if args.at else None
-    report = check(args.file, at=at, points=args.points, seed=args.seed,
+    report = check(formula, at=at, points=args.points, seed=args.seed or 0,
                    rtol=args.rtol, atol=args.atol, sympy_timeout=args.sympy_timeout,
                    dims=args.dims)
     if args.json:

@@ -26,19 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from compiler.build import Build, build, read
+from compiler.checker import ATOL, RTOL, SYMPY_TIMEOUT
 from compiler.checker.checkpoints import Drawn, Probe, choose_points, kinks_at, operand_values
-from compiler.driver import adjoint_ir
-from compiler.emit.context import context
 from compiler.errors import GradcError
-from compiler.files import read_source
 from compiler.loader import module_from_source
-from compiler.front.parse import parse
-from compiler.emit.render import render
-from compiler.front.resolve import resolve
+from compiler.passes.optimize import Passes
 
-RTOL = 1e-9
-ATOL = 1e-12
-SYMPY_TIMEOUT = 10.0
 RANDOM_POINTS = 3
 FD_SAFETY = 10.0
 """How many times its own error estimate a central difference may be off."""
@@ -106,26 +100,29 @@ class CheckReport:
         return tuple((p, row) for p in self.points for row in p.rows if not row.ok)
 
 
-def check(path_or_source, at=None, points: int | None = None, *, seed: int = 0,
+def check(formula, at=None, points: int | None = None, *, seed: int = 0,
           rtol: float = RTOL, atol: float = ATOL,
-          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None) -> CheckReport:
+          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None,
+          passes: Passes = Passes()) -> CheckReport:
     """Check a formula's generated gradient; see the module docstring.
 
-    `at` is one point (a mapping such as {"x": 3, "y": -4}, or the words
-    "x=3 y=-4") or a list of them.  `points` random points are added (by
-    default 3 when `at` is not given, else none), drawn with `seed`.
-    A file that declares shapes is checked by `array_checking` at random
-    arrays whose sizes `dims` may set (a mapping, or the words "N=4 D=3").
+    `formula` is a Build, a file's path or formula text (compiled with
+    `passes`, the switches `gradc compile` takes).  `at` is one point (a
+    mapping such as {"x": 3, "y": -4}, or the words "x=3 y=-4") or a list
+    of them.  `points` random points are added (by default 3 when `at` is
+    not given, else none), drawn with `seed`.  A file that declares shapes
+    is checked by `array_checking` at random arrays whose sizes `dims` may
+    set (a mapping, or the words "N=4 D=3").
     """
-    label, text = _read(path_or_source)
-    program = resolve(parse(text))
-    if program.shaped or dims is not None:
+    if not isinstance(formula, Build):
+        formula = _read(formula, passes)
+    if formula.shaped or dims is not None:
         from compiler.checker.array_checking import check_arrays
 
-        return check_arrays(label, text, program, at=at, dims=dims, points=points,
-                            seed=seed, rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
-    ir = adjoint_ir(text)
-    module = module_from_source(render(context(ir), "math"), "checked", "<gradc check>")
+        return check_arrays(formula, at=at, dims=dims, points=points, seed=seed,
+                            rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
+    ir, program = formula.adjoint, formula.program
+    module = module_from_source(formula.module("math"), "checked", "<gradc check>")
     probe = Probe(ir, module, tuple(n.id for n in program.inputs))
     count = points if points is not None else (0 if at else RANDOM_POINTS)
     if not count and not at:
@@ -133,14 +130,14 @@ def check(path_or_source, at=None, points: int | None = None, *, seed: int = 0,
     drawn = choose_points(probe, _point_words(at), count, random.Random(seed))
     sympy_status, exact = _sympy(program, ir, drawn, sympy_timeout)
     reports = tuple(_compare(probe, d, e, rtol, atol) for d, e in zip(drawn, exact))
-    return CheckReport(label, ir.staged.output, probe.names, reports, sympy_status,
+    return CheckReport(formula.label, ir.staged.output, probe.names, reports, sympy_status,
                        rtol, atol, seed)
 
 
-def _read(path_or_source) -> tuple[str, str]:
+def _read(path_or_source, passes: Passes) -> Build:
     if isinstance(path_or_source, os.PathLike) or _looks_like_path(path_or_source):
-        return str(path_or_source), read_source(path_or_source)
-    return "<source>", path_or_source
+        return read(path_or_source, passes)
+    return build(path_or_source, passes)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -190,12 +187,15 @@ def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol) -> PointReport:
     value, gradient = drawn.generated
     rows = [judge(probe.ir.staged.output, True, value, exact and exact[0], None,
                  _value_scale(drawn.trace), False, rtol, atol)]
-    for index, name in enumerate(probe.names):
+    staged = probe.ir.staged
+    for returned, python_name in enumerate(staged.gradient_inputs):
+        index = staged.inputs.index(python_name)
         fd = central_difference(probe.forward, drawn.point, index,
                                  _value_scale(drawn.trace))
-        rows.append(judge(name, False, gradient[index], exact and exact[index + 1], fd,
-                         _gradient_scale(drawn.trace, probe.ir.staged.inputs[index]),
-                         probe.ir.staged.inputs[index] in affected, rtol, atol))
+        rows.append(judge(probe.names[index], False, gradient[returned],
+                          exact and exact[index + 1], fd,
+                          _gradient_scale(drawn.trace, python_name),
+                          python_name in affected, rtol, atol))
     return PointReport(tuple(zip(probe.names, drawn.point)), drawn.origin, drawn.redraws,
                        kinks, tuple(rows))
 

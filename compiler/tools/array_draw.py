@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler import pass_options
 from compiler.passes.adjoint import adjoint_name
 from compiler.tools.array_trace import ArrayTrace, array_trace
 from compiler.errors import GradcError
-from compiler.files import read_source
 from compiler.passes.shapes import shown
 from compiler.gates.snippets import fill, spell
 from compiler.passes.stage import Const, Stage
@@ -32,11 +30,10 @@ RED = "#c62828"
 DIGITS = "#.3g"
 
 
-def drawn(args) -> str:
+def drawn(formula, args) -> str:
     """The DOT text for `gradc draw`'s arguments; a drawing with holes would
     mislead, so a value or gradient that is not finite stops it."""
-    result = array_trace(read_source(args.file), args.dims, args.seed,
-                         **pass_options.passes(args))
+    result = array_trace(formula, args.dims, args.seed)
     if result.failure is not None:
         raise GradcError(f"cannot draw at this point: {result.failure.describe()} "
                          f"(gradc explain shows the stages up to it)",

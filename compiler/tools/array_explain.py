@@ -21,10 +21,8 @@ import sys
 
 import numpy as np
 
-from compiler import pass_options
 from compiler.passes.adjoint import adjoint_name
 from compiler.tools.array_trace import ArrayTrace, array_trace
-from compiler.files import read_source
 from compiler.passes.shapes import shown
 from compiler.gates.snippets import fill
 
@@ -35,9 +33,8 @@ FORWARD = ("stage", "gate", "at", "shape", "value")
 BACKWARD = ("stage", "line", "shapes", "adds")
 
 
-def run(args) -> int:
-    result = array_trace(read_source(args.file), args.dims, args.seed,
-                         **pass_options.passes(args))
+def run(formula, args) -> int:
+    result = array_trace(formula, args.dims, args.seed)
     sys.stdout.write(explanation(result))
     return 0 if result.failure is None else 1
 

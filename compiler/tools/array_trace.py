@@ -21,32 +21,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.emit import arrays as array_emit
-from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint, adjoint_name
+from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
 from compiler.checker.array_points import choose_sizes, draw, parse_dims
-from compiler.driver import staged_ir
 from compiler.errors import GradcError
-from compiler.files import read_source
 from compiler.loader import module_from_source
-from compiler.front.parse import parse
 from compiler.emit.render import render
-from compiler.front.resolve import resolve
 from compiler.passes.stage import Stage
 
 
-def add_options(command) -> None:
-    """The options that choose an array formula's inputs, as check has them."""
-    command.add_argument("--dims", nargs="+", metavar="NAME=SIZE",
-                         help="an array formula's dimension sizes, such as --dims N=4 D=3 "
-                              "(default: distinct small sizes from 2 up)")
-    command.add_argument("--seed", type=int, default=None, metavar="S",
-                         help="seed for an array formula's random inputs (default: 0, "
-                              "the first point of gradc check)")
-
-
-def is_array_run(args) -> bool:
+def is_array_run(formula, args) -> bool:
     """True when the file declares shapes.  Each kind of file refuses the
     other kind's way of choosing its inputs, rather than ignoring it."""
-    shaped = resolve(parse(read_source(args.file))).shaped
+    shaped = formula.shaped
     if shaped and args.at:
         raise GradcError("--at gives numbers, but the formula declares shapes: its inputs "
                          "are drawn at random (choose them with --seed and --dims)")
@@ -99,12 +85,11 @@ class ArrayTrace:
         return stages.get(name, staged.declared.get(name, ()))
 
 
-def array_trace(text: str, dims=None, seed: int | None = None, **passes) -> ArrayTrace:
-    """`passes` are staged_ir's (wrt, fold, cse, dce), as compile takes them."""
-    program = resolve(parse(text))
+def array_trace(formula, dims=None, seed: int | None = None) -> ArrayTrace:
+    program = formula.program
     given = parse_dims(dims, program)
     sizes = choose_sizes(program, given)
-    ir = adjoint(staged_ir(text, **passes))
+    ir = formula.adjoint
     context = array_emit.context(ir)
     module = module_from_source(render(context, "arrays"), "explained", "<gradc explain>")
     seed = 0 if seed is None else seed

@@ -19,11 +19,10 @@ from pathlib import Path
 
 from compiler.tools import array_draw
 from compiler.tools import array_trace
-from compiler import pass_options
+from compiler.build import Build
 from compiler.passes.adjoint import AdjointIR, adjoint_name
-from compiler.driver import adjoint_ir
 from compiler.errors import GradcError
-from compiler.files import read_source, write_atomically, write_bytes_atomically
+from compiler.files import output_path, write_atomically, write_bytes_atomically
 from compiler.tools.points import parse_point
 from compiler.gates.snippets import fill, spell
 from compiler.passes.stage import Const, Stage
@@ -43,28 +42,12 @@ NO_DOT = ("drawing {suffix} needs Graphviz's `dot` program, which is not on PATH
 NO_PACKAGE = "drawing needs the graphviz package: install it with pip install 'gradc[draw]'"
 
 
-def add_command(commands) -> None:
-    command = commands.add_parser(
-        "draw", help="draw a formula's circuit as SVG, PNG or DOT",
-        description="Draw a formula's circuit, one node per gate and one edge per use "
-                    "of a value. With --at, each edge shows its value (green) and its "
-                    "gradient (red) at that point.")
-    command.add_argument("file", help="the formula file (UTF-8)")
-    command.add_argument("--at", nargs="+", metavar="NAME=VALUE",
-                         help="a point, such as --at x=3 y=-4 (a formula of numbers)")
-    array_trace.add_options(command)
-    command.add_argument("-o", "--output", metavar="OUT",
-                         help="where to write; .svg, .png or .dot (default: FILE with .svg)")
-    pass_options.add_options(command)
-    command.set_defaults(run=run)
-
-
-def run(args) -> int:
+def run(formula: Build, args) -> int:
     target = _output_path(args.file, args.output)
-    if array_trace.is_array_run(args):
-        source = array_draw.drawn(args)
+    if array_trace.is_array_run(formula, args):
+        source = array_draw.drawn(formula, args)
     else:
-        ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
+        ir = formula.adjoint
         source = dot_source(ir, _trace_at(ir, args.at) if args.at else None)
     if FORMATS[target.suffix] is None:
         write_atomically(target, source)
@@ -79,9 +62,7 @@ def _output_path(formula: str, output: str | None) -> Path:
         *others, last = FORMATS
         raise GradcError(f"expected the output to end in {', '.join(others)} or {last}, "
                          f"got '{target.name}'")
-    if target.resolve() == Path(formula).resolve():
-        raise GradcError("the output would overwrite the formula file: name another with -o")
-    return target
+    return output_path(target, formula)
 
 
 def _trace_at(ir: AdjointIR, words: list[str]) -> Trace:

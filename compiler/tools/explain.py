@@ -21,11 +21,9 @@ import sys
 
 from compiler.tools import array_explain
 from compiler.tools import array_trace
-from compiler import pass_options
+from compiler.build import Build
 from compiler.passes.adjoint import AdjointIR, adjoint_name
-from compiler.driver import adjoint_ir
 from compiler.errors import GradcError
-from compiler.files import read_source
 from compiler.tools.points import parse_point
 from compiler.gates.snippets import fill
 from compiler.tools.trace import Trace, trace
@@ -37,27 +35,12 @@ BACKWARD = ("stage", "into", "local gradient", "local", "upstream", "product")
 BOLD, GREEN, RED = "1", "32", "31"
 
 
-def add_command(commands) -> None:
-    command = commands.add_parser(
-        "explain", help="show every stage's value and gradient at a point",
-        description="Run a formula at a point and show each stage's value, then each "
-                    "backward contribution: local gradient times upstream gradient. "
-                    "Exit status 0 when all are finite, 1 when one is not (the first "
-                    "such stage is named), 2 on bad input.")
-    command.add_argument("file", help="the formula file (UTF-8)")
-    command.add_argument("--at", nargs="+", metavar="NAME=VALUE",
-                         help="the point, such as --at x=3 y=-4 (a formula of numbers)")
-    array_trace.add_options(command)
-    pass_options.add_options(command)
-    command.set_defaults(run=run)
-
-
-def run(args) -> int:
-    if array_trace.is_array_run(args):
-        return array_explain.run(args)
+def run(formula: Build, args) -> int:
+    if array_trace.is_array_run(formula, args):
+        return array_explain.run(formula, args)
     if not args.at:
         raise GradcError("expected a point: --at NAME=VALUE ..., such as --at x=3 y=-4")
-    ir = adjoint_ir(read_source(args.file), **pass_options.passes(args))
+    ir = formula.adjoint
     result = trace(ir, parse_point(args.at, ir.staged.inputs))
     sys.stdout.write(explanation(ir, result, colour=_wants_colour(sys.stdout)))
     return 0 if result.failure is None else 1
