@@ -68,3 +68,39 @@ def test_a_renamed_dimension_sizes_the_script_runner(tmp_path):
                          text=True, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert "df/dx = [0.33333333 0.33333333 0.33333333]" in ran.stdout
+
+
+# -- outputs named as the module's own names --------------------------------------
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+@pytest.mark.parametrize("text", ["SHAPES(x: [D]) = sum(x * x)\n",
+                                  "x: [D]\nSHAPES = sum(x * x)\n"])
+def test_an_output_named_SHAPES_leaves_the_modules_SHAPES(text, target):
+    module = build(text, target=target)
+    assert module.SHAPES == {"x": ("D",)}
+    value, (dx,) = module.grad(np.array([1.0, 2.0]))
+    assert value == 5.0
+    np.testing.assert_array_equal(dx, [2.0, 4.0])
+    assert module.SHAPES_(np.array([1.0, 2.0])) == 5.0
+
+
+def test_a_layer_named_SHAPES_leaves_the_modules_SHAPES():
+    module = build("SHAPES(x: [D]) = 2 * x\n")
+    assert module.SHAPES == {"x": ("D",)}
+    np.testing.assert_array_equal(module.backward(module.forward(np.ones(2))[1],
+                                                  np.array([1.0, 3.0]))[0], [2.0, 6.0])
+
+
+def test_an_input_named_SHAPES_in_a_file_without_arrays_keeps_its_name():
+    assert build("f = SHAPES * 2\n").INPUTS == ("SHAPES",)
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_number_output_named_main_runs_as_a_script(tmp_path, target):
+    script = tmp_path / "module.py"
+    script.write_text(compile_source("x: [D]\n_main = sum(x * x)\n", target=target))
+    ran = subprocess.run([sys.executable, str(script), "D=2"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("_main = ")
+    assert build("x: [D]\n_main = sum(x * x)\n", target=target)._main(np.ones(2)) == 2.0

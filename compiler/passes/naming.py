@@ -26,6 +26,10 @@ import re
 # The module's interface (LANGUAGE.md §6): a user's name never takes these.
 INTERFACE = frozenset({"INPUTS", "forward", "backward", "grad"})
 
+# What an array module adds to the interface (§9): a user's name takes it
+# only in a file without arrays, whose module has no SHAPES.
+ARRAY_INTERFACE = frozenset({"SHAPES"})
+
 # Builtins the generated modules call.  Other builtins may be shadowed by a
 # user's name harmlessly, so `sum` or `id` keep their spelling.
 BUILTINS_USED = frozenset({
@@ -89,8 +93,9 @@ def internal_names(taken, internal=INTERNAL) -> dict[str, str]:
 
 
 class Namer:
-    def __init__(self) -> None:
-        self._taken: set[str] = set()
+    def __init__(self, arrays: bool = False) -> None:
+        """`arrays`: the module is an array module, with §9's interface."""
+        self._taken: set[str] = set(ARRAY_INTERFACE) if arrays else set()
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:

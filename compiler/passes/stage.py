@@ -134,7 +134,7 @@ class _Lowering:
         self.drafts: list[_Draft] = []
         # The user's names are claimed first, so that a generated name
         # never takes one; then the output's, if the user gave it none.
-        self.namer = Namer()
+        self.namer = Namer(arrays=program.shaped)
         self.python = self.namer.claim_user_names(_user_names(program) + list(program.dims))
         last = program.bindings[-1].name
         self.output = self.python[last] if program.output_named \
@@ -342,7 +342,7 @@ def renamed(staged: StagedIR) -> StagedIR:
     order and by the same rules as when they were staged: once a pass has
     merged or dropped stages, `xpy2sqr` reads `xpysqr` again.  The user's
     names and the output keep theirs."""
-    namer = Namer()
+    namer = Namer(arrays=staged.shaped)
     kept = {*staged.user_names.values(), staged.output}
     namer.claim_fixed(kept)
     refs: dict[Ref, Ref] = {}  # a renamed stage -> its new name
