@@ -104,3 +104,28 @@ def test_a_number_output_named_main_runs_as_a_script(tmp_path, target):
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("_main = ")
     assert build("x: [D]\n_main = sum(x * x)\n", target=target)._main(np.ones(2)) == 2.0
+
+
+# -- names the module's own code uses, when nothing collides ------------------------
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_inputs_and_outputs_named_dtype_and_device_keep_their_names(target):
+    module = build("f(x: [D], dtype) = sum(relu(x)) * dtype\n", target=target)
+    assert module.INPUTS == ("x", "dtype")
+    value, (dx, ddtype) = module.grad(np.array([1.0, -2.0, 3.0]), 2.0)
+    assert value == 8.0 and ddtype == 4.0
+    np.testing.assert_array_equal(dx, [2.0, 0.0, 2.0])
+    layer = build("x: [D]\ndevice = sum(relu(x) * x)\n", target=target)
+    assert layer.device(np.array([1.0, -2.0, 3.0])) == 10.0
+    assert "def backward(cache, ddevice=1.0):" in compile_source(
+        "x: [D]\ndevice = sum(relu(x) * x)\n", target=target)
+
+
+def test_the_array_api_modules_own_dtype_moves_around_the_files_names():
+    strict = pytest.importorskip("array_api_strict")
+    module = build("x: [D]\nf = sum(relu(x) * dtype) + dtype_ * device\n", target="array-api")
+    assert module.INPUTS == ("x", "dtype", "dtype_", "device")
+    value, gradient = module.grad(strict.asarray([1.0, -2.0]), strict.asarray(3.0),
+                                  strict.asarray(5.0), strict.asarray(7.0))
+    assert float(value) == 3.0 + 35.0
+    assert [float(strict.sum(g)) for g in gradient] == [3.0, 1.0, 7.0, 5.0]

@@ -81,9 +81,10 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
     # that name moves it, and the table's snippets are spelled with the
     # module's name before they are filled.
     module = names[spec.alias]
-    printer = Printer(target, module=module)
+    printer = Printer(target, module=module, names=names)
     line_of = {stage.name: f"{stage.name} = {printer.forward(stage)}" for stage in staged.stages}
-    spell = respeller(spec.prefix, module + ".")
+    spell = respeller(spec.prefix, module + ".",
+                      {name: names[name] for name in spec.own_values})
     blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of,
                                             spell, module, target)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)

@@ -136,7 +136,8 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     # with a value of that name moves the module's name, and the printer
     # spells the table's snippets with it (naming.py).
     printer = Printer(target, compact, taken | frozenset(names.values())
-                      if compact and spec.bare_calls else None, module=names[spec.alias])
+                      if compact and spec.bare_calls else None, module=names[spec.alias],
+                      names=names)
     printed = _print(adjoint_ir, printer)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.

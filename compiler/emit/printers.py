@@ -53,16 +53,21 @@ class Local(NamedTuple):
 
 class Printer:
     def __init__(self, target: str = "math", compact: bool = False,
-                 taken: frozenset[str] | None = None, module: str | None = None):
+                 taken: frozenset[str] | None = None, module: str | None = None,
+                 names: dict[str, str] | None = None):
         """`taken`: the names the module gives to values; when set, and the
         target prints bare calls, a call to a function of the target's
         module whose name is not taken is printed bare.  `module`: the name
         the generated module gives the target's module (`np_` where a value
         of the file is called `np`); the table's snippets are spelled with
-        it before they are filled."""
+        it before they are filled, and with `names`' spelling of the target's
+        own names that gate code reads (`dtype`)."""
         self.spec = TARGETS[target]
-        renamed = module is not None and module + "." != self.spec.prefix
-        self._module = respeller(self.spec.prefix, module + ".") if renamed else None
+        own = {name: (names or {}).get(name, name) for name in self.spec.own_values}
+        renamed = module is not None and module + "." != self.spec.prefix \
+            or any(name != spelled for name, spelled in own.items())
+        self._module = respeller(self.spec.prefix, (module or self.spec.alias) + ".", own) \
+            if renamed else None
         self._prefix = module + "." if module is not None else self.spec.prefix
         """How printed code calls the target's module."""
         self.target, self.compact = target, compact

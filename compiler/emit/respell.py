@@ -14,10 +14,18 @@ from __future__ import annotations
 import re
 
 
-def respeller(prefix: str, new: str):
+def respeller(prefix: str, new: str, values: dict[str, str] | None = None):
     """A function that writes each call `prefix + name` in a snippet as
-    `new + name`."""
-    if new == prefix:
+    `new + name`, and each of the target's own names that gate code reads
+    as a value (`dtype`, not the keyword of `dtype=dtype`) as `values`
+    spells it."""
+    moved = {old: name for old, name in (values or {}).items() if old != name}
+    if new == prefix and not moved:
         return lambda snippet: snippet
     call = re.compile(rf"(?<![\w.]){re.escape(prefix)}")
-    return lambda snippet: call.sub(new, snippet)
+    word = re.compile(rf"(?<![\w.])({'|'.join(moved)})(?![\w=])") if moved else None
+
+    def spelled(snippet: str) -> str:
+        snippet = call.sub(new, snippet)
+        return word.sub(lambda found: moved[found.group(1)], snippet) if word else snippet
+    return spelled

@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-ARRAY_API_INTERNAL = ("xp", "array_api_compat", "numbers", "_namespace")
+ARRAY_API_INTERNAL = ("xp", "array_api_compat", "numbers", "_namespace", "dtype", "device")
 """The array-api target's own names (Target.own_names): the inputs'
 namespace, the module it comes from, whether the inputs are numbers alone,
-and the helper that finds them."""
+the helper that finds them, and the inputs' floating type and device, which
+gate code reads (`xp.astype(z > 0, dtype)`).  Chosen around the file's
+names like every name of the module's own (naming.internal_names)."""
+
+ARRAY_API_VALUES = ("dtype", "device")
+"""The target's own names that gate code reads as values, spelled as the
+module names them before a snippet is filled (emit/respell.py)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Target:
     """Modules the template itself calls, imported before `module`."""
     own_names: tuple[str, ...] = ()
     """The module's own names beyond naming.INTERNAL, chosen the same way."""
+    own_values: tuple[str, ...] = ()
+    """Those of `own_names` that gate code reads as values (`dtype`)."""
     array_template: str | None = None
     """The template of a file that declares shapes (§9), or None: the
     target computes with numbers only."""
@@ -186,5 +194,6 @@ TARGETS: dict[str, Target] = {
     # each call (array_api_compat), so the module imports no array library.
     "array-api": Target("array-api", "array_api_compat", "xp", True, "{0} = {0} + {1}",
                         _array_api, cannot_run=_NOT_ARRAY_API, base="numpy",
-                        own_names=ARRAY_API_INTERNAL, array_template="array-api-arrays"),
+                        own_names=ARRAY_API_INTERNAL, own_values=ARRAY_API_VALUES,
+                        array_template="array-api-arrays"),
 }

@@ -63,14 +63,8 @@ _DUNDER = re.compile(r"__[^\W_](\w*[^\W_])?__")
 MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
-
-# The array-api target's gate code names the inputs' floating type and
-# device (`xp.ones(shape, dtype=dtype, device=device)`): a user's value never
-# takes these names, so that code means the same in every module.
-ARRAY_API_LOCALS = frozenset({"dtype", "device"})
-
 _RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | INTERFACE \
-    | BUILTINS_USED | ARRAY_API_LOCALS
+    | BUILTINS_USED
 
 
 def is_reserved(name: str) -> bool:
