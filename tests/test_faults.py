@@ -17,7 +17,7 @@ from conftest import build
 def _error(text: str, **options) -> str:
     with pytest.raises(GradcError) as caught:
         compile_source(text, **options)
-    return f"{caught.value.span}: {caught.value.message}"
+    return str(caught.value)
 
 
 # -- an axis given to a number ------------------------------------------------
@@ -129,3 +129,44 @@ def test_the_array_api_modules_own_dtype_moves_around_the_files_names():
                                   strict.asarray(5.0), strict.asarray(7.0))
     assert float(value) == 3.0 + 35.0
     assert [float(strict.sum(g)) for g in gradient] == [3.0, 1.0, 7.0, 5.0]
+
+
+# -- --wrt and axes as the file writes them ----------------------------------------
+
+SUBSCRIPTED = "W₁: [H, D]\nx: [D]\nloss = sum(tanh(W₁ @ x))\n"
+
+
+@pytest.mark.parametrize("wrt", [["W₁"], ["W1"]])
+def test_wrt_folds_subscript_digits_as_the_file_is_folded(wrt):
+    module = build(SUBSCRIPTED, wrt=wrt)
+    W, x = np.array([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]), np.array([0.3, -0.7])
+    value, (dW,) = module.grad(W, x)
+    want, _ = central_differences(lambda W, x: np.sum(np.tanh(W @ x)), [W, x], None)
+    np.testing.assert_allclose(dW, want, rtol=1e-8)
+
+
+def test_wrt_names_an_input_by_the_files_name_when_refusing():
+    assert _error("f = len * x\n", wrt=["y"]) == \
+        "--wrt names 'y', which is not an input: expected one of len, x"
+    assert _error(SUBSCRIPTED, wrt=["W₂"]) == \
+        "--wrt names 'W₂', which is not an input: expected one of W1, x"
+
+
+@pytest.mark.parametrize("axis", ["1.0", "01", "0.5+0.5", "1e0", "-1", "(1)"])
+def test_an_axis_is_a_whole_number_written_as_one(axis):
+    assert _error(f"X: [N, D]\nf = sum(X, {axis})\n") == \
+        "2:12: the axis of sum is written as a whole number, 0 or 1, as in sum(X, 1)"
+
+
+@pytest.mark.parametrize("function", ["mean", "logsumexp", "softmax", "log_softmax"])
+def test_every_function_of_an_axis_takes_it_written_whole(function):
+    assert _error(f"X: [N, D]\nf = sum({function}(X, 1.0))\n") == \
+        f"2:{13 + len(function)}: the axis of {function} is written as a whole number, " \
+        f"0 or 1, as in {function}(X, 1)"
+
+
+def test_an_axis_written_whole_still_chooses_the_axis():
+    module = build("X: [N, D]\nf = sum(sum(X * X, 1))\n")
+    value, (dX,) = module.grad(np.arange(6.0).reshape(2, 3))
+    assert value == 55.0
+    np.testing.assert_array_equal(dX, 2 * np.arange(6.0).reshape(2, 3))

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from compiler import gates
 from compiler.errors import GradcError, Span
-from compiler.front.syntax import (Apply, Bare, Declare, Declared, Expr, Name, Signature, Statement,
-                     preorder)
+from compiler.front.syntax import (Apply, Bare, Declare, Declared, Expr, Name, Number, Signature,
+                                   Statement, preorder, spelled)
 
 # Named constants.  Each means its value only where the file does not make
 # the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
@@ -231,7 +231,22 @@ def _check_call(node: Apply, assigned, free) -> str:
         plural = "" if wanted == "1" else "s"
         raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
                          f"got {len(node.args)}", node.func_span)
+    if gate.optional and len(node.args) > gate.arity:
+        _check_axis(node, node.args[gate.arity])
     return gate.name
+
+
+def _check_axis(call: Apply, axis: Expr) -> None:
+    """An axis is a whole number as NumPy writes one (§8): `1`, not `1.0`,
+    `01` or `0.5 + 0.5`, which would choose an axis by arithmetic.  A name
+    is left to the shape rules, which say what an axis may be."""
+    if isinstance(axis, Name):
+        return
+    whole = isinstance(axis, Number) and axis.integral and axis.span.line == axis.span.end_line \
+        and axis.span.end_column - axis.span.column == len(str(int(axis.value)))
+    if not whole:
+        raise GradcError(f"the axis of {call.func} is written as a whole number, 0 or 1, "
+                         f"as in {call.func}({spelled(call.args[0])}, 1)", axis.span)
 
 
 def _unknown_function(name: str, assigned, free) -> str:

@@ -29,6 +29,7 @@ merged stage leaves no counter behind: `xpysqr`, not `xpy2sqr`.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass, replace
 
 from compiler import gates
@@ -148,10 +149,11 @@ def eliminate_dead(staged: StagedIR) -> StagedIR:
 # -- --wrt -------------------------------------------------------------------
 
 def restrict_gradients(staged: StagedIR, wrt) -> StagedIR:
-    """`wrt` names inputs as the formula file writes them."""
+    """`wrt` names inputs as the formula file writes them, folded as the
+    file's names are (`W₁` is `W1`, front/syntax.fold_text)."""
     chosen: list[str] = []
     for name in wrt:
-        python = staged.user_names.get(name)
+        python = staged.user_names.get(unicodedata.normalize("NFKC", name))
         if python is None or python not in staged.inputs:
             shown = ", ".join(_written(staged, n) for n in staged.inputs)
             raise GradcError(f"--wrt names '{name}', which is not an input: "
