@@ -284,7 +284,7 @@ def test_a_wrong_shape_is_refused_before_any_stage_with_the_array_modules_messag
         "x has shape (4,), but it is declared [D] and W set D = 5"
 
 
-@pytest.mark.parametrize("rule", ["np.flipud({g})", "{g}.astype(float)",
+@pytest.mark.parametrize("rule", ["np.flipud({g})", "{g}.astype(int)",
                                   "np.where({g} > 0, 1.0, 0.0)"])
 def test_the_table_refuses_a_backward_rule_the_standard_cannot_run(rule):
     import dataclasses

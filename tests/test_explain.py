@@ -12,7 +12,7 @@ from compiler.cli import main
 from compiler.driver import adjoint_ir
 from compiler.tools.explain import explanation
 from compiler.loader import module_from_source
-from compiler.emit.printers import cached, local_gradient
+from compiler.emit.stages import cached, local_gradient
 from compiler.tools.trace import trace
 from conftest import EXAMPLES, GENERATED, ROOT
 

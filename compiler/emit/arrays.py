@@ -18,11 +18,11 @@ from typing import NamedTuple
 from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
 from compiler.passes.naming import ARRAY_INTERNAL, INTERNAL, internal_names
 from compiler.emit.context import tuple_code, unpacking
-from compiler.emit.printers import Printer, cached
-from compiler.emit.respell import respeller
+from compiler.emit.stages import StagePrinter, cached
+from compiler.gates import expr
 from compiler.gates.targets import TARGETS
 from compiler.passes.shapes import Shape, shown
-from compiler.gates.snippets import fields, value_placeholders
+from compiler.gates.snippets import placeholders, value_placeholders
 from compiler.passes.stage import Ref
 from compiler.emit.fields import BackwardBlock
 
@@ -81,12 +81,9 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
     # that name moves it, and the table's snippets are spelled with the
     # module's name before they are filled.
     module = names[spec.alias]
-    printer = Printer(target, module=module, names=names)
+    printer = StagePrinter(target, module=module, names=names)
     line_of = {stage.name: f"{stage.name} = {printer.forward(stage)}" for stage in staged.stages}
-    spell = respeller(spec.prefix, module + ".",
-                      {name: names[name] for name in spec.own_values})
-    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of,
-                                            spell, module, target)
+    blocks, terms, cached_names = _backward(adjoint_ir, shapes, line_of, printer, module)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     output_shape = shapes[staged.output]
     return ArrayContext(
@@ -117,12 +114,12 @@ def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:
 
 
 def _backward(adjoint_ir: AdjointIR, shapes: dict[str, Shape], line_of: dict[str, str],
-              spell, module: str, target: str
+              printer: StagePrinter, module: str
               ) -> tuple[tuple[BackwardBlock, ...], tuple, tuple[str, ...]]:
     """backward's blocks, each line's term and note, and what forward
     caches for them."""
     dims = adjoint_ir.staged.dimension_names()
-    terms = tuple(tuple(_term(c, shapes, target, spell, dims) for c in block.contributions)
+    terms = tuple(tuple(_term(c, shapes, printer, dims) for c in block.contributions)
                   for block in adjoint_ir.blocks)
     read = cached(adjoint_ir.staged, (name for block in terms for term in block
                                       for name in term.reads))
@@ -151,23 +148,27 @@ def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...
     return tuple(lines)
 
 
-def _term(contribution: Contribution, shapes: dict[str, Shape], target: str, spell,
+def _term(contribution: Contribution, shapes: dict[str, Shape], printer: StagePrinter,
           dims: dict[str, str]) -> Term:
     """The row's rule for the operands' ranks, filled with the stage's names
     and the upstream `{g}`."""
     stage = contribution.stage
-    snippet = spell(stage.gate.vjp_snippet(contribution.index, contribution.ranks, target))
-    values = fields(stage.gate, stage.operands, stage.constant, out=stage.name)
+    tree = printer.code.lower(
+        stage.gate.vjp_tree(contribution.index, contribution.ranks, printer.target))
+    values = placeholders(stage.gate, stage.operands, stage.constant, out=stage.name)
     values["g"] = contribution.upstream
     first_shape = _shape(stage.operands[0], shapes) if stage.operands else ()
     sizes = tuple(dims.get(dim, dim) if isinstance(dim, str) else str(dim) for dim in first_shape)
     values.update(_shape_fields(sizes, stage.gate.axis))
-    reads = tuple([values[field] for field, i in value_placeholders(snippet)
+    reads = tuple([values[field] for field, i in value_placeholders(tree)
                    if i < 0 or isinstance(stage.operands[i], Ref)])
-    if "_a}" in snippet:  # the rule reads the operand's sizes, not its value
+    if _SIZES.intersection(expr.fields(tree)):  # the rule reads the operand's sizes
         reads += tuple(size for size, dim in zip(sizes, first_shape) if isinstance(dim, str))
-    note = _note(snippet, stage, shapes) if stage.gate.vjp_note else ""
-    return Term(snippet.format_map(values), reads, note)
+    note = _note(tree, stage, shapes, printer) if stage.gate.vjp_note else ""
+    return Term(printer.code.print(tree).format_map(values), reads, note)
+
+
+_SIZES = {"shape_a", "size_a", "axis_a"}
 
 
 def _shape(operand, shapes: dict[str, Shape]) -> Shape:
@@ -186,14 +187,22 @@ def _shape_fields(shape: tuple[str, ...], axis: int | None) -> dict[str, str]:
             "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
 
 
-def _note(snippet: str, stage, shapes: dict[str, Shape]) -> str:
+def _note(tree: expr.Expr, stage, shapes: dict[str, Shape], printer: StagePrinter) -> str:
+    """The rule with each value's shape for its name, and a transposed
+    operand's transposed shape for its `.T`."""
     shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
     for letter, operand in zip("ab", stage.operands):
         shape = _shape(operand, shapes)
         shown_shapes[letter] = shown(shape)
         shown_shapes[letter + "T"] = shown(shape[::-1])
-    # The row's own rule, read with a transposed operand as one factor.
-    return snippet.replace("{a}.T", "{aT}").replace("{b}.T", "{bT}").format_map(shown_shapes)
+    return printer.code.print(_transposed_fields(tree)).format_map(shown_shapes)
+
+
+def _transposed_fields(tree: expr.Expr) -> expr.Expr:
+    """`{a}.T` as the one placeholder `{aT}`."""
+    if isinstance(tree, expr.Attr) and tree.name == "T" and isinstance(tree.value, expr.Field):
+        return expr.Field(tree.value.name + "T")
+    return expr.map_children(tree, _transposed_fields)
 
 
 def _backward_line(contribution: Contribution, term: str, note: str) -> str:

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from compiler.passes.adjoint import Block, adjoint_name
-from compiler.emit.printers import Call, Local, number_call, unparenthesized
+from compiler.emit.stages import Local, number_call, unparenthesized
+from compiler.emit.printers import UfuncCall
 from compiler.gates.snippets import factor, format_number
 
 
@@ -42,7 +43,7 @@ class Code(NamedTuple):
 
     text: str
     number: float | None = None
-    call: Call | None = None
+    call: UfuncCall | None = None
     """The ufunc the code computes last, for a block of points (blocks.py)."""
     minus: str | None = None
     """For a negation whose operand the text wraps in parentheses

@@ -1,6 +1,6 @@
 """StagedIR + AdjointIR -> TemplateContext: every line of code, finished.
 
-A `Printer` (printers.py) fills each row's snippets once, for the target
+A `StagePrinter` (stages.py) prints each row's trees once, for the target
 and style asked; the imports and the cache follow from what it printed.
 The templates only lay these lines out.  Two styles of backward line:
 
@@ -27,7 +27,7 @@ from compiler.passes.adjoint import AdjointIR, Contribution, adjoint_name
 from compiler.emit.blocks import block_power, written_into
 from compiler.emit.compact import Code, Compact, compact_lines
 from compiler.passes.naming import INTERNAL, internal_names
-from compiler.emit.printers import Local, Printer, cached
+from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.gates.snippets import factor
 from compiler.passes.stage import Ref, StagedIR
 from compiler.gates.targets import TARGETS
@@ -54,7 +54,7 @@ class Printed(NamedTuple):
     cached: tuple[str, ...]
 
 
-def _print(adjoint_ir: AdjointIR, printer: Printer) -> Printed:
+def _print(adjoint_ir: AdjointIR, printer: StagePrinter) -> Printed:
     """One pass in forward order, so that each stage's placeholders are
     worked out once, for its forward code and its local gradients."""
     staged = adjoint_ir.staged
@@ -135,9 +135,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     # Gate code calls its module as the table spells it (`np.`); a formula
     # with a value of that name moves the module's name, and the printer
     # spells the table's snippets with it (naming.py).
-    printer = Printer(target, compact, taken | frozenset(names.values())
-                      if compact and spec.bare_calls else None, module=names[spec.alias],
-                      names=names)
+    printer = StagePrinter(target, compact, taken | frozenset(names.values())
+                           if compact and spec.bare_calls else None, module=names[spec.alias],
+                           names=names)
     printed = _print(adjoint_ir, printer)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
@@ -171,7 +171,7 @@ def _taken(staged: StagedIR) -> frozenset[str]:
     return frozenset((*values, *map(adjoint_name, values)))
 
 
-def _module_fields(staged: StagedIR, spec, printer: Printer, names: dict[str, str]) -> dict:
+def _module_fields(staged: StagedIR, spec, printer: StagePrinter, names: dict[str, str]) -> dict:
     """The module's docstring, imports, inputs and own names."""
     params = ", ".join(staged.inputs)
     return {
@@ -235,7 +235,7 @@ def _zero_lines(adjoint_ir: AdjointIR) -> tuple[str, ...]:
     return tuple(f"{adjoint_name(name)} = 0.0" for name in adjoint_ir.zero)
 
 
-def _block_fields(adjoint_ir: AdjointIR, spec, printer: Printer, printed: Printed,
+def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: Printed,
                   compact: Compact | None, numpy: str) -> dict:
     """A blocked target's grad: the lines of one block and its size; each
     line that assigns a result computes it into its array (blocks.py)."""

@@ -1,279 +1,209 @@
-"""Stages and contributions -> code, for one scalar target and style.
+"""Expression trees (gates/expr.py) -> code, one printer class per target.
 
-The AdjointIR says which row's rule applies to which operand; a `Printer`
-fills the row's snippets for its target (math, numpy, numba) and style
-(the compact style's forms and float constants), once per stage.  Every
-snippet it prints is recorded, so that the module's imports follow from
-what was printed, and each printed local gradient says which forward values
-it reads, so that the cache does too.  With `bare` (the compact style of
-a target that asks for it) calls into the target's module are printed by
-their bare names (`exp(x)`, after `from math import exp`): one lookup
-fewer per call.
+As SymPy's code printers do, a printer has one method per node type and a
+table of the functions whose name differs in its target (`known`).  It
+prints a tree once into a template whose placeholders are still `{a}`,
+`{out}`, ...; the stage printer (stages.py) fills that template for each
+stage, so a formula of 10^5 gates prints each distinct snippet once.
+
+A printer records what it printed: whether the code calls the target's
+module, and which functions it called by their bare names (the compact
+style of the math target: `exp(x)` after `from math import exp`, one
+lookup fewer per call), so that a module's imports follow from its code.
 """
 
 from __future__ import annotations
 
-import ast
-import functools
-import math
-import re
-import string
-from typing import NamedTuple
+from compiler.gates import expr
+from compiler.gates.expr import (POSTFIX, UNARY, Attr, BinOp, Call, Expr, Field,
+                                 Function, Group, Name, Number, Slice, Subscript, UnaryOp)
 
-from compiler.passes.adjoint import Contribution
-from compiler.gates.snippets import fields, value_placeholders
-from compiler.passes.stage import Const, Ref, Stage, StagedIR
-from compiler.emit.respell import respeller
-from compiler.gates.targets import TARGETS
-
-
-Call = tuple[str, tuple[str, ...]]
+UfuncCall = tuple[str, tuple[str, ...]]
 """A NumPy ufunc's name and the code of its operands: `("multiply", ("x", "y"))`."""
 
 
-class Local(NamedTuple):
-    """A contribution's local gradient, printed."""
+class CodePrinter:
+    """The math target's spelling: `math.exp({a})`, Python's operators."""
 
-    code: str
-    """`(1 - sigx) * sigx`."""
-    reads: tuple[str, ...]
-    """The forward values the code reads."""
-    number: float | None
-    """The value, when the code is a number (`1`, `-1`, a constant `{c}`):
-    a unit factor is dropped and a number folds into its readers, decided
-    from the row's snippet and the stage's constants, not from the code."""
-    call: Call | None = None
-    """For a blocked target, the ufunc the code computes last, so that a
-    block of points can compute it into its result (blocks.py)."""
+    module = "math"
+    known: dict[str, str] = {}
+    """The canonical names (gates/expr.py) this target spells otherwise."""
 
-    @property
-    def inner(self) -> str:
-        return unparenthesized(self.code, self.number)
-
-
-class Printer:
-    def __init__(self, target: str = "math", compact: bool = False,
-                 taken: frozenset[str] | None = None, module: str | None = None,
+    def __init__(self, module: str | None = None, bare: frozenset[str] | None = None,
                  names: dict[str, str] | None = None):
-        """`taken`: the names the module gives to values; when set, and the
-        target prints bare calls, a call to a function of the target's
-        module whose name is not taken is printed bare.  `module`: the name
-        the generated module gives the target's module (`np_` where a value
-        of the file is called `np`); the table's snippets are spelled with
-        it before they are filled, and with `names`' spelling of the target's
-        own names that gate code reads (`dtype`)."""
-        self.spec = TARGETS[target]
-        own = {name: (names or {}).get(name, name) for name in self.spec.own_values}
-        renamed = module is not None and module + "." != self.spec.prefix \
-            or any(name != spelled for name, spelled in own.items())
-        self._module = respeller(self.spec.prefix, (module or self.spec.alias) + ".", own) \
-            if renamed else None
-        self._prefix = module + "." if module is not None else self.spec.prefix
-        """How printed code calls the target's module."""
-        self.target, self.compact = target, compact
-        self.bare = taken is not None and self.spec.bare_calls
-        self._taken = taken or frozenset()
-        self.calls = self.spec.blocked
-        self._printed: dict[str, str] = {}
-        """Each row snippet printed, as this printer spells it."""
-        self._plans: dict[str, tuple] = {}
-        self.reads: set[str] = set()
-        """The forward values the local gradients printed so far read."""
+        """`module`: the generated module's name for the target's module
+        (`np_` where a value of the file is called `np`).  `bare`: when
+        set, the names a function called bare must not shadow, and calls
+        are printed bare wherever their name is free.  `names`: how the
+        module spells its own names that code reads (`dtype`)."""
+        self.module = module or self.module
+        self.bare = bare
+        self.names = names or {}
+        self.calls_module = False
+        """Whether some code printed so far calls the module by its name."""
+        self.bare_names: set[str] = set()
+        """The module's functions printed by their bare names."""
+        self._printed: dict[int, tuple[Expr, str]] = {}
+        """Each tree printed, by identity: the table's trees live as long
+        as the table, and each is kept here beside its code."""
 
-    def values(self, stage: Stage) -> dict[str, str]:
-        """What each placeholder of the stage's snippets stands for: worked
-        out once per stage, for its forward code and its local gradients."""
-        return fields(stage.gate, stage.operands, stage.constant, out=stage.name,
-                      floats=self.compact)
+    def __call__(self, node: Expr) -> str:
+        """The tree's code, with its placeholders left to fill."""
+        printed = self._printed.get(id(node))
+        if printed is None:
+            printed = self._printed[id(node)] = (node, self.print(self.lower(node)))
+        return printed[1]
 
-    def forward(self, stage: Stage, values: dict[str, str] | None = None) -> str:
-        snippet = stage.gate.forward_snippet(len(stage.operands), self.target, self.compact)
-        return self._spelled(snippet).format_map(values or self.values(stage))
+    def lower(self, node: Expr) -> Expr:
+        """The tree as this target computes it: the same tree, but where a
+        target has no function for a call and writes it otherwise."""
+        return node
 
-    def locals(self, stage: Stage, contributions: tuple[Contribution, ...],
-               values: dict[str, str] | None = None) -> tuple[Local, ...]:
-        """The local gradient of each contribution of one stage."""
-        snippets = stage.gate.local_snippets(len(stage.operands), self.target, self.compact)
-        values = values or self.values(stage)
-        # Run once per contribution of a formula of 10^5 gates: the names
-        # this loop reads are bound here, once per stage.
-        plans, operands, calls, read = self._plans, stage.operands, self.calls, self.reads.update
-        printed = []
-        for contribution in contributions:
-            snippet = snippets[contribution.index]
-            spelled, placeholders, number = plans.get(snippet) or self._plan(snippet)
-            reads = tuple([values[field] for field, index in placeholders
-                           if index < 0 or isinstance(operands[index], Ref)])
-            read(reads)
-            printed.append(Local(spelled.format_map(values), reads,
-                                 number and _number(number, stage),
-                                 self._call(snippet, values) if calls else None))
-        return tuple(printed)
+    def print(self, node: Expr) -> str:
+        return getattr(self, "_print_" + type(node).__name__)(node)
 
-    def _plan(self, snippet: str) -> tuple:
-        """What printing a local-gradient snippet needs, worked out once per
-        snippet: its spelling, the placeholders of forward values, and
-        where its value comes from when it is a number."""
-        plan = self._plans.get(snippet)
-        if plan is None:
-            plan = self._plans[snippet] = (self._spelled(snippet),
-                                           value_placeholders(snippet), _number_source(snippet))
-        return plan
+    def operand(self, node: Expr, needed: int) -> str:
+        return self.print(expr.parenthesize(node, needed))
 
-    def call(self, stage: Stage) -> Call | None:
-        """The ufunc a stage's forward code computes last, if there is one."""
-        snippet = stage.gate.forward_snippet(len(stage.operands), self.target, self.compact)
-        values = fields(stage.gate, stage.operands, stage.constant, floats=self.compact)
-        source = _number_source(snippet)
-        number = None if source is None else _number(source, stage)
-        if number is not None:
-            return number_call(self._spelled(snippet).format_map(values), number)
-        return self._call(snippet, values)
+    def _print_Number(self, node: Number) -> str:
+        return node.text
 
-    def _spelled(self, snippet: str) -> str:
-        spelled = self._printed.get(snippet)
-        if spelled is None:
-            spelled = self._bare(snippet) if self.bare else snippet
-            if self._module is not None:
-                spelled = self._module(spelled)
-            self._printed[snippet] = spelled
-        return spelled
+    def _print_Field(self, node: Field) -> str:
+        return "{" + node.name + "}"
 
-    def _call(self, snippet: str, values: dict[str, str]) -> Call | None:
-        """The ufunc call, read from the table's own spelling, with its
-        operands in the module's."""
-        call = _call(snippet, values)
-        if call is None or self._module is None:
-            return call
-        return call[0], tuple(map(self._module, call[1]))
+    def _print_Name(self, node: Name) -> str:
+        return self.names.get(node.id, node.id)
 
-    def _bare(self, snippet: str) -> str:
-        return _calls(self.spec.prefix).sub(
-            lambda call: call[0] if call[1] in self._taken else call[1] + "(", snippet)
+    def _print_Function(self, node: Function) -> str:
+        name = self.known.get(node.name, node.name)
+        if self.bare is not None and name not in self.bare:
+            self.bare_names.add(name)
+            return name
+        self.calls_module = True
+        return f"{self.module}.{name}"
 
-    def modules(self) -> tuple[str, ...]:
-        """The module the code printed so far calls into, if it does."""
-        used = self.spec.always_imports or any(
-            self._prefix in spelled for spelled in self._printed.values())
-        return (self.spec.module,) if used else ()
+    def _print_Attr(self, node: Attr) -> str:
+        return f"{self.operand(node.value, POSTFIX)}.{node.name}"
 
-    def bare_import(self) -> str:
-        """`from math import exp, log` for the calls printed bare, or nothing."""
-        if not self.bare:
-            return ""
-        names = sorted({name for snippet in self._printed
-                        for name in _calls(self.spec.prefix).findall(snippet)} - self._taken)
-        return f"from {self.spec.module} import {', '.join(names)}" if names else ""
+    def _print_Call(self, node: Call) -> str:
+        arguments = [self.print(arg) for arg in node.args]
+        arguments += [f"{name}={self.print(value)}" for name, value in node.keywords]
+        return f"{self.operand(node.func, POSTFIX)}({', '.join(arguments)})"
+
+    def _print_UnaryOp(self, node: UnaryOp) -> str:
+        return node.op + self.operand(node.operand, UNARY)
+
+    def _print_BinOp(self, node: BinOp) -> str:
+        left, right = expr.operand_levels(node)
+        space = "" if node.op == "**" else " "
+        return (f"{self.operand(node.left, left)}{space}{node.op}{space}"
+                f"{self.operand(node.right, right)}")
+
+    def _print_IfExp(self, node: expr.IfExp) -> str:
+        return (f"{self.operand(node.body, expr.CONDITIONAL + 1)} if "
+                f"{self.operand(node.test, expr.CONDITIONAL + 1)} else "
+                f"{self.operand(node.orelse, expr.CONDITIONAL)}")
+
+    def _print_Subscript(self, node: Subscript) -> str:
+        return f"{self.operand(node.value, POSTFIX)}[{', '.join(map(self.print, node.index))}]"
+
+    def _print_Slice(self, node: Slice) -> str:
+        return ":"
+
+    def _print_Group(self, node: Group) -> str:
+        return f"({self.print(node.inner)})"
 
 
-def local_gradient(contribution: Contribution, target: str = "math") -> Local:
-    """One contribution's local gradient, for the tools that show or run
-    the lecture's code (trace, explain)."""
-    return Printer(target).locals(contribution.stage, (contribution,))[0]
+class NumpyPrinter(CodePrinter):
+    """NumPy's spelling: `np.exp`, `np.arcsin`, `np.power`."""
+
+    module = "np"
+    known = {name: numpy for numpy, name in expr.NUMPY_NAMES.items()}
+
+    def ufunc_call(self, node: Expr) -> tuple[str, tuple[Expr, ...]] | None:
+        """The ufunc the code computes last, and its operands, or None: a
+        block of points computes that ufunc straight into its result
+        (blocks.py)."""
+        if isinstance(node, BinOp) and node.op in _OPERATOR_UFUNCS:
+            operands: tuple[Expr, ...] = (node.left, node.right)
+            name = _OPERATOR_UFUNCS[node.op]
+        elif isinstance(node, UnaryOp):
+            name, operands = "negative", (node.operand,)
+        elif isinstance(node, Number) and node.text.startswith("-"):
+            name, operands = "negative", (Number(node.text[1:]),)
+        elif isinstance(node, Call) and isinstance(node.func, Function) and not node.keywords:
+            name, operands = self.known.get(node.func.name, node.func.name), node.args
+        else:
+            return None
+        if name not in UFUNCS:
+            return None
+        # An operand is an argument now: the parentheses the row wrote go.
+        return name, tuple(op.inner if isinstance(op, Group) else op for op in operands)
 
 
-def cached(staged: StagedIR, reads) -> tuple[str, ...]:
-    """The values the printed backward code reads, in forward order:
-    what forward must cache."""
-    read = set(reads)
-    order = list(staged.inputs) + list(staged.dims) + [stage.name for stage in staged.stages]
-    return tuple(name for name in order if name in read)
+_OPERATOR_UFUNCS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
+
+UFUNCS = frozenset((
+    "exp log sqrt square tanh sin cos tan arcsin arccos arctan arctan2 sinh cosh log1p "
+    "expm1 power abs sign maximum minimum add subtract multiply divide negative").split())
+"""The NumPy functions gate code calls that are ufuncs (a test checks each
+against NumPy), so that the compiler itself never imports NumPy."""
 
 
-def unparenthesized(code: str, number: float | None) -> str:
-    """Code as a function's argument: a negative number without the
-    parentheses it is printed in (snippets.format_number)."""
-    return code.strip("()") if number is not None else code
+class ArrayApiPrinter(NumpyPrinter):
+    """The array API standard's spelling of NumPy's code: `xp` is the
+    namespace of the inputs (array_api_compat.array_namespace), `dtype` and
+    `device` the module's (the inputs' floating type and device)."""
+
+    module = "xp"
+    known: dict[str, str] = {}
+
+    def lower(self, node: Expr) -> Expr:
+        node = expr.map_children(node, self.lower)
+        if isinstance(node, Call) and isinstance(node.func, Function) \
+                and node.func.name in _STANDARD_FORMS:
+            return _STANDARD_FORMS[node.func.name](*node.args)
+        if isinstance(node, Call) and isinstance(node.func, Attr) and node.func.name == "astype":
+            # NumPy's method is the standard's function, in the inputs' type.
+            receiver = expr.parenthesize(node.func.value, POSTFIX)
+            return Call(Function("astype"), (receiver, Name("dtype")))
+        if isinstance(node, Subscript) and node.index == (Slice(), Name("None")):
+            # A reduction's gradient regaining its axis: g[:, None].
+            return _expand(node.value)
+        return node
 
 
-def number_call(code: str, number: float) -> Call | None:
-    """A negative number is NumPy's negation of its magnitude."""
-    if math.copysign(1.0, number) > 0:  # -0.0 prints with its sign too
-        return None
-    return "negative", (unparenthesized(code, number).removeprefix("-"),)
+def _expand(node: Expr) -> Expr:
+    return Call(Function("expand_dims"), (node,), (("axis", Number("1")),))
 
 
-def _call(snippet: str, values: dict[str, str]) -> Call | None:
-    form = _ufunc_form(snippet)
-    if form is None:
-        return None
-    ufunc, operands = form
-    # An operand that is one placeholder may be a negative number, whose
-    # parentheses an argument does not need.
-    return ufunc, tuple(values[field].strip("()") if (field := _lone_field(operand))
-                        else operand.format_map(values) for operand in operands)
+def _ones(shape: Expr) -> Expr:
+    """Ones of an operand's shape: `ones_like` of the operand, which makes
+    them in its type, on its device and (on Dask) in its chunks, without
+    reading its values; ones of the written shape otherwise."""
+    if shape == Field("shape_a"):
+        return Call(Function("ones_like"), (Field("a"),))
+    return Call(Function("ones"), (shape,), (("dtype", Name("dtype")), ("device", Name("device"))))
 
 
-# The ufunc NumPy runs for each operator that gate code writes.
-_OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply",
-              ast.Div: "divide", ast.USub: "negative"}
+_STANDARD_FORMS = {
+    # np.outer(u, v): a column times a row, by broadcasting.
+    "outer": lambda u, v: BinOp("*", _expand(u), v),
+    # The Euclidean (Frobenius) norm over every entry; the standard's
+    # linalg extension is optional (Dask lacks parts of it).
+    "linalg.norm": lambda a: Call(Function("sqrt"), (Call(Function("sum"), (BinOp("*", a, a),)),)),
+    # Arrays are made in the inputs' type and on their device.
+    "ones": _ones,
+    "full": lambda shape, value: BinOp("*", _ones(shape), value),
+}
+"""NumPy calls the standard has no function for, as the standard's code."""
+
+PRINTERS: dict[str, type[CodePrinter]] = {
+    "math": CodePrinter, "numpy": NumpyPrinter, "numba": NumpyPrinter,
+    "array-api": ArrayApiPrinter}
+"""Each target's printer; a new target is a printer and a template."""
 
 
-@functools.cache
-def _ufunc_form(snippet: str) -> tuple[str, tuple[str, ...]] | None:
-    """The ufunc a row's NumPy snippet computes last and its operands'
-    snippets, or None.  Read from the table's snippet, once: a placeholder
-    such as `{a}` parses as an atom, as the name or number it stands for
-    does, so the filled code has the same outermost operation."""
-    node = ast.parse(snippet, mode="eval").body
-    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in _OPERATORS:
-        operands = [node.left, node.right] if isinstance(node, ast.BinOp) else [node.operand]
-        ufunc = _OPERATORS[type(node.op)]
-    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-          and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"
-          and not node.keywords and _is_ufunc(node.func.attr)):
-        ufunc, operands = node.func.attr, node.args
-    else:
-        return None
-    return ufunc, tuple(ast.get_source_segment(snippet, op) for op in operands)
-
-
-def _is_ufunc(name: str) -> bool:
-    # Imported here: only numpy snippets come this far, and a compile for
-    # another target should not pay for importing NumPy.
-    import numpy
-    return isinstance(getattr(numpy, name, None), numpy.ufunc)
-
-
-@functools.cache
-def _calls(prefix: str) -> re.Pattern:
-    """A call into the target's module in a row's snippet: `math.exp(`."""
-    return re.compile(rf"(?<![\w.]){re.escape(prefix)}(\w+)\(")
-
-
-@functools.cache
-def _number_source(snippet: str) -> tuple[str, float | int] | None:
-    """Where the value of a snippet that may be a number comes from: the
-    snippet itself (`1`, `-1`: ("literal", 1.0)), or its one placeholder,
-    a constant (`{c}`: ("constant", 0)) or an operand (`{b}`: ("operand", 1))."""
-    field = _lone_field(snippet)
-    if field == "c":
-        return "constant", 0
-    if field is not None:
-        found = value_placeholders(snippet)
-        return ("operand", found[0][1]) if found and found[0][1] >= 0 else None
-    try:
-        return "literal", float(snippet)
-    except ValueError:
-        return None
-
-
-def _number(source: tuple[str, float | int], stage: Stage) -> float | None:
-    """The value of a snippet whose `_number_source` is `source`, if a number."""
-    kind, value = source
-    if kind == "literal":
-        return value
-    operand = stage.constant if kind == "constant" else stage.operands[value]
-    if not isinstance(operand, Const):
-        return None
-    # inf and nan print as names, and a name is no number to fold.
-    return operand.value if math.isfinite(operand.value) or operand.value < 0 else None
-
-
-@functools.cache
-def _lone_field(snippet: str) -> str | None:
-    """The placeholder a snippet is made of alone, as `{c}` or `{b}`."""
-    parts = list(string.Formatter().parse(snippet))
-    if len(parts) == 1 and not parts[0][0] and parts[0][1] and not parts[0][2]:
-        return parts[0][1]
-    return None
+def printer(target: str, module: str | None = None, bare: frozenset[str] | None = None,
+            names: dict[str, str] | None = None) -> CodePrinter:
+    return PRINTERS[target](module, bare, names)

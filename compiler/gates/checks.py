@@ -2,8 +2,9 @@
 
 Each row's snippets may use only the placeholders its arity and constant
 give it, every kink has its condition, every constant form and rewrite names
-a real row, and every target can carry the row's code.  `gates.py` runs
-these when it is imported, so a malformed row never reaches a pass.
+a real row, and every target can run the row's code.  `table.py` runs
+these when it is imported, so a malformed row never reaches a pass; in
+doing so it parses every snippet of code into its tree (expr.py), once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import string
 
 from typing import TYPE_CHECKING
 
-from compiler.gates.targets import TARGETS
+from compiler.gates import expr
+from compiler.gates.expr import Attr, Call, Expr, Field, Function, IfExp, Name, Number
+from compiler.gates.targets import TARGETS, Target
 
 if TYPE_CHECKING:
     from compiler.gates import Gate
@@ -24,7 +27,37 @@ _RANKS = ((1, 1), (1, 2), (2, 1), (2, 2))
 
 
 def _placeholders(snippet: str) -> set[str]:
+    """The placeholders of a text that is no code (a notation, a symbol)."""
     return {name for _, name, _, _ in string.Formatter().parse(snippet) if name is not None}
+
+
+def _fields(tree: Expr | None) -> set[str]:
+    return set(expr.fields(tree)) if tree is not None else set()
+
+
+def _cannot_run(tree: Expr | None, spec: Target) -> bool:
+    """Whether the tree holds code the target cannot run."""
+    for node in expr.walk(tree) if tree is not None else ():
+        scalar = isinstance(node, IfExp) or isinstance(node, Call) and isinstance(node.func, Name)
+        if scalar and not spec.scalar_code:
+            return True
+        if spec.functions is not None and isinstance(node, Call) \
+                and not _in_standard(node, spec.functions):
+            return True
+    return False
+
+
+def _in_standard(node: Call, functions: frozenset[str]) -> bool:
+    """A call the array API standard has: one of its functions, with an
+    array among the arguments it computes on (`where`'s last two), or
+    NumPy's cast to floats, which it spells `astype(x, dtype)`."""
+    if isinstance(node.func, Attr):
+        return node.func.name == "astype" and node.args == (Name("float"),)
+    if not isinstance(node.func, Function):
+        return True
+    values = node.args[1:] if node.func.name == "where" else node.args
+    return node.func.name in functions and not all(
+        isinstance(value, Number) or value == Field("c") for value in values)
 
 
 def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
@@ -40,17 +73,17 @@ def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
 
 def _validate(row: Gate, table, chains) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
-    problems = _placeholders(row.forward) - _allowed(row, count, True)
+    problems = _fields(row.forward_tree(count)) - _allowed(row, count, True)
     problems |= _placeholders(row.notation) - _allowed(row, count, True)
     problems |= _placeholders(row.symbol) - ({"c"} if row.takes_constant else set())
     if (row.kink is None) != (row.kink_at is None):
         raise AssertionError(f"gate {row.name}: a kink needs both its convention and kink_at")
     problems |= _placeholders(row.kink_at or "") - _allowed(row, count, True) - {"out"}
-    snippets = row.local_snippets(count)
-    if len(snippets) != count:
-        raise AssertionError(f"gate {row.name}: {len(snippets)} local gradients for {count} operands")
-    for snippet in snippets:
-        problems |= _placeholders(snippet) - _allowed(row, count, False)
+    trees = row.local_trees(count)
+    if len(trees) != count:
+        raise AssertionError(f"gate {row.name}: {len(trees)} local gradients for {count} operands")
+    for tree in trees:
+        problems |= _fields(tree) - _allowed(row, count, False)
     if row.chain is not None and (row.chain not in chains or not row.takes_constant):
         raise AssertionError(f"gate {row.name}: chain {row.chain} needs a constant and a rule")
     for form in row.const_forms:
@@ -64,15 +97,14 @@ def _validate_forms(row: Gate, table) -> None:
     count = max(row.arity, 3) if row.variadic else row.arity
     # The compact style's code must fit the same placeholders as the lecture's.
     for target, compact in ((t, c) for t in TARGETS for c in (False, True)):
-        forward = row.forward_snippet(count, target, compact)
-        snippets = row.local_snippets(count, target, compact)
-        problems = _placeholders(forward) - _allowed(row, count, True)
-        for snippet in snippets:
-            problems |= _placeholders(snippet) - _allowed(row, count, False)
-        if len(snippets) != count or problems:
+        forward = row.forward_tree(count, target, compact)
+        trees = row.local_trees(count, target, compact)
+        problems = _fields(forward) - _allowed(row, count, True)
+        for tree in trees:
+            problems |= _fields(tree) - _allowed(row, count, False)
+        if len(trees) != count or problems:
             raise AssertionError(f"gate {row.name}: bad {target} form {sorted(problems)}")
-        cannot_run = TARGETS[target].cannot_run
-        if cannot_run is not None and any(map(cannot_run.search, (forward,) + snippets)):
+        if any(_cannot_run(tree, TARGETS[target]) for tree in (forward, *trees)):
             raise AssertionError(f"gate {row.name}: its {target} code needs its own form")
     for rewrite in row.rewrites:
         if rewrite.operand not in table or row.arity != 1 \
@@ -87,15 +119,13 @@ def _validate_vjp(row: Gate) -> None:
     allowed = _allowed(row, row.arity, False) | _VJP_FIELDS
     for ranks in {pair[:row.arity] for pair in _RANKS}:
         for index in range(row.arity):
-            problems = _placeholders(row.vjp(index, ranks)) - allowed
+            problems = _fields(row.vjp_tree(index, ranks)) - allowed
             if problems:
                 raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)} "
                                      f"in its backward rule for ranks {ranks}")
-            # A target that translates numpy's code must be able to run the
-            # translated rule (array-api: no NumPy left over).
+            # A target that prints numpy's code must be able to run it.
             for target, spec in TARGETS.items():
-                if spec.base == "numpy" and spec.cannot_run is not None and \
-                        spec.cannot_run.search(row.vjp_snippet(index, ranks, target)):
+                if spec.base == "numpy" and _cannot_run(row.vjp_tree(index, ranks, target), spec):
                     raise AssertionError(f"gate {row.name}: its backward rule for ranks "
                                          f"{ranks} cannot run in the {target} target")
 

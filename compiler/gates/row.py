@@ -11,7 +11,9 @@ Snippets are Python text with named placeholders:
     {g}          in an array row's backward rule, the upstream gradient
 
 Local-gradient snippets are written without outer parentheses; the emitter
-adds them (`(1) * dden`, as the lecture writes it).
+adds them (`(1) * dden`, as the lecture writes it).  Each snippet of code
+is parsed once into an expression tree (expr.py), which the printers print
+for each target.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from compiler.gates.expr import BinOp, Expr, Field, Group, Name, Number, UnaryOp, parse
 from compiler.gates.targets import TARGETS
 
 
@@ -142,46 +145,40 @@ class Gate:
     the code it uses.  None: the row's math code is already as fast."""
 
     def form(self, target: str = "math", compact: bool = False) -> Form:
-        """The row's code in `target`: its own, or the translated math code
-        (the compact math code, when asked and the row has one)."""
-        # Asked once per stage and contribution, so the answer is kept on the
-        # row (outside its fields, which stay frozen and compare as before).
-        known = self.__dict__.setdefault("_forms_by_target", {})
-        if (target, compact) not in known:
-            known[target, compact] = self._form(target, compact)
-        return known[target, compact]
-
-    def _form(self, target: str, compact: bool) -> Form:
+        """The row's code for `target` as the row writes it: its own form
+        for the target, else its base target's (the compact math code, when
+        asked and the row has one).  The target's printer spells it."""
         own = dict(self.forms).get(target)
         if own is not None:
             return own
-        spec = TARGETS[target]
-        if spec.base != "math":
-            math_form = self.form(spec.base, compact)
-        else:
-            math_form = self.compact if compact and self.compact else Form(self.forward,
-                                                                           self.local)
-        translate = spec.translate
-        forward, local = math_form.forward, math_form.local
-        return Form((lambda n: translate(forward(n))) if callable(forward) else translate(forward),
-                    (lambda i, n: translate(local(i, n)))
-                    if self.variadic else tuple(map(translate, local)))
+        base = TARGETS[target].base
+        if base != "math":
+            return self.form(base, compact)
+        return self.compact if compact and self.compact else Form(self.forward, self.local)
 
-    def forward_snippet(self, count: int, target: str = "math", compact: bool = False) -> str:
-        """The forward code of a stage of `count` operands in `target`."""
-        forward = self.form(target, compact).forward
-        return forward(count) if callable(forward) else forward
+    def forward_tree(self, count: int, target: str = "math", compact: bool = False) -> Expr | None:
+        """The forward code of a stage of `count` operands (None: the row
+        is lowered to others and has none)."""
+        return self._trees(count, target, compact)[0]
 
-    def local_snippets(self, count: int, target: str = "math",
-                       compact: bool = False) -> tuple[str, ...]:
-        local = self.form(target, compact).local
-        if not self.variadic:
-            return local
-        # Kept on the row like `form`: asked once per stage of the gate.
-        known = self.__dict__.setdefault("_snippets_by_count", {})
-        if (count, target, compact) not in known:
-            known[count, target, compact] = tuple(local(i, count) for i in range(count))
-        return known[count, target, compact]
+    def local_trees(self, count: int, target: str = "math",
+                    compact: bool = False) -> tuple[Expr | None, ...]:
+        """One local gradient per operand (None: an array row, whose rule
+        is its `vjp`)."""
+        return self._trees(count, target, compact)[1]
+
+    def _trees(self, count: int, target: str, compact: bool) -> tuple:
+        # Asked once per stage, so the answer is kept on the row (outside
+        # its fields, which stay frozen and compare as before).
+        known = self.__dict__.setdefault("_trees_by_count", {})
+        key = (count if self.variadic else 0, target, compact)
+        if key not in known:
+            form = self.form(target, compact)
+            forward = form.forward(count) if callable(form.forward) else form.forward
+            local = tuple(form.local(i, count) for i in range(count)) if self.variadic \
+                else form.local
+            known[key] = (_code(forward), tuple(map(_code, local)))
+        return known[key]
 
     def accepts(self, count: int) -> bool:
         return count >= self.arity if self.variadic else \
@@ -193,20 +190,22 @@ class Gate:
         the others take arrays only (§8)."""
         return self.shape_rule in ("elementwise", "either_product")
 
-    def vjp_snippet(self, index: int, ranks: tuple[int, ...], target: str = "numpy") -> str:
-        """The backward rule for operand `index`, over the upstream `{g}`,
-        in numpy or a target whose code is numpy's translated (array-api):
-        the row's own rule for the target, or numpy's, translated."""
+    def vjp_tree(self, index: int, ranks: tuple[int, ...], target: str = "numpy") -> Expr:
+        """The backward rule for operand `index`, over the upstream `{g}`:
+        the row's own rule for the target, or its rule in NumPy's code, or
+        for an elementwise row its local gradient times `{g}`, a unit
+        factor dropped as the lecture writes `dx = dz` for a sum."""
         own = dict(self.forms).get(target)
         if own is not None and own.vjp is not None:
-            return own.vjp(index, ranks)
+            return parse(own.vjp(index, ranks))
         if self.vjp is not None:
-            # numpy's own translation leaves numpy code as it is.
-            return TARGETS[target].translate(self.vjp(index, ranks))
-        local = self.form(target).local
-        local = local(index, len(ranks)) if self.variadic else local[index]
-        # A unit factor is dropped, as the lecture writes `dx = dz` for a sum.
-        if local in ("1", "-1"):
-            return local[:-1] + "{g}"
-        bare = local.isidentifier() or local[1:-1].isidentifier() and local[0] == "{"
-        return f"{local if bare else f'({local})'} * {{g}}"
+            return parse(self.vjp(index, ranks))
+        local = self.local_trees(len(ranks), target)[index]
+        upstream = Field("g")
+        if local in (Number("1"), Number("-1")):
+            return upstream if local == Number("1") else UnaryOp("-", upstream)
+        return BinOp("*", local if isinstance(local, (Field, Name)) else Group(local), upstream)
+
+
+def _code(snippet: str) -> Expr | None:
+    return parse(snippet) if snippet else None

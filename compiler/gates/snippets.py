@@ -6,10 +6,8 @@ printed here from their parsed values, never copied from the input text.
 
 from __future__ import annotations
 
-import functools
-import string
-
 from compiler.gates import Gate
+from compiler.gates.expr import Expr, fields
 
 # A fixed-arity row names its operands {a} and {b}; a variadic row {a0},
 # {a1}, ...; {out} is the gate's own output and {c} its constant.
@@ -33,7 +31,7 @@ def spell(operand, floats: bool = False) -> str:
     return format_number(operand.value, operand.integral and not floats)
 
 
-def fields(gate: Gate, operands, constant=None, out: str | None = None,
+def placeholders(gate: Gate, operands, constant=None, out: str | None = None,
            floats: bool = False) -> dict[str, str]:
     """What each placeholder of the gate's snippets stands for, worked out
     once for all the snippets of one stage."""
@@ -51,22 +49,20 @@ def fields(gate: Gate, operands, constant=None, out: str | None = None,
 
 def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = None,
          floats: bool = False) -> str:
-    return snippet.format_map(fields(gate, operands, constant, out, floats))
+    return snippet.format_map(placeholders(gate, operands, constant, out, floats))
 
 
-@functools.cache
-def value_placeholders(snippet: str) -> tuple[tuple[str, int], ...]:
-    """The placeholders of a snippet that stand for a forward value, each
+def value_placeholders(tree: Expr) -> tuple[tuple[str, int], ...]:
+    """The placeholders of a tree that stand for a forward value, each
     with its operand's index (-1: the gate's own output), in the order the
-    snippet reads them.  A few dozen distinct snippets are asked once per
-    contribution."""
+    code reads them."""
     found = []
-    for _, field, _, _ in string.Formatter().parse(snippet):
+    for field in fields(tree):
         if field == "out":
             found.append((field, -1))
-        elif field and field in _LETTERS:
+        elif field in _LETTERS:
             found.append((field, _LETTERS.index(field)))
-        elif field and field[0] == "a" and field[1:].isdigit():
+        elif field[0] == "a" and field[1:].isdigit():
             found.append((field, int(field[1:])))
     return tuple(found)
 

@@ -33,12 +33,6 @@ def _first_extremum_np(i: int, count: int) -> str:
     return f"({' & '.join(f'({t})' for t in tests) if i else tests[0]}).astype(float)"
 
 
-def _first_extremum_xp(i: int, count: int) -> str:
-    # numpy's, cast by the standard's astype to the inputs' type (`dtype`).
-    return _first_extremum_np(i, count).replace(".astype(float)", "").join(
-        ("xp.astype(", ", dtype)"))
-
-
 def _pairwise(ufunc: str) -> Callable[[int], str]:
     """`ufunc(ufunc({a0}, {a1}), {a2})`: NumPy's two-operand ufunc over any
     count, in order, so no array of all the operands is stacked."""
@@ -111,9 +105,7 @@ def _extremum(name: str, ufunc: str) -> Gate:
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
                 kink_at="[{args}].count({out}) > 1",
-                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),
-                       ("array-api", Form(_pairwise(ufunc.replace("np.", "xp.")),
-                                          _first_extremum_xp))))
+                forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
 
 
 _ROWS: tuple[Gate, ...] = (

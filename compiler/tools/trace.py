@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from compiler import gates
 from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
-from compiler.emit.printers import Local, local_gradient
+from compiler.emit.stages import Local, local_gradient
 from compiler.gates.snippets import fill
 from compiler.passes.stage import Ref, Stage
 

@@ -1,0 +1,195 @@
+"""Stages and contributions -> code, for one target and style.
+
+The AdjointIR says which row's rule applies to which operand; a
+`StagePrinter` has the target's printer (printers.py) print each of the
+row's trees once, then fills it for each stage with the stage's names and
+printed constants.  Each printed local gradient says which forward values
+it reads, so that the cache follows from what was printed, as the imports
+do from what the printer printed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from compiler.emit.printers import UfuncCall, printer
+from compiler.gates.expr import Expr, Field, Number
+from compiler.gates.snippets import placeholders, value_placeholders
+from compiler.gates.targets import TARGETS
+from compiler.passes.adjoint import Contribution
+from compiler.passes.stage import Const, Ref, Stage, StagedIR
+
+
+class Local(NamedTuple):
+    """A contribution's local gradient, printed."""
+
+    code: str
+    """`(1 - sigx) * sigx`."""
+    reads: tuple[str, ...]
+    """The forward values the code reads."""
+    number: float | None
+    """The value, when the code is a number (`1`, `-1`, a constant `{c}`):
+    a unit factor is dropped and a number folds into its readers, decided
+    from the row's tree and the stage's constants, not from the code."""
+    call: UfuncCall | None = None
+    """For a blocked target, the ufunc the code computes last, so that a
+    block of points can compute it into its result (blocks.py)."""
+
+    @property
+    def inner(self) -> str:
+        return unparenthesized(self.code, self.number)
+
+
+class StagePrinter:
+    def __init__(self, target: str = "math", compact: bool = False,
+                 taken: frozenset[str] | None = None, module: str | None = None,
+                 names: dict[str, str] | None = None):
+        """`taken`: the names the module gives to values; when set, and the
+        target prints bare calls, a call to a function of the target's
+        module whose name is not taken is printed bare.  `module`: the name
+        the generated module gives the target's module (`np_` where a value
+        of the file is called `np`); `names`: the module's own names, of
+        which the code reads the target's `own_values` (`dtype`)."""
+        self.spec = TARGETS[target]
+        own = {name: (names or {}).get(name, name) for name in self.spec.own_values}
+        self.code = printer(target, module or self.spec.alias,
+                            taken if taken is not None and self.spec.bare_calls else None, own)
+        self.target, self.compact = target, compact
+        self.calls = self.spec.blocked
+        self._plans: dict[int, tuple] = {}
+        self._calls: dict[int, tuple] = {}
+        self.reads: set[str] = set()
+        """The forward values the local gradients printed so far read."""
+
+    def values(self, stage: Stage) -> dict[str, str]:
+        """What each placeholder of the stage's code stands for: worked out
+        once per stage, for its forward code and its local gradients."""
+        return placeholders(stage.gate, stage.operands, stage.constant, out=stage.name,
+                            floats=self.compact)
+
+    def forward(self, stage: Stage, values: dict[str, str] | None = None) -> str:
+        tree = stage.gate.forward_tree(len(stage.operands), self.target, self.compact)
+        return self.code(tree).format_map(values or self.values(stage))
+
+    def locals(self, stage: Stage, contributions: tuple[Contribution, ...],
+               values: dict[str, str] | None = None) -> tuple[Local, ...]:
+        """The local gradient of each contribution of one stage."""
+        trees = stage.gate.local_trees(len(stage.operands), self.target, self.compact)
+        values = values or self.values(stage)
+        # Run once per contribution of a formula of 10^5 gates: the names
+        # this loop reads are bound here, once per stage.
+        plans, operands, calls, read = self._plans, stage.operands, self.calls, self.reads.update
+        printed = []
+        for contribution in contributions:
+            tree = trees[contribution.index]
+            template, fields, number = plans.get(id(tree)) or self._plan(tree)
+            reads = tuple([values[field] for field, index in fields
+                           if index < 0 or isinstance(operands[index], Ref)])
+            read(reads)
+            printed.append(Local(template.format_map(values), reads,
+                                 number and _number(number, stage),
+                                 self._call(tree, values) if calls else None))
+        return tuple(printed)
+
+    def _plan(self, tree: Expr) -> tuple:
+        """What printing a local gradient needs, worked out once per tree:
+        its template, the placeholders of forward values, and where its
+        value comes from when it is a number."""
+        plan = self._plans[id(tree)] = (self.code(tree),
+                                        value_placeholders(self.code.lower(tree)),
+                                        _number_source(tree))
+        return plan
+
+    def call(self, stage: Stage) -> UfuncCall | None:
+        """The ufunc a stage's forward code computes last, if there is one."""
+        tree = stage.gate.forward_tree(len(stage.operands), self.target, self.compact)
+        values = placeholders(stage.gate, stage.operands, stage.constant, floats=self.compact)
+        source = _number_source(tree)
+        number = None if source is None else _number(source, stage)
+        if number is not None:
+            return number_call(self.code(tree).format_map(values), number)
+        return self._call(tree, values)
+
+    def _call(self, tree: Expr, values: dict[str, str]) -> UfuncCall | None:
+        known = self._calls.get(id(tree))
+        if known is None:
+            known = self._calls[id(tree)] = (tree, self._call_plan(tree))
+        if known[1] is None:
+            return None
+        ufunc, operands = known[1]
+        # An operand that is one placeholder may be a negative number, whose
+        # parentheses an argument does not need.
+        return ufunc, tuple(values[text].strip("()") if lone else text.format_map(values)
+                            for lone, text in operands)
+
+    def _call_plan(self, tree: Expr) -> tuple | None:
+        """The ufunc a tree computes last, and each operand as (whether it
+        is one placeholder, its name or its template), worked out once."""
+        call = self.code.ufunc_call(tree)
+        if call is None:
+            return None
+        ufunc, operands = call
+        return ufunc, tuple((True, op.name) if isinstance(op, Field)
+                            else (False, self.code.print(op)) for op in operands)
+
+    def modules(self) -> tuple[str, ...]:
+        """The module the code printed so far calls into, if it does."""
+        used = self.spec.always_imports or self.code.calls_module
+        return (self.spec.module,) if used else ()
+
+    def bare_import(self) -> str:
+        """`from math import exp, log` for the calls printed bare, or nothing."""
+        names = sorted(self.code.bare_names)
+        return f"from {self.spec.module} import {', '.join(names)}" if names else ""
+
+
+def local_gradient(contribution: Contribution, target: str = "math") -> Local:
+    """One contribution's local gradient, for the tools that show or run
+    the lecture's code (trace, explain)."""
+    return StagePrinter(target).locals(contribution.stage, (contribution,))[0]
+
+
+def cached(staged: StagedIR, reads) -> tuple[str, ...]:
+    """The values the printed backward code reads, in forward order:
+    what forward must cache."""
+    read = set(reads)
+    order = list(staged.inputs) + list(staged.dims) + [stage.name for stage in staged.stages]
+    return tuple(name for name in order if name in read)
+
+
+def unparenthesized(code: str, number: float | None) -> str:
+    """Code as a function's argument: a negative number without the
+    parentheses it is printed in (snippets.format_number)."""
+    return code.strip("()") if number is not None else code
+
+
+def number_call(code: str, number: float) -> UfuncCall | None:
+    """A negative number is NumPy's negation of its magnitude."""
+    if math.copysign(1.0, number) > 0:  # -0.0 prints with its sign too
+        return None
+    return "negative", (unparenthesized(code, number).removeprefix("-"),)
+
+
+def _number_source(tree: Expr) -> tuple[str, float | int] | None:
+    """Where the value of code that may be a number comes from: the code
+    itself (`1`, `-1`: ("literal", 1.0)), or its one placeholder, the
+    constant (`{c}`: ("constant", 0)) or an operand (`{b}`: ("operand", 1))."""
+    if isinstance(tree, Number):
+        return "literal", tree.value
+    if tree == Field("c"):
+        return "constant", 0
+    found = value_placeholders(tree) if isinstance(tree, Field) else ()
+    return ("operand", found[0][1]) if found and found[0][1] >= 0 else None
+
+
+def _number(source: tuple[str, float | int], stage: Stage) -> float | None:
+    """The value of code whose `_number_source` is `source`, if a number."""
+    kind, value = source
+    if kind == "literal":
+        return value
+    operand = stage.constant if kind == "constant" else stage.operands[value]
+    if not isinstance(operand, Const):
+        return None
+    # inf and nan print as names, and a name is no number to fold.
+    return operand.value if math.isfinite(operand.value) or operand.value < 0 else None
