@@ -15,6 +15,7 @@ lookup fewer per call), so that a module's imports follow from its code.
 from __future__ import annotations
 
 from compiler.gates import expr
+from compiler.gates.targets import NUMPY_NAMES
 from compiler.gates.expr import (POSTFIX, UNARY, Attr, BinOp, Call, Expr, Field,
                                  Function, Group, Name, Number, Slice, Subscript, UnaryOp)
 
@@ -118,7 +119,7 @@ class NumpyPrinter(CodePrinter):
     """NumPy's spelling: `np.exp`, `np.arcsin`, `np.power`."""
 
     module = "np"
-    known = {name: numpy for numpy, name in expr.NUMPY_NAMES.items()}
+    known = {name: numpy for numpy, name in NUMPY_NAMES.items()}
 
     def ufunc_call(self, node: Expr) -> tuple[str, tuple[Expr, ...]] | None:
         """The ufunc the code computes last, and its operands, or None: a

@@ -48,6 +48,8 @@ import functools
 from dataclasses import dataclass, fields as dataclass_fields, replace
 from typing import Callable, Iterator, Union
 
+from compiler.gates.targets import NUMPY_NAMES
+
 
 @dataclass(frozen=True, slots=True)
 class Number:
@@ -224,9 +226,6 @@ def map_fields(node: Expr, function: Callable[[Field], Expr]) -> Expr:
 _FIELD = "__field_"
 MODULES = ("math", "np", "xp")
 """How the table's snippets call a target's module."""
-NUMPY_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
-               "power": "pow"}
-"""NumPy's names for the functions whose math and array-API names differ."""
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
               ast.MatMult: "@", ast.BitAnd: "&", ast.Eq: "==", ast.NotEq: "!=",
               ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.And: "and"}

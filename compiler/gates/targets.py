@@ -23,6 +23,11 @@ ARRAY_API_VALUES = ("dtype", "device")
 """The target's own names that gate code reads as values, printed as the
 module names them (emit/printers.py)."""
 
+NUMPY_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+               "power": "pow"}
+"""NumPy's names for the functions whose math and array-API names differ
+(gates/expr.py reads a call by the latter, the numpy printer writes the former)."""
+
 
 @dataclass(frozen=True)
 class Target:
