@@ -58,7 +58,7 @@ def test_each_kind_of_file_refuses_the_others_options(tmp_path, capsys):
 
 def test_a_value_that_is_not_finite_stops_the_drawing(tmp_path, capsys):
     path = tmp_path / "formula.txt"
-    path.write_text("x: [D]\ny: [D]\nf = sum(y) + sum(min(exp(1000 * x), 1))\n",
+    path.write_text("x: [D]\ny: [D]\nf = sum(y) + sum(min(exp(1000 * x), 1.0))\n",
                     encoding="utf-8")
     assert main(["draw", str(path), "--wrt", "y", "-o", str(tmp_path / "out.dot")]) == 2
     assert "cannot draw at this point: stage expscx" in capsys.readouterr().err

@@ -104,7 +104,7 @@ def test_a_value_that_is_not_finite_is_named(capsys, tmp_path):
     """Check's draws are redrawn until the module's value and gradient are
     finite; a stage off the gradient's path (--wrt y) may still overflow."""
     path = tmp_path / "formula.txt"
-    path.write_text("x: [D]\ny: [D]\nf = sum(y) + sum(min(exp(1000 * x), 1))\n",
+    path.write_text("x: [D]\ny: [D]\nf = sum(y) + sum(min(exp(1000 * x), 1.0))\n",
                     encoding="utf-8")
     status, out, _ = run(capsys, "explain", path, "--wrt", "y")
     assert status == 1

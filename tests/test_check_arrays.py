@@ -56,6 +56,13 @@ ROWS = {
     "softmax": "z(x: [N]) = softmax(x)",
     "softmax0": "Z(A: [M, N]) = softmax(A, 0)",
     "softmax1": "Z(A: [M, N]) = softmax(A, 1)",
+    "amax": "f(A: [M, N]) = max(A * A)",
+    "amax0": "z(A: [M, N]) = max(A, axis=0)",
+    "amax1": "z(A: [M, N]) = max(A, axis=N)",
+    "amin": "f(A: [M, N]) = min(A)",
+    "amin0": "z(A: [M, N]) = min(A, axis=M)",
+    "amin1": "z(A: [M, N]) = min(A * A, axis=1)",
+    "column": "Z(A: [M, N]) = A - mean(A, axis=1)",
 }
 
 

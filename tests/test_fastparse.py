@@ -155,3 +155,17 @@ def test_the_random_files_mostly_parse_fast():
     # The generators above must reach the fast parser's AST building, or
     # the agreement tests would prove little.
     assert sum(_agrees(_file(seed)) for seed in range(300)) > 150
+
+
+def test_the_operators_binding_powers_come_from_the_grammar():
+    from compiler import resources
+    from compiler.front.fastparse import _operator_levels
+    grammar = resources.read_text("grammar", "gradc.lark")
+    assert _operator_levels(grammar) == (
+        {"PLUS": 1, "MINUS": 1, "TIMES": 2, "DIVIDE": 2, "MATMUL": 2, "POW": 4},
+        {"implicit": 2, "unary": 3})
+    # Layers swapped in the grammar swap the levels the fast parser uses.
+    swapped = grammar.replace("sum PLUS product", "sum TIMES product").replace(
+        "product TIMES unary", "product PLUS unary")
+    assert _operator_levels(swapped)[0]["PLUS"] == 2
+    assert _operator_levels(swapped)[0]["TIMES"] == 1

@@ -26,7 +26,7 @@ import sympy as sp
 
 from compiler.checker.oracle import CONSTANTS, PIECEWISE, SMOOTH, Oracle, Switch, gate_name, switch
 from compiler.front.resolve import Program
-from compiler.front.syntax import Apply, Expr, Number, fold
+from compiler.front.syntax import Apply, Expr, Keyword, Number, fold, follows_transpose, is_implicit
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def transpose(a: Tensor) -> Tensor:
+    if len(a.shape) == 1:
+        return a  # a row, which the compiler lets only a matrix product read
     return Tensor.of((a.shape[1], a.shape[0]), lambda ji: a.at((ji[1], ji[0])))
 
 
@@ -123,6 +125,28 @@ ARRAY: dict[str, Callable[..., Tensor]] = {
 an axis get it as their second argument (None: their default)."""
 
 TAKES_AXIS = frozenset({"sum", "mean", "logsumexp", "softmax", "log_softmax"})
+EXTREMA = frozenset({"max", "min"})
+"""Elementwise of several operands; of one array, or with an axis, the
+largest (smallest) entry of all or of each line."""
+
+
+def _extremum(name: str, a: Tensor, axis, node: Apply, switches, selector) -> Tensor:
+    def combine(xs: list) -> sp.Expr:
+        return switch(name, node.span, tuple(xs), switches, selector)
+    return _reduce(combine)(a, axis)
+
+
+def _aligned(args: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Alignment by name, told by sizes (the check gives every dimension
+    name its own size): a vector that NumPy's rule cannot line up with a
+    matrix's last axis but that fits its first stands as a column."""
+    matrices = [a for a in args if len(a.shape) == 2]
+    if not matrices:
+        return args
+    rows, columns = matrices[0].shape
+    return tuple(Tensor((a.shape[0], 1), a.entries)
+                 if len(a.shape) == 1 and a.shape[0] not in (1, columns) and a.shape[0] == rows
+                 else a for a in args)
 
 
 def broadcast(entry: Callable[..., sp.Expr], args: tuple[Tensor, ...]) -> Tensor:
@@ -240,7 +264,7 @@ def build(program: Program, sizes: dict[str, int]) -> ArrayOracle:
     selectors = _names("_s")
     for binding in program.bindings:
         scope[binding.name] = _translate(binding.value, scope, switches,
-                                         lambda _: next(selectors))
+                                         lambda _: next(selectors), sizes)
     output = scope[program.bindings[-1].name]
     upstream = Tensor.of(output.shape, lambda index: next(entries)) if output.shape else None
     value = output.entries[0] if upstream is None else sp.Add(
@@ -251,8 +275,12 @@ def build(program: Program, sizes: dict[str, int]) -> ArrayOracle:
 
 
 def _translate(root: Expr, scope: dict[str, Tensor], switches: list[Switch],
-               selector) -> Tensor:
+               selector, sizes: dict[str, int]) -> Tensor:
     def leaf(node) -> Tensor:
+        if isinstance(node, Keyword):  # an axis: a number, or a dimension's size
+            value = node.value
+            return _Axis(int(value.value) if isinstance(value, Number) else None,
+                         sizes.get(getattr(value, "id", None)))
         if isinstance(node, Number):
             return Tensor.number(sp.Integer(int(node.value)) if node.integral
                                  else sp.Rational(node.value))
@@ -261,14 +289,35 @@ def _translate(root: Expr, scope: dict[str, Tensor], switches: list[Switch],
     return fold(root, leaf, lambda node, args: _apply(node, tuple(args), switches, selector))
 
 
+@dataclass(frozen=True)
+class _Axis:
+    index: int | None
+    size: int | None
+    """For an axis named by its dimension, that dimension's size."""
+
+    def of(self, a: Tensor) -> int:
+        return self.index if self.index is not None else a.shape.index(self.size)
+
+
 def _apply(node: Apply, args: tuple[Tensor, ...], switches: list[Switch], selector) -> Tensor:
     name = gate_name(node)
+    axis = args[-1].of(args[0]) if args and isinstance(args[-1], _Axis) else None
+    if axis is not None:
+        args = args[:-1]
+    if name in EXTREMA and len(args) == 1:
+        return _extremum(name, args[0], axis, node, switches, selector)
+    if axis is not None:
+        return ARRAY[name](args[0], axis)
+    if name == "mul" and is_implicit(node) and follows_transpose(node) \
+            and args[0].shape and args[1].shape:
+        return matmul(*args)
     if name in ARRAY:
         if name in TAKES_AXIS and len(args) == 2:
             return ARRAY[name](args[0], int(args[1].entries[0]))
         return ARRAY[name](*args)
     if name in SMOOTH:
-        return broadcast(SMOOTH[name], args)
+        return broadcast(SMOOTH[name], _aligned(args))
     if name in PIECEWISE:
-        return broadcast(lambda *xs: switch(name, node.span, xs, switches, selector), args)
+        return broadcast(lambda *xs: switch(name, node.span, xs, switches, selector),
+                         _aligned(args))
     raise LookupError(f"the oracle has no meaning for the gate '{name}'")

@@ -50,9 +50,25 @@ def _spellings(terminal: str) -> list[str]:
     return re.findall(r'"([^"]+)"', _TERMINAL[terminal])
 
 
-# Each operator's binding power, by the grammar's layer of rules that its
-# terminal appears in (left-associative, but for POW).
-_LEVELS = {"PLUS": 1, "MINUS": 1, "TIMES": 2, "DIVIDE": 2, "POW": 4}
+def _operator_levels(grammar: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Each binary operator's binding power, and each other alias's (the
+    implicit product, the prefix sign), by the layer of the grammar's
+    expression rules it appears in: `sum` binds loosest, at 1."""
+    rules = re.findall(r"^\?(\w+):(.*?)(?=^\S|\Z)", grammar, re.MULTILINE | re.DOTALL)
+    layers = [name for name, _ in rules]
+    binary: dict[str, int] = {}
+    aliases: dict[str, int] = {}
+    for level, (name, body) in enumerate(rules[layers.index("sum"):], start=1):
+        for terminal in re.findall(r"\b\w+ ([A-Z]+) \w+ +-> binary", body):
+            binary[terminal] = level
+        for alias in re.findall(r"-> (implicit|unary)\b", body):
+            aliases[alias] = level
+    return binary, aliases
+
+
+# `@` is array syntax, which Lark reads (above).
+_LEVELS, _ALIAS_LEVELS = _operator_levels(resources.read_text("grammar", "gradc.lark"))
+del _LEVELS["MATMUL"]
 _PRECEDENCE = {text: level for terminal, level in _LEVELS.items()
                for text in _spellings(terminal)}
 _PREFIX = {text: terminal for terminal in ("MINUS", "PLUS") for text in _spellings(terminal)}
@@ -66,7 +82,8 @@ _TOKEN = re.compile(r"[ \t\f]*(?:" + "|".join(f"(?P<{group}>{pattern})" for grou
     ("rpar", _pattern("RPAR")), ("comma", _pattern("COMMA")), ("newline", r"\r?\n"),
     ("semicolon", ";"), ("equals", _pattern("EQUALS")), ("comment", _pattern("COMMENT")),
     ("other", r"[^ \t\f]"))) + r")|[ \t\f]+")
-_BRACKET, _IMPLICIT, _SIGN, _POWER = 0, 2, 3, 4
+_BRACKET, _IMPLICIT, _SIGN, _POWER = (0, _ALIAS_LEVELS["implicit"], _ALIAS_LEVELS["unary"],
+                                      _LEVELS["POW"])
 _GROUP, _CALL = "(", "call"
 _NEWLINE = _TOKEN.groupindex["newline"]
 

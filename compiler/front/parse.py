@@ -47,7 +47,7 @@ _WRONG_INPUTS: dict[str, list[str]] = {
         "f = x, y", "x, y", "f = (x, y)",
     ],
     "expected one '=' per statement: put each stage on its own line": [
-        "f = x = y", "x = y = 3", "f = (x = 3)", "f = max(x = 3)",
+        "f = x = y", "x = y = 3", "f = (x = 3)",
     ],
     "expected an expression before '{token}'": [
         "f = * x", "* x", "= x", "f = / x", "f = ^ x", "f = x + * y", "f = x * / y",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from compiler import gates
 from compiler.errors import GradcError, Span
-from compiler.front.syntax import (Apply, Bare, Declare, Declared, Expr, Name, Number, Signature,
-                                   Statement, preorder, spelled)
+from compiler.front.syntax import (Apply, Bare, Declare, Declared, Expr, Keyword, Name, Number,
+                                   Signature, Statement, preorder, spelled)
+from compiler.front.textbook import textbook_notation
 
 # Named constants.  Each means its value only where the file does not make
 # the name an input (in a signature) or a stage, so `e = (y - w*x)^2` works.
@@ -57,6 +58,8 @@ class Program:
     declared_at: dict[str, Span] = None
     """Where each declared input's declaration names it, for errors about
     the file as a whole (the math target refuses arrays)."""
+    labels: dict[str, str | int] = None
+    """Each input declared as labels (`y: [N] of C`), and its class count."""
 
     def gate_name(self, node: Apply) -> str:
         return self.calls[node.func] if node.is_call else node.func
@@ -79,11 +82,16 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     if signature is not None:
         declarations = list(signature.declared) + declarations
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
+    labels = {d.target.id: d.classes.value for d in declarations if d.classes is not None}
+    if shapes:
+        statements = textbook_notation(statements, {*assigned, *params, *shapes, *dims})
     declared_at = {d.target.id: d.target.span for d in declarations}
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
     free = _check_uses(statements, assigned, constants, dims, calls)
+    if labels:
+        _check_labels(statements, labels, calls)
     # The signature fixes the inputs for the whole file, so the shapes it
     # declares hold in the stages written above it too.
     own_lines = declarations[len(signature.declared):] if signature else declarations
@@ -106,6 +114,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         dims=dims,
         calls=calls,
         declared_at=declared_at,
+        labels=labels,
     )
 
 
@@ -126,7 +135,11 @@ def _declared_shapes(declarations: list[Declare], assigned, params, signature):
             raise GradcError(f"'{name.id}' is declared but is not an input of "
                              f"{signature.target.id}({shown})", name.span)
         shapes[name.id] = tuple(dim.value for dim in declaration.shape)
-        for dim in declaration.shape:
+        if declaration.classes is not None and len(declaration.shape) != 1:
+            raise GradcError(f"labels are a vector, one class number per example: declare "
+                             f"them as {name.id}: [N] of C", name.span)
+        classes = (declaration.classes,) if declaration.classes is not None else ()
+        for dim in declaration.shape + classes:
             if isinstance(dim.value, str):
                 dims.setdefault(dim.value, dim.span)
     for dim, span in dims.items():
@@ -204,7 +217,7 @@ def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]
                     _check_name(node, index, assigned, constants, free)
             elif isinstance(node, Apply):
                 if node.is_call:
-                    calls[node.func] = _check_call(node, assigned, free)
+                    calls[node.func] = _check_call(node, assigned, free, dims)
             elif isinstance(node, Declared):
                 raise GradcError("a shape is declared in a signature or on a line of its "
                                  "own, as in X: [N, D]", node.span)
@@ -221,17 +234,24 @@ def _check_name(node: Name, index: int, assigned, constants, free) -> None:
         free.setdefault(node.id, node)
 
 
-def _check_call(node: Apply, assigned, free) -> str:
+def _check_call(node: Apply, assigned, free, dims) -> str:
     """The name of the gate the call means."""
     gate = gates.lookup(node.func)
     if gate is None or not node.func.isidentifier():
         raise GradcError(_unknown_function(node.func, assigned, free), node.func_span)
-    if not gate.accepts(len(node.args)):
+    _check_keywords(node, gate, dims)
+    if isinstance(node.args[-1], Keyword) and gate.axis_rows:
+        # The axis by keyword: the array is the one other argument.
+        if len(node.args) != 2:
+            raise GradcError(f"'{node.func}' takes one array when its axis is given by "
+                             f"keyword, as in {node.func}(A, axis=1)", node.func_span)
+    elif not gate.accepts(len(node.args)):
         wanted = f"at least {gate.arity}" if gate.variadic else f"{gate.arity}"
         plural = "" if wanted == "1" else "s"
         raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
                          f"got {len(node.args)}", node.func_span)
-    if gate.optional and len(node.args) > gate.arity:
+    if gate.optional and len(node.args) > gate.arity \
+            and not isinstance(node.args[gate.arity], Keyword):
         _check_axis(node, node.args[gate.arity])
     return gate.name
 
@@ -247,6 +267,46 @@ def _check_axis(call: Apply, axis: Expr) -> None:
     if not whole:
         raise GradcError(f"the axis of {call.func} is written as a whole number, 0 or 1, "
                          f"as in {call.func}({spelled(call.args[0])}, 1)", axis.span)
+
+
+def _check_keywords(node: Apply, gate, dims) -> None:
+    """`axis=` is the one keyword, last, of a function that takes an axis;
+    its value is a whole number or a dimension name."""
+    for position, arg in enumerate(node.args):
+        if not isinstance(arg, Keyword):
+            continue
+        if arg.name.id != "axis":
+            raise GradcError(f"unknown keyword '{arg.name.id}': the one keyword is axis, "
+                             f"as in sum(A, axis=1)", arg.name.span)
+        if not gate.axis_rows:
+            raise GradcError(f"'{node.func}' takes no axis", arg.name.span)
+        if position != len(node.args) - 1:
+            raise GradcError("the axis comes last, after the array", arg.span)
+        value = arg.value
+        if not (getattr(value, "integral", False) or isinstance(value, Name)
+                and value.id in dims):
+            raise GradcError("an axis is 0 or 1, or a dimension name of the array's shape, "
+                             "as in sum(X, axis=1) or sum(X, axis=D)", value.span)
+
+
+def _check_labels(statements, labels: dict, calls: dict[str, str]) -> None:
+    """Labels are data: they are read only where a gate takes labels
+    (`pick(S, y)`, `onehot(y)`), and such a place reads only labels."""
+    for statement in statements:
+        allowed: set[int] = set()
+        for node in preorder(statement.value):
+            if isinstance(node, Apply) and node.is_call:
+                positions = gates.GATES[calls[node.func]].label_operands
+                for position, arg in enumerate(node.args):
+                    is_label = isinstance(arg, Name) and arg.id in labels
+                    if position in positions and not is_label:
+                        raise GradcError(f"{node.func} reads labels here: an input declared "
+                                         f"as y: [N] of C", arg.span)
+                    if is_label and position in positions:
+                        allowed.add(id(arg))
+            elif isinstance(node, Name) and node.id in labels and id(node) not in allowed:
+                raise GradcError(f"'{node.id}' holds class labels, which are read only "
+                                 f"through pick(S, {node.id}) or onehot({node.id})", node.span)
 
 
 def _unknown_function(name: str, assigned, free) -> str:

@@ -69,6 +69,17 @@ class Declared(NamedTuple):
     shape: tuple[Dim, ...]
     span: Span
     edges: tuple[str, str] = ("NAME", "RSQB")
+    classes: Dim | None = None
+    """For labels (`y: [N] of C`), how many classes there are."""
+
+
+class Keyword(NamedTuple):
+    """`axis=1` among a call's arguments; `resolve` checks where it stands."""
+
+    name: Name
+    value: "Expr"
+    span: Span
+    edges: tuple[str, str] = ("NAME", "")
 
 
 Expr = Union[Number, Name, Apply]
@@ -110,6 +121,8 @@ class Declare:
     target: Name
     shape: tuple[Dim, ...]
     span: Span
+    classes: Dim | None = None
+    """For labels (`y: [N] of C`), how many classes there are."""
 
 
 Statement = Union[Assign, Signature, Bare, Declare]
@@ -201,6 +214,21 @@ class AstBuilder(Transformer):
         target = Name(fold_name(name), token_span(name))
         return Declare(target, dims, Span.between(target.span, span))
 
+    def declare_labels(self, children):
+        name, _, (dims, _shape_span), _of, classes = children
+        target = Name(fold_name(name), token_span(name))
+        return Declare(target, dims, Span.between(target.span, classes.span), classes)
+
+    def declared_labels(self, children):
+        name, _, (dims, _shape_span), _of, classes = children
+        target = Name(fold_name(name), token_span(name))
+        return Declared(target, dims, Span.between(target.span, classes.span), classes=classes)
+
+    def keyword(self, children):
+        name, _, value = children
+        key = Name(fold_name(name), token_span(name))
+        return Keyword(key, value, Span.between(key.span, value.span), ("NAME", value.edges[1]))
+
     def unary(self, children):
         op, operand = children
         span = Span.between(token_span(op), operand.span)
@@ -233,7 +261,7 @@ def statement(target: Expr | None, value: Expr) -> Statement:
     if isinstance(target, Name):
         return Assign(target, value, span)
     if isinstance(target, Apply) and target.is_call:
-        declared = tuple(Declare(arg.target, arg.shape, arg.span)
+        declared = tuple(Declare(arg.target, arg.shape, arg.span, arg.classes)
                          for arg in target.args if isinstance(arg, Declared))
         return Signature(Name(target.func, target.func_span), _params(target), value, span,
                          declared)
@@ -315,6 +343,15 @@ def is_implicit(node: Apply) -> bool:
     return not node.is_call and len(node.args) == 2 and node.func_span == node.args[1].span
 
 
+def follows_transpose(product: Apply) -> bool:
+    """Whether an implicit product's first factor is a transpose (`Wᵀx`,
+    `xᵀWx`): then, as textbooks write, its array factors multiply by `@`."""
+    node = product.args[0]
+    while isinstance(node, Apply) and is_implicit(node):
+        node = node.args[0]
+    return isinstance(node, Apply) and not node.is_call and node.func == gates.TRANSPOSE
+
+
 def spelled(root: Expr) -> str:
     """An expression as text again, for error messages: names and numbers
     as parsed, each operator in its gate's notation, compound operands of
@@ -322,6 +359,8 @@ def spelled(root: Expr) -> str:
     def leaf(node):
         if isinstance(node, Name):
             return node.id, True
+        if isinstance(node, Keyword):
+            return f"{node.name.id}={spelled(node.value)}", True
         return (str(int(node.value)) if node.integral else repr(node.value)), True
 
     def apply(node: Apply, args):

@@ -7,6 +7,6 @@ The package is the table: `gates.GATES`, `gates.lookup`, `gates.Gate`.
 """
 
 from compiler.gates.table import (  # noqa: F401  (the package's interface)
-    CHAINS, CONST, COPY, FUNCTION_NAMES, GATES, MUL, NEG, SCALAR_GATES, SNIPPET_BUILTINS,
+    CHAINS, COLUMN, CONST, COPY, FUNCTION_NAMES, GATES, MUL, NEG, SCALAR_GATES, SNIPPET_BUILTINS,
     SPELLINGS, TRANSPOSE, ConstForm, Form, Gate, Rewrite, lookup,
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from compiler.gates.row import ConstForm, Gate
+from compiler.gates.row import ConstForm, Form, Gate
+from compiler.gates.targets import TARGETS
 
 
 def _matmul_vjp(index: int, ranks: tuple[int, ...]) -> str:
@@ -32,7 +33,7 @@ shapes up at the last axis, so only a matrix's axis 1 must be put back."""
 
 
 def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "reduce",
-               axes=AXES) -> list[Gate]:
+               axes=AXES, spelled: bool = True, forms=lambda fill: ()) -> list[Gate]:
     """A function of an array with an optional axis: one row for every entry
     (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
     first row's constant forms choose.  In the snippets, `{axis}` is
@@ -46,13 +47,21 @@ def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "redu
                      mean=f"np.ones({{shape_a}}) * ({{g}}{_KEEP[axis]} / {{axis_a}})"
                      if axis.isdigit() else "np.full({shape_a}, {g} / ({size_a}))")
         first = axis == axes[0]
-        return Gate(name if first else name + axis, (name,) if first else (), 1,
+        return Gate(name if first else name + axis, (name,) if first and spelled else (), 1,
                     forward.format_map(fill), ("",), f"{symbol}{{a}}", symbol, symbol,
-                    notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})",
+                    notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})" if spelled
+                    else f"{symbol}({{a}}{', axis=' + axis if axis.isdigit() else ''})",
                     shape_rule=rule, axis=int(axis) if axis else None,
-                    vjp=fixed(vjp.format_map(fill)), **extra)
-    return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:])),
+                    vjp=fixed(vjp.format_map(fill)), forms=forms(fill), **extra)
+    if not spelled:  # the reductions of a function that is elementwise too: max(A)
+        return [row(axis) for axis in axes]
+    return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:]),
+                axis_rows=_axis_names(name, axes)),
             *(row(axis) for axis in axes[1:])]
+
+
+def _axis_names(name: str, axes=AXES) -> tuple[str, ...]:
+    return tuple(name if axis == axes[0] else name + axis for axis in axes)
 
 
 def _axis_forms(name: str, axes) -> tuple[ConstForm, ...]:
@@ -67,8 +76,27 @@ def _softmax_rows() -> list[Gate]:
                     "softmax{a}", "softmax", "softmax", notation="softmax({a})",
                     shape_rule="along", axis=int(axis) if axis else -1,
                     staged_as=("exp", ("log_softmax" + axis, 0)), **extra)
-    return [row("", optional=1, const_forms=_axis_forms("softmax", ("0", "1"))),
+    return [row("", optional=1, const_forms=_axis_forms("softmax", ("0", "1")),
+                axis_rows=_axis_names("softmax")),
             row("0"), row("1")]
+
+
+def _extremum_rows(name: str) -> list[Gate]:
+    """`max(A)`, `max(A, axis=k)`: the largest entry, of all or along an
+    axis.  At a tie every tied entry gets an equal share of the gradient, as
+    JAX and PyTorch's amax do, so the shares add up to the upstream."""
+    tied = "({a} == {out}{keep})"
+    rule = "{g}{keep} * " + tied + " / np.sum(" + tied + "{axis}, keepdims=True)"
+    # The standard multiplies no booleans: they are cast to the inputs' type.
+    tied_xp = "np.astype({a} == {out}{keep}, dtype)"
+    rule_xp = "{g}{keep} * " + tied_xp + " / np.sum(" + tied_xp + "{axis}, keepdims=True)"
+    translate = TARGETS["array-api"].translate
+
+    def forms(fill):
+        return (("array-api", Form(translate(f"np.{name}({{a}}{{axis}})".format_map(fill)),
+                                   ("",), fixed(translate(rule_xp.format_map(fill))))),)
+    return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, name, spelled=False,
+                      forms=forms)
 
 
 class _Keep(dict):
@@ -81,9 +109,10 @@ class _Keep(dict):
 _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
 ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
-         notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True),
+         notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True,
+         row_vector_left=True),
     Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
-         notation="{a}ᵀ", shape_rule="swap_axes", vjp=fixed("{g}.T")),
+         notation="{a}ᵀ", shape_rule="swap_axes", vjp=fixed("{g}.T"), vector_as_row=True),
     Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
          notation="outer({a}, {b})", shape_rule="outer_product", vjp=fixed("{g} @ {b}", "{a} @ {g}"),
          vjp_note=True),
@@ -104,4 +133,11 @@ ARRAY_ROWS: tuple[Gate, ...] = (
                 "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)", "lsm",
                 rule="along", axes=("-1", "0", "1")),
     *_softmax_rows(),
+    *_extremum_rows("max"),
+    *_extremum_rows("min"),
+    # Alignment by name (§8): `m` of `X - m`, for X: [N, D] and m: [N], as a
+    # column [N, 1]; the column's gradient, summed back over the row by the
+    # stage that broadcast it, is a vector again.
+    Gate("column", (), 1, "{a}[:, None]", ("",), "{a}col", "col", "↕",
+         notation="{a}[:, None]", shape_rule="column", vjp=fixed("{g}[:, 0]")),
 )

@@ -137,6 +137,21 @@ class Gate:
     """Operands a call may leave out (the axis of `sum(A, 1)`)."""
     arrays_staged_as: tuple = ()
     """`staged_as` for when every operand is an array: `A · B` is `A @ B`."""
+    axis_rows: tuple[str, ...] = ()
+    """For a function that takes an axis: the rows it means with one array
+    and no axis, then with `axis=0` and `axis=1` (`sum`, `sum0`, `sum1`)."""
+    axis_lookalike: bool = False
+    """A whole number other than 0 after an array may be read as an axis
+    (`max(S, 1)`), so the call is refused for the user to say which."""
+    row_vector_left: bool = False
+    """A vector's transpose may be the left factor, as the lecture writes
+    the dot product `uᵀ @ v` (it is `u @ v`)."""
+    vector_as_row: bool = False
+    """A vector's stage of this gate (its transpose) is kept for a product
+    whose left factor it is; anywhere else it is refused."""
+    label_operands: tuple[int, ...] = ()
+    """The operands that are class labels (`y` of `pick(S, y)`): labels are
+    read here and nowhere else, and get no gradient."""
     compact: Form | None = None
     """Faster math code for the compact style, equal to the row's code
     within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
@@ -181,6 +196,8 @@ class Gate:
         return known[key]
 
     def accepts(self, count: int) -> bool:
+        if count == 1 and self.axis_rows:
+            return True  # a reduction of one array: max(A)
         return count >= self.arity if self.variadic else \
             self.arity <= count <= self.arity + self.optional
 

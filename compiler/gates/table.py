@@ -101,8 +101,10 @@ def _array_rule(row: Gate, rule: str, **own: str) -> Gate:
 
 
 def _extremum(name: str, ufunc: str) -> Gate:
+    # Of one array, or with an axis by keyword, the reduction (arrays.py).
     return Gate(name, (name,), 2, f"{name}({{args}})", _first_extremum,
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
+                axis_rows=("a" + name, "a" + name + "0", "a" + name + "1"), axis_lookalike=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
                 kink_at="[{args}].count({out}) > 1",
                 forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
@@ -122,7 +124,7 @@ _ROWS: tuple[Gate, ...] = (
     # `·` multiplies numbers, and two arrays by the matrix product.
     Gate("cdot", ("·",), 2, "{a} * {b}", ("{b}", "{a}"), "{a}{b}", "prod", "·",
          notation="{a} · {b}", staged_as=("mul", 0, 1), arrays_staged_as=("matmul", 0, 1),
-         shape_rule="either_product"),
+         shape_rule="either_product", row_vector_left=True),
     Gate("div", ("/", "÷"), 2, "{a} / {b}", ("1.0 / {b}", "-{a} / {b}**2"), "{a}d{b}",
          "quot", "÷", notation="{a} / {b}", staged_as=("mul", 0, ("inv", 1)),
          roles=("num", "den"),
@@ -259,7 +261,7 @@ def lookup(spelling: str) -> Gate | None:
 
 
 # The gates the passes make themselves, rather than look up by a spelling.
-NEG, MUL, COPY, CONST, TRANSPOSE = "neg", "mul", "copy", "const", "transpose"
+NEG, MUL, COPY, CONST, TRANSPOSE, COLUMN = "neg", "mul", "copy", "const", "transpose", "column"
 
 SNIPPET_BUILTINS = {"max": max, "min": min, "abs": abs}
 """The builtins a row's math snippet may call; gradc evaluates its own

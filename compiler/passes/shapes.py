@@ -95,6 +95,13 @@ def _function(gate) -> str:
     return gate.spellings[0] if gate.spellings else gate.notation.partition("(")[0]
 
 
+def missing_axis(shape: Shape, text: str, axis: int) -> str:
+    if not shape:
+        return f"{text} is a number, which has no axis"
+    return (f"{_is(text, shape)}, which has no axis {axis}: "
+            f"the axes are {', '.join(map(str, range(len(shape))))}")
+
+
 def _axis_checked(shape: Shape, text: str, gate) -> None:
     if not shape:
         raise Mismatch(f"{text} is a number: {_function(gate)} takes a vector or a matrix")
@@ -131,11 +138,43 @@ def along(shapes: list[Shape], texts: list[str], gate) -> Shape:
     return shapes[0]
 
 
+def column(shapes: list[Shape], texts: list[str], gate) -> Shape:
+    """A vector stood up as a column, for alignment by name."""
+    (a,) = shapes
+    return (a[0], 1)
+
+
 RULES: dict[str, Callable] = {
     "elementwise": elementwise, "matrix_product": matrix_product, "swap_axes": swap_axes,
     "outer_product": outer_product, "reduce": reduce, "along": along,
-    "either_product": either_product,
+    "either_product": either_product, "column": column,
 }
+
+
+def broadcasts(small: Shape, large: Shape) -> bool:
+    """Whether NumPy's rule lines the two shapes up."""
+    return all(a == b or 1 in (a, b) for a, b in zip(reversed(small), reversed(large)))
+
+
+def aligned_by_name(small: Shape, large: Shape) -> bool:
+    """Alignment by name (§8): where NumPy's rule fails, a vector lines up
+    with the axis of a matrix that its dimension names, when the name occurs
+    there once.  gradc's shapes have two axes at most, so the vector can only
+    need to stand as a column: [N] against [N, D]."""
+    return (len(small) == 1 and len(large) == 2 and not broadcasts(small, large)
+            and isinstance(small[0], str) and large.count(small[0]) == 1
+            and large[0] == small[0])
+
+
+def axis_named(shape: Shape, dim: str, text: str) -> int:
+    """The axis a dimension name means in an operand's shape (`axis=D`)."""
+    axes = [i for i, d in enumerate(shape) if d == dim]
+    if len(axes) > 1:
+        raise Mismatch(f"{_is(text, shape)}: {dim} names {len(axes)} axes, so axis={dim} "
+                       f"could be either: write axis={axes[0]} or axis={axes[1]}")
+    if not axes:
+        raise Mismatch(f"{_is(text, shape)}, which has no axis {dim}")
+    return axes[0]
 
 
 def infer(gate, shapes: list[Shape], texts: list[str], whole: str, span: Span) -> Shape:

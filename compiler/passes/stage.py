@@ -31,7 +31,8 @@ from compiler.passes.naming import Namer
 from compiler.front.resolve import Program
 from compiler.passes.shapes import Shape
 from compiler.gates.snippets import fill
-from compiler.front.syntax import Apply, Expr, Name, Number, fold, is_implicit, spelled
+from compiler.front.syntax import (Apply, Expr, Keyword, Name, Number, fold, follows_transpose,
+                                   is_implicit, spelled)
 
 
 # The records made once per stage or operand are named tuples: immutable,
@@ -49,6 +50,22 @@ class Const(NamedTuple):
 
 
 Operand = Union[Ref, Const]
+
+
+class _Axis(NamedTuple):
+    """An axis given by keyword (`axis=1`, `axis=D`), until it chooses its
+    function's row."""
+
+    value: int | str
+    node: Keyword
+
+
+class _RowVector(NamedTuple):
+    """A vector's transpose (`uᵀ`): the left factor of a product may read it
+    as the vector itself (`uᵀv` is `u @ v`); anything else refuses it."""
+
+    vector: object
+    node: Apply
 
 
 class Stage(NamedTuple):
@@ -155,6 +172,8 @@ class _Lowering:
         last = len(self.program.bindings) - 1
         for position, binding in enumerate(self.program.bindings):
             value = self._lower(binding.value)
+            if isinstance(value, _RowVector):
+                self._refuse_row_vector(value)
             if isinstance(value, Const):
                 value = self._new(gates.GATES[gates.CONST], [], value, binding.span)
             elif not isinstance(value, _Slot):
@@ -177,15 +196,99 @@ class _Lowering:
 
     def _operation(self, node: Apply, args: list):
         gate = gates.GATES[self.program.gate_name(node)]
+        if gate.axis_rows:
+            gate, args = self._row_for_call(node, gate, list(args))
+        if self.declared:
+            gate, args = self._product(node, gate, args)
+            for arg in args:
+                if isinstance(arg, _RowVector):
+                    self._refuse_row_vector(arg, node, gate)
+            if gate.vector_as_row and len(self._shape(args[0])) == 1:
+                return _RowVector(args[0], node)
+            if gate.on_numbers and not gate.arrays_staged_as:
+                args = self._aligned(args, node.span)
         if self.declared or not gate.on_numbers:
             self._check_shapes(node, gate, args)
         return self._apply(gate, args, node.span)
+
+    def _row_for_call(self, node: Apply, gate: Gate, args: list) -> tuple[Gate, list]:
+        """The row an axis chooses (`sum(X, axis=D)`, `max(A)`), and the
+        refusal of `max(A, 1)`, which reads as an axis and as a number."""
+        array = spelled(node.args[0])
+        if args and isinstance(args[-1], _Axis):
+            axis = args.pop()
+            k = axis.value if isinstance(axis.value, int) else self._named_axis(node, axis, args)
+            if k + 1 >= len(gate.axis_rows) or not self._shape(args[0]):
+                missing = shapes.missing_axis(self._shape(args[0]), array, k)
+                raise GradcError(f"{spelled(node)}: {missing}", axis.node.span)
+            return gates.GATES[gate.axis_rows[k + 1]], args
+        if len(args) == 1 and gate.axis_rows[0] != gate.name:
+            if not self._shape(args[0]):
+                raise GradcError(f"'{node.func}' takes at least {gate.arity} arguments, or "
+                                 f"one array: {array} is a number", node.func_span)
+            return gates.GATES[gate.axis_rows[0]], args
+        if gate.axis_lookalike and len(args) == 2 and self._shape(args[0]) \
+                and isinstance(args[1], Const) and args[1].integral and args[1].value != 0:
+            k = int(args[1].value)
+            raise GradcError(f"{spelled(node)}: {k} after an array could be an axis or a "
+                             f"number: write {node.func}({array}, axis={k}) for the "
+                             f"{node.func} along axis {k}, or {node.func}({array}, {k}.0) for "
+                             f"the elementwise {node.func} of {array} and {k}", node.func_span)
+        return gate, args
+
+    def _named_axis(self, node: Apply, axis: _Axis, args: list) -> int:
+        try:
+            return shapes.axis_named(self._shape(args[0]), axis.value, spelled(node.args[0]))
+        except shapes.Mismatch as mismatch:
+            raise GradcError(f"{spelled(node)}: {mismatch}", axis.node.span) from None
+
+    def _product(self, node: Apply, gate: Gate, args: list) -> tuple[Gate, list]:
+        """Textbook products: a vector's transpose as the left factor
+        (`uᵀ @ v` is `u @ v`), and an implicit product after a transpose,
+        which multiplies arrays by `@` (`Wᵀx`, `xᵀWx`)."""
+        if not is_implicit(node):
+            if gate.row_vector_left and isinstance(args[0], _RowVector):
+                return gate, [args[0].vector, *args[1:]]
+            return gate, args
+        left, right = args
+        if isinstance(left, _RowVector):
+            left = left.vector
+        if not (self._shape(left) and self._shape(right)):
+            return gate, args
+        if not follows_transpose(node):
+            raise GradcError("two arrays multiplied without an operator: write '@' for "
+                             "the matrix product or '*' for the elementwise one",
+                             node.func_span)
+        return gates.GATES[gates.lookup("@").name], [left, right]
+
+    def _refuse_row_vector(self, row: _RowVector, node: Apply | None = None,
+                           gate: Gate | None = None) -> None:
+        """A vector's transpose read other than as a product's left factor:
+        an elementwise product says why; anything else is the transpose's
+        own error, at the transpose."""
+        if node is not None and gate.on_numbers and len(node.args) == 2 \
+                and node.args[0] is row.node:
+            vector = spelled(row.node.args[0])
+            raise GradcError(f"{spelled(node)}: {vector} is {shapes.shown(self._shape(row.vector))}"
+                             f", a vector, whose transpose is only the left factor of a matrix "
+                             f"product ({vector}ᵀv, {vector}ᵀ @ v and {vector}ᵀ·v are {vector} @ v), "
+                             f"and this product is elementwise", node.func_span)
+        self._check_shapes(row.node, gates.GATES[gates.TRANSPOSE], [row.vector])
+
+    def _aligned(self, args: list, span: Span) -> list:
+        """Alignment by name: `X - m` for X: [N, D] and m: [N] stands m up
+        as a column, a stage of its own, where NumPy's rule would fail."""
+        operand_shapes = [self._shape(arg) for arg in args]
+        largest = max(operand_shapes, key=len)
+        return [self._new(gates.GATES[gates.COLUMN], [arg], None, span)
+                if shapes.aligned_by_name(shape, largest) else arg
+                for arg, shape in zip(args, operand_shapes)]
 
     def _check_shapes(self, node: Apply, gate: Gate, args: list) -> None:
         """The shape rule of the gate the user wrote, located at its
         operator and told in the file's own words; the stages it lowers to
         then agree by construction."""
-        texts = [spelled(arg) for arg in node.args]
+        texts = [spelled(arg) for arg in node.args][:len(args)]
         for form in gate.const_forms:
             # An optional constant operand (an axis) picks the row to check.
             chosen = args[form.position] if gate.arity <= form.position < len(args) else None
@@ -193,10 +296,6 @@ class _Lowering:
                 gate, args, texts = gates.GATES[form.gate], args[:form.position], texts[:1]
                 break
         operand_shapes = [self._shape(arg) for arg in args]
-        if is_implicit(node) and all(operand_shapes):
-            raise GradcError("two arrays multiplied without an operator: write '@' for "
-                             "the matrix product or '*' for the elementwise one",
-                             node.func_span)
         shapes.infer(gate, operand_shapes, texts, spelled(node), node.func_span)
 
     def _shape(self, value) -> Shape:
@@ -204,7 +303,10 @@ class _Lowering:
             return self.drafts[value.index].shape
         return self.shapes.get(value.name, ()) if isinstance(value, Ref) else ()
 
-    def _leaf(self, node: Union[Name, Number]):
+    def _leaf(self, node: Union[Name, Number, Keyword]):
+        if isinstance(node, Keyword):
+            value = node.value
+            return _Axis(int(value.value) if isinstance(value, Number) else value.id, node)
         if isinstance(node, Number):
             return Const(node.value, node.integral)
         if node.id in self.program.constants:
