@@ -53,12 +53,13 @@ def _spellings(terminal: str) -> list[str]:
 def _operator_levels(grammar: str) -> tuple[dict[str, int], dict[str, int]]:
     """Each binary operator's binding power, and each other alias's (the
     implicit product, the prefix sign), by the layer of the grammar's
-    expression rules it appears in: `sum` binds loosest, at 1."""
-    rules = re.findall(r"^\?(\w+):(.*?)(?=^\S|\Z)", grammar, re.MULTILINE | re.DOTALL)
-    layers = [name for name, _ in rules]
+    expression rules it appears in: the first rule with a binary operator
+    binds loosest, at 1, and each rule it falls through to one tighter."""
+    rules = re.findall(r"^\?\w+:(.*?)(?=^\S|\Z)", grammar, re.MULTILINE | re.DOTALL)
+    loosest = next(i for i, body in enumerate(rules) if "-> binary" in body)
     binary: dict[str, int] = {}
     aliases: dict[str, int] = {}
-    for level, (name, body) in enumerate(rules[layers.index("sum"):], start=1):
+    for level, body in enumerate(rules[loosest:], start=1):
         for terminal in re.findall(r"\b\w+ ([A-Z]+) \w+ +-> binary", body):
             binary[terminal] = level
         for alias in re.findall(r"-> (implicit|unary)\b", body):

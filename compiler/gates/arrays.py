@@ -139,5 +139,5 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     # column [N, 1]; the column's gradient, summed back over the row by the
     # stage that broadcast it, is a vector again.
     Gate("column", (), 1, "{a}[:, None]", ("",), "{a}col", "col", "↕",
-         notation="{a}[:, None]", shape_rule="column", vjp=fixed("{g}[:, 0]")),
+         notation="{a}[:, None]", shape_rule="as_column", vjp=fixed("{g}[:, 0]")),
 )

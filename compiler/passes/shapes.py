@@ -147,7 +147,7 @@ def column(shapes: list[Shape], texts: list[str], gate) -> Shape:
 RULES: dict[str, Callable] = {
     "elementwise": elementwise, "matrix_product": matrix_product, "swap_axes": swap_axes,
     "outer_product": outer_product, "reduce": reduce, "along": along,
-    "either_product": either_product, "column": column,
+    "either_product": either_product, "as_column": column,
 }
 
 
