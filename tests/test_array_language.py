@@ -216,3 +216,12 @@ def test_a_repeated_name_is_not_aligned():
     assert error_of("X: [N, D]\nm: [K]\nY = X - m") == (
         "3:7: X − m: X is [N, D] and m is [K]; shapes broadcast only where their dimensions "
         "agree from the last axis (D and K differ)")
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_the_tie_rule_holds_on_every_target_that_takes_arrays(target):
+    module = build("S: [N, C]\nm = sum(max(S, axis=1)) + min(S)", target=target)
+    S = np.array([[0.0, 5.0, 5.0], [-1.0, 2.0, -1.0]])
+    value, (dS,) = module.grad(S)
+    assert float(value) == 6.0
+    assert np.asarray(dS).tolist() == [[0.0, 0.5, 0.5], [0.5, 1.0, 0.5]]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Callable
 
 from compiler.gates.row import ConstForm, Form, Gate
-from compiler.gates.targets import TARGETS
 
 
 def _matmul_vjp(index: int, ranks: tuple[int, ...]) -> str:
@@ -88,13 +87,12 @@ def _extremum_rows(name: str) -> list[Gate]:
     tied = "({a} == {out}{keep})"
     rule = "{g}{keep} * " + tied + " / np.sum(" + tied + "{axis}, keepdims=True)"
     # The standard multiplies no booleans: they are cast to the inputs' type.
-    tied_xp = "np.astype({a} == {out}{keep}, dtype)"
-    rule_xp = "{g}{keep} * " + tied_xp + " / np.sum(" + tied_xp + "{axis}, keepdims=True)"
-    translate = TARGETS["array-api"].translate
+    tied_xp = "xp.astype({a} == {out}{keep}, dtype)"
+    rule_xp = "{g}{keep} * " + tied_xp + " / xp.sum(" + tied_xp + "{axis}, keepdims=True)"
 
     def forms(fill):
-        return (("array-api", Form(translate(f"np.{name}({{a}}{{axis}})".format_map(fill)),
-                                   ("",), fixed(translate(rule_xp.format_map(fill))))),)
+        return (("array-api", Form(f"xp.{name}({{a}}{{axis}})".format_map(fill), ("",),
+                                   fixed(rule_xp.format_map(fill)))),)
     return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, name, spelled=False,
                       forms=forms)
 
