@@ -1,9 +1,9 @@
 """One training step of the two-layer network: gradc's module against the
 same gradient written by hand in NumPy, PyTorch eager and JAX jit.
 
-    python benchmarks/train_step.py               # digits' size and the large size
+    python benchmarks/train_step.py               # both sizes, own threads and one thread
     python benchmarks/train_step.py --quick       # tiny sizes, a few seconds
-    python benchmarks/train_step.py --threads 1   # BLAS, torch and XLA on one thread
+    python benchmarks/train_step.py --threads 1   # BLAS, torch and XLA on one thread only
 
 The step is loss and gradient of examples/arrays/two_layer.txt (a ReLU
 layer of H units, softmax cross-entropy over C classes, L2 on the weights)
@@ -18,7 +18,13 @@ with one-hot targets:
 - `PyTorch`: eager, CPU, float64, the tensors made before timing, the
   weights `requires_grad`, `loss.backward()`; each call clears the grads;
 - `JAX jit`: `jit(value_and_grad)` of the loss in jax.numpy, 64-bit
-  floats, the arrays put on the device before timing, `block_until_ready`.
+  floats, the arrays put on the device before timing, `block_until_ready`;
+- `floor`: the step's five matrix products alone (`X @ W1`, `h @ W2`,
+  `dS @ W2.T`, `h.T @ dS`, `X.T @ dh`), on the same arrays: no step that
+  computes the gradient by these products can take less.
+
+With no --threads, each thread count (the libraries' own, then one) runs
+in a process of its own, since XLA reads its thread flags at start.
 
 Every column is checked against `hand` once before timing.  The time of a
 column is the minimum over calls, the columns interleaved (in rounds, each
@@ -80,6 +86,18 @@ def hand_grad(X, W1, b1, W2, b2, Y, reg):
     return loss, (dW1, db1, dW2, db2)
 
 
+def floor_step(arrays):
+    """The products of one step, on operands of the step's shapes and values."""
+    X, W1, b1, W2, b2, Y = arrays
+    hidden = np.maximum(0, X @ W1 + b1)
+    dscores = hidden @ W2 - Y
+    dhidden = dscores @ W2.T
+
+    def step():
+        return (X @ W1, hidden @ W2, dscores @ W2.T, hidden.T @ dscores, X.T @ dhidden)
+    return step
+
+
 def gradc_step(arrays):
     module = load(FORMULA, wrt=PARAMS)
     return lambda: module.grad(*arrays, REG)
@@ -134,7 +152,7 @@ def jax_step(arrays):
 
 COLUMNS = {"gradc": (None, gradc_step), "gradc all": (None, gradc_all_step),
            "hand": (None, hand_step), "PyTorch": ("torch", torch_step),
-           "JAX jit": ("jax", jax_step)}
+           "JAX jit": ("jax", jax_step), "floor": (None, floor_step)}
 
 
 def installed(package: str | None) -> bool:
@@ -154,7 +172,10 @@ def measure(size, rounds: int, burst: int, gap: float = 0.25) -> dict[str, float
              if installed(package)}
     expected = hand_grad(*arrays, REG)
     for name, step in steps.items():
-        check(name, step(), expected)        # and the first call: JAX's trace
+        if name == "floor":
+            step()
+        else:
+            check(name, step(), expected)    # and the first call: JAX's trace
     best = dict.fromkeys(steps, float("inf"))
     names = list(steps)
     for round_ in range(rounds):
@@ -177,14 +198,21 @@ def check(name: str, result, expected) -> None:
                                    err_msg=name)
 
 
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
+
+
 def limit_threads(count: int) -> None:
-    """BLAS, torch and XLA on `count` threads (XLA reads its flag at start)."""
+    """BLAS, torch and XLA on `count` threads (XLA reads its flag at start,
+    so this runs before JAX is imported)."""
     import os
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(count)
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + f" --xla_cpu_multi_thread_eigen={'true' if count > 1 else 'false'}"
-                               + f" intra_op_parallelism_threads={count}")
+    if count == 1:
+        os.environ.update(ONE_THREAD)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(count)
+    except ImportError:
+        os.environ.update({k: str(count) for k in ONE_THREAD if k.endswith("THREADS")})
     if installed("torch"):
         import torch
         torch.set_num_threads(count)
@@ -200,18 +228,48 @@ def blas() -> str:
     return ", ".join(found) or "none found"
 
 
+def table(rows) -> None:
+    """Each column's time over the floor's, and gradc's over each other column's."""
+    names = [name for name in COLUMNS if name in rows[0][2] and name != "floor"]
+    others = [name for name in names if name != "gradc"]
+    print("| size | N, D, H, C | floor ms | " + " | ".join(f"{n} / floor" for n in names)
+          + "".join(f" | gradc / {n}" for n in others) + " |")
+    print("|---|---|---:|" + "---:|" * (len(names) + len(others)))
+    for label, size, best in rows:
+        gradc = best.get("gradc", float("nan"))
+        cells = [f"{best[n] / best['floor']:.2f}" for n in names]
+        cells += [f"{gradc / best[n]:.2f}" for n in others]
+        print(f"| {label} | {', '.join(map(str, size))} | {best['floor'] * 1e3:.2f} | "
+              + " | ".join(cells) + " |")
+
+
+def each_thread_count(argv: list[str]) -> int:
+    """This script again in a process per thread count: the libraries' own, then one."""
+    import subprocess
+    for threads, title in (("0", "The libraries' own threads"), ("1", "One thread each")):
+        print(f"### {title}\n", flush=True)
+        status = subprocess.call([sys.executable, __file__, *argv, "--threads", threads])
+        if status:
+            return status
+        print()
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads for BLAS, torch and XLA (default: theirs)")
+                        help="threads for BLAS, torch and XLA; 0: theirs "
+                             "(default: a table for each, in processes of their own)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="rounds per size (default: 20 digits, 5 large)")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--columns", nargs="+", choices=list(COLUMNS), default=list(COLUMNS),
-                        help="in this order; hand is always measured")
+                        help="in this order; floor is always measured")
     args = parser.parse_args(argv)
-    chosen = dict.fromkeys(args.columns + ["hand"])
+    if args.threads is None:
+        return each_thread_count(sys.argv[1:] if argv is None else list(argv))
+    chosen = dict.fromkeys(args.columns + ["floor"])
     COLUMNS.update((name, COLUMNS.pop(name)) for name in list(chosen))
     for name in [name for name in COLUMNS if name not in chosen]:
         del COLUMNS[name]
@@ -230,21 +288,8 @@ def main(argv=None) -> int:
         best = measure(size, rounds, burst=20 if label == "digits" else 2,
                        gap=0.02 if args.quick else 0.25)
         rows.append((label, size, best))
-    names = [name for name in COLUMNS if name in rows[0][2]]
-    if "gradc" not in names:
-        names.append("gradc")
-        for _, _, best in rows:
-            best["gradc"] = float("nan")
     print()
-    print("| size | N, D, H, C | hand ms | " + " | ".join(f"{n} / hand" for n in names if n != "hand")
-          + " | gradc / PyTorch | gradc / JAX |")
-    print("|---|---|---:|" + "---:|" * (len(names) + 1))
-    for label, size, best in rows:
-        ratios = [f"{best[n] / best['hand']:.2f}" for n in names if n != "hand"]
-        versus = [f"{best['gradc'] / best[n]:.2f}" if n in best and "gradc" in best else ""
-                  for n in ("PyTorch", "JAX jit")]
-        print(f"| {label} | {', '.join(map(str, size))} | {best['hand'] * 1e3:.2f} | "
-              + " | ".join(ratios + versus) + " |")
+    table(rows)
     return 0
 
 
