@@ -4,6 +4,7 @@ same gradient written by hand in NumPy, PyTorch eager and JAX jit.
     python benchmarks/train_step.py               # both sizes, own threads and one thread
     python benchmarks/train_step.py --quick       # tiny sizes, a few seconds
     python benchmarks/train_step.py --threads 1   # BLAS, torch and XLA on one thread only
+    python benchmarks/train_step.py --lines       # gradc's module, line by line
 
 The step is loss and gradient of examples/arrays/two_layer.txt (a ReLU
 layer of H units, softmax cross-entropy over C classes, L2 on the weights)
@@ -45,6 +46,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from compiler import load  # noqa: E402
 from compiler.loader import module_from_source  # noqa: E402
@@ -243,6 +245,17 @@ def table(rows) -> None:
               + " | ".join(cells) + " |")
 
 
+def lines(sizes, labels, rounds: int) -> int:
+    """The costliest lines of the module `gradc` times, at each size."""
+    from line_costs import line_costs, print_costs
+
+    module = load(FORMULA, wrt=PARAMS)
+    for label in labels:
+        print(f"\n### {label}: {', '.join(map(str, sizes[label]))}\n")
+        print_costs(line_costs(module, (*batch(*sizes[label]), REG), rounds))
+    return 0
+
+
 def each_thread_count(argv: list[str]) -> int:
     """This script again in a process per thread count: the libraries' own, then one."""
     import subprocess
@@ -266,7 +279,13 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--columns", nargs="+", choices=list(COLUMNS), default=list(COLUMNS),
                         help="in this order; floor is always measured")
+    parser.add_argument("--lines", action="store_true",
+                        help="instead: the time of each line of gradc's module")
     args = parser.parse_args(argv)
+    if args.lines:
+        if args.threads:
+            limit_threads(args.threads)
+        return lines(QUICK if args.quick else SIZES, args.sizes, args.rounds or 5)
     if args.threads is None:
         return each_thread_count(sys.argv[1:] if argv is None else list(argv))
     chosen = dict.fromkeys(args.columns + ["floor"])
