@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -374,3 +376,15 @@ def test_json_of_a_failure_matches_the_schema(monkeypatch):
                                                sympy_timeout=0)))
     assert _conforms(report, _documented_schema()) == []
     assert report["ok"] is False and report["points"][0]["rows"][1]["sympy"] is None
+
+
+def test_a_failure_at_a_later_point_is_reported_not_a_crash(tmp_path):
+    source = tmp_path / "f.txt"
+    source.write_text("x: [D]\nf = sum(exp(x) * sin(x))\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "compiler", "check", str(source),
+                          "--rtol", "0", "--atol", "0"], capture_output=True, text=True)
+    assert (run.returncode, run.stderr) == (1, "")
+    failures = [line for line in run.stdout.splitlines() if line.startswith("FAIL")]
+    assert failures and all(line.startswith(("FAIL: f at point ", "FAIL: df/dx at point "))
+                            for line in failures)
+    assert any(" at point 2: " in line or " at point 3: " in line for line in failures)
