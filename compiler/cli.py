@@ -29,7 +29,7 @@ from compiler.emit.render import TARGET_NAMES
 from compiler.errors import GradcError, format_error
 from compiler.files import decoded_for_display, output_path, write_atomically
 
-TOOLS = {"check": "compiler.checker.check_view", "explain": "compiler.tools.explain",
+TOOLS = {"check": "compiler.checker.report", "explain": "compiler.tools.explain",
          "draw": "compiler.tools.draw"}
 """The module whose `run(formula, args)` carries out each command but
 `compile`, imported when its command runs."""

@@ -51,7 +51,7 @@ def test_an_array_drawing_renders(tmp_path):
 def test_each_kind_of_file_refuses_the_others_options(tmp_path, capsys):
     out = str(tmp_path / "out.dot")
     assert main(["draw", str(EXAMPLES / "arrays" / "dense.txt"), "--at", "x=1", "-o", out]) == 2
-    assert "drawn at random" in capsys.readouterr().err
+    assert "--at gives numbers, but 'x' is declared [D]" in capsys.readouterr().err
     assert main(["draw", str(EXAMPLES / "staged.txt"), "--seed", "1", "-o", out]) == 2
     assert "declares no shapes" in capsys.readouterr().err
 

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.checker.array_points import choose_sizes, draw
+from compiler.inputs import choose_sizes, draw
 from compiler.tools.array_trace import array_trace
 from compiler.cli import main
 from compiler.build import build
@@ -90,7 +90,8 @@ def test_dims_and_seed_choose_the_inputs(capsys):
 
 def test_each_kind_of_file_refuses_the_others_options(capsys):
     status, _, err = run(capsys, "explain", EXAMPLES / "arrays" / "dense.txt", "--at", "x=1")
-    assert status == 2 and "drawn at random" in err
+    assert status == 2 and "--at gives numbers, but 'x' is declared [D]: give its entries " \
+        "with --at-file, or leave them random (--seed)" in err
     status, _, err = run(capsys, "explain", EXAMPLES / "staged.txt", "--dims", "N=2")
     assert status == 2 and "declares no shapes" in err
 
@@ -116,3 +117,64 @@ def test_the_docs_show_the_golden_text():
     golden = (GOLDEN / "explain_linear_layer.txt").read_text(encoding="utf-8")
     indented = "".join(f"    {line}".rstrip() + "\n" for line in golden.splitlines())
     assert indented in docs
+
+
+TWO_LAYER = EXAMPLES / "arrays" / "two_layer.txt"
+
+
+def _saved_point(tmp_path, **arrays):
+    path = tmp_path / "point.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def test_at_gives_the_number_inputs_of_an_array_file(capsys):
+    status, out, _ = run(capsys, "explain", TWO_LAYER, "--at", "reg=0.25")
+    assert status == 0
+    assert out.startswith("loss(X, W1, b1, W2, b2, Y, reg) at the given inputs "
+                          "(any others random)\n")
+    assert "\nreg    a number  0.25\n" in out
+    random_out = run(capsys, "explain", TWO_LAYER)[1]
+    assert [line for line in random_out.splitlines() if line.startswith("X ")] == \
+        [line for line in out.splitlines() if line.startswith("X ")]
+
+
+def test_at_file_gives_arrays_and_fixes_the_sizes_they_span(tmp_path, capsys):
+    X = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
+    Y = np.eye(5)[[1, 3]]
+    point = _saved_point(tmp_path, X=X, Y=Y, reg=np.float64(0.1))
+    status, out, _ = run(capsys, "explain", TWO_LAYER, "--at-file", point)
+    assert status == 0
+    assert "dimensions: N=2 D=3 C=5 (given), H=4 (chosen; set with --dims)" in out
+    assert "\nX      [N, D]    [[1, 2, 3], [0.5, -1, 0]]\n" in out
+    assert "\nY      [N, C]    min 0, max 1, norm 1.414\n" in out
+    assert "\nreg    a number  0.1\n" in out
+
+
+@pytest.mark.parametrize("arrays, extra, message", [
+    ({"X": np.ones(2)}, [], "'X' in {path} has shape (2,), but it is declared [N, D]"),
+    ({"X": np.ones((2, 3))}, ["--dims", "N=4"],
+     "'X' in {path} has shape (2, 3), but it is declared [N, D] and N is 4"),
+    ({"X": np.ones((2, 3)), "W1": np.ones((4, 2))}, [],
+     "'W1' in {path} has shape (4, 2), but it is declared [D, H] and D is 3"),
+    ({"Z": np.ones(2)}, [], "'Z' in {path} is not an input: the inputs are X, W1, b1, W2, "
+                            "b2, Y, reg"),
+    ({"reg": np.ones(2)}, [], "'reg' in {path} has shape (2,), but it is a number"),
+    ({"X": np.full((2, 3), np.nan)}, [], "'X' in {path} holds a value that is not finite"),
+    ({"X": np.array([["a", "b"]])}, [], "'X' in {path} holds <U1 values: expected real numbers"),
+])
+def test_a_stored_point_that_does_not_fit_is_bad_input(arrays, extra, message, tmp_path,
+                                                        capsys):
+    point = _saved_point(tmp_path, **arrays)
+    status, out, err = run(capsys, "explain", TWO_LAYER, "--at-file", point, *extra)
+    assert (status, out) == (2, "")
+    assert err == f"{TWO_LAYER}: error: {message.format(path=point)}\n"
+
+
+def test_a_file_that_is_not_npz_is_bad_input(tmp_path, capsys):
+    point = tmp_path / "point.npz"
+    point.write_text("X = 1\n", encoding="utf-8")
+    status, _, err = run(capsys, "explain", TWO_LAYER, "--at-file", point)
+    assert status == 2
+    assert err.startswith(f"{TWO_LAYER}: error: cannot read the --at-file '{point}': "
+                          "expected a NumPy .npz file (")

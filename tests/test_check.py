@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import compiler
 from compiler import gates
 from compiler.checker import oracle
 from compiler.checker.checking import judge as _row
-from compiler.checker.checkpoints import MAX_DRAWS
+from compiler.checker.report import to_text
+from compiler.inputs import MAX_DRAWS
 from compiler.errors import GradcError
 from compiler.front.resolve import CONSTANTS
 from conftest import EXAMPLES
@@ -182,7 +184,7 @@ def test_random_points_are_seeded_and_redrawn_where_not_finite():
     assert first == compiler.check("f = log(-x)")
     point = first.points[0]
     assert point.origin == "random" and point.values[0][1] < 0
-    assert point.redraws[0].startswith("x=2.067: stage f fails in the forward pass: ")
+    assert point.redraws[0].startswith("at x=2.067: stage f fails in the forward pass: ")
     assert compiler.check("f = log(-x)", seed=1).points != first.points
 
 
@@ -254,3 +256,54 @@ def test_the_budget_restores_the_alarm_handler():
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
+
+
+BCE = "ŷ = σ(z)\nl = -y*log(ŷ) - (1 - y)*log(1 - ŷ)\n"
+
+
+@pytest.mark.parametrize("z, value", [(700, 700.0), (-700, math.exp(-700))])
+def test_the_oracle_takes_the_digits_an_extreme_point_needs(z, value):
+    """1 - σ(-700) is 1 to 300 digits: the oracle raises its precision
+    until two precisions agree, instead of answering 0 or nothing."""
+    report = compiler.check(BCE, at={"z": z, "y": 0})
+    row = report.points[0].rows[0]
+    assert (row.verdict, row.generated, row.reason) == ("ok", value, "")
+    assert row.sympy == pytest.approx(value, rel=1e-15)
+
+
+def test_digits_are_doubled_until_two_precisions_agree():
+    import mpmath
+
+    def counted(results):
+        digits = []
+        return digits, lambda: digits.append(mpmath.mp.dps) or results()
+
+    digits, run = counted(lambda: [0, mpmath.mpf(1) - 1 / (1 + mpmath.exp(-700))])
+    assert oracle.settled(run) == [0.0, pytest.approx(math.exp(-700), rel=1e-15)]
+    assert digits == [40, 80, 160, 320, 640]
+    # SymPy's own 0 is exact; a 0 that rounding made may not be.
+    digits, run = counted(lambda: [0, mpmath.mpf(2)])
+    assert (oracle.settled(run), digits) == ([0.0, 2.0], [40, 80])
+    digits, run = counted(lambda: [mpmath.mpf(1) + mpmath.mpf(10) ** -2000 - 1])
+    assert (oracle.settled(run), digits) == ([0.0], [40, 80, 160, 320, 640, 1280])
+
+
+def test_what_goes_unchecked_says_why_and_the_verdict_says_so():
+    report = compiler.check(EXAMPLES / "multiply.txt", at={"x": 1, "y": 2}, sympy_timeout=0)
+    value = report.points[0].rows[0]
+    assert (value.verdict, value.reason) == (
+        "unchecked", "SymPy was skipped: it took longer than 0 s, and a value has nothing "
+                     "else to compare with")
+    text = to_text(report)
+    assert "\n  unchecked: f: SymPy was skipped: it took longer than 0 s, and a value has " \
+           "nothing else to compare with\n" in text
+    assert text.endswith("\nok, but not everything was checked: 1 of 3 quantities are "
+                         "unchecked, in part or whole (see above); the rest agree "
+                         "(rtol 1e-09, atol 1e-12)\n")
+
+
+def test_two_numbers_near_zero_that_agree_within_atol_show_their_difference():
+    report = compiler.check("f = x", at={"x": 1})
+    tiny = replace(report.points[0].rows[0], generated=3.5e-18, sympy=3.4e-43, error=1e25)
+    shown = to_text(replace(report, points=(replace(report.points[0], rows=(tiny,)),)))
+    assert "3.5e-18 abs  ok" in shown and "e+25" not in shown

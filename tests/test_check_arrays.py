@@ -15,11 +15,12 @@ import compiler
 from compiler import gates
 from compiler.checker import array_oracle
 from compiler.checker.array_checking import FD_DIRECTIONS
-from compiler.checker.check_view import to_json, to_text
+from compiler.checker.report import to_json, to_text
 from compiler.cli import main
 from compiler.front.parse import parse
 from compiler.front.resolve import resolve
-from conftest import ROOT
+from check_schema import conforms, documented_schema
+from conftest import EXAMPLES, ROOT
 from test_check_cli import gradc
 
 # The lectures' vectorized code, as formulas.
@@ -263,7 +264,7 @@ def test_the_cli_reports_one_line_per_input(saved):
     run = gradc("check", str(path), "--dims", "N=3")
     assert run.returncode == 0 and run.stderr == ""
     lines = run.stdout.splitlines()
-    assert lines[0] == (f"{path}: loss(X, W1, b1, W2, b2, Y) at 3 random points, against "
+    assert lines[0] == (f"{path}: loss(X, W1, b1, W2, b2, Y) at 3 points, against "
                         "SymPy and central differences")
     assert lines[1] == "dimensions: N=3 (given), D=2 H=4 C=5 (chosen; set with --dims)"
     assert lines[2] == "entries drawn from [-3, 3] with seed 0; central differences: every entry"
@@ -314,56 +315,13 @@ def test_dims_for_a_scalar_file_and_at_for_an_array_file_exit_2(tmp_path, saved)
 
 # -- JSON, against the schema in docs/check.md ----------------------------------
 
-def _documented_schema() -> dict:
-    text = (ROOT / "docs" / "check.md").read_text(encoding="utf-8")
-    block = text.split("## JSON for arrays", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
-    return json.loads(block)
-
-
-def _conforms(value, schema, where="$") -> list[str]:
-    if isinstance(schema, dict):
-        if not isinstance(value, dict):
-            return [f"{where}: expected an object"]
-        if len(schema) == 1 and next(iter(schema)).startswith("<"):
-            kind = next(iter(schema.values()))
-            return [p for k, v in value.items() for p in _conforms(v, kind, f"{where}.{k}")]
-        if sorted(value) != sorted(schema):
-            return [f"{where}: keys {sorted(value)} != {sorted(schema)}"]
-        return [p for k in schema for p in _conforms(value[k], schema[k], f"{where}.{k}")]
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            return [f"{where}: expected a list"]
-        return [p for i, v in enumerate(value) for p in _conforms(v, schema[0], f"{where}[{i}]")]
-    return [] if _matches(value, schema) else [f"{where}: {value!r} is not {schema}"]
-
-
-def _matches(value, kind: str) -> bool:
-    types = {"string": str, "boolean": bool, "number": (int, float), "integer": int}
-    for option in kind.split(" | "):
-        if option == "null" and value is None or option == "array" and _numbers(value):
-            return True
-        if option in types and isinstance(value, types[option]) and \
-                (option == "boolean" or not isinstance(value, bool)):
-            return True
-        if option not in types and option not in ("null", "array") and value == option:
-            return True
-    return False
-
-
-def _numbers(value) -> bool:
-    """Nested lists of numbers: an array."""
-    if isinstance(value, list):
-        return all(_numbers(v) for v in value)
-    return isinstance(value, float)
-
-
 def test_json_matches_the_documented_schema(saved):
     path = saved("relu_layer")
     run = gradc("check", str(path), "--json", "--points", "1", "--dims", "N=3")
     assert run.returncode == 0
     report = json.loads(run.stdout)
-    assert _conforms(report, _documented_schema()) == []
-    assert report["schema"] == "gradc-check-arrays/1"
+    assert conforms(report, documented_schema()) == []
+    assert report["schema"] == "gradc-check/2"
     assert report["dims"] == {"N": 3, "D": 2} and report["dims_given"] == ["N"]
     point = report["points"][0]
     assert len(point["values"]["X"]) == 3 and len(point["upstream"][0]) == 2
@@ -374,7 +332,7 @@ def test_json_of_a_failure_matches_the_schema(monkeypatch):
     _break(monkeypatch, "matmul", vjp=lambda i, r: ("{g} @ {b}", "{a}.T @ {g}")[i])
     report = json.loads(to_json(compiler.check(FORMULAS["two_layer_net"], points=1,
                                                sympy_timeout=0)))
-    assert _conforms(report, _documented_schema()) == []
+    assert conforms(report, documented_schema()) == []
     assert report["ok"] is False and report["points"][0]["rows"][1]["sympy"] is None
 
 
@@ -388,3 +346,29 @@ def test_a_failure_at_a_later_point_is_reported_not_a_crash(tmp_path):
     assert failures and all(line.startswith(("FAIL: f at point ", "FAIL: df/dx at point "))
                             for line in failures)
     assert any(" at point 2: " in line or " at point 3: " in line for line in failures)
+
+
+def test_a_stored_point_and_given_numbers_are_checked_as_given(tmp_path):
+    import numpy as np
+
+    X = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
+    Y = np.eye(5)[[1, 3]]
+    np.savez(tmp_path / "point.npz", X=X, Y=Y)
+    run = gradc("check", str(EXAMPLES / "arrays" / "two_layer.txt"), "--at-file",
+                str(tmp_path / "point.npz"), "--at", "reg=0.1", "--json")
+    assert (run.returncode, run.stderr) == (0, "")
+    report = json.loads(run.stdout)
+    assert conforms(report, documented_schema()) == []
+    assert report["dims"] == {"N": 2, "D": 3, "H": 4, "C": 5}
+    assert report["dims_given"] == ["N", "D", "C"]
+    (point,) = report["points"]
+    assert point["origin"] == "given"
+    assert (point["values"]["X"], point["values"]["Y"], point["values"]["reg"]) == \
+        (X.tolist(), Y.tolist(), 0.1)
+
+
+def test_at_gives_a_points_numbers_and_leaves_its_arrays_random():
+    report = compiler.check("f(x: [D], c) = sum(x * x) * c", at=["c=2", "c=-1"])
+    assert [(p.origin, dict(p.values)["c"]) for p in report.points] == \
+        [("given", 2.0), ("given", -1.0)]
+    assert report.ok

@@ -10,8 +10,9 @@ from dataclasses import replace
 
 import compiler
 from compiler import gates
-from compiler.checker.check_view import to_json, to_text
+from compiler.checker.report import to_json, to_text
 from compiler.cli import main
+from check_schema import conforms, documented_schema
 from conftest import EXAMPLES, ROOT
 
 
@@ -117,42 +118,6 @@ def test_sympy_timeout_is_reported():
 
 # -- JSON, against the schema in docs/check.md ----------------------------------------
 
-def _documented_schema() -> dict:
-    text = (ROOT / "docs" / "check.md").read_text(encoding="utf-8")
-    block = text.split("## JSON", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
-    return json.loads(block)
-
-
-def _conforms(value, schema, where="$") -> list[str]:
-    if isinstance(schema, dict):
-        if not isinstance(value, dict):
-            return [f"{where}: expected an object"]
-        if list(schema) == ["<input>"]:
-            return [p for k, v in value.items() for p in _conforms(v, schema["<input>"],
-                                                                  f"{where}.{k}")]
-        if sorted(value) != sorted(schema):
-            return [f"{where}: keys {sorted(value)} != {sorted(schema)}"]
-        return [p for k in schema for p in _conforms(value[k], schema[k], f"{where}.{k}")]
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            return [f"{where}: expected a list"]
-        return [p for i, v in enumerate(value) for p in _conforms(v, schema[0], f"{where}[{i}]")]
-    return [] if _matches(value, schema) else [f"{where}: {value!r} is not {schema}"]
-
-
-def _matches(value, kind: str) -> bool:
-    types = {"string": str, "boolean": bool, "number": (int, float), "integer": int}
-    for option in kind.split(" | "):
-        if option == "null" and value is None:
-            return True
-        if option in types and isinstance(value, types[option]) and \
-                (option == "boolean" or not isinstance(value, bool)):
-            return True
-        if option not in types and option != "null" and value == option:
-            return True
-    return False
-
-
 def test_json_matches_the_documented_schema(tmp_path):
     source = tmp_path / "kinky.txt"
     source.write_text("f = max(x, y) + log(z)\n", encoding="utf-8")
@@ -160,7 +125,7 @@ def test_json_matches_the_documented_schema(tmp_path):
                 "--json")
     assert run.returncode == 0
     report = json.loads(run.stdout)
-    assert _conforms(report, _documented_schema()) == []
+    assert conforms(report, documented_schema()) == []
     assert report["points"][0]["kinks"] == [
         "max tie at stage maxxy: the first argument takes the gradient by convention"]
     assert report["points"][1]["redraws"] != []
@@ -174,9 +139,9 @@ def test_json_of_a_failure_and_of_a_timeout_match_the_schema(monkeypatch, capsys
     path = str(EXAMPLES / "multiply.txt")
     assert main(["check", path, "--json", "--sympy-timeout", "0"]) == 0
     timed_out = json.loads(capsys.readouterr().out)
-    assert _conforms(timed_out, _documented_schema()) == []
+    assert conforms(timed_out, documented_schema()) == []
     assert timed_out["points"][0]["rows"][0]["sympy"] is None
     report = compiler.check("f = tanh(x)", at={"x": 0.5})
     failed = json.loads(to_json(report))
-    assert _conforms(failed, _documented_schema()) == []
+    assert conforms(failed, documented_schema()) == []
     assert failed["ok"] is False and failed["points"][0]["rows"][1]["verdict"] == "FAIL"

@@ -87,7 +87,7 @@ def test_usage_errors_exit_2(argv):
 
 def test_at_names_the_inputs_or_says_there_are_none():
     from compiler.errors import GradcError
-    from compiler.tools.points import parse_point
+    from compiler.inputs import parse_point
 
     assert parse_point(["y=-4", "x=3"], ("x", "y")) == (3.0, -4.0)
     with pytest.raises(GradcError, match="^'z' is not an input: the inputs are x, y$"):

@@ -73,3 +73,7 @@ def test_the_rules_can_fail():
     checker_imports = set().union(*(names for path, names in IMPORTS.items()
                                     if _part(path) == "checker"))
     assert "sympy" in checker_imports and "compiler.gates" in checker_imports
+
+
+def test_the_tools_never_import_the_checker():
+    assert _violations(lambda part: part == "tools", ["compiler.checker"]) == []

@@ -1,4 +1,4 @@
-"""Array formula + sizes -> ArrayCheckReport: `gradc check` for §8 files.
+"""Array formula + sizes -> CheckReport: `gradc check` for §8 files.
 
 The NumPy module `gradc compile` writes is run at random arrays, and every
 entry of its value and of every input's gradient is compared with SymPy
@@ -27,13 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.checker.array_points import ArrayPoint, choose_sizes, draw, forward_sum, parse_dims, shape_of
-from compiler.checker.array_report import ArrayCheckReport, ArrayPointReport, ArrayRow
-from compiler.checker.checking import RANDOM_POINTS, Row, central_difference, judge, sympy_budget
+from compiler import inputs
+from compiler.inputs import Point, forward_sum, shape_of
+from compiler.checker.records import CheckReport, PointReport, Row
+from compiler.checker.checking import (RANDOM_POINTS, central_difference, judge,
+                                       sympy_budget, without_sympy)
 from compiler.errors import GradcError
 from compiler.loader import module_from_source
 from compiler.front.resolve import Program
-from compiler.passes.shapes import shown
 
 FD_ENTRIES = 200
 """Inputs with more entries than this in all are differenced along directions."""
@@ -49,28 +50,31 @@ class _Setup:
     returned: dict[int, int]
 
 
-def check_arrays(formula, *, at, dims, points, seed, rtol, atol,
-                 sympy_timeout) -> ArrayCheckReport:
+def check_arrays(formula, *, at, at_file, dims, points, seed, rtol, atol,
+                 sympy_timeout) -> CheckReport:
     """`checking.check` for a file that declares shapes."""
     program, staged = formula.program, formula.staged
-    _refuse_points(program, at, points)
-    given = parse_dims(dims, program)
-    sizes = choose_sizes(program, given)
+    if points == 0:
+        raise GradcError("expected at least one point: --points N with N of 1 or more")
+    chosen = inputs.given(program, dims, at, at_file)
+    sizes = chosen.sizes
     output_shape = next(s.shape for s in staged.stages if s.name == staged.output)
     module = module_from_source(formula.module(), "checked", "<gradc check>")
     setup = _Setup(program, module, sizes, output_shape, _returned(staged))
     rng = random.Random(seed)
-    drawn = [draw(module, program, sizes, rng, _sized(output_shape, sizes))
-             for _ in range(points or RANDOM_POINTS)]
+    count = points if points is not None else (0 if chosen.points else RANDOM_POINTS)
+    drawn = [inputs.draw(module, program, sizes, rng, _sized(output_shape, sizes), fixed)
+             for fixed in [*chosen.points, *[{}] * count]]
     status, exact = sympy_budget(sympy_timeout, lambda: _sympy(program, sizes, drawn),
                                  len(drawn))
     every = sum(int(np.size(v)) for v in drawn[0].values)
-    reports = tuple(_compare(setup, d, e, every > FD_ENTRIES, rng, rtol, atol)
+    why = without_sympy(status)
+    reports = tuple(_compare(setup, d, e, every > FD_ENTRIES, rng, rtol, atol, why)
                     for d, e in zip(drawn, exact))
     names = tuple(n.id for n in program.inputs)
-    return ArrayCheckReport(
+    return CheckReport(
         formula.label, staged.output, names, reports, status, rtol, atol, seed,
-        dims=tuple(sizes.items()), given=tuple(given),
+        dims=tuple(sizes.items()), given=chosen.dims,
         shapes=tuple((n, tuple(program.shapes.get(n, ()))) for n in names),
         output_shape=output_shape,
         differences=f"{FD_DIRECTIONS} random directions per input (more than "
@@ -82,21 +86,11 @@ def _returned(staged) -> dict[int, int]:
     return {staged.inputs.index(name): k for k, name in enumerate(staged.gradient_inputs)}
 
 
-def _refuse_points(program: Program, at, points) -> None:
-    if at:
-        first = next(iter(program.shapes))
-        raise GradcError(f"--at gives numbers, but '{first}' is declared "
-                         f"{shown(program.shapes[first])}: array inputs are drawn at "
-                         "random (choose them with --seed and --dims)")
-    if points == 0:
-        raise GradcError("expected at least one point: --points N with N of 1 or more")
-
-
 def _sized(shape: tuple, sizes: dict) -> tuple[int, ...]:
     return tuple(sizes.get(d, d) for d in shape)
 
 
-def _sympy(program: Program, sizes: dict, drawn: list[ArrayPoint]) -> list:
+def _sympy(program: Program, sizes: dict, drawn: list[Point]) -> list:
     """For each point: (output entries, gradient entries, tied switches)."""
     # Imported here: SymPy takes half a second to import (see checking.py).
     from compiler.checker import array_oracle
@@ -126,11 +120,11 @@ def _where(shape: tuple[int, ...], flat: int) -> str:
 
 # -- comparing one point -------------------------------------------------------
 
-def _compare(setup: _Setup, point: ArrayPoint, exact, directions: bool,
-             rng: random.Random, rtol, atol) -> ArrayPointReport:
+def _compare(setup: _Setup, point: Point, exact, directions: bool,
+             rng: random.Random, rtol, atol, why: str) -> PointReport:
     program = setup.program
     outputs, gradient, (kinks, affected) = exact if exact else (None, None, ((), frozenset()))
-    rows = [_value_row(setup, point, outputs, rtol, atol)]
+    rows = [_value_row(setup, point, outputs, rtol, atol, why)]
     offset = 0
     for index, name in enumerate(n.id for n in program.inputs):
         count = math.prod(shape_of(program, name, setup.sizes))
@@ -138,9 +132,10 @@ def _compare(setup: _Setup, point: ArrayPoint, exact, directions: bool,
         offset += count
         if index in setup.returned:
                 rows.append(_input_row(setup, point, index, sympy, name in affected,
-                                   _Judging(directions, rng, _magnitude(point), rtol, atol)))
+                                   _Judging(directions, rng, _magnitude(point), rtol, atol,
+                                            why)))
     values = tuple((n.id, v) for n, v in zip(program.inputs, point.values))
-    return ArrayPointReport(values, "random", point.redraws, kinks, tuple(rows),
+    return PointReport(values, point.origin, point.redraws, kinks, tuple(rows),
                             upstream=point.upstream)
 
 
@@ -152,10 +147,12 @@ class _Judging:
     """The largest number the forward pass holds: it rounds at that size."""
     rtol: float
     atol: float
+    why: str
+    """Why an entry has no SymPy number, when it has none."""
 
 
-def _input_row(setup: _Setup, point: ArrayPoint, index: int, sympy: list, kink: bool,
-               how: _Judging) -> ArrayRow:
+def _input_row(setup: _Setup, point: Point, index: int, sympy: list, kink: bool,
+               how: _Judging) -> Row:
     """Every entry of one input's gradient against SymPy (and central
     differences), or along directions, summed up in one row."""
     name = setup.program.inputs[index].id
@@ -163,19 +160,21 @@ def _input_row(setup: _Setup, point: ArrayPoint, index: int, sympy: list, kink: 
     shape = shape_of(setup.program, name, setup.sizes)
     broken = _broken(point, setup.returned[index], shape)
     if broken:
-        return ArrayRow(name, False, math.nan, None, None, None, "FAIL", broken,
+        return Row(name, False, math.nan, None, None, None, "FAIL", broken,
                         shape=written, entries=0, failing=len(sympy))
     fd = None if how.directions else _entries(setup, point, index, how.magnitude)
     judged = [(_where(shape, k), judge(name, False, float(g), s, fd and fd[k], _scale(sympy),
-                                       kink, how.rtol, how.atol))
+                                       kink, how.rtol, how.atol, how.why))
               for k, (g, s) in enumerate(zip(np.ravel(point.gradient[setup.returned[index]]),
                                              sympy))]
     if how.directions:
+        # Entries SymPy could not check are checked along the directions.
+        judged = [item for item in judged if item[1].verdict != "unchecked"]
         judged += _directions(setup, point, index, shape, kink, how)
     return _summary(name, written, judged)
 
 
-def _broken(point: ArrayPoint, index: int, shape: tuple[int, ...]) -> str:
+def _broken(point: Point, index: int, shape: tuple[int, ...]) -> str:
     """Why the module's gradient of input `index` cannot be compared, if it cannot."""
     if point.broken:
         return point.broken
@@ -187,12 +186,12 @@ def _broken(point: ArrayPoint, index: int, shape: tuple[int, ...]) -> str:
     return ""
 
 
-def _value_row(setup: _Setup, point: ArrayPoint, outputs, rtol, atol) -> ArrayRow:
+def _value_row(setup: _Setup, point: Point, outputs, rtol, atol, why) -> Row:
     generated = np.ravel(point.value)
     exact = outputs if outputs else [None] * len(generated)
     shape = _sized(setup.output_shape, setup.sizes)
     judged = [(_where(shape, k), judge("", True, float(g), s, None, _scale(exact), False,
-                                       rtol, atol))
+                                       rtol, atol, why))
               for k, (g, s) in enumerate(zip(generated, exact))]
     return _summary(setup.program.bindings[-1].name, setup.output_shape, judged, True)
 
@@ -202,14 +201,14 @@ def _scale(exact) -> float:
     return max(known, default=0.0)
 
 
-def _magnitude(point: ArrayPoint) -> float:
+def _magnitude(point: Point) -> float:
     parts = [point.value, *point.cache] + ([] if point.upstream is None
                                            else [point.upstream * point.value])
     return max((float(np.max(np.abs(p))) for p in parts
                 if isinstance(p, (float, np.ndarray)) and np.size(p)), default=0.0)
 
 
-def _entries(setup: _Setup, point: ArrayPoint, index: int, magnitude: float) -> list:
+def _entries(setup: _Setup, point: Point, index: int, magnitude: float) -> list:
     """A central difference for every entry of input `index`."""
     values = list(point.values)
     shape = np.shape(values[index])
@@ -222,7 +221,7 @@ def _entries(setup: _Setup, point: ArrayPoint, index: int, magnitude: float) -> 
     return [central_difference(forward, flat, k, magnitude) for k in range(len(flat))]
 
 
-def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, kink,
+def _directions(setup: _Setup, point: Point, index: int, shape, kink,
                 how: _Judging) -> list[tuple[str, Row]]:
     """Directional derivatives along random unit directions, against the
     generated gradient's projection on each."""
@@ -240,12 +239,13 @@ def _directions(setup: _Setup, point: ArrayPoint, index: int, shape, kink,
         fd = central_difference(along, [0.0], 0, how.magnitude)
         projected = float(np.sum(point.gradient[setup.returned[index]] * direction))
         judged.append((f"direction {number}",
-                       judge(name, False, projected, None, fd, 0.0, kink, how.rtol, how.atol)))
+                       judge(name, False, projected, None, fd, 0.0, kink, how.rtol, how.atol,
+                             "SymPy is not asked along a direction")))
     return judged
 
 
 def _summary(name: str, shape: tuple, judged: list[tuple[str, Row]],
-             is_value: bool = False) -> ArrayRow:
+             is_value: bool = False) -> Row:
     """One row for an array: the worst comparison's numbers, and the count."""
     failing = [(where, row) for where, row in judged if not row.ok]
     pool = failing or judged
@@ -259,6 +259,11 @@ def _summary(name: str, shape: tuple, judged: list[tuple[str, Row]],
         entry = f"at {where}, " if where else ""
         more = f" ({len(failing)} of {compared} disagree)" if compared > 1 else ""
         reason = f"{entry}{worst.reason}{more}"
-    return ArrayRow(name, is_value, worst.generated, worst.sympy, worst.fd, worst.error,
+    elif compared < len(judged):
+        first = next((w, row) for w, row in judged if row.verdict == "unchecked")
+        entries = f"{len(judged) - compared} of {len(judged)}, at {first[0]} first: " \
+            if len(judged) > 1 else ""
+        reason = f"{entries}{first[1].reason}"
+    return Row(name, is_value, worst.generated, worst.sympy, worst.fd, worst.error,
                     verdict, reason, shape=tuple(shape), entries=compared,
                     failing=len(failing), worst=where)

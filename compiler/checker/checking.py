@@ -24,12 +24,14 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from compiler.build import Build, build, read
 from compiler.checker import ATOL, RTOL, SYMPY_TIMEOUT
+from compiler.checker.records import CheckReport, PointReport, Row
 from compiler.checker.checkpoints import Drawn, Probe, choose_points, kinks_at, operand_values
 from compiler.errors import GradcError
+from compiler.inputs import point_words
 from compiler.loader import module_from_source
 from compiler.passes.optimize import Passes
 
@@ -39,99 +41,41 @@ FD_SAFETY = 10.0
 _EPS = 2.0**-52
 
 
-@dataclass(frozen=True)
-class Row:
-    """One compared quantity at one point: the value, or one input's gradient."""
-
-    name: str
-    """The output's name for the value row; otherwise the input's name."""
-    is_value: bool
-    generated: float
-    sympy: float | None
-    fd: float | None
-    error: float | None
-    """|generated - SymPy| / |SymPy| (absolute when SymPy is 0); against
-    central differences when SymPy is unavailable."""
-    verdict: str
-    """"ok", "kink" (agrees with the convention at a kink), "FAIL", or
-    "unchecked" (nothing to compare with)."""
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict != "FAIL"
-
-
-@dataclass(frozen=True)
-class PointReport:
-    values: tuple[tuple[str, float], ...]
-    """(input name, value), in the inputs' order."""
-    origin: str
-    """"given" (with --at) or "random"."""
-    redraws: tuple[str, ...]
-    """Why each earlier draw for this point was rejected."""
-    kinks: tuple[str, ...]
-    rows: tuple[Row, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(row.ok for row in self.rows)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    source: str
-    """The file checked, or "<source>" for text."""
-    output: str
-    inputs: tuple[str, ...]
-    points: tuple[PointReport, ...]
-    sympy: str
-    """"used", or why SymPy was not used ("timed out after 10 s", ...)."""
-    rtol: float
-    atol: float
-    seed: int
-
-    @property
-    def ok(self) -> bool:
-        return all(point.ok for point in self.points)
-
-    @property
-    def failures(self) -> tuple[tuple[PointReport, Row], ...]:
-        return tuple((p, row) for p in self.points for row in p.rows if not row.ok)
-
-
 def check(formula, at=None, points: int | None = None, *, seed: int = 0,
           rtol: float = RTOL, atol: float = ATOL,
-          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None,
+          sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None, at_file=None,
           passes: Passes = Passes()) -> CheckReport:
     """Check a formula's generated gradient; see the module docstring.
 
     `formula` is a Build, a file's path or formula text (compiled with
     `passes`, the switches `gradc compile` takes).  `at` is one point (a
     mapping such as {"x": 3, "y": -4}, or the words "x=3 y=-4") or a list
-    of them.  `points` random points are added (by default 3 when `at` is
-    not given, else none), drawn with `seed`.  A file that declares shapes
-    is checked by `array_checking` at random arrays whose sizes `dims` may
-    set (a mapping, or the words "N=4 D=3").
+    of them; `at_file` a NumPy .npz file of inputs by name.  `points`
+    random points are added (by default 3 when no point is given, else
+    none), drawn with `seed`.  A file that declares shapes is checked by
+    `array_checking`, with the sizes `dims` gives (a mapping, or the words
+    "N=4 D=3") and, unless given, random arrays.
     """
     if not isinstance(formula, Build):
         formula = _read(formula, passes)
     if formula.shaped or dims is not None:
         from compiler.checker.array_checking import check_arrays
 
-        return check_arrays(formula, at=at, dims=dims, points=points, seed=seed,
-                            rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
+        return check_arrays(formula, at=at, at_file=at_file, dims=dims, points=points,
+                            seed=seed, rtol=rtol, atol=atol, sympy_timeout=sympy_timeout)
     ir, program = formula.adjoint, formula.program
     module = module_from_source(formula.module("math"), "checked", "<gradc check>")
     probe = Probe(ir, module, tuple(n.id for n in program.inputs))
-    count = points if points is not None else (0 if at else RANDOM_POINTS)
-    if not count and not at:
+    words = point_words(program, at, at_file)
+    count = points if points is not None else (0 if words else RANDOM_POINTS)
+    if not count and not words:
         raise GradcError("expected at least one point: give one with --at, or --points N")
-    drawn = choose_points(probe, _point_words(at), count, random.Random(seed))
+    drawn = choose_points(probe, words, count, random.Random(seed))
     sympy_status, exact = _sympy(program, ir, drawn, sympy_timeout)
-    reports = tuple(_compare(probe, d, e, rtol, atol) for d, e in zip(drawn, exact))
+    why = without_sympy(sympy_status)
+    reports = tuple(_compare(probe, d, e, rtol, atol, why) for d, e in zip(drawn, exact))
     return CheckReport(formula.label, ir.staged.output, probe.names, reports, sympy_status,
-                       rtol, atol, seed)
+                       rtol, atol, seed, shapes=tuple((name, ()) for name in probe.names))
 
 
 def _read(path_or_source, passes: Passes) -> Build:
@@ -142,15 +86,6 @@ def _read(path_or_source, passes: Passes) -> Build:
 
 def _looks_like_path(text: str) -> bool:
     return "\n" not in text and (Path(text).suffix in (".txt", ".grad") or Path(text).is_file())
-
-
-def _point_words(at) -> list[list[str]]:
-    if at is None:
-        return []
-    if isinstance(at, (str, Mapping)):
-        at = [at]
-    return [item.split() if isinstance(item, str) else
-            [f"{name}={float(value)!r}" for name, value in item.items()] for item in at]
 
 
 def _sympy(program, ir, drawn: Sequence[Drawn], seconds):
@@ -182,11 +117,16 @@ def sympy_budget(seconds, work, count: int):
         return "skipped: the formula is nested too deeply for it", [None] * count
 
 
-def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol) -> PointReport:
+def without_sympy(status: str) -> str:
+    """Why a quantity has no SymPy number, given how SymPy was used."""
+    return NO_REAL if status == "used" else f"SymPy was {status}"
+
+
+def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol, why: str) -> PointReport:
     kinks, affected = kinks_at(probe.ir, drawn.trace)
     value, gradient = drawn.generated
     rows = [judge(probe.ir.staged.output, True, value, exact and exact[0], None,
-                 _value_scale(drawn.trace), False, rtol, atol)]
+                 _value_scale(drawn.trace), False, rtol, atol, why)]
     staged = probe.ir.staged
     for returned, python_name in enumerate(staged.gradient_inputs):
         index = staged.inputs.index(python_name)
@@ -195,7 +135,7 @@ def _compare(probe: Probe, drawn: Drawn, exact, rtol, atol) -> PointReport:
         rows.append(judge(probe.names[index], False, gradient[returned],
                           exact and exact[index + 1], fd,
                           _gradient_scale(drawn.trace, python_name),
-                          python_name in affected, rtol, atol))
+                          python_name in affected, rtol, atol, why))
     return PointReport(tuple(zip(probe.names, drawn.point)), drawn.origin, drawn.redraws,
                        kinks, tuple(rows))
 
@@ -210,7 +150,12 @@ def _gradient_scale(trace, python_name: str) -> float:
                 if step.contribution.target == target), default=0.0)
 
 
-def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol) -> Row:
+NO_REAL = "SymPy gives no finite real number here, even with more digits"
+
+
+def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol,
+          without_sympy: str = NO_REAL) -> Row:
+    """`without_sympy`: why `exact` is None, when it is."""
     exact = None if exact is None or math.isnan(exact) else exact
     # At a kink, central differences straddle two pieces: shown, not judged.
     judged = None if kink and not is_value else fd
@@ -219,12 +164,22 @@ def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol) -> Row:
     error = None if against is None else abs(got - against) / (abs(against) or 1.0)
     if failures:
         verdict = "FAIL"
+        reason = f"generated {got!r}, but {' and '.join(failures)}"
     elif against is None:
         verdict = "unchecked"
+        reason = _unchecked(is_value, kink, fd, without_sympy)
     else:
         verdict = "kink" if kink and not is_value else "ok"
-    reason = f"generated {got!r}, but {' and '.join(failures)}" if failures else ""
+        reason = ""
     return Row(name, is_value, got, exact, fd and fd[0], error, verdict, reason)
+
+
+def _unchecked(is_value: bool, kink: bool, fd, without_sympy: str) -> str:
+    if is_value:
+        return f"{without_sympy}, and a value has nothing else to compare with"
+    if kink:
+        return f"{without_sympy}, and central differences are not judged at a kink"
+    return f"{without_sympy}, and central differences are not finite here"
 
 
 def _disagreements(got, exact, fd, scale, rtol, atol) -> list[str]:

@@ -19,15 +19,11 @@ from dataclasses import dataclass
 
 from compiler.passes.adjoint import AdjointIR
 from compiler.errors import GradcError, Span
-from compiler.tools.points import parse_point
+from compiler.inputs import DRAW_RANGE, MAX_DRAWS, parse_point, uniform
 from compiler.gates.snippets import fill
 from compiler.passes.stage import Ref, Stage
 from compiler.tools.trace import Trace, trace
 
-DRAW_RANGE = 3.0
-MAX_DRAWS = 100
-"""Draws per random point before giving up; a formula finite nowhere in
-[-3, 3] needs a point given with --at."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +97,11 @@ def choose_points(probe: Probe, given: list[list[str]], count: int,
 def _draw(probe: Probe, rng: random.Random) -> Drawn:
     redraws = []
     for _ in range(MAX_DRAWS):
-        point = tuple(round(rng.uniform(-DRAW_RANGE, DRAW_RANGE), 3) for _ in probe.names)
+        point = tuple(uniform(rng, ()) for _ in probe.names)
         outcome = probe.at(point)
         if not isinstance(outcome, str):
             return Drawn(point, "random", tuple(redraws), *outcome)
-        redraws.append(f"{show_point(probe.names, point)}: {outcome}")
+        redraws.append(f"at {show_point(probe.names, point)}: {outcome}")
     raise GradcError(f"found no point where {probe.ir.staged.output} and its gradient are "
                      f"finite in {MAX_DRAWS} random draws from [-{DRAW_RANGE:g}, "
                      f"{DRAW_RANGE:g}]: give one with --at")

@@ -35,7 +35,10 @@ from compiler.front.resolve import Program
 from compiler.front.syntax import Apply, Expr, Number, fold
 
 PRECISION = 40
-"""Decimal digits the oracle computes with; float64 carries about 16."""
+"""Decimal digits the oracle starts with; float64 carries about 16."""
+MAX_PRECISION = 1280
+"""Digits the oracle may raise its precision to: 1 - σ(745) needs more
+than 330, and float64's whole range spans about 630."""
 
 # What each smooth gate means, from the mathematics.
 SMOOTH: dict[str, Callable[..., sp.Expr]] = {
@@ -138,12 +141,7 @@ class Oracle:
         if chosen is None:
             chosen = self.choose(point, operand_values)[0]
         flags = [chosen[selector] for selector in self._selectors()]
-        with mpmath.workdps(PRECISION):
-            try:
-                results = compiled(*map(mpmath.mpf, point), *flags)
-            except (ArithmeticError, ValueError):
-                return None
-        return [_float(result) for result in results]
+        return settled(lambda: compiled(*map(mpmath.mpf, point), *flags))
 
     def _selectors(self) -> tuple[sp.Symbol, ...]:
         return tuple(s for switch in self.switches for s in switch.selectors)
@@ -164,6 +162,42 @@ class Oracle:
             if switch.rule.tied(list(values)):
                 tied.append(switch)
         return chosen, tied
+
+
+def settled(run: Callable[[], list]) -> list[float] | None:
+    """`run()`'s results as floats, at a precision where they no longer
+    change: from PRECISION digits up, doubled until two precisions give the
+    same float64 numbers, or MAX_PRECISION is reached.  A result that
+    cancels to nothing or has no real value at one precision may be a
+    rounding artefact (1 - σ(-700) is 1 to 300 digits), so it settles only
+    at MAX_PRECISION; an exact 0 (SymPy's own) settles at once.  None when
+    the expressions raise even at MAX_PRECISION."""
+    previous, digits = None, PRECISION
+    while True:
+        current = _run_at(run, digits)
+        if digits >= MAX_PRECISION or (previous is not None and current is not None
+                                       and _agree(previous, current)):
+            return None if current is None else [_float(r) for r in current]
+        previous, digits = current, min(2 * digits, MAX_PRECISION)
+
+
+def _run_at(run: Callable[[], list], digits: int) -> list | None:
+    with mpmath.workdps(digits):
+        try:
+            return list(run())
+        except (ArithmeticError, ValueError):
+            return None
+
+
+def _agree(low: list, high: list) -> bool:
+    return all(_exact_zero(a) and _exact_zero(b) or
+               (_float(a) == _float(b) and _float(b) != 0.0)
+               for a, b in zip(low, high))
+
+
+def _exact_zero(result) -> bool:
+    """SymPy's own 0, which lambdify prints as the integer 0."""
+    return isinstance(result, int) and result == 0
 
 
 def _float(result) -> float:

@@ -33,7 +33,7 @@ DIGITS = "#.3g"
 def drawn(formula, args) -> str:
     """The DOT text for `gradc draw`'s arguments; a drawing with holes would
     mislead, so a value or gradient that is not finite stops it."""
-    result = array_trace(formula, args.dims, args.seed)
+    result = array_trace(formula, args.dims, args.seed, args.at, args.at_file)
     if result.failure is not None:
         raise GradcError(f"cannot draw at this point: {result.failure.describe()} "
                          f"(gradc explain shows the stages up to it)",
@@ -147,7 +147,9 @@ def _caption(result: ArrayTrace) -> str:
     sizes = ", ".join(f"{name} = {size}" for name, size in result.sizes.items())
     lines = [f"{staged.output}({', '.join(staged.inputs)})"
              + (f" at {sizes}" if sizes else "")
-             + f", entries random in [-3, 3] (seed {result.seed})",
+             + (", entries random" if result.origin == "random"
+                else ", inputs as given, any others random")
+             + f" in [-3, 3] (seed {result.seed})",
              "on each wire: its value (green), name and shape (none for a number), and "
              "the gradient flowing back (red); ‖·‖ is the Euclidean norm, Frobenius "
              "for a matrix"]

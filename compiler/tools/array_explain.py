@@ -34,7 +34,7 @@ BACKWARD = ("stage", "line", "shapes", "adds")
 
 
 def run(formula, args) -> int:
-    result = array_trace(formula, args.dims, args.seed)
+    result = array_trace(formula, args.dims, args.seed, args.at, args.at_file)
     sys.stdout.write(explanation(result))
     return 0 if result.failure is None else 1
 
@@ -51,7 +51,9 @@ def explanation(result: ArrayTrace) -> str:
 
 def _heading(result: ArrayTrace):
     staged = result.ir.staged
-    yield f"{staged.output}({', '.join(staged.inputs)}) at random inputs"
+    inputs = "random inputs" if result.origin == "random" else \
+        "the given inputs (any others random)"
+    yield f"{staged.output}({', '.join(staged.inputs)}) at {inputs}"
     given = [f"{name}={size}" for name, size in result.sizes.items() if name in result.given]
     chosen = [f"{name}={size}" for name, size in result.sizes.items()
               if name not in result.given]

@@ -1,7 +1,7 @@
 """Array formula text + sizes and a seed -> ArrayTrace: every stage's value
 and every backward line's contribution, for `gradc explain` and `gradc draw`.
 
-The inputs are the first point `gradc check --seed S` draws (array_points):
+The inputs are the first point `gradc check --seed S` draws (inputs.py):
 the same sizes (`--dims`, else distinct small ones) and the same random
 entries, so a number seen here can be found again in check's report.
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from compiler.emit import arrays as array_emit
 from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
-from compiler.checker.array_points import choose_sizes, draw, parse_dims
+from compiler import inputs
 from compiler.errors import GradcError
 from compiler.loader import module_from_source
 from compiler.emit.render import render
@@ -30,16 +30,12 @@ from compiler.passes.stage import Stage
 
 
 def is_array_run(formula, args) -> bool:
-    """True when the file declares shapes.  Each kind of file refuses the
-    other kind's way of choosing its inputs, rather than ignoring it."""
-    shaped = formula.shaped
-    if shaped and args.at:
-        raise GradcError("--at gives numbers, but the formula declares shapes: its inputs "
-                         "are drawn at random (choose them with --seed and --dims)")
-    if not shaped and (args.dims or args.seed is not None):
+    """True when the file declares shapes.  A file of numbers refuses the
+    options that choose arrays, rather than ignoring them."""
+    if not formula.shaped and (args.dims or args.seed is not None):
         raise GradcError("--dims and --seed choose an array formula's inputs, but this "
                          "formula declares no shapes: give the point with --at")
-    return shaped
+    return formula.shaped
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,8 @@ class ArrayTrace:
     seed: int
     upstream: np.ndarray | None
     """A layer's random upstream gradient; None when the output is a number."""
+    origin: str = "random"
+    """"given" when --at or --at-file gave some of the inputs."""
     values: dict[str, object] = field(default_factory=dict)
     adjoints: dict[str, object] = field(default_factory=dict)
     lines: list[Line] = field(default_factory=list)
@@ -85,18 +83,22 @@ class ArrayTrace:
         return stages.get(name, staged.declared.get(name, ()))
 
 
-def array_trace(formula, dims=None, seed: int | None = None) -> ArrayTrace:
+def array_trace(formula, dims=None, seed: int | None = None, at=None,
+                at_file=None) -> ArrayTrace:
+    """At the point `inputs.given` fixes, the rest drawn as check draws its
+    first point with `seed`."""
     program = formula.program
-    given = parse_dims(dims, program)
-    sizes = choose_sizes(program, given)
+    chosen = inputs.given(program, dims, at, at_file)
+    sizes = chosen.sizes
     ir = formula.adjoint
     context = array_emit.context(ir)
     module = module_from_source(render(context, "arrays"), "explained", "<gradc explain>")
     seed = 0 if seed is None else seed
     output = next(s.shape for s in ir.staged.stages if s.name == ir.staged.output)
-    point = draw(module, program, sizes, random.Random(seed),
-                 tuple(sizes.get(d, d) for d in output))
-    result = ArrayTrace(ir, sizes, tuple(given), seed, point.upstream)
+    point = inputs.draw(module, program, sizes, random.Random(seed),
+                        tuple(sizes.get(d, d) for d in output),
+                        chosen.points[0] if chosen.points else None)
+    result = ArrayTrace(ir, sizes, chosen.dims, seed, point.upstream, point.origin)
     scope = dict(zip(ir.staged.inputs, point.values))
     with np.errstate(all="ignore"):
         _run(context, _Module(module, scope), result)

@@ -23,10 +23,9 @@ from compiler.build import Build
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.errors import GradcError
 from compiler.files import output_path, write_atomically, write_bytes_atomically
-from compiler.tools.points import parse_point
 from compiler.gates.snippets import fill, spell
 from compiler.passes.stage import Const, Stage
-from compiler.tools.trace import Trace, trace
+from compiler.tools.trace import Trace, given_point, trace
 
 # Output suffix -> Graphviz output format; None means the DOT text itself.
 FORMATS = {".svg": "svg", ".png": "png", ".dot": None}
@@ -48,7 +47,8 @@ def run(formula: Build, args) -> int:
         source = array_draw.drawn(formula, args)
     else:
         ir = formula.adjoint
-        source = dot_source(ir, _trace_at(ir, args.at) if args.at else None)
+        at = args.at or args.at_file
+        source = dot_source(ir, _trace_at(ir, given_point(formula, args)) if at else None)
     if FORMATS[target.suffix] is None:
         write_atomically(target, source)
     else:
@@ -65,10 +65,10 @@ def _output_path(formula: str, output: str | None) -> Path:
     return output_path(target, formula)
 
 
-def _trace_at(ir: AdjointIR, words: list[str]) -> Trace:
+def _trace_at(ir: AdjointIR, point: tuple[float, ...]) -> Trace:
     """The trace at the point; a drawing with holes would mislead, so a
     value or gradient that is not finite stops the drawing."""
-    result = trace(ir, parse_point(words, ir.staged.inputs))
+    result = trace(ir, point)
     if result.failure is not None:
         raise GradcError(f"cannot draw at this point: {result.failure.describe()} "
                          f"(gradc explain shows the stages up to it)", result.failure.stage.span)

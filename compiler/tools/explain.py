@@ -23,10 +23,8 @@ from compiler.tools import array_explain
 from compiler.tools import array_trace
 from compiler.build import Build
 from compiler.passes.adjoint import AdjointIR, adjoint_name
-from compiler.errors import GradcError
-from compiler.tools.points import parse_point
 from compiler.gates.snippets import fill
-from compiler.tools.trace import Trace, trace
+from compiler.tools.trace import Trace, given_point, trace
 
 FORWARD = ("stage", "gate", "at", "value")
 BACKWARD = ("stage", "into", "local gradient", "local", "upstream", "product")
@@ -38,10 +36,8 @@ BOLD, GREEN, RED = "1", "32", "31"
 def run(formula: Build, args) -> int:
     if array_trace.is_array_run(formula, args):
         return array_explain.run(formula, args)
-    if not args.at:
-        raise GradcError("expected a point: --at NAME=VALUE ..., such as --at x=3 y=-4")
     ir = formula.adjoint
-    result = trace(ir, parse_point(args.at, ir.staged.inputs))
+    result = trace(ir, given_point(formula, args))
     sys.stdout.write(explanation(ir, result, colour=_wants_colour(sys.stdout)))
     return 0 if result.failure is None else 1
 

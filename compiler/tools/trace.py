@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from compiler import gates
 from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
 from compiler.emit.stages import Local, local_gradient
+from compiler.errors import GradcError
+from compiler.inputs import parse_point, point_words
 from compiler.gates.snippets import fill
 from compiler.passes.stage import Ref, Stage
 
@@ -56,6 +58,15 @@ class Trace:
     adjoints: dict[str, float] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     failure: Failure | None = None
+
+
+def given_point(formula, args) -> tuple[float, ...]:
+    """The one point --at and --at-file give a formula of numbers."""
+    words = point_words(formula.program, [" ".join(args.at)] if args.at else None,
+                        args.at_file)
+    if not words:
+        raise GradcError("expected a point: --at NAME=VALUE ..., such as --at x=3 y=-4")
+    return parse_point(words[0], tuple(n.id for n in formula.program.inputs))
 
 
 def trace(adjoint_ir: AdjointIR, point: tuple[float, ...], seed: float = 1.0) -> Trace:
