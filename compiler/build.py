@@ -23,6 +23,7 @@ from compiler.files import read_source
 from compiler.front.parse import parse
 from compiler.front.resolve import Program, resolve
 from compiler.passes.adjoint import AdjointIR, adjoint
+from compiler.passes.naming import SECOND_ORDER_INTERFACE
 from compiler.passes.optimize import Passes, optimize
 from compiler.passes.stage import StagedIR, stage
 
@@ -37,6 +38,8 @@ class Build:
     passes: Passes
     label: str = "<source>"
     """The file the text came from, as the user named it, for reports."""
+    second_order: tuple[str, ...] = ()
+    """The functions of §10 the module adds: (), ("jvp",) or ("jvp", "hvp")."""
 
     @property
     def shaped(self) -> bool:
@@ -47,7 +50,7 @@ class Build:
         that declares shapes, else math)."""
         from compiler.driver import emit
 
-        return emit(self.adjoint, target, style)
+        return emit(self.adjoint, target, style, self.second_order)
 
     def load(self, target: str | None = None, style: str = "lecture",
              name: str = "formula") -> types.ModuleType:
@@ -61,16 +64,21 @@ class Build:
         return module_from_source(source, name, f"<gradc {Path(self.label).name}>")
 
 
-def build(text: str, passes: Passes = Passes(), label: str = "<source>") -> Build:
+def build(text: str, passes: Passes = Passes(), label: str = "<source>",
+          second_order: tuple[str, ...] = ()) -> Build:
+    """`second_order`: the functions of §10 the module adds, whose names a
+    user's name then does not take."""
     with without_cyclic_gc():
         program = resolve(parse(text))
-        staged = optimize(stage(program), passes)
-        return Build(text, program, staged, adjoint(staged), passes, label)
+        interface = SECOND_ORDER_INTERFACE if second_order else frozenset()
+        staged = optimize(stage(program, interface), passes)
+        return Build(text, program, staged, adjoint(staged), passes, label, second_order)
 
 
-def read(path: str | os.PathLike, passes: Passes = Passes()) -> Build:
+def read(path: str | os.PathLike, passes: Passes = Passes(),
+         second_order: tuple[str, ...] = ()) -> Build:
     """The formula file at `path`, built; its label is the path as given."""
-    return build(read_source(path), passes, str(path))
+    return build(read_source(path), passes, str(path), second_order)
 
 
 def passes_of(wrt=None, fold: bool = True, cse: bool = True, dce: bool = True) -> Passes:

@@ -61,6 +61,7 @@ def _compile(commands) -> argparse.ArgumentParser:
     command.add_argument("--style", choices=STYLES, default="lecture",
                          help="lecture keeps unit factors such as (1) * dden; "
                               "compact drops them (default: lecture)")
+    _second_order_options(command)
     return command
 
 
@@ -145,6 +146,21 @@ def _tolerance(text: str) -> float:
     return value
 
 
+def _second_order_options(command) -> None:
+    command.add_argument("--jvp", action="store_true",
+                         help="add jvp: the derivative along a direction, in one forward sweep")
+    command.add_argument("--hvp", action="store_true",
+                         help="add jvp, hvp (the Hessian times a direction, forward over "
+                              "reverse) and, for number inputs, hessian")
+
+
+def _second_order(args) -> tuple[str, ...]:
+    """The functions of LANGUAGE.md §10 that --jvp and --hvp ask for."""
+    if getattr(args, "hvp", False):
+        return ("jvp", "hvp")
+    return ("jvp",) if getattr(args, "jvp", False) else ()
+
+
 def _run_compile(formula: Build, args) -> int:
     if args.output == "-":
         sys.stdout.write(formula.module(args.target, args.style))
@@ -157,7 +173,7 @@ def _run_compile(formula: Build, args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        formula = read(args.file, pass_options.passes(args))
+        formula = read(args.file, pass_options.passes(args), _second_order(args))
         if args.command == "compile":
             return _run_compile(formula, args)
         return importlib.import_module(TOOLS[args.command]).run(formula, args)

@@ -11,9 +11,13 @@ Each step raises `GradcError` for bad input; nothing here writes files.
 
 from __future__ import annotations
 
+import dataclasses
+
 from compiler.emit import arrays as array_emit
+from compiler.emit import second_order as second_order_emit
 from compiler.build import build, passes_of, without_cyclic_gc
-from compiler.passes.adjoint import AdjointIR
+from compiler.passes.adjoint import AdjointIR, adjoint_name
+from compiler.passes.tangent import tangent
 from compiler.emit.context import STYLES, context
 from compiler.errors import GradcError
 from compiler.emit.render import TARGET_NAMES, render
@@ -33,24 +37,28 @@ def adjoint_ir(text: str, **passes) -> AdjointIR:
 
 
 def compile_source(text: str, target: str | None = None, style: str = "lecture",
-                   **passes) -> str:
+                   second_order: tuple[str, ...] = (), **passes) -> str:
     """Compile formula text to the source of a standalone Python module.
 
     `target` None is numpy for a file that declares shapes, else math.
-    `passes` are `staged_ir`'s keyword options: wrt, fold, cse, dce."""
+    `second_order`: () or ("jvp",) or ("jvp", "hvp"), the functions of
+    §10 the module adds.  `passes` are `staged_ir`'s keyword options:
+    wrt, fold, cse, dce."""
     _check_names(target, style)
     with without_cyclic_gc():
         # The list holds the only reference to the IR, so that it is freed
         # as soon as the next step has read it, before the cyclic GC is
         # back on and would walk it.
-        return _emit_owned([build(text, passes_of(**passes)).adjoint], target, style)
+        return _emit_owned([build(text, passes_of(**passes), second_order=second_order).adjoint],
+                           target, style, second_order)
 
 
-def emit(reverse: AdjointIR, target: str | None = None, style: str = "lecture") -> str:
+def emit(reverse: AdjointIR, target: str | None = None, style: str = "lecture",
+         second_order: tuple[str, ...] = ()) -> str:
     """The module text of a compiled formula (see `compile_source`)."""
     _check_names(target, style)
     with without_cyclic_gc():
-        return _emit_owned([reverse], target, style)
+        return _emit_owned([reverse], target, style, second_order)
 
 
 def _check_names(target: str | None, style: str) -> None:
@@ -61,19 +69,35 @@ def _check_names(target: str | None, style: str) -> None:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
 
 
-def _emit_owned(owned: list, target: str | None, style: str) -> str:
+def _emit_owned(owned: list, target: str | None, style: str,
+                second_order: tuple[str, ...] = ()) -> str:
     """`owned` holds the one IR, given up to be freed once read."""
     reverse = owned.pop()
     staged = reverse.staged
     if staged.shaped:
         target = target or "numpy"
         _check_array_options(staged, target, style)
-        return render(array_emit.context(reverse, target), TARGETS[target].array_template)
+        module = array_emit.context(reverse, target)
+        if second_order:
+            module = with_second_order(module, staged, second_order_emit.array_lines(
+                module, staged), second_order, target)
+        return render(module, TARGETS[target].array_template)
     target = target or "math"
-    del staged
     module = context(reverse, style, target)
     del reverse
+    if second_order:
+        module = with_second_order(module, staged, second_order_emit.scalar_lines(
+            module, target), second_order, target)
+    del staged
     return render(module, target)
+
+
+def with_second_order(module, staged: StagedIR, lines, kinds, target: str):
+    """The module's context with jvp (and hvp, hessian) added (§10)."""
+    values = {*staged.inputs, *(stage.name for stage in staged.stages), *staged.dims}
+    taken = values | {adjoint_name(name) for name in values} | set(module.names.values())
+    return dataclasses.replace(module, second_order=second_order_emit.second_order(
+        tangent(staged), lines, kinds, target, taken))
 
 
 def _check_array_options(staged: StagedIR, target: str, style: str) -> None:

@@ -67,6 +67,8 @@ class ArrayContext:
     names: dict[str, str]
     """The module's own names (numpy, the input check, forward's sizes),
     spelled so that no name of the file takes them (naming.internal_names)."""
+    second_order: object = None
+    """jvp, hvp and hessian (second_order.SecondOrder), or None (§10)."""
 
 
 def context(adjoint_ir: AdjointIR, target: str = "numpy") -> ArrayContext:

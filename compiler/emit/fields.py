@@ -6,7 +6,7 @@ Every field is finished code or a plain value; the templates
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -89,6 +89,10 @@ class TemplateContext:
     """A disk-caching target's module name for its compiled code (numba
     finds that code's module again by name): made from the rest of the
     context, so the same in every process and for every importer."""
+    second_order: object = field(default=None, repr=False)
+    """jvp, hvp and hessian (second_order.SecondOrder), or None: the module
+    has none unless asked (§10).  Left out of the repr that names a numba
+    module's compiled code, which is grad's alone."""
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
     names (the compact style, printers.py), or nothing."""

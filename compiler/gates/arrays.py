@@ -31,12 +31,14 @@ _KEEP = {"": "", "-1": "", "0": "", "1": "[:, None]"}
 shapes up at the last axis, so only a matrix's axis 1 must be put back."""
 
 
-def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "reduce",
-               axes=AXES, spelled: bool = True, forms=lambda fill: ()) -> list[Gate]:
+def _axis_rows(name: str, forward: str, vjp: str, jvp: str, symbol: str,
+               rule: str = "reduce", axes=AXES, spelled: bool = True,
+               forms=lambda fill: ()) -> list[Gate]:
     """A function of an array with an optional axis: one row for every entry
     (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
     first row's constant forms choose.  In the snippets, `{axis}` is
-    `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis."""
+    `, axis=k` (or nothing) and `{keep}` how `{g}` regains the axis; `vjp`
+    is the backward rule and `jvp` the forward rule."""
     def row(axis: str, **extra) -> Gate:
         fill = _Keep(axis=f", axis={axis}" if axis else "", keep=_KEEP[axis],
                      # The spread of a reduction's gradient over the operand's
@@ -51,7 +53,8 @@ def _axis_rows(name: str, forward: str, vjp: str, symbol: str, rule: str = "redu
                     notation=f"{name}({{a}}{', ' + axis if axis.isdigit() else ''})" if spelled
                     else f"{symbol}({{a}}{', axis=' + axis if axis.isdigit() else ''})",
                     shape_rule=rule, axis=int(axis) if axis else None,
-                    vjp=fixed(vjp.format_map(fill)), forms=forms(fill), **extra)
+                    vjp=fixed(vjp.format_map(fill)), jvp=fixed(jvp.format_map(fill)),
+                    forms=forms(fill), **extra)
     if not spelled:  # the reductions of a function that is elementwise too: max(A)
         return [row(axis) for axis in axes]
     return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:]),
@@ -86,15 +89,19 @@ def _extremum_rows(name: str) -> list[Gate]:
     JAX and PyTorch's amax do, so the shares add up to the upstream."""
     tied = "({a} == {out}{keep})"
     rule = "{g}{keep} * " + tied + " / np.sum(" + tied + "{axis}, keepdims=True)"
+    # The tangent by the same convention: the mean of the tied entries' tangents.
+    tangent = "np.sum(" + tied + " * {t}{axis}) / np.sum(" + tied + "{axis})"
     # The standard multiplies no booleans: they are cast to the inputs' type.
     tied_xp = "xp.astype({a} == {out}{keep}, dtype)"
     rule_xp = "{g}{keep} * " + tied_xp + " / xp.sum(" + tied_xp + "{axis}, keepdims=True)"
+    tangent_xp = "xp.sum(" + tied_xp + " * {t}{axis}) / xp.sum(" + tied_xp + "{axis})"
 
     def forms(fill):
         return (("array-api", Form(f"xp.{name}({{a}}{{axis}})".format_map(fill), ("",),
-                                   fixed(rule_xp.format_map(fill)))),)
-    return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, name, spelled=False,
-                      forms=forms)
+                                   fixed(rule_xp.format_map(fill)),
+                                   fixed(tangent_xp.format_map(fill)))),)
+    return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, tangent, name,
+                      spelled=False, forms=forms)
 
 
 class _Keep(dict):
@@ -108,27 +115,34 @@ _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
 ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
          notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True,
-         row_vector_left=True),
+         # The product rule; `@` pairs any ranks as the product itself did.
+         jvp=fixed("{t} @ {b}", "{a} @ {t}"), row_vector_left=True),
     Gate("transpose", ("transpose",), 1, "{a}.T", ("",), "{a}T", "tr", "ᵀ",
-         notation="{a}ᵀ", shape_rule="swap_axes", vjp=fixed("{g}.T"), vector_as_row=True),
+         notation="{a}ᵀ", shape_rule="swap_axes", vjp=fixed("{g}.T"), jvp=fixed("{t}.T"),
+         vector_as_row=True),
     Gate("outer", ("outer",), 2, "np.outer({a}, {b})", ("", ""), "{a}{b}", "outer", "⊗",
          notation="outer({a}, {b})", shape_rule="outer_product", vjp=fixed("{g} @ {b}", "{a} @ {g}"),
-         vjp_note=True),
+         jvp=fixed("np.outer({t}, {b})", "np.outer({a}, {t})"), vjp_note=True),
     Gate("norm", ("norm",), 1, "np.linalg.norm({a})", ("",), "norm{a}", "norm", "‖·‖",
          notation="‖{a}‖", shape_rule="reduce",
          # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
-         vjp=fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)")),
-    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "sum"),
-    *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "mean"),
+         vjp=fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)"),
+         jvp=fixed("np.sum({a} * {t}) / np.where({out} > 0, {out}, 1.0)")),
+    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "np.sum({t}{axis})", "sum"),
+    *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "np.mean({t}{axis})", "mean"),
     # The max shift makes exp see only numbers <= 0; its gradient cancels
     # exactly, so the rules treat it as a constant.
     *_axis_rows("logsumexp",
                 "np.max({a}{axis}) + np.log(np.sum(np.exp({a} - " + _MAX_KEPT + "){axis}))",
-                "{g}{keep} * np.exp({a} - {out}{keep})", "lse"),
+                "{g}{keep} * np.exp({a} - {out}{keep})",
+                # The softmax-weighted sum of the tangent, the softmax again
+                # as exp of a number <= 0.
+                "np.sum(np.exp({a} - {out}{keep}) * {t}{axis})", "lse"),
     *_axis_rows("log_softmax",
                 "{a} - " + _MAX_KEPT + " - np.log(np.sum(np.exp({a} - " + _MAX_KEPT
                 + "){axis}, keepdims=True))",
-                "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)", "lsm",
+                "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)",
+                "{t} - np.sum(np.exp({out}) * {t}{axis}, keepdims=True)", "lsm",
                 rule="along", axes=("-1", "0", "1")),
     *_softmax_rows(),
     *_extremum_rows("max"),
@@ -137,5 +151,6 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     # column [N, 1]; the column's gradient, summed back over the row by the
     # stage that broadcast it, is a vector again.
     Gate("column", (), 1, "{a}[:, None]", ("",), "{a}col", "col", "↕",
-         notation="{a}[:, None]", shape_rule="as_column", vjp=fixed("{g}[:, 0]")),
+         notation="{a}[:, None]", shape_rule="as_column", vjp=fixed("{g}[:, 0]"),
+         jvp=fixed("{t}[:, None]")),
 )

@@ -113,21 +113,38 @@ def _validate_forms(row: Gate, table) -> None:
 
 
 def _validate_vjp(row: Gate) -> None:
-    """Each backward rule, for every rank its operands may have."""
+    """Each backward rule and its forward rule, for every rank its operands
+    may have.  A row with a backward rule of its own needs a forward rule of
+    its own: the local gradients it has no use for cannot give one."""
     if row.vjp is None:
+        if row.jvp is not None:
+            raise AssertionError(f"gate {row.name}: a forward rule without a backward rule")
         return
-    allowed = _allowed(row, row.arity, False) | _VJP_FIELDS
+    if row.jvp is None:
+        raise AssertionError(f"gate {row.name}: a backward rule (vjp) without a forward "
+                             "rule (jvp)")
     for ranks in {pair[:row.arity] for pair in _RANKS}:
         for index in range(row.arity):
-            problems = _fields(row.vjp_tree(index, ranks)) - allowed
-            if problems:
-                raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)} "
-                                     f"in its backward rule for ranks {ranks}")
-            # A target that prints numpy's code must be able to run it.
-            for target, spec in TARGETS.items():
-                if spec.base == "numpy" and _cannot_run(row.vjp_tree(index, ranks, target), spec):
-                    raise AssertionError(f"gate {row.name}: its backward rule for ranks "
-                                         f"{ranks} cannot run in the {target} target")
+            _validate_rule(row, "backward", lambda target: row.vjp_tree(index, ranks, target),
+                           ranks, "g")
+            _validate_rule(row, "forward",
+                           lambda target: row.jvp_tree(index, row.arity, ranks, target),
+                           ranks, "t")
+
+
+def _validate_rule(row: Gate, kind: str, in_target, ranks, over: str) -> None:
+    """One rule over `{over}` (the upstream gradient, or the tangent),
+    `in_target(target)` its tree in a target."""
+    allowed = _allowed(row, row.arity, False) | _VJP_FIELDS - {"g"} | {over}
+    problems = _fields(in_target("numpy")) - allowed
+    if problems:
+        raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)} "
+                             f"in its {kind} rule for ranks {ranks}")
+    # A target that prints numpy's code must be able to run it.
+    for target, spec in TARGETS.items():
+        if spec.base == "numpy" and _cannot_run(in_target(target), spec):
+            raise AssertionError(f"gate {row.name}: its {kind} rule for ranks "
+                                 f"{ranks} cannot run in the {target} target")
 
 
 def check_table(rows, table, chains) -> None:

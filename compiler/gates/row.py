@@ -9,6 +9,7 @@ Snippets are Python text with named placeholders:
     {c}          the constant a constant-specialised gate carries
     {out}        the gate's own (cached) output
     {g}          in an array row's backward rule, the upstream gradient
+    {t}          in an array row's forward rule, the operand's tangent
 
 Local-gradient snippets are written without outer parentheses; the emitter
 adds them (`(1) * dden`, as the lecture writes it).  Each snippet of code
@@ -52,6 +53,8 @@ class Form:
     vjp: Callable[[int, tuple[int, ...]], str] | None = None
     """An array row's backward rule in this target, where translating
     numpy's would not do (Gate.vjp)."""
+    jvp: Callable[[int, tuple[int, ...]], str] | None = None
+    """Its forward rule in this target, likewise (Gate.jvp)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,13 @@ class Gate:
     operands' ranks, a snippet over the upstream gradient `{g}`, such as
     `{g} @ {b}.T`.  None: the elementwise rule `(local) * {g}`, from
     `local`, which every scalar row has."""
+    jvp: Callable[[int, tuple[int, ...]], str] | None = None
+    """The forward rule of an array gate, beside its backward rule: for an
+    operand index and the operands' ranks, that operand's share of the
+    stage's tangent, over the operand's tangent `{t}` (`{t} @ {b}`); the
+    stage's tangent is the sum of the shares of the operands that move.
+    None: the elementwise rule `(local) * {t}`, from `local`.  A row with a
+    backward rule of its own has a forward rule of its own (checks.py)."""
     vjp_note: bool = False
     """Backward comments spell the rule with shapes (`[H, N] @ [N, D]`)."""
     optional: int = 0
@@ -217,11 +227,31 @@ class Gate:
             return parse(own.vjp(index, ranks))
         if self.vjp is not None:
             return parse(self.vjp(index, ranks))
-        local = self.local_trees(len(ranks), target)[index]
-        upstream = Field("g")
-        if local in (Number("1"), Number("-1")):
-            return upstream if local == Number("1") else UnaryOp("-", upstream)
-        return BinOp("*", local if isinstance(local, (Field, Name)) else Group(local), upstream)
+        return _times(self.local_trees(len(ranks), target)[index], Field("g"))
+
+    def jvp_tree(self, index: int, count: int, ranks: tuple[int, ...] = (),
+                 target: str = "math", compact: bool = False) -> Expr:
+        """The forward rule for operand `index` of `count`: its share of the
+        stage's tangent, over the operand's tangent `{t}`.  For a number
+        program (`ranks` empty) and for an elementwise row, the local
+        gradient times the tangent (the tangent of softplus is σ(x)·v, as
+        its local gradient is σ(x)); for an array row, its own rule for the
+        target or its rule in NumPy's code."""
+        if ranks:
+            own = dict(self.forms).get(target)
+            if own is not None and own.jvp is not None:
+                return parse(own.jvp(index, ranks))
+            if self.jvp is not None:
+                return parse(self.jvp(index, ranks))
+        return _times(self.local_trees(count, target, compact)[index], Field("t"))
+
+
+def _times(local: Expr, factor: Field) -> Expr:
+    """A local gradient times `factor`, a unit factor dropped as the
+    lecture writes `dx = dz` for a sum."""
+    if local in (Number("1"), Number("-1")):
+        return factor if local == Number("1") else UnaryOp("-", factor)
+    return BinOp("*", local if isinstance(local, (Field, Name)) else Group(local), factor)
 
 
 def _code(snippet: str) -> Expr | None:

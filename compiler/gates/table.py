@@ -91,12 +91,14 @@ def _unary(name: str, spellings: tuple[str, ...], forward: str, local: str,
                 compact=Form(compact[0], (compact[1],)) if compact else None)
 
 
-def _array_rule(row: Gate, rule: str, **own: str) -> Gate:
-    """An elementwise row with its own backward rule on arrays, in numpy
-    and, by keyword (array_api=...), in targets that cannot translate it."""
-    targets = {key.replace("_", "-"): fixed(code) for key, code in own.items()}
-    return replace(row, vjp=fixed(rule), forms=tuple(
-        (target, replace(form, vjp=targets[target]) if target in targets else form)
+def _array_rule(row: Gate, rule: tuple[str, str], **own: tuple[str, str]) -> Gate:
+    """An elementwise row with its own backward and forward rules on arrays
+    (`rule`), in numpy and, by keyword (array_api=...), in targets that
+    cannot translate them."""
+    targets = {key.replace("_", "-"): code for key, code in own.items()}
+    return replace(row, vjp=fixed(rule[0]), jvp=fixed(rule[1]), forms=tuple(
+        (target, replace(form, vjp=fixed(targets[target][0]), jvp=fixed(targets[target][1]))
+         if target in targets else form)
         for target, form in row.forms))
 
 
@@ -222,7 +224,8 @@ _ROWS: tuple[Gate, ...] = (
                        numpy=("np.maximum({a}, 0.0)", "np.where({a} > 0, 1.0, 0.0)"),
                        array_api=("xp.maximum({a}, 0.0)", "xp.astype({a} > 0, dtype)"),
                        compact=(RELU_FLOAT, "1.0 if {a} > 0.0 else 0.0")),
-                "({out} > 0) * {g}", array_api="xp.astype({out} > 0, dtype) * {g}"),
+                ("({out} > 0) * {g}", "({out} > 0) * {t}"),
+                array_api=("xp.astype({out} > 0, dtype) * {g}", "xp.astype({out} > 0, dtype) * {t}")),
     # softplus(x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
     # log1p keeps the tiny tail (softplus(-40) is 4.2e-18, not 0).
     _unary("softplus", ("softplus",), "max({a}, 0.0) + math.log1p(math.exp(-abs({a})))",

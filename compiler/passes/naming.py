@@ -86,10 +86,16 @@ def internal_names(taken, internal=INTERNAL) -> dict[str, str]:
     return chosen
 
 
+SECOND_ORDER_INTERFACE = frozenset({"jvp", "hvp", "hessian"})
+"""Names of the interface only in a module that has them (§10): reserved
+then, and free otherwise."""
+
+
 class Namer:
-    def __init__(self, arrays: bool = False) -> None:
-        """`arrays`: the module is an array module, with §9's interface."""
-        self._taken: set[str] = set(ARRAY_INTERFACE) if arrays else set()
+    def __init__(self, arrays: bool = False, interface: frozenset[str] = frozenset()) -> None:
+        """`arrays`: the module is an array module, with §9's interface;
+        `interface`: names of the module's interface beyond these (§10)."""
+        self._taken: set[str] = (set(ARRAY_INTERFACE) if arrays else set()) | set(interface)
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:

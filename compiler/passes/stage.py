@@ -141,17 +141,19 @@ REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
                              for rewrite in row.rewrites)
 
 
-def stage(program: Program) -> StagedIR:
-    return _Lowering(program).run()
+def stage(program: Program, interface: frozenset[str] = frozenset()) -> StagedIR:
+    """`interface`: the module's interface names beyond §6's, which the
+    user's names then avoid (`jvp`, `hvp`, `hessian` with --hvp)."""
+    return _Lowering(program, interface).run()
 
 
 class _Lowering:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, interface: frozenset[str] = frozenset()):
         self.program = program
         self.drafts: list[_Draft] = []
         # The user's names are claimed first, so that a generated name
         # never takes one; then the output's, if the user gave it none.
-        self.namer = Namer(arrays=program.shaped)
+        self.namer = Namer(arrays=program.shaped, interface=interface)
         self.python = self.namer.claim_user_names(_user_names(program) + list(program.dims))
         last = program.bindings[-1].name
         self.output = self.python[last] if program.output_named \

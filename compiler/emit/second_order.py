@@ -1,0 +1,251 @@
+"""TangentIR + a module's printed lines -> the lines of `jvp`, `hvp` and
+`hessian` (LANGUAGE.md §10).
+
+`jvp` runs forward's lines, each stage followed by its tangent, printed from
+the row's forward rule (`Gate.jvp_snippet`), so stable forms stay stable:
+the tangent of softplus is σ(x)·v.  `hvp` runs the same, then the lines of
+grad's backward pass for a seed of 1, each followed by its own tangent:
+the line's expression differentiated as a tree (differentiate.py), named
+after the adjoint it differentiates (`t_dnum` for `dnum`).  So `hvp` is one
+forward and one backward sweep, forward over reverse, and computes no
+stage twice.  `hessian` calls `hvp` once along each input's unit direction
+and averages each entry with its mirror: the products of forward over
+reverse agree to rounding, and the Hessian of a smooth function is exactly
+symmetric.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from compiler.emit.differentiate import tangent_code
+from compiler.emit.printers import printer
+from compiler.gates.snippets import placeholders
+from compiler.gates.targets import TARGETS
+from compiler.passes.adjoint import adjoint_name
+from compiler.passes.naming import internal_names
+from compiler.passes.tangent import TangentIR
+
+KINDS = ("jvp", "hvp")
+"""What `--jvp` and `--hvp` ask for."""
+
+
+@dataclass(frozen=True)
+class SecondOrder:
+    """The fields of the template macro `second_order` (parts.jinja)."""
+
+    params: str
+    """`x, y, *, v_x=0.0, v_y=0.0`."""
+    call: str
+    """`x, y`: the point, as hessian passes it on."""
+    output: str
+    directions: str
+    """`(v_x, v_y)`, for the docstrings."""
+    jvp_lines: tuple[str, ...]
+    jvp_result: str
+    hvp_lines: tuple[str, ...]
+    """Empty when the module has no hvp (`--jvp`, or a layer)."""
+    hvp_result: str
+    gradients: str
+    products: str
+    """`(t_dx, t_dy)`: H times the direction."""
+    hessian_calls: tuple[str, ...]
+    """One hvp call per unit direction; empty when the module has no
+    hessian (an array input, `--jvp`, a layer)."""
+    names: dict[str, str]
+    """The module's own helpers: `_hessian`, `_direction`."""
+    array_directions: bool
+    """The directions are checked against their inputs' shapes (§9)."""
+
+
+@dataclass(frozen=True)
+class Lines:
+    """What a module's context has printed, as `second_order` reads it."""
+
+    forward: tuple[str, ...]
+    """One line per stage, in order; an array module's with its shape comment."""
+    blocks: tuple
+    """grad's (or backward's) BackwardBlocks."""
+    seed_line: str
+    zero_lines: tuple[str, ...]
+    module: str
+    """How the lines call the target's module: `np`, `math`, `np_`."""
+    own_names: dict[str, str] = field(default_factory=dict)
+    """How the module spells the names the target's code reads (`dtype`)."""
+    prologue: tuple[str, ...] = ()
+    """Lines before the first stage: an array module's input checks."""
+    gradient_prologue: tuple[str, ...] = ()
+    """Lines before hvp's first stage: what `returned` reads."""
+    zeros: Callable[[str], str] = lambda name: "0.0"
+    """Code for the zero tangent of a value."""
+    returned: Callable[[str], str] = lambda names: names
+    """What the module returns for a tuple of gradients (`_unbroadcast`)."""
+    shape_of: Callable[[str], str] | None = None
+    """An array module's shape comment for a value."""
+
+
+def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target: str,
+                 taken: Iterable[str]) -> SecondOrder:
+    """`kinds`: "jvp", or "jvp" and "hvp"; `taken`: every name the module
+    already uses, which its helpers' names avoid."""
+    staged = tangents.staged
+    shapes = staged.shapes()
+    directions = tangents.directions
+    names = internal_names(set(taken) | set(tangents.names.values()), ("_hessian", "_direction"))
+    forward = lines.prologue + tuple(_direction_lines(staged, directions, names, lines)) \
+        + _forward(tangents, lines, target)
+    output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
+        else lines.zeros(staged.output)
+    number_output = not shapes.get(staged.output)
+    with_hvp = "hvp" in kinds and number_output
+    hvp_lines, products = _hvp(tangents, lines, forward) if with_hvp else ((), "")
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
+    params = ", ".join(staged.inputs)
+    return SecondOrder(
+        params=params + ", *, " + ", ".join(f"{direction}=0.0"
+                                            for direction in directions.values()),
+        call=params,
+        output=staged.output,
+        directions=_tuple(directions.values()),
+        jvp_lines=forward,
+        jvp_result=f"{staged.output}, {output_tangent}",
+        hvp_lines=hvp_lines,
+        hvp_result=f"{staged.output}, {lines.returned(_tuple(gradient_names))}, "
+                   f"{lines.returned(products)}" if with_hvp else "",
+        gradients=_tuple(gradient_names),
+        products=products,
+        hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions.values())
+        if with_hvp and numbers_only else (),
+        names=names,
+        array_directions=lines.shape_of is not None,
+    )
+
+
+def _tuple(names) -> str:
+    names = list(names)
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _moves(tangents: TangentIR, name: str) -> bool:
+    return name in tangents.directions or any(
+        t is not None and t.stage.name == name for t in tangents.tangents)
+
+
+def _direction_lines(staged, directions, names, lines: Lines):
+    """An array input's direction, checked against the input (§9)."""
+    if lines.shape_of is None:
+        return
+    for name, direction in directions.items():
+        if name in staged.declared:
+            yield f"{direction} = {names['_direction']}({direction!r}, {direction}, {name})"
+
+
+def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[str, ...]:
+    """forward's lines, each stage's followed by its tangent."""
+    code_of = printer(target, lines.module, names=lines.own_names)
+    out = []
+    for line, stage_tangent in zip(lines.forward, tangents.tangents):
+        out.append(line)
+        if stage_tangent is None:
+            continue
+        stage = stage_tangent.stage
+        code, _, comment = line.partition("  # ")
+        values = placeholders(stage.gate, stage.operands, stage.constant, out=stage.name)
+        terms = []
+        for share in stage_tangent.shares:
+            tree = stage.gate.jvp_tree(share.index, len(stage.operands), stage_tangent.ranks,
+                                       target)
+            terms.append(code_of(tree).format_map(values | {"t": share.tangent}))
+        total = terms[0] + "".join(f" - {term[1:]}" if term.startswith("-") else f" + {term}"
+                                   for term in terms[1:])
+        out.append(f"# tangent of {code}")
+        out.append(f"{stage_tangent.name} = {total}" + (f"  # {comment}" if comment else ""))
+    return tuple(out)
+
+
+def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[tuple, str]:
+    """forward's lines with their tangents, then grad's backward lines each
+    followed by its tangent; and the tuple of H times the direction."""
+    staged = tangents.staged
+    names = tangents.names
+    # The values whose tangent is not 0 at this point of the sweep.
+    live = {name: names[name] for name in tangents.directions}
+    live.update((t.stage.name, t.name) for t in tangents.tangents if t is not None)
+    out = list(lines.gradient_prologue + forward)
+    if lines.seed_line:
+        out.append(lines.seed_line)
+    for block in lines.blocks:
+        out += ["", f"# backprop {block.header}"]
+        for line in block.lines:
+            out.append(line)
+            out += _line_tangent(line, live, names, lines)
+    if lines.zero_lines:
+        out += ["", "# inputs the output does not depend on", *lines.zero_lines]
+    products = []
+    for name in staged.gradient_inputs:
+        adjoint = adjoint_name(name)
+        if adjoint not in live:
+            out.append(f"{names[adjoint]} = {lines.zeros(name)}")
+        products.append(names[adjoint])
+    return tuple(out), _tuple(products)
+
+
+def _line_tangent(line: str, live: dict[str, str], names: dict[str, str],
+                  lines: Lines) -> list[str]:
+    """The tangent of one backward line (`dx += term` or `dx = code`),
+    updating which adjoints move."""
+    code, _, _ = line.partition("  # ")
+    statement = ast.parse(code).body[0]
+    target = (statement.targets[0] if isinstance(statement, ast.Assign) else statement.target).id
+    value = ast.unparse(statement.value)
+    tangent = tangent_code(value, live, lines.module + ".")
+    name = names[target]
+    comment = f"  # {lines.shape_of(target[1:])}" if lines.shape_of else ""
+    if isinstance(statement, ast.AugAssign):
+        if tangent is None:
+            return []
+        if target in live:
+            return [f"{name} += {tangent}{comment}"]
+        live[target] = name
+        return [f"{name} = {tangent}{comment}"]
+    if tangent is None:
+        live.pop(target, None)
+        return []
+    if tangent == name:  # `dx = dx + term` where the term does not move
+        return []
+    live[target] = name
+    return [f"{name} = {tangent}{comment}"]
+
+
+def scalar_lines(module, target: str) -> Lines:
+    """A number module's printed lines (emit/context.py's TemplateContext):
+    grad's, which run for a seed of 1."""
+    spec = TARGETS[target]
+    names = module.names
+    returned, prologue = (lambda gradients: gradients), ()
+    if spec.blocked:  # numpy: each gradient in its input's shape, as backward gives it
+        shape, value = names["shape"], names["value"]
+        prologue = (f"{shape} = tuple({names['np']}.shape({value}) "
+                    f"for {value} in {module.wrt_params})",)
+        returned = lambda gradients: f"tuple(map({names['_unbroadcast']}, {gradients}, {shape}))"
+    return Lines(forward=module.forward_lines,
+                 blocks=module.grad_blocks if module.fused_grad else module.blocks,
+                 seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
+                 zero_lines=module.zero_lines, module=names[spec.alias],
+                 gradient_prologue=prologue, returned=returned)
+
+
+def array_lines(module, staged) -> Lines:
+    """An array module's printed lines (emit/arrays.py's ArrayContext)."""
+    from compiler.passes.shapes import shown
+
+    shapes = staged.shapes()
+    np = module.names["np"]
+    return Lines(forward=module.forward_lines, blocks=module.blocks,
+                 seed_line=f"{module.seed} = 1.0", zero_lines=module.zero_lines,
+                 module=np, prologue=module.bind_lines,
+                 zeros=lambda name: f"{np}.zeros_like({name})" if shapes.get(name) else "0.0",
+                 shape_of=lambda name: shown(shapes.get(name, ())))

@@ -1,0 +1,165 @@
+"""jvp, hvp and hessian (LANGUAGE.md §10) on whole formulas: numbers,
+batches of points, arrays and layers, against SymPy and central
+differences of the gradient."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from compiler import compile_source
+from conftest import EXAMPLES, build
+
+STAGED = (EXAMPLES / "staged.txt").read_text(encoding="utf-8")
+TWO_LAYER = (EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8")
+
+
+def _staged_sympy():
+    x, y = sp.symbols("x y", real=True)
+    sigma = lambda z: 1 / (1 + sp.exp(-z))  # noqa: E731
+    return (x, y), (x + sigma(y)) / (sigma(x) + (x + y)**2)
+
+
+@pytest.mark.parametrize("target", ["math", "numpy"])
+def test_staged_example_matches_sympys_derivatives(target):
+    module = build(STAGED, target=target, second_order=("jvp", "hvp"))
+    symbols, f = _staged_sympy()
+    hessian = sp.hessian(f, symbols)
+    for point, direction in (((0.3, -0.7), (0.5, 2.0)), ((-2.0, 1.5), (-1.0, 0.25))):
+        at = dict(zip(symbols, point))
+        value, tangent = module.jvp(*point, v_x=direction[0], v_y=direction[1])
+        gradient = [sp.diff(f, s) for s in symbols]
+        assert value == pytest.approx(float(f.evalf(30, subs=at)), rel=1e-14)
+        assert tangent == pytest.approx(float(sum(g * v for g, v in zip(gradient, direction))
+                                              .evalf(30, subs=at)), rel=1e-13)
+        _, (dx, dy), product = module.hvp(*point, v_x=direction[0], v_y=direction[1])
+        assert (dx, dy) == module.grad(*point)[1]
+        for i, got in enumerate(product):
+            exact = sum(hessian[i, j] * direction[j] for j in range(2))
+            assert got == pytest.approx(float(exact.evalf(30, subs=at)), rel=1e-12)
+        _, _, matrix = module.hessian(*point)
+        assert matrix[0][1] == matrix[1][0]
+        for i in range(2):
+            for j in range(2):
+                assert matrix[i][j] == pytest.approx(
+                    float(hessian[i, j].evalf(30, subs=at)), rel=1e-12)
+
+
+def test_directions_are_keyword_only_default_zero_and_named_after_the_inputs():
+    module = build("f(lambda, y) = lambda * y^3", second_order=("jvp", "hvp"))
+    parameters = inspect.signature(module.hvp).parameters
+    assert list(parameters) == ["lambda_", "y", "v_lambda_", "v_y"]
+    assert parameters["v_y"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["v_y"].default == 0
+    with pytest.raises(TypeError):
+        module.jvp(1.0, 2.0, 1.0, 0.0)
+    assert module.jvp(2.0, 3.0) == (54.0, 0.0)
+    assert module.jvp(2.0, 3.0, v_y=1.0) == (54.0, 2.0 * 27.0)
+    assert module.hvp(2.0, 3.0, v_y=1.0)[2] == (27.0, 2.0 * 6 * 3.0)
+
+
+def test_wrt_limits_the_directions_and_the_hessian():
+    module = build("f = x^2 * y^3 * z", wrt=["z", "x"], second_order=("jvp", "hvp"))
+    assert list(inspect.signature(module.jvp).parameters) == ["x", "y", "z", "v_z", "v_x"]
+    value, gradient, matrix = module.hessian(2.0, 1.0, 5.0)
+    assert gradient == (4.0, 20.0)
+    assert matrix == ((0.0, 4.0), (4.0, 10.0))
+
+
+def test_jvp_alone_and_no_flags_leave_the_module_as_it_was():
+    plain = compile_source(STAGED)
+    assert compile_source(STAGED, second_order=()) == plain
+    with_jvp = compile_source(STAGED, second_order=("jvp",))
+    assert with_jvp.startswith(plain.split("\n\ndef _main")[0])
+    assert "def jvp(" in with_jvp and "def hvp(" not in with_jvp \
+        and "def hessian(" not in with_jvp
+    # Without the flags the names are free for the user.
+    module = build("f(hvp, hessian) = hvp * hessian")
+    assert module.INPUTS == ("hvp", "hessian")
+    renamed = build("f(hvp, hessian) = hvp * hessian", second_order=("jvp", "hvp"))
+    assert renamed.INPUTS == ("hvp_", "hessian_")
+    assert renamed.hessian(2.0, 3.0) == (6.0, (3.0, 2.0), ((0.0, 1.0), (1.0, 0.0)))
+
+
+def test_each_tangent_is_named_after_its_value_and_follows_a_comment():
+    source = compile_source(STAGED, second_order=("jvp", "hvp"))
+    assert "    # tangent of num = x + sigy\n    t_num = v_x + t_sigy\n" in source
+    assert "    dnum = invden\n    t_dnum = t_invden\n" in source
+    assert "    return f, (dx, dy), (t_dx, t_dy)\n" in source
+
+
+def test_a_direction_whose_name_the_file_uses_is_refused():
+    from compiler.errors import GradcError
+
+    with pytest.raises(GradcError, match="the direction of 'x' is named 'v_x'"):
+        compile_source("f(x, v_x) = x * v_x", second_order=("jvp",))
+
+
+def test_numpy_batches_of_points_and_broadcast_inputs():
+    module = build(STAGED, target="numpy", second_order=("jvp", "hvp"))
+    xs = np.linspace(-2, 2, 7)
+    value, gradient, product = module.hvp(xs, 0.5, v_x=1.0, v_y=np.ones(7))
+    assert product[0].shape == (7,) and np.shape(product[1]) == ()
+    for i, x in enumerate(xs):
+        _, _, single = module.hvp(float(x), 0.5, v_x=1.0, v_y=1.0)
+        assert product[0][i] == pytest.approx(single[0], rel=1e-14)
+    assert product[1] == pytest.approx(sum(module.hvp(float(x), 0.5, v_x=1.0, v_y=1.0)[2][1]
+                                           for x in xs), rel=1e-13)
+    _, _, matrix = module.hessian(xs, 0.5 + xs)
+    assert matrix[0][0].shape == (7,)
+
+
+def _two_layer_inputs(module, seed=0):
+    generator = np.random.default_rng(seed)
+    sizes = {"N": 6, "D": 5, "H": 4, "C": 3}
+    args = []
+    for name in module.INPUTS:
+        if name == "Y":
+            args.append(np.eye(3)[generator.integers(0, 3, 6)])
+        elif name in module.SHAPES:
+            args.append(generator.standard_normal([sizes[d] for d in module.SHAPES[name]]))
+        else:
+            args.append(0.1)
+    return args
+
+
+def test_two_layer_hvp_matches_central_differences_of_the_gradient():
+    module = build(TWO_LAYER, second_order=("jvp", "hvp"))
+    args = _two_layer_inputs(module)
+    generator = np.random.default_rng(1)
+    directions = {f"v_{name}": generator.standard_normal(np.shape(arg))
+                  for name, arg in zip(module.INPUTS, args)}
+    value, gradient = module.grad(*args)
+    jvp_value, tangent = module.jvp(*args, **directions)
+    assert jvp_value == value
+    assert tangent == pytest.approx(sum(np.sum(g * directions[f"v_{name}"])
+                                        for g, name in zip(gradient, module.INPUTS)), rel=1e-12)
+    _, hvp_gradient, product = module.hvp(*args, **directions)
+    step = 1e-6
+    moved = [[a + sign * step * directions[f"v_{n}"] for a, n in zip(args, module.INPUTS)]
+             for sign in (1, -1)]
+    up, down = (module.grad(*point)[1] for point in moved)
+    for name, got, high, low in zip(module.INPUTS, product, up, down):
+        assert np.shape(got) == np.shape(high)
+        np.testing.assert_allclose(got, (high - low) / (2 * step), rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+    assert not hasattr(module, "hessian")
+
+
+def test_a_layer_gets_jvp_alone_with_the_output_shape():
+    text = "W: [H, D]\nx: [D]\nb: [H]\nz = relu(W @ x + b)"
+    module = build(text, second_order=("jvp", "hvp"))
+    assert not hasattr(module, "hvp") and not hasattr(module, "hessian")
+    generator = np.random.default_rng(2)
+    W, x, b = generator.standard_normal((3, 4)), generator.standard_normal(4), \
+        generator.standard_normal(3)
+    vW = generator.standard_normal((3, 4))
+    out, tangent = module.jvp(W, x, b, v_W=vW)
+    assert tangent.shape == out.shape == (3,)
+    np.testing.assert_allclose(tangent, (W @ x + b > 0) * (vW @ x), rtol=1e-14)
+    assert np.array_equal(module.jvp(W, x, b)[1], np.zeros(3))
+    with pytest.raises(ValueError, match=r"v_W has shape \(4,\), but its input has shape \(3, 4\)"):
+        module.jvp(W, x, b, v_W=np.ones(4))
