@@ -163,3 +163,15 @@ def test_a_layer_gets_jvp_alone_with_the_output_shape():
     assert np.array_equal(module.jvp(W, x, b)[1], np.zeros(3))
     with pytest.raises(ValueError, match=r"v_W has shape \(4,\), but its input has shape \(3, 4\)"):
         module.jvp(W, x, b, v_W=np.ones(4))
+
+
+def test_the_command_line_adds_jvp_with_jvp_and_all_three_with_hvp(tmp_path, capsys):
+    from compiler.cli import main
+
+    formula = tmp_path / "staged.txt"
+    formula.write_text(STAGED, encoding="utf-8")
+    assert main(["compile", str(formula), "--jvp", "-o", "-"]) == 0
+    with_jvp = capsys.readouterr().out
+    assert "\ndef jvp(x, y, *, v_x=0.0, v_y=0.0):\n" in with_jvp and "def hvp(" not in with_jvp
+    assert main(["compile", str(formula), "--hvp", "-o", "-"]) == 0
+    assert compile_source(STAGED, second_order=("jvp", "hvp")) == capsys.readouterr().out
