@@ -19,6 +19,7 @@ import sympy as sp
 from compiler.driver import with_second_order
 from compiler.emit import second_order as second_order_emit
 from compiler.emit.context import context
+from compiler.emit.printers import printer
 from compiler.emit.render import render
 from compiler.gates import CHAINS, GATES, SCALAR_GATES
 from compiler.gates import checks as gate_checks
@@ -135,7 +136,8 @@ def test_array_forward_rule_matches_central_differences(row, ranks):
     operands = [generator.uniform(0.2, 1.5, _SHAPES[rank]) for rank in ranks]
     tangents = [generator.standard_normal(_SHAPES[rank]) for rank in ranks]
     letters = "ab"[:len(ranks)]
-    forward = row.forward_snippet(len(ranks), "numpy")
+    code = printer("numpy")
+    forward = code(row.forward_tree(len(ranks), "numpy"))
 
     def value(*arrays):
         return _evaluate(forward.format_map(dict(zip(letters, letters))),
@@ -144,9 +146,9 @@ def test_array_forward_rule_matches_central_differences(row, ranks):
     out = value(*operands)
     total = 0
     for index in range(len(ranks)):
-        rule = row.jvp_snippet(index, len(ranks), ranks, "numpy")
-        code = rule.format_map({**dict(zip(letters, letters)), "out": "out", "t": "t"})
-        total = total + _evaluate(code, {**dict(zip(letters, operands)), "out": out,
+        rule = code(row.jvp_tree(index, len(ranks), ranks, "numpy"))
+        filled = rule.format_map({**dict(zip(letters, letters)), "out": "out", "t": "t"})
+        total = total + _evaluate(filled, {**dict(zip(letters, operands)), "out": out,
                                          "t": tangents[index]})
     step = 1e-6
     estimate = (value(*[a + step * t for a, t in zip(operands, tangents)])
