@@ -3,6 +3,7 @@ the smallest formula that showed it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import pytest
 
 from array_helpers import central_differences
 from compiler import GradcError, compile_source
-from conftest import build
+from conftest import EXAMPLES, build
 
 
 def _error(text: str, **options) -> str:
@@ -170,3 +171,33 @@ def test_an_axis_written_whole_still_chooses_the_axis():
     value, (dX,) = module.grad(np.arange(6.0).reshape(2, 3))
     assert value == 55.0
     np.testing.assert_array_equal(dX, 2 * np.arange(6.0).reshape(2, 3))
+
+
+# -- what the backward pass computes ------------------------------------------------
+
+def test_stages_that_depend_on_no_input_get_no_adjoint():
+    code = compile_source("x: [D]\nf = sum(x) * abs(D - 5)\n")
+    assert "dshD" not in code and "dabsshD" not in code
+    module = build("x: [D]\nf = sum(x) * abs(D - 5)\n", target="array-api")
+    value, (dx,) = module.grad(np.array([1.0, 2.0, 3.0]))
+    assert value == 12.0
+    np.testing.assert_array_equal(dx, [2.0, 2.0, 2.0])
+
+
+def test_a_dimensions_constant_gets_no_adjoint():
+    code = compile_source((EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8"))
+    assert "dinvN" not in code
+    assert "    dnum = invN * ddata_loss  # a number\n" in code
+
+
+def test_a_stage_gradc_names_never_shadows_a_builtin():
+    code = compile_source((EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8"))
+    assert "    sum2 = sumW1W1 + sumW2W2  # a number\n" in code
+    assert re.search(r"^\s+sum = ", code, flags=re.M) is None
+
+
+def test_a_stage_the_user_names_sum_keeps_its_name():
+    module = build("sum = aaaaaaaaaa + bbbbbbbbbb\nf = sum * sum\n")
+    assert module.grad(1.0, 2.0) == (9.0, (6.0, 6.0))
+    assert "    sum = aaaaaaaaaa + bbbbbbbbbb\n" in compile_source("sum = aaaaaaaaaa + bbbbbbbbbb\n"
+                                                                   "f = sum * sum\n")

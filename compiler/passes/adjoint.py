@@ -6,8 +6,9 @@ contribution: the row's local-gradient snippet times the stage's adjoint.
 The first contribution to a value assigns (`=`), later ones accumulate
 (`+=`), because gradients add where a value fans out to several gates.
 Stages the output does not depend on get no adjoint, and inputs that
-receive nothing get an explicit zero.  With `StagedIR.wrt`, only values that
-depend on one of those inputs get an adjoint: the rest cannot reach them.
+receive nothing get an explicit zero.  Only values that depend on an input
+get an adjoint (with `StagedIR.wrt`, on one of those inputs): the rest,
+constants and dimension sizes, cannot pass a gradient on.
 
 The pass never looks at a gate's name, and writes no code: a contribution
 names the row and operand whose rule applies, the same for every target
@@ -74,7 +75,7 @@ def adjoint(staged: StagedIR) -> AdjointIR:
     relevant = _relevant(staged)
     blocks = []
     for stage in reversed(staged.stages):
-        if stage.name not in reached or (relevant is not None and stage.name not in relevant):
+        if stage.name not in reached or stage.name not in relevant:
             continue
         blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes)))
     return AdjointIR(
@@ -84,18 +85,18 @@ def adjoint(staged: StagedIR) -> AdjointIR:
     )
 
 
-def _relevant(staged: StagedIR) -> set[str] | None:
-    """The values that depend on a `wrt` input (None: every value counts)."""
-    if staged.wrt is None:
-        return None
-    relevant = set(staged.wrt)
+def _relevant(staged: StagedIR) -> set[str]:
+    """The values that depend on an input whose gradient is asked for (all
+    of them, or `wrt`'s): no other value's adjoint can reach one, so the
+    sizes of dimensions and the stages made of them get none."""
+    relevant = set(staged.gradient_inputs)
     for stage in staged.stages:
         if any(isinstance(op, Ref) and op.name in relevant for op in stage.operands):
             relevant.add(stage.name)
     return relevant
 
 
-def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
+def _contributions(stage: Stage, reached: set[str], relevant: set[str],
                    shapes: dict[str, tuple] | None) -> tuple[Contribution, ...]:
     """One contribution per operand that is a value the gradient reaches
     (in an array program, not a dimension's size)."""
@@ -107,8 +108,7 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str] | None,
         ranks = tuple(map(len, operand_shapes))
     contributions = []
     for index, operand in enumerate(stage.operands):
-        if not isinstance(operand, Ref) or (relevant is not None and operand.name not in relevant) \
-                or (shapes is not None and operand.name not in shapes):
+        if not isinstance(operand, Ref) or operand.name not in relevant:
             continue
         summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
         contributions.append(Contribution(operand.name, operand.name not in reached, stage,

@@ -10,7 +10,8 @@ Two rules, applied by one `Namer` per module:
   `lambda_`, `dx` -> `dx_`).
 * A name gradc makes up comes from the gate's mnemonic (`sigy`, `xpy`,
   `xpysqr`) or a role (`num`, `den`); if that is long, from the gate's stem;
-  if it is taken, a counter is appended (`num2`, `num3`).
+  if it is taken or a builtin's (`sum`), a counter is appended (`num2`,
+  `sum2`).
 
 Every value `v` also reserves its adjoint `dv`, so no two names generated
 for a module can collide.  The module's own names (`np`, `cache`,
@@ -20,6 +21,7 @@ these.  Nothing here depends on hashing or identity.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 
@@ -59,6 +61,11 @@ ARRAY_INTERNAL = ("_bind", "sizes")
 # A dunder such as `__name__` may mean something to Python at module level.
 # `__import___` is no longer one, so appending `_` always escapes the rule.
 _DUNDER = re.compile(r"__[^\W_](\w*[^\W_])?__")
+
+# A name gradc makes up never shadows a builtin, used or not: a stage called
+# `sum` in a module that calls np.sum reads as a mistake.  A user's `sum`
+# keeps its name (§6).
+BUILTIN_NAMES = frozenset(dir(builtins))
 
 MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
@@ -131,7 +138,7 @@ class Namer:
 
     def claim_generated(self, mnemonic: str, stem: str) -> str:
         base = mnemonic if 0 < len(mnemonic) <= MAX_MNEMONIC else stem
-        if self._free(base):
+        if self._free(base) and base not in BUILTIN_NAMES:
             return self._claim(base)
         counter = self._next_counter.get(base, 2)
         while not self._free(f"{base}{counter}"):

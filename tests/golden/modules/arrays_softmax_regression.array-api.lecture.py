@@ -35,18 +35,17 @@ def forward(X, W, b, Y):
     num = -sumYlsmS  # a number
     invN = 1.0 / N  # a number
     loss = num * invN  # a number
-    return loss, ((xp, dtype, device), (X, W, Y, lsmS, YlsmS, num, invN))
+    return loss, ((xp, dtype, device), (X, W, Y, lsmS, YlsmS, invN))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW, db, dY) of loss, scaled by dloss."""
     (xp, dtype, device), cache = cache
-    X, W, Y, lsmS, YlsmS, num, invN = cache
+    X, W, Y, lsmS, YlsmS, invN = cache
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = num * invN
     dnum = invN * dloss  # a number
-    dinvN = num * dloss  # a number
 
     # backprop num = -sumYlsmS
     dsumYlsmS = -dnum  # a number

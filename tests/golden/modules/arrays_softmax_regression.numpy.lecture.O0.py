@@ -31,16 +31,15 @@ def forward(X, W, b, Y):
     num = -sumYlsmS  # a number
     invN = 1.0 / N  # a number
     loss = num * invN  # a number
-    return loss, (X, W, Y, N, C, lsmS, num, invN)
+    return loss, (X, W, Y, N, C, lsmS, invN)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW, db, dY) of loss, scaled by dloss."""
-    X, W, Y, N, C, lsmS, num, invN = cache
+    X, W, Y, N, C, lsmS, invN = cache
 
     # backprop loss = num * invN
     dnum = invN * dloss  # a number
-    dinvN = num * dloss  # a number
 
     # backprop num = -sumYlsmS
     dsumYlsmS = -dnum  # a number

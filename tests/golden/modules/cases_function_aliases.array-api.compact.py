@@ -27,12 +27,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = xp.asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = xp.acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = xp.atan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, sigx, scx, scx2))
 
 

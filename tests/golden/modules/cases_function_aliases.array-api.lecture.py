@@ -27,12 +27,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = xp.asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = xp.acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = xp.atan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, sigx, scx, scx2))
 
 
@@ -42,16 +42,16 @@ def backward(cache, df=1.0):
     (xp, dtype, device, numbers, shape), (x, y, sigx, scx, scx2) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = sum2 + atany
-    dsum2 = (1) * df
+    # backprop f = sum3 + atany
+    dsum3 = (1) * df
     datany = (1) * df
 
     # backprop atany = xp.atan(y)
     dy = (1.0 / (1 + y**2)) * datany
 
-    # backprop sum2 = sum + acosscx2
-    dsum = (1) * dsum2
-    dacosscx2 = (1) * dsum2
+    # backprop sum3 = sum2 + acosscx2
+    dsum2 = (1) * dsum3
+    dacosscx2 = (1) * dsum3
 
     # backprop acosscx2 = xp.acos(scx2)
     dscx2 = (-1.0 / xp.sqrt(1 - scx2**2)) * dacosscx2
@@ -59,9 +59,9 @@ def backward(cache, df=1.0):
     # backprop scx2 = x / 5
     dx = (1.0 / 5) * dscx2
 
-    # backprop sum = sigxplogy + asinscx
-    dsigxplogy = (1) * dsum
-    dasinscx = (1) * dsum
+    # backprop sum2 = sigxplogy + asinscx
+    dsigxplogy = (1) * dsum2
+    dasinscx = (1) * dsum2
 
     # backprop asinscx = xp.asin(scx)
     dscx = (1.0 / xp.sqrt(1 - scx**2)) * dasinscx

@@ -17,12 +17,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = atan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return f, (y, sigx, scx, scx2)
 
 
@@ -49,10 +49,10 @@ def grad(x, y):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = atan(y)
 
     # backprop acosscx2 = acos(scx2)
@@ -61,7 +61,7 @@ def grad(x, y):
     # backprop asinscx = asin(scx)
     dscx = 1.0 / sqrt(1.0 - scx * scx)
 
-    return sum2 + atany, ((1.0 / 5.0) * dscx2 + (1.0 / 4.0) * dscx + ((1.0 - sigx) * sigx), (1.0 / (1.0 + y * y)) + (1.0 / y))
+    return sum3 + atany, ((1.0 / 5.0) * dscx2 + (1.0 / 4.0) * dscx + ((1.0 - sigx) * sigx), (1.0 / (1.0 + y * y)) + (1.0 / y))
 
 
 def f(x, y):

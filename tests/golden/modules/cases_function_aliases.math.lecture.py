@@ -17,12 +17,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = math.asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = math.acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = math.atan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return f, (y, sigx, scx, scx2)
 
 
@@ -30,16 +30,16 @@ def backward(cache, df=1.0):
     """Return the gradient (dx, dy) of f, scaled by df."""
     y, sigx, scx, scx2 = cache
 
-    # backprop f = sum2 + atany
-    dsum2 = (1) * df
+    # backprop f = sum3 + atany
+    dsum3 = (1) * df
     datany = (1) * df
 
     # backprop atany = math.atan(y)
     dy = (1.0 / (1 + y**2)) * datany
 
-    # backprop sum2 = sum + acosscx2
-    dsum = (1) * dsum2
-    dacosscx2 = (1) * dsum2
+    # backprop sum3 = sum2 + acosscx2
+    dsum2 = (1) * dsum3
+    dacosscx2 = (1) * dsum3
 
     # backprop acosscx2 = math.acos(scx2)
     dscx2 = (-1.0 / math.sqrt(1 - scx2**2)) * dacosscx2
@@ -47,9 +47,9 @@ def backward(cache, df=1.0):
     # backprop scx2 = x / 5
     dx = (1.0 / 5) * dscx2
 
-    # backprop sum = sigxplogy + asinscx
-    dsigxplogy = (1) * dsum
-    dasinscx = (1) * dsum
+    # backprop sum2 = sigxplogy + asinscx
+    dsigxplogy = (1) * dsum2
+    dasinscx = (1) * dsum2
 
     # backprop asinscx = math.asin(scx)
     dscx = (1.0 / math.sqrt(1 - scx**2)) * dasinscx
@@ -80,24 +80,24 @@ def grad(x, y):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = math.asin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = math.acos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = math.atan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     df = 1.0
 
-    # backprop f = sum2 + atany
-    dsum2 = (1) * df
+    # backprop f = sum3 + atany
+    dsum3 = (1) * df
     datany = (1) * df
 
     # backprop atany = math.atan(y)
     dy = (1.0 / (1 + y**2)) * datany
 
-    # backprop sum2 = sum + acosscx2
-    dsum = (1) * dsum2
-    dacosscx2 = (1) * dsum2
+    # backprop sum3 = sum2 + acosscx2
+    dsum2 = (1) * dsum3
+    dacosscx2 = (1) * dsum3
 
     # backprop acosscx2 = math.acos(scx2)
     dscx2 = (-1.0 / math.sqrt(1 - scx2**2)) * dacosscx2
@@ -105,9 +105,9 @@ def grad(x, y):
     # backprop scx2 = x / 5
     dx = (1.0 / 5) * dscx2
 
-    # backprop sum = sigxplogy + asinscx
-    dsigxplogy = (1) * dsum
-    dasinscx = (1) * dsum
+    # backprop sum2 = sigxplogy + asinscx
+    dsigxplogy = (1) * dsum2
+    dasinscx = (1) * dsum2
 
     # backprop asinscx = math.asin(scx)
     dscx = (1.0 / math.sqrt(1 - scx**2)) * dasinscx

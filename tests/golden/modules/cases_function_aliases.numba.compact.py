@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_f2bfc9ff7326bfe3"
+_HOME = "_gradc_f_5c7a1430ee67c0d2"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -51,12 +51,12 @@ def _grad_at(values, out, _point):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     df = 1.0
 
     # backprop acosscx2 = np.arccos(scx2)
@@ -86,12 +86,12 @@ def _value_at(values, out, _point):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     out[0, _point] = f
 
 

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_dc5eeddc0c3242c5"
+_HOME = "_gradc_f_f4a3bea39bab6f40"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -51,24 +51,24 @@ def _grad_at(values, out, _point):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     df = 1.0
 
-    # backprop f = sum2 + atany
-    dsum2 = (1) * df
+    # backprop f = sum3 + atany
+    dsum3 = (1) * df
     datany = (1) * df
 
     # backprop atany = np.arctan(y)
     dy = (1.0 / (1 + y**2)) * datany
 
-    # backprop sum2 = sum + acosscx2
-    dsum = (1) * dsum2
-    dacosscx2 = (1) * dsum2
+    # backprop sum3 = sum2 + acosscx2
+    dsum2 = (1) * dsum3
+    dacosscx2 = (1) * dsum3
 
     # backprop acosscx2 = np.arccos(scx2)
     dscx2 = (-1.0 / np.sqrt(1 - scx2**2)) * dacosscx2
@@ -76,9 +76,9 @@ def _grad_at(values, out, _point):
     # backprop scx2 = x / 5
     dx = (1.0 / 5) * dscx2
 
-    # backprop sum = sigxplogy + asinscx
-    dsigxplogy = (1) * dsum
-    dasinscx = (1) * dsum
+    # backprop sum2 = sigxplogy + asinscx
+    dsigxplogy = (1) * dsum2
+    dasinscx = (1) * dsum2
 
     # backprop asinscx = np.arcsin(scx)
     dscx = (1.0 / np.sqrt(1 - scx**2)) * dasinscx
@@ -111,12 +111,12 @@ def _value_at(values, out, _point):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     out[0, _point] = f
 
 

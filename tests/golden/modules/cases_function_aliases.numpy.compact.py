@@ -22,12 +22,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return f, (shape, (x, y, sigx, scx, scx2))
 
 
@@ -89,12 +89,12 @@ def _grad_block(x, y, f, dx, dy):
     sigxplogy = sigx + logy
     scx = x / 4.0
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5.0
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    np.add(sum2, atany, out=f)
+    np.add(sum3, atany, out=f)
     dscx2 = -1.0 / np.sqrt(1.0 - scx2 * scx2)
     dscx = 1.0 / np.sqrt(1.0 - scx * scx)
     np.add(1.0 / (1.0 + y * y), 1.0 / y, out=dy)

@@ -22,12 +22,12 @@ def forward(x, y):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    f = sum2 + atany
+    f = sum3 + atany
     return f, (shape, (x, y, sigx, scx, scx2))
 
 
@@ -36,16 +36,16 @@ def backward(cache, df=1.0):
     or an array that broadcasts with f), each in its input's shape."""
     shape, (x, y, sigx, scx, scx2) = cache
 
-    # backprop f = sum2 + atany
-    dsum2 = (1) * df
+    # backprop f = sum3 + atany
+    dsum3 = (1) * df
     datany = (1) * df
 
     # backprop atany = np.arctan(y)
     dy = (1.0 / (1 + y**2)) * datany
 
-    # backprop sum2 = sum + acosscx2
-    dsum = (1) * dsum2
-    dacosscx2 = (1) * dsum2
+    # backprop sum3 = sum2 + acosscx2
+    dsum2 = (1) * dsum3
+    dacosscx2 = (1) * dsum3
 
     # backprop acosscx2 = np.arccos(scx2)
     dscx2 = (-1.0 / np.sqrt(1 - scx2**2)) * dacosscx2
@@ -53,9 +53,9 @@ def backward(cache, df=1.0):
     # backprop scx2 = x / 5
     dx = (1.0 / 5) * dscx2
 
-    # backprop sum = sigxplogy + asinscx
-    dsigxplogy = (1) * dsum
-    dasinscx = (1) * dsum
+    # backprop sum2 = sigxplogy + asinscx
+    dsigxplogy = (1) * dsum2
+    dasinscx = (1) * dsum2
 
     # backprop asinscx = np.arcsin(scx)
     dscx = (1.0 / np.sqrt(1 - scx**2)) * dasinscx
@@ -114,12 +114,12 @@ def _grad_block(x, y, f, dx, dy):
     sigxplogy = sigx + logy
     scx = x / 4
     asinscx = np.arcsin(scx)
-    sum = sigxplogy + asinscx
+    sum2 = sigxplogy + asinscx
     scx2 = x / 5
     acosscx2 = np.arccos(scx2)
-    sum2 = sum + acosscx2
+    sum3 = sum2 + acosscx2
     atany = np.arctan(y)
-    np.add(sum2, atany, out=f)
+    np.add(sum3, atany, out=f)
     dscx2 = -1.0 / np.sqrt(1 - scx2**2)
     dscx = 1.0 / np.sqrt(1 - scx**2)
     np.add(1.0 / (1 + y**2), 1.0 / y, out=dy)

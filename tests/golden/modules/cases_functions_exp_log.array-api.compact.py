@@ -26,11 +26,11 @@ def forward(x, y):
     logy = xp.log(y)
     expxplogy = expx + logy
     sqrty = xp.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = xp.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = xp.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, expx, sqrty, expmy))
 
 

@@ -26,11 +26,11 @@ def forward(x, y):
     logy = xp.log(y)
     expxplogy = expx + logy
     sqrty = xp.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = xp.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = xp.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, expx, sqrty, expmy))
 
 
@@ -40,23 +40,23 @@ def backward(cache, df=1.0):
     (xp, dtype, device, numbers, shape), (x, y, expx, sqrty, expmy) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = sumplogpx + expmy
-    dsumplogpx = (1) * df
+    # backprop f = sum2plogpx + expmy
+    dsum2plogpx = (1) * df
     dexpmy = (1) * df
 
     # backprop expmy = xp.expm1(y)
     dy = (expmy + 1) * dexpmy
 
-    # backprop sumplogpx = sum + logpx
-    dsum = (1) * dsumplogpx
-    dlogpx = (1) * dsumplogpx
+    # backprop sum2plogpx = sum2 + logpx
+    dsum2 = (1) * dsum2plogpx
+    dlogpx = (1) * dsum2plogpx
 
     # backprop logpx = xp.log1p(x)
     dx = (1.0 / (1 + x)) * dlogpx
 
-    # backprop sum = expxplogy + sqrty
-    dexpxplogy = (1) * dsum
-    dsqrty = (1) * dsum
+    # backprop sum2 = expxplogy + sqrty
+    dexpxplogy = (1) * dsum2
+    dsqrty = (1) * dsum2
 
     # backprop sqrty = xp.sqrt(y)
     dy = dy + (0.5 / sqrty) * dsqrty

@@ -16,11 +16,11 @@ def forward(x, y):
     logy = log(y)
     expxplogy = expx + logy
     sqrty = sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return f, (x, y, expx, sqrty, expmy)
 
 
@@ -40,12 +40,12 @@ def grad(x, y):
     logy = log(y)
     expxplogy = expx + logy
     sqrty = sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = expm1(y)
 
-    return sumplogpx + expmy, ((1.0 / (1.0 + x)) + expx, (expmy + 1.0) + (0.5 / sqrty) + (1.0 / y))
+    return sum2plogpx + expmy, ((1.0 / (1.0 + x)) + expx, (expmy + 1.0) + (0.5 / sqrty) + (1.0 / y))
 
 
 def f(x, y):

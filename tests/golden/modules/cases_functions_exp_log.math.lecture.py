@@ -16,11 +16,11 @@ def forward(x, y):
     logy = math.log(y)
     expxplogy = expx + logy
     sqrty = math.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = math.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = math.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return f, (x, y, expx, sqrty, expmy)
 
 
@@ -28,23 +28,23 @@ def backward(cache, df=1.0):
     """Return the gradient (dx, dy) of f, scaled by df."""
     x, y, expx, sqrty, expmy = cache
 
-    # backprop f = sumplogpx + expmy
-    dsumplogpx = (1) * df
+    # backprop f = sum2plogpx + expmy
+    dsum2plogpx = (1) * df
     dexpmy = (1) * df
 
     # backprop expmy = math.expm1(y)
     dy = (expmy + 1) * dexpmy
 
-    # backprop sumplogpx = sum + logpx
-    dsum = (1) * dsumplogpx
-    dlogpx = (1) * dsumplogpx
+    # backprop sum2plogpx = sum2 + logpx
+    dsum2 = (1) * dsum2plogpx
+    dlogpx = (1) * dsum2plogpx
 
     # backprop logpx = math.log1p(x)
     dx = (1.0 / (1 + x)) * dlogpx
 
-    # backprop sum = expxplogy + sqrty
-    dexpxplogy = (1) * dsum
-    dsqrty = (1) * dsum
+    # backprop sum2 = expxplogy + sqrty
+    dexpxplogy = (1) * dsum2
+    dsqrty = (1) * dsum2
 
     # backprop sqrty = math.sqrt(y)
     dy += (0.5 / sqrty) * dsqrty
@@ -71,30 +71,30 @@ def grad(x, y):
     logy = math.log(y)
     expxplogy = expx + logy
     sqrty = math.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = math.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = math.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     df = 1.0
 
-    # backprop f = sumplogpx + expmy
-    dsumplogpx = (1) * df
+    # backprop f = sum2plogpx + expmy
+    dsum2plogpx = (1) * df
     dexpmy = (1) * df
 
     # backprop expmy = math.expm1(y)
     dy = (expmy + 1) * dexpmy
 
-    # backprop sumplogpx = sum + logpx
-    dsum = (1) * dsumplogpx
-    dlogpx = (1) * dsumplogpx
+    # backprop sum2plogpx = sum2 + logpx
+    dsum2 = (1) * dsum2plogpx
+    dlogpx = (1) * dsum2plogpx
 
     # backprop logpx = math.log1p(x)
     dx = (1.0 / (1 + x)) * dlogpx
 
-    # backprop sum = expxplogy + sqrty
-    dexpxplogy = (1) * dsum
-    dsqrty = (1) * dsum
+    # backprop sum2 = expxplogy + sqrty
+    dexpxplogy = (1) * dsum2
+    dsqrty = (1) * dsum2
 
     # backprop sqrty = math.sqrt(y)
     dy += (0.5 / sqrty) * dsqrty

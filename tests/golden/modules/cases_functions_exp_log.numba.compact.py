@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_f7eec60caebf25e3"
+_HOME = "_gradc_f_5e4f242bc9b72bb6"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -50,11 +50,11 @@ def _grad_at(values, out, _point):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     df = 1.0
 
     # backprop logy = np.log(y)
@@ -77,11 +77,11 @@ def _value_at(values, out, _point):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     out[0, _point] = f
 
 

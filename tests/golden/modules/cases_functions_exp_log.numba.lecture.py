@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_29a0ed81ae0dab4b"
+_HOME = "_gradc_f_e9e51a741ed20641"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -50,30 +50,30 @@ def _grad_at(values, out, _point):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     df = 1.0
 
-    # backprop f = sumplogpx + expmy
-    dsumplogpx = (1) * df
+    # backprop f = sum2plogpx + expmy
+    dsum2plogpx = (1) * df
     dexpmy = (1) * df
 
     # backprop expmy = np.expm1(y)
     dy = (expmy + 1) * dexpmy
 
-    # backprop sumplogpx = sum + logpx
-    dsum = (1) * dsumplogpx
-    dlogpx = (1) * dsumplogpx
+    # backprop sum2plogpx = sum2 + logpx
+    dsum2 = (1) * dsum2plogpx
+    dlogpx = (1) * dsum2plogpx
 
     # backprop logpx = np.log1p(x)
     dx = (1.0 / (1 + x)) * dlogpx
 
-    # backprop sum = expxplogy + sqrty
-    dexpxplogy = (1) * dsum
-    dsqrty = (1) * dsum
+    # backprop sum2 = expxplogy + sqrty
+    dexpxplogy = (1) * dsum2
+    dsqrty = (1) * dsum2
 
     # backprop sqrty = np.sqrt(y)
     dy += (0.5 / sqrty) * dsqrty
@@ -102,11 +102,11 @@ def _value_at(values, out, _point):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     out[0, _point] = f
 
 

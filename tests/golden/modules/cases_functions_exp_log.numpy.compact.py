@@ -21,11 +21,11 @@ def forward(x, y):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return f, (shape, (x, y, expx, sqrty, expmy))
 
 
@@ -80,11 +80,11 @@ def _grad_block(x, y, f, dx, dy):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    np.add(sumplogpx, expmy, out=f)
+    np.add(sum2plogpx, expmy, out=f)
     np.add((expmy + 1.0) + (0.5 / sqrty), 1.0 / y, out=dy)
     np.add(1.0 / (1.0 + x), expx, out=dx)
 

@@ -21,11 +21,11 @@ def forward(x, y):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    f = sumplogpx + expmy
+    f = sum2plogpx + expmy
     return f, (shape, (x, y, expx, sqrty, expmy))
 
 
@@ -34,23 +34,23 @@ def backward(cache, df=1.0):
     or an array that broadcasts with f), each in its input's shape."""
     shape, (x, y, expx, sqrty, expmy) = cache
 
-    # backprop f = sumplogpx + expmy
-    dsumplogpx = (1) * df
+    # backprop f = sum2plogpx + expmy
+    dsum2plogpx = (1) * df
     dexpmy = (1) * df
 
     # backprop expmy = np.expm1(y)
     dy = (expmy + 1) * dexpmy
 
-    # backprop sumplogpx = sum + logpx
-    dsum = (1) * dsumplogpx
-    dlogpx = (1) * dsumplogpx
+    # backprop sum2plogpx = sum2 + logpx
+    dsum2 = (1) * dsum2plogpx
+    dlogpx = (1) * dsum2plogpx
 
     # backprop logpx = np.log1p(x)
     dx = (1.0 / (1 + x)) * dlogpx
 
-    # backprop sum = expxplogy + sqrty
-    dexpxplogy = (1) * dsum
-    dsqrty = (1) * dsum
+    # backprop sum2 = expxplogy + sqrty
+    dexpxplogy = (1) * dsum2
+    dsqrty = (1) * dsum2
 
     # backprop sqrty = np.sqrt(y)
     dy = dy + (0.5 / sqrty) * dsqrty
@@ -105,11 +105,11 @@ def _grad_block(x, y, f, dx, dy):
     logy = np.log(y)
     expxplogy = expx + logy
     sqrty = np.sqrt(y)
-    sum = expxplogy + sqrty
+    sum2 = expxplogy + sqrty
     logpx = np.log1p(x)
-    sumplogpx = sum + logpx
+    sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
-    np.add(sumplogpx, expmy, out=f)
+    np.add(sum2plogpx, expmy, out=f)
     np.add((expmy + 1) + (0.5 / sqrty), 1.0 / y, out=dy)
     np.add(1.0 / (1 + x), expx, out=dx)
 

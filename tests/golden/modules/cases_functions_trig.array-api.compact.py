@@ -26,11 +26,11 @@ def forward(x, y):
     cosy = xp.cos(y)
     sinxcosy = sinx * cosy
     tanx = xp.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = xp.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = xp.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = xp.tanh(y)
     f = diff + tanhy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, sinx, cosy, tanx, tanhy))
@@ -42,7 +42,7 @@ def backward(cache, df=1.0):
     (xp, dtype, device, numbers, shape), (x, y, sinx, cosy, tanx, tanhy) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop diff = sumpsinhy - coshx
+    # backprop diff = sum2psinhy - coshx
     dcoshx = -1.0
 
     # backprop cosy = xp.cos(y)

@@ -26,11 +26,11 @@ def forward(x, y):
     cosy = xp.cos(y)
     sinxcosy = sinx * cosy
     tanx = xp.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = xp.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = xp.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = xp.tanh(y)
     f = diff + tanhy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, y, sinx, cosy, tanx, tanhy))
@@ -49,23 +49,23 @@ def backward(cache, df=1.0):
     # backprop tanhy = xp.tanh(y)
     dy = (1 - tanhy**2) * dtanhy
 
-    # backprop diff = sumpsinhy - coshx
-    dsumpsinhy = (1) * ddiff
+    # backprop diff = sum2psinhy - coshx
+    dsum2psinhy = (1) * ddiff
     dcoshx = (-1) * ddiff
 
     # backprop coshx = xp.cosh(x)
     dx = (xp.sinh(x)) * dcoshx
 
-    # backprop sumpsinhy = sum + sinhy
-    dsum = (1) * dsumpsinhy
-    dsinhy = (1) * dsumpsinhy
+    # backprop sum2psinhy = sum2 + sinhy
+    dsum2 = (1) * dsum2psinhy
+    dsinhy = (1) * dsum2psinhy
 
     # backprop sinhy = xp.sinh(y)
     dy = dy + (xp.cosh(y)) * dsinhy
 
-    # backprop sum = sinxcosy + tanx
-    dsinxcosy = (1) * dsum
-    dtanx = (1) * dsum
+    # backprop sum2 = sinxcosy + tanx
+    dsinxcosy = (1) * dsum2
+    dtanx = (1) * dsum2
 
     # backprop tanx = xp.tan(x)
     dx = dx + (1 + tanx**2) * dtanx

@@ -16,11 +16,11 @@ def forward(x, y):
     cosy = cos(y)
     sinxcosy = sinx * cosy
     tanx = tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = tanh(y)
     f = diff + tanhy
     return f, (x, y, sinx, cosy, tanx, tanhy)
@@ -42,11 +42,11 @@ def grad(x, y):
     cosy = cos(y)
     sinxcosy = sinx * cosy
     tanx = tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = tanh(y)
 
     return diff + tanhy, (-(sinh(x)) + (1.0 + tanx * tanx) + (cos(x)) * cosy, (1.0 - tanhy * tanhy) + (cosh(y)) + (-sin(y)) * sinx)

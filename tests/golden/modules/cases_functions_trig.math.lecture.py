@@ -16,11 +16,11 @@ def forward(x, y):
     cosy = math.cos(y)
     sinxcosy = sinx * cosy
     tanx = math.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = math.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = math.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = math.tanh(y)
     f = diff + tanhy
     return f, (x, y, sinx, cosy, tanx, tanhy)
@@ -37,23 +37,23 @@ def backward(cache, df=1.0):
     # backprop tanhy = math.tanh(y)
     dy = (1 - tanhy**2) * dtanhy
 
-    # backprop diff = sumpsinhy - coshx
-    dsumpsinhy = (1) * ddiff
+    # backprop diff = sum2psinhy - coshx
+    dsum2psinhy = (1) * ddiff
     dcoshx = (-1) * ddiff
 
     # backprop coshx = math.cosh(x)
     dx = (math.sinh(x)) * dcoshx
 
-    # backprop sumpsinhy = sum + sinhy
-    dsum = (1) * dsumpsinhy
-    dsinhy = (1) * dsumpsinhy
+    # backprop sum2psinhy = sum2 + sinhy
+    dsum2 = (1) * dsum2psinhy
+    dsinhy = (1) * dsum2psinhy
 
     # backprop sinhy = math.sinh(y)
     dy += (math.cosh(y)) * dsinhy
 
-    # backprop sum = sinxcosy + tanx
-    dsinxcosy = (1) * dsum
-    dtanx = (1) * dsum
+    # backprop sum2 = sinxcosy + tanx
+    dsinxcosy = (1) * dsum2
+    dtanx = (1) * dsum2
 
     # backprop tanx = math.tan(x)
     dx += (1 + tanx**2) * dtanx
@@ -80,11 +80,11 @@ def grad(x, y):
     cosy = math.cos(y)
     sinxcosy = sinx * cosy
     tanx = math.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = math.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = math.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = math.tanh(y)
     f = diff + tanhy
     df = 1.0
@@ -96,23 +96,23 @@ def grad(x, y):
     # backprop tanhy = math.tanh(y)
     dy = (1 - tanhy**2) * dtanhy
 
-    # backprop diff = sumpsinhy - coshx
-    dsumpsinhy = (1) * ddiff
+    # backprop diff = sum2psinhy - coshx
+    dsum2psinhy = (1) * ddiff
     dcoshx = (-1) * ddiff
 
     # backprop coshx = math.cosh(x)
     dx = (math.sinh(x)) * dcoshx
 
-    # backprop sumpsinhy = sum + sinhy
-    dsum = (1) * dsumpsinhy
-    dsinhy = (1) * dsumpsinhy
+    # backprop sum2psinhy = sum2 + sinhy
+    dsum2 = (1) * dsum2psinhy
+    dsinhy = (1) * dsum2psinhy
 
     # backprop sinhy = math.sinh(y)
     dy += (math.cosh(y)) * dsinhy
 
-    # backprop sum = sinxcosy + tanx
-    dsinxcosy = (1) * dsum
-    dtanx = (1) * dsum
+    # backprop sum2 = sinxcosy + tanx
+    dsinxcosy = (1) * dsum2
+    dtanx = (1) * dsum2
 
     # backprop tanx = math.tan(x)
     dx += (1 + tanx**2) * dtanx

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_927c437862b29476"
+_HOME = "_gradc_f_d3c6aeb629995d88"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -50,16 +50,16 @@ def _grad_at(values, out, _point):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     df = 1.0
 
-    # backprop diff = sumpsinhy - coshx
+    # backprop diff = sum2psinhy - coshx
     dcoshx = -1.0
 
     # backprop cosy = np.cos(y)
@@ -82,11 +82,11 @@ def _value_at(values, out, _point):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     out[0, _point] = f

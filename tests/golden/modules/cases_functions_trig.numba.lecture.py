@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_cc66d6435962f5c8"
+_HOME = "_gradc_f_acbb4e11790045e8"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -50,11 +50,11 @@ def _grad_at(values, out, _point):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     df = 1.0
@@ -66,23 +66,23 @@ def _grad_at(values, out, _point):
     # backprop tanhy = np.tanh(y)
     dy = (1 - tanhy**2) * dtanhy
 
-    # backprop diff = sumpsinhy - coshx
-    dsumpsinhy = (1) * ddiff
+    # backprop diff = sum2psinhy - coshx
+    dsum2psinhy = (1) * ddiff
     dcoshx = (-1) * ddiff
 
     # backprop coshx = np.cosh(x)
     dx = (np.sinh(x)) * dcoshx
 
-    # backprop sumpsinhy = sum + sinhy
-    dsum = (1) * dsumpsinhy
-    dsinhy = (1) * dsumpsinhy
+    # backprop sum2psinhy = sum2 + sinhy
+    dsum2 = (1) * dsum2psinhy
+    dsinhy = (1) * dsum2psinhy
 
     # backprop sinhy = np.sinh(y)
     dy += (np.cosh(y)) * dsinhy
 
-    # backprop sum = sinxcosy + tanx
-    dsinxcosy = (1) * dsum
-    dtanx = (1) * dsum
+    # backprop sum2 = sinxcosy + tanx
+    dsinxcosy = (1) * dsum2
+    dtanx = (1) * dsum2
 
     # backprop tanx = np.tan(x)
     dx += (1 + tanx**2) * dtanx
@@ -111,11 +111,11 @@ def _value_at(values, out, _point):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     out[0, _point] = f

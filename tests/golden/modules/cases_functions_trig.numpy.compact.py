@@ -21,11 +21,11 @@ def forward(x, y):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     return f, (shape, (x, y, sinx, cosy, tanx, tanhy))
@@ -36,7 +36,7 @@ def backward(cache, df=1.0):
     or an array that broadcasts with f), each in its input's shape."""
     shape, (x, y, sinx, cosy, tanx, tanhy) = cache
 
-    # backprop diff = sumpsinhy - coshx
+    # backprop diff = sum2psinhy - coshx
     dcoshx = -1.0
 
     # backprop cosy = np.cos(y)
@@ -85,11 +85,11 @@ def _grad_block(x, y, f, dx, dy):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     np.add(diff, tanhy, out=f)
     dcoshx = -1.0

@@ -21,11 +21,11 @@ def forward(x, y):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     f = diff + tanhy
     return f, (shape, (x, y, sinx, cosy, tanx, tanhy))
@@ -43,23 +43,23 @@ def backward(cache, df=1.0):
     # backprop tanhy = np.tanh(y)
     dy = (1 - tanhy**2) * dtanhy
 
-    # backprop diff = sumpsinhy - coshx
-    dsumpsinhy = (1) * ddiff
+    # backprop diff = sum2psinhy - coshx
+    dsum2psinhy = (1) * ddiff
     dcoshx = (-1) * ddiff
 
     # backprop coshx = np.cosh(x)
     dx = (np.sinh(x)) * dcoshx
 
-    # backprop sumpsinhy = sum + sinhy
-    dsum = (1) * dsumpsinhy
-    dsinhy = (1) * dsumpsinhy
+    # backprop sum2psinhy = sum2 + sinhy
+    dsum2 = (1) * dsum2psinhy
+    dsinhy = (1) * dsum2psinhy
 
     # backprop sinhy = np.sinh(y)
     dy = dy + (np.cosh(y)) * dsinhy
 
-    # backprop sum = sinxcosy + tanx
-    dsinxcosy = (1) * dsum
-    dtanx = (1) * dsum
+    # backprop sum2 = sinxcosy + tanx
+    dsinxcosy = (1) * dsum2
+    dtanx = (1) * dsum2
 
     # backprop tanx = np.tan(x)
     dx = dx + (1 + tanx**2) * dtanx
@@ -114,11 +114,11 @@ def _grad_block(x, y, f, dx, dy):
     cosy = np.cos(y)
     sinxcosy = sinx * cosy
     tanx = np.tan(x)
-    sum = sinxcosy + tanx
+    sum2 = sinxcosy + tanx
     sinhy = np.sinh(y)
-    sumpsinhy = sum + sinhy
+    sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
-    diff = sumpsinhy - coshx
+    diff = sum2psinhy - coshx
     tanhy = np.tanh(y)
     np.add(diff, tanhy, out=f)
     dcoshx = -1.0

@@ -23,9 +23,9 @@ def forward(print_, exec, __import___, sys):
     xp, dtype, device, numbers, (print_, exec, __import___, sys) = _namespace(print_, exec, __import___, sys)
     shape = tuple(value.shape for value in (print_, exec, __import___, sys))
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    f = sum + scsys
+    f = sum2 + scsys
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (print_, exec))
 
 
@@ -38,7 +38,7 @@ def backward(cache, df=1.0):
     # backprop scsys = sys * 4.0
     dsys = 4.0
 
-    # backprop sum = print_exec + __import___
+    # backprop sum2 = print_exec + __import___
     d__import___ = 1.0
 
     # backprop print_exec = print_ * exec

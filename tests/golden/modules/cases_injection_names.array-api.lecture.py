@@ -23,9 +23,9 @@ def forward(print_, exec, __import___, sys):
     xp, dtype, device, numbers, (print_, exec, __import___, sys) = _namespace(print_, exec, __import___, sys)
     shape = tuple(value.shape for value in (print_, exec, __import___, sys))
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (print_, exec))
 
 
@@ -35,16 +35,16 @@ def backward(cache, df=1.0):
     (xp, dtype, device, numbers, shape), (print_, exec) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = sum + scsys
-    dsum = (1) * df
+    # backprop f = sum2 + scsys
+    dsum2 = (1) * df
     dscsys = (1) * df
 
     # backprop scsys = sys * 4
     dsys = (4) * dscsys
 
-    # backprop sum = print_exec + __import___
-    dprint_exec = (1) * dsum
-    d__import___ = (1) * dsum
+    # backprop sum2 = print_exec + __import___
+    dprint_exec = (1) * dsum2
+    d__import___ = (1) * dsum2
 
     # backprop print_exec = print_ * exec
     dprint_ = exec * dprint_exec

@@ -11,9 +11,9 @@ INPUTS = ('print_', 'exec', '__import___', 'sys')
 def forward(print_, exec, __import___, sys):
     """Return (f, cache): the output and the values backward reads."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    f = sum + scsys
+    f = sum2 + scsys
     return f, (print_, exec)
 
 
@@ -30,10 +30,10 @@ def grad(print_, exec, __import___, sys):
     Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
 
-    return sum + scsys, (exec, print_, 1.0, 4.0)
+    return sum2 + scsys, (exec, print_, 1.0, 4.0)
 
 
 def f(print_, exec, __import___, sys):

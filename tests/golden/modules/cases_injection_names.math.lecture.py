@@ -11,9 +11,9 @@ INPUTS = ('print_', 'exec', '__import___', 'sys')
 def forward(print_, exec, __import___, sys):
     """Return (f, cache): the output and the values backward reads."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     return f, (print_, exec)
 
 
@@ -21,16 +21,16 @@ def backward(cache, df=1.0):
     """Return the gradient (dprint_, dexec, d__import___, dsys) of f, scaled by df."""
     print_, exec = cache
 
-    # backprop f = sum + scsys
-    dsum = (1) * df
+    # backprop f = sum2 + scsys
+    dsum2 = (1) * df
     dscsys = (1) * df
 
     # backprop scsys = sys * 4
     dsys = (4) * dscsys
 
-    # backprop sum = print_exec + __import___
-    dprint_exec = (1) * dsum
-    d__import___ = (1) * dsum
+    # backprop sum2 = print_exec + __import___
+    dprint_exec = (1) * dsum2
+    d__import___ = (1) * dsum2
 
     # backprop print_exec = print_ * exec
     dprint_ = exec * dprint_exec
@@ -45,21 +45,21 @@ def grad(print_, exec, __import___, sys):
     Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     df = 1.0
 
-    # backprop f = sum + scsys
-    dsum = (1) * df
+    # backprop f = sum2 + scsys
+    dsum2 = (1) * df
     dscsys = (1) * df
 
     # backprop scsys = sys * 4
     dsys = (4) * dscsys
 
-    # backprop sum = print_exec + __import___
-    dprint_exec = (1) * dsum
-    d__import___ = (1) * dsum
+    # backprop sum2 = print_exec + __import___
+    dprint_exec = (1) * dsum2
+    d__import___ = (1) * dsum2
 
     # backprop print_exec = print_ * exec
     dprint_ = exec * dprint_exec

@@ -25,7 +25,7 @@ INPUTS = ('print_', 'exec', '__import___', 'sys')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_42823764c4a2e3cb"
+_HOME = "_gradc_f_845012dd834f22ae"
 sys_.modules.setdefault(_HOME, type(sys_)(_HOME))
 
 
@@ -49,15 +49,15 @@ def _grad_at(values, out, _point):
     __import___ = values[2, _point]
     sys = values[3, _point]
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    f = sum + scsys
+    f = sum2 + scsys
     df = 1.0
 
     # backprop scsys = sys * 4.0
     dsys = 4.0
 
-    # backprop sum = print_exec + __import___
+    # backprop sum2 = print_exec + __import___
     d__import___ = 1.0
 
     # backprop print_exec = print_ * exec
@@ -79,9 +79,9 @@ def _value_at(values, out, _point):
     __import___ = values[2, _point]
     sys = values[3, _point]
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    f = sum + scsys
+    f = sum2 + scsys
     out[0, _point] = f
 
 

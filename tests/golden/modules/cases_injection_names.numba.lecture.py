@@ -25,7 +25,7 @@ INPUTS = ('print_', 'exec', '__import___', 'sys')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_19368296c5add938"
+_HOME = "_gradc_f_8a0d92600c81c73a"
 sys_.modules.setdefault(_HOME, type(sys_)(_HOME))
 
 
@@ -49,21 +49,21 @@ def _grad_at(values, out, _point):
     __import___ = values[2, _point]
     sys = values[3, _point]
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     df = 1.0
 
-    # backprop f = sum + scsys
-    dsum = (1) * df
+    # backprop f = sum2 + scsys
+    dsum2 = (1) * df
     dscsys = (1) * df
 
     # backprop scsys = sys * 4
     dsys = (4) * dscsys
 
-    # backprop sum = print_exec + __import___
-    dprint_exec = (1) * dsum
-    d__import___ = (1) * dsum
+    # backprop sum2 = print_exec + __import___
+    dprint_exec = (1) * dsum2
+    d__import___ = (1) * dsum2
 
     # backprop print_exec = print_ * exec
     dprint_ = exec * dprint_exec
@@ -84,9 +84,9 @@ def _value_at(values, out, _point):
     __import___ = values[2, _point]
     sys = values[3, _point]
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     out[0, _point] = f
 
 

@@ -18,9 +18,9 @@ def forward(print_, exec, __import___, sys):
     """Return (f, cache): the output and the values backward reads."""
     shape = tuple(np.shape(value) for value in (print_, exec, __import___, sys))
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    f = sum + scsys
+    f = sum2 + scsys
     return f, (shape, (print_, exec))
 
 
@@ -32,7 +32,7 @@ def backward(cache, df=1.0):
     # backprop scsys = sys * 4.0
     dsys = 4.0
 
-    # backprop sum = print_exec + __import___
+    # backprop sum2 = print_exec + __import___
     d__import___ = 1.0
 
     # backprop print_exec = print_ * exec
@@ -76,9 +76,9 @@ def _grad_block(print_, exec, __import___, sys, f, dprint_, dexec, d__import___,
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dprint_, dexec, d__import___, dsys."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4.0
-    np.add(sum, scsys, out=f)
+    np.add(sum2, scsys, out=f)
     dsys[...] = 4.0
     d__import___[...] = 1.0
     dprint_[...] = exec

@@ -18,9 +18,9 @@ def forward(print_, exec, __import___, sys):
     """Return (f, cache): the output and the values backward reads."""
     shape = tuple(np.shape(value) for value in (print_, exec, __import___, sys))
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    f = sum + scsys
+    f = sum2 + scsys
     return f, (shape, (print_, exec))
 
 
@@ -29,16 +29,16 @@ def backward(cache, df=1.0):
     or an array that broadcasts with f), each in its input's shape."""
     shape, (print_, exec) = cache
 
-    # backprop f = sum + scsys
-    dsum = (1) * df
+    # backprop f = sum2 + scsys
+    dsum2 = (1) * df
     dscsys = (1) * df
 
     # backprop scsys = sys * 4
     dsys = (4) * dscsys
 
-    # backprop sum = print_exec + __import___
-    dprint_exec = (1) * dsum
-    d__import___ = (1) * dsum
+    # backprop sum2 = print_exec + __import___
+    dprint_exec = (1) * dsum2
+    d__import___ = (1) * dsum2
 
     # backprop print_exec = print_ * exec
     dprint_ = exec * dprint_exec
@@ -81,9 +81,9 @@ def _grad_block(print_, exec, __import___, sys, f, dprint_, dexec, d__import___,
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dprint_, dexec, d__import___, dsys."""
     print_exec = print_ * exec
-    sum = print_exec + __import___
+    sum2 = print_exec + __import___
     scsys = sys * 4
-    np.add(sum, scsys, out=f)
+    np.add(sum2, scsys, out=f)
     dsys[...] = 4
     d__import___[...] = 1.0
     dprint_[...] = exec

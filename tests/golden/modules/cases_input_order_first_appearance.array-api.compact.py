@@ -25,30 +25,30 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = xp.exp(xp.minimum(sum, 0)) / (1 + xp.exp(-xp.abs(sum)))
-    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum, f))
+    sum2 = w0x0pw1x1 + w2
+    f = xp.exp(xp.minimum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2)))
+    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum2, f))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum, f) = cache
+    (xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum2, f) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = xp.exp(xp.minimum(sum, 0)) / (1 + xp.exp(-xp.abs(sum)))
-    dsum = f * (xp.exp(-xp.maximum(sum, 0)) / (1 + xp.exp(-xp.abs(sum))))
+    # backprop f = xp.exp(xp.minimum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2)))
+    dsum2 = f * (xp.exp(-xp.maximum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2))))
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw2 = dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw2 = dsum2
 
     # backprop w1x1 = w1 * x1
-    dw1 = x1 * dsum
-    dx1 = w1 * dsum
+    dw1 = x1 * dsum2
+    dx1 = w1 * dsum2
 
     # backprop w0x0 = w0 * x0
-    dw0 = x0 * dsum
-    dx0 = w0 * dsum
+    dw0 = x0 * dsum2
+    dx0 = w0 * dsum2
 
     return tuple(_unbroadcast(gradient, value, (xp, dtype, device, numbers))
                  for gradient, value in zip((dw0 * df, dx0 * df, dw1 * df, dx1 * df, dw2 * df), shape))

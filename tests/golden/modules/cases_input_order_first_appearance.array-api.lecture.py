@@ -25,23 +25,23 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = xp.exp(xp.minimum(sum, 0)) / (1 + xp.exp(-xp.abs(sum)))
-    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum, f))
+    sum2 = w0x0pw1x1 + w2
+    f = xp.exp(xp.minimum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2)))
+    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum2, f))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum, f) = cache
+    (xp, dtype, device, numbers, shape), (w0, x0, w1, x1, sum2, f) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = xp.exp(xp.minimum(sum, 0)) / (1 + xp.exp(-xp.abs(sum)))
-    dsum = (f * (xp.exp(-xp.maximum(sum, 0)) / (1 + xp.exp(-xp.abs(sum))))) * df
+    # backprop f = xp.exp(xp.minimum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2)))
+    dsum2 = (f * (xp.exp(-xp.maximum(sum2, 0)) / (1 + xp.exp(-xp.abs(sum2))))) * df
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw0x0pw1x1 = (1) * dsum
-    dw2 = (1) * dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw0x0pw1x1 = (1) * dsum2
+    dw2 = (1) * dsum2
 
     # backprop w0x0pw1x1 = w0x0 + w1x1
     dw0x0 = (1) * dw0x0pw1x1

@@ -15,8 +15,8 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = 1.0 / (1.0 + exp(-sum)) if sum >= 0.0 else exp(sum) / (1.0 + exp(sum))
+    sum2 = w0x0pw1x1 + w2
+    f = 1.0 / (1.0 + exp(-sum2)) if sum2 >= 0.0 else exp(sum2) / (1.0 + exp(sum2))
     return f, (w0, x0, w1, x1, f)
 
 
@@ -24,10 +24,10 @@ def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df."""
     w0, x0, w1, x1, f = cache
 
-    # backprop f = 1.0 / (1.0 + exp(-sum)) if sum >= 0.0 else exp(sum) / (1.0 + exp(sum))
-    dsum = (1.0 - f) * f
+    # backprop f = 1.0 / (1.0 + exp(-sum2)) if sum2 >= 0.0 else exp(sum2) / (1.0 + exp(sum2))
+    dsum2 = (1.0 - f) * f
 
-    return ((x0 * dsum) * df, (w0 * dsum) * df, (x1 * dsum) * df, (w1 * dsum) * df, dsum * df)
+    return ((x0 * dsum2) * df, (w0 * dsum2) * df, (x1 * dsum2) * df, (w1 * dsum2) * df, dsum2 * df)
 
 
 def grad(w0, x0, w1, x1, w2):
@@ -38,13 +38,13 @@ def grad(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = 1.0 / (1.0 + exp(-sum)) if sum >= 0.0 else exp(sum) / (1.0 + exp(sum))
+    sum2 = w0x0pw1x1 + w2
+    f = 1.0 / (1.0 + exp(-sum2)) if sum2 >= 0.0 else exp(sum2) / (1.0 + exp(sum2))
 
-    # backprop f = 1.0 / (1.0 + exp(-sum)) if sum >= 0.0 else exp(sum) / (1.0 + exp(sum))
-    dsum = (1.0 - f) * f
+    # backprop f = 1.0 / (1.0 + exp(-sum2)) if sum2 >= 0.0 else exp(sum2) / (1.0 + exp(sum2))
+    dsum2 = (1.0 - f) * f
 
-    return f, (x0 * dsum, w0 * dsum, x1 * dsum, w1 * dsum, dsum)
+    return f, (x0 * dsum2, w0 * dsum2, x1 * dsum2, w1 * dsum2, dsum2)
 
 
 def f(w0, x0, w1, x1, w2):

@@ -15,8 +15,8 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = 1.0 / (1 + math.exp(-sum)) if sum >= 0.0 else math.exp(sum) / (1 + math.exp(sum))
+    sum2 = w0x0pw1x1 + w2
+    f = 1.0 / (1 + math.exp(-sum2)) if sum2 >= 0.0 else math.exp(sum2) / (1 + math.exp(sum2))
     return f, (w0, x0, w1, x1, f)
 
 
@@ -24,12 +24,12 @@ def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df."""
     w0, x0, w1, x1, f = cache
 
-    # backprop f = 1.0 / (1 + math.exp(-sum)) if sum >= 0.0 else math.exp(sum) / (1 + math.exp(sum))
-    dsum = ((1 - f) * f) * df
+    # backprop f = 1.0 / (1 + math.exp(-sum2)) if sum2 >= 0.0 else math.exp(sum2) / (1 + math.exp(sum2))
+    dsum2 = ((1 - f) * f) * df
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw0x0pw1x1 = (1) * dsum
-    dw2 = (1) * dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw0x0pw1x1 = (1) * dsum2
+    dw2 = (1) * dsum2
 
     # backprop w0x0pw1x1 = w0x0 + w1x1
     dw0x0 = (1) * dw0x0pw1x1
@@ -54,15 +54,15 @@ def grad(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = 1.0 / (1 + math.exp(-sum)) if sum >= 0.0 else math.exp(sum) / (1 + math.exp(sum))
+    sum2 = w0x0pw1x1 + w2
+    f = 1.0 / (1 + math.exp(-sum2)) if sum2 >= 0.0 else math.exp(sum2) / (1 + math.exp(sum2))
 
-    # backprop f = 1.0 / (1 + math.exp(-sum)) if sum >= 0.0 else math.exp(sum) / (1 + math.exp(sum))
-    dsum = (1 - f) * f
+    # backprop f = 1.0 / (1 + math.exp(-sum2)) if sum2 >= 0.0 else math.exp(sum2) / (1 + math.exp(sum2))
+    dsum2 = (1 - f) * f
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw0x0pw1x1 = (1) * dsum
-    dw2 = (1) * dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw0x0pw1x1 = (1) * dsum2
+    dw2 = (1) * dsum2
 
     # backprop w0x0pw1x1 = w0x0 + w1x1
     dw0x0 = (1) * dw0x0pw1x1

@@ -25,7 +25,7 @@ INPUTS = ('w0', 'x0', 'w1', 'x1', 'w2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_fbac8088ffe1c3bc"
+_HOME = "_gradc_f_c9f7213c0bb60cae"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -52,23 +52,23 @@ def _grad_at(values, out, _point):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
+    sum2 = w0x0pw1x1 + w2
+    f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
     df = 1.0
 
-    # backprop f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
-    dsum = (1 - f) * f
+    # backprop f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
+    dsum2 = (1 - f) * f
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw2 = dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw2 = dsum2
 
     # backprop w1x1 = w1 * x1
-    dw1 = x1 * dsum
-    dx1 = w1 * dsum
+    dw1 = x1 * dsum2
+    dx1 = w1 * dsum2
 
     # backprop w0x0 = w0 * x0
-    dw0 = x0 * dsum
-    dx0 = w0 * dsum
+    dw0 = x0 * dsum2
+    dx0 = w0 * dsum2
 
     out[0, _point] = f
     out[1, _point] = dw0
@@ -89,8 +89,8 @@ def _value_at(values, out, _point):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
+    sum2 = w0x0pw1x1 + w2
+    f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
     out[0, _point] = f
 
 

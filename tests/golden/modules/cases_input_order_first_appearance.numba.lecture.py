@@ -25,7 +25,7 @@ INPUTS = ('w0', 'x0', 'w1', 'x1', 'w2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_4ee19c43e1d87cc9"
+_HOME = "_gradc_f_590a4ac64f4c4696"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -52,16 +52,16 @@ def _grad_at(values, out, _point):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
+    sum2 = w0x0pw1x1 + w2
+    f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
     df = 1.0
 
-    # backprop f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
-    dsum = ((1 - f) * f) * df
+    # backprop f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
+    dsum2 = ((1 - f) * f) * df
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw0x0pw1x1 = (1) * dsum
-    dw2 = (1) * dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw0x0pw1x1 = (1) * dsum2
+    dw2 = (1) * dsum2
 
     # backprop w0x0pw1x1 = w0x0 + w1x1
     dw0x0 = (1) * dw0x0pw1x1
@@ -94,8 +94,8 @@ def _value_at(values, out, _point):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = (1.0 if sum >= 0 else np.exp(-abs(sum))) / (1 + np.exp(-abs(sum)))
+    sum2 = w0x0pw1x1 + w2
+    f = (1.0 if sum2 >= 0 else np.exp(-abs(sum2))) / (1 + np.exp(-abs(sum2)))
     out[0, _point] = f
 
 

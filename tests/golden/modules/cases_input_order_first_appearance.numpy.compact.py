@@ -20,29 +20,29 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = np.exp(np.minimum(sum, 0)) / (1 + np.exp(-np.abs(sum)))
-    return f, (shape, (w0, x0, w1, x1, sum, f))
+    sum2 = w0x0pw1x1 + w2
+    f = np.exp(np.minimum(sum2, 0)) / (1 + np.exp(-np.abs(sum2)))
+    return f, (shape, (w0, x0, w1, x1, sum2, f))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    shape, (w0, x0, w1, x1, sum, f) = cache
+    shape, (w0, x0, w1, x1, sum2, f) = cache
 
-    # backprop f = np.exp(np.minimum(sum, 0)) / (1 + np.exp(-np.abs(sum)))
-    dsum = f * (np.exp(-np.maximum(sum, 0)) / (1 + np.exp(-np.abs(sum))))
+    # backprop f = np.exp(np.minimum(sum2, 0)) / (1 + np.exp(-np.abs(sum2)))
+    dsum2 = f * (np.exp(-np.maximum(sum2, 0)) / (1 + np.exp(-np.abs(sum2))))
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw2 = dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw2 = dsum2
 
     # backprop w1x1 = w1 * x1
-    dw1 = x1 * dsum
-    dx1 = w1 * dsum
+    dw1 = x1 * dsum2
+    dx1 = w1 * dsum2
 
     # backprop w0x0 = w0 * x0
-    dw0 = x0 * dsum
-    dx0 = w0 * dsum
+    dw0 = x0 * dsum2
+    dx0 = w0 * dsum2
 
     return tuple(map(_unbroadcast, (dw0 * df, dx0 * df, dw1 * df, dx1 * df, dw2 * df), shape))
 
@@ -83,14 +83,14 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    np.divide(np.exp(np.minimum(sum, 0)), 1 + np.exp(-np.abs(sum)), out=f)
-    dsum = f * (np.exp(-np.maximum(sum, 0)) / (1 + np.exp(-np.abs(sum))))
-    dw2[...] = dsum
-    np.multiply(x1, dsum, out=dw1)
-    np.multiply(w1, dsum, out=dx1)
-    np.multiply(x0, dsum, out=dw0)
-    np.multiply(w0, dsum, out=dx0)
+    sum2 = w0x0pw1x1 + w2
+    np.divide(np.exp(np.minimum(sum2, 0)), 1 + np.exp(-np.abs(sum2)), out=f)
+    dsum2 = f * (np.exp(-np.maximum(sum2, 0)) / (1 + np.exp(-np.abs(sum2))))
+    dw2[...] = dsum2
+    np.multiply(x1, dsum2, out=dw1)
+    np.multiply(w1, dsum2, out=dx1)
+    np.multiply(x0, dsum2, out=dw0)
+    np.multiply(w0, dsum2, out=dx0)
 
 
 def _in_blocks(inputs, names):

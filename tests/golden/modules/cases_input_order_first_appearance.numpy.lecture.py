@@ -20,22 +20,22 @@ def forward(w0, x0, w1, x1, w2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    f = np.exp(np.minimum(sum, 0)) / (1 + np.exp(-np.abs(sum)))
-    return f, (shape, (w0, x0, w1, x1, sum, f))
+    sum2 = w0x0pw1x1 + w2
+    f = np.exp(np.minimum(sum2, 0)) / (1 + np.exp(-np.abs(sum2)))
+    return f, (shape, (w0, x0, w1, x1, sum2, f))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dw0, dx0, dw1, dx1, dw2) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    shape, (w0, x0, w1, x1, sum, f) = cache
+    shape, (w0, x0, w1, x1, sum2, f) = cache
 
-    # backprop f = np.exp(np.minimum(sum, 0)) / (1 + np.exp(-np.abs(sum)))
-    dsum = (f * (np.exp(-np.maximum(sum, 0)) / (1 + np.exp(-np.abs(sum))))) * df
+    # backprop f = np.exp(np.minimum(sum2, 0)) / (1 + np.exp(-np.abs(sum2)))
+    dsum2 = (f * (np.exp(-np.maximum(sum2, 0)) / (1 + np.exp(-np.abs(sum2))))) * df
 
-    # backprop sum = w0x0pw1x1 + w2
-    dw0x0pw1x1 = (1) * dsum
-    dw2 = (1) * dsum
+    # backprop sum2 = w0x0pw1x1 + w2
+    dw0x0pw1x1 = (1) * dsum2
+    dw2 = (1) * dsum2
 
     # backprop w0x0pw1x1 = w0x0 + w1x1
     dw0x0 = (1) * dw0x0pw1x1
@@ -88,14 +88,14 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     w0x0 = w0 * x0
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
-    sum = w0x0pw1x1 + w2
-    np.divide(np.exp(np.minimum(sum, 0)), 1 + np.exp(-np.abs(sum)), out=f)
-    dsum = f * (np.exp(-np.maximum(sum, 0)) / (1 + np.exp(-np.abs(sum))))
-    dw2[...] = dsum
-    np.multiply(x1, dsum, out=dw1)
-    np.multiply(w1, dsum, out=dx1)
-    np.multiply(x0, dsum, out=dw0)
-    np.multiply(w0, dsum, out=dx0)
+    sum2 = w0x0pw1x1 + w2
+    np.divide(np.exp(np.minimum(sum2, 0)), 1 + np.exp(-np.abs(sum2)), out=f)
+    dsum2 = f * (np.exp(-np.maximum(sum2, 0)) / (1 + np.exp(-np.abs(sum2))))
+    dw2[...] = dsum2
+    np.multiply(x1, dsum2, out=dw1)
+    np.multiply(w1, dsum2, out=dx1)
+    np.multiply(x0, dsum2, out=dw0)
+    np.multiply(w0, dsum2, out=dx0)
 
 
 def _in_blocks(inputs, names):

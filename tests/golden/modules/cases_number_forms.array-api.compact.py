@@ -26,11 +26,11 @@ def forward(x):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), ())
 
 

@@ -14,34 +14,34 @@ def forward(x):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     return f, ()
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dx,) of f, scaled by df."""
 
-    # backprop f = sumpscx4 + scx5
-    dsumpscx4 = (1) * df
+    # backprop f = sum2pscx4 + scx5
+    dsum2pscx4 = (1) * df
     dscx5 = (1) * df
 
     # backprop scx5 = 25000.0 * x
     dx = (25000.0) * dscx5
 
-    # backprop sumpscx4 = sum + scx4
-    dsum = (1) * dsumpscx4
-    dscx4 = (1) * dsumpscx4
+    # backprop sum2pscx4 = sum2 + scx4
+    dsum2 = (1) * dsum2pscx4
+    dscx4 = (1) * dsum2pscx4
 
     # backprop scx4 = 0.001 * x
     dx += (0.001) * dscx4
 
-    # backprop sum = scxpscx2 + scx3
-    dscxpscx2 = (1) * dsum
-    dscx3 = (1) * dsum
+    # backprop sum2 = scxpscx2 + scx3
+    dscxpscx2 = (1) * dsum2
+    dscx3 = (1) * dsum2
 
     # backprop scx3 = 0.5 * x
     dx += (0.5) * dscx3
@@ -68,30 +68,30 @@ def grad(x):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     df = 1.0
 
-    # backprop f = sumpscx4 + scx5
-    dsumpscx4 = (1) * df
+    # backprop f = sum2pscx4 + scx5
+    dsum2pscx4 = (1) * df
     dscx5 = (1) * df
 
     # backprop scx5 = 25000.0 * x
     dx = (25000.0) * dscx5
 
-    # backprop sumpscx4 = sum + scx4
-    dsum = (1) * dsumpscx4
-    dscx4 = (1) * dsumpscx4
+    # backprop sum2pscx4 = sum2 + scx4
+    dsum2 = (1) * dsum2pscx4
+    dscx4 = (1) * dsum2pscx4
 
     # backprop scx4 = 0.001 * x
     dx += (0.001) * dscx4
 
-    # backprop sum = scxpscx2 + scx3
-    dscxpscx2 = (1) * dsum
-    dscx3 = (1) * dsum
+    # backprop sum2 = scxpscx2 + scx3
+    dscxpscx2 = (1) * dsum2
+    dscx3 = (1) * dsum2
 
     # backprop scx3 = 0.5 * x
     dx += (0.5) * dscx3

@@ -25,7 +25,7 @@ INPUTS = ('x',)
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_7c0e9cbb38c369df"
+_HOME = "_gradc_f_4a14f615dc35b7be"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -49,11 +49,11 @@ def _grad_at(values, out, _point):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     df = 1.0
 
     # backprop scx = 3.0 * x
@@ -71,11 +71,11 @@ def _value_at(values, out, _point):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     out[0, _point] = f
 
 

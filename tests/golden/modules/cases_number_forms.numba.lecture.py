@@ -25,7 +25,7 @@ INPUTS = ('x',)
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_4199eadb3e4ecb25"
+_HOME = "_gradc_f_c78dee2da797c3b0"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -49,30 +49,30 @@ def _grad_at(values, out, _point):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     df = 1.0
 
-    # backprop f = sumpscx4 + scx5
-    dsumpscx4 = (1) * df
+    # backprop f = sum2pscx4 + scx5
+    dsum2pscx4 = (1) * df
     dscx5 = (1) * df
 
     # backprop scx5 = 25000.0 * x
     dx = (25000.0) * dscx5
 
-    # backprop sumpscx4 = sum + scx4
-    dsum = (1) * dsumpscx4
-    dscx4 = (1) * dsumpscx4
+    # backprop sum2pscx4 = sum2 + scx4
+    dsum2 = (1) * dsum2pscx4
+    dscx4 = (1) * dsum2pscx4
 
     # backprop scx4 = 0.001 * x
     dx += (0.001) * dscx4
 
-    # backprop sum = scxpscx2 + scx3
-    dscxpscx2 = (1) * dsum
-    dscx3 = (1) * dsum
+    # backprop sum2 = scxpscx2 + scx3
+    dscxpscx2 = (1) * dsum2
+    dscx3 = (1) * dsum2
 
     # backprop scx3 = 0.5 * x
     dx += (0.5) * dscx3
@@ -99,11 +99,11 @@ def _value_at(values, out, _point):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     out[0, _point] = f
 
 

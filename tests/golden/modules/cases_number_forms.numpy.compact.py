@@ -21,11 +21,11 @@ def forward(x):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    f = sumpscx4 + scx5
+    f = sum2pscx4 + scx5
     return f, (shape, ())
 
 
@@ -77,11 +77,11 @@ def _grad_block(x, f, dx):
     scx2 = 3.0 * x
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
-    sum = scxpscx2 + scx3
+    sum2 = scxpscx2 + scx3
     scx4 = 0.001 * x
-    sumpscx4 = sum + scx4
+    sum2pscx4 = sum2 + scx4
     scx5 = 25000.0 * x
-    np.add(sumpscx4, scx5, out=f)
+    np.add(sum2pscx4, scx5, out=f)
     np.add(25000.0 + 0.001 + 0.5 + 3.0, 3.0, out=dx)
 
 

@@ -25,9 +25,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = xp.pow(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, negy, xpownegy))
 
 

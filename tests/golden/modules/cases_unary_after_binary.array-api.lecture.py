@@ -25,9 +25,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = xp.pow(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (x, negy, xpownegy))
 
 
@@ -37,17 +37,17 @@ def backward(cache, df=1.0):
     (xp, dtype, device, numbers, shape), (x, negy, xpownegy) = cache
     df = xp.asarray(df, dtype=dtype, device=device)
 
-    # backprop f = sum + xpownegy
-    dsum = (1) * df
+    # backprop f = sum2 + xpownegy
+    dsum2 = (1) * df
     dxpownegy = (1) * df
 
     # backprop xpownegy = xp.pow(x, negy)
     dx = (negy * xp.pow(x, negy - 1)) * dxpownegy
     dnegy = (xpownegy * xp.log(x)) * dxpownegy
 
-    # backprop sum = xnegy + xmnegy
-    dxnegy = (1) * dsum
-    dxmnegy = (1) * dsum
+    # backprop sum2 = xnegy + xmnegy
+    dxnegy = (1) * dsum2
+    dxmnegy = (1) * dsum2
 
     # backprop xmnegy = x - negy
     dx = dx + (1) * dxmnegy

@@ -15,9 +15,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = pow(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return f, (x, negy, xpownegy)
 
 
@@ -39,13 +39,13 @@ def grad(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = pow(x, negy)
 
     # backprop xnegy = x * negy
     dnegy = (xpownegy * log(x)) - 1.0 + x
 
-    return sum + xpownegy, ((negy * pow(x, negy - 1)) + 1.0 + negy, -dnegy)
+    return sum2 + xpownegy, ((negy * pow(x, negy - 1)) + 1.0 + negy, -dnegy)
 
 
 def f(x, y):

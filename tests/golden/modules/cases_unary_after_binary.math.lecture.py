@@ -15,9 +15,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = math.pow(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return f, (x, negy, xpownegy)
 
 
@@ -25,17 +25,17 @@ def backward(cache, df=1.0):
     """Return the gradient (dx, dy) of f, scaled by df."""
     x, negy, xpownegy = cache
 
-    # backprop f = sum + xpownegy
-    dsum = (1) * df
+    # backprop f = sum2 + xpownegy
+    dsum2 = (1) * df
     dxpownegy = (1) * df
 
     # backprop xpownegy = math.pow(x, negy)
     dx = (negy * math.pow(x, negy - 1)) * dxpownegy
     dnegy = (xpownegy * math.log(x)) * dxpownegy
 
-    # backprop sum = xnegy + xmnegy
-    dxnegy = (1) * dsum
-    dxmnegy = (1) * dsum
+    # backprop sum2 = xnegy + xmnegy
+    dxnegy = (1) * dsum2
+    dxmnegy = (1) * dsum2
 
     # backprop xmnegy = x - negy
     dx += (1) * dxmnegy
@@ -59,22 +59,22 @@ def grad(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = math.pow(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     df = 1.0
 
-    # backprop f = sum + xpownegy
-    dsum = (1) * df
+    # backprop f = sum2 + xpownegy
+    dsum2 = (1) * df
     dxpownegy = (1) * df
 
     # backprop xpownegy = math.pow(x, negy)
     dx = (negy * math.pow(x, negy - 1)) * dxpownegy
     dnegy = (xpownegy * math.log(x)) * dxpownegy
 
-    # backprop sum = xnegy + xmnegy
-    dxnegy = (1) * dsum
-    dxmnegy = (1) * dsum
+    # backprop sum2 = xnegy + xmnegy
+    dxnegy = (1) * dsum2
+    dxmnegy = (1) * dsum2
 
     # backprop xmnegy = x - negy
     dx += (1) * dxmnegy

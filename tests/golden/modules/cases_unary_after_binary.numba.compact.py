@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_f47d456a89a0b8f5"
+_HOME = "_gradc_f_42ba806f224a2d71"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -49,9 +49,9 @@ def _grad_at(values, out, _point):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     df = 1.0
 
     # backprop xnegy = x * negy
@@ -74,9 +74,9 @@ def _value_at(values, out, _point):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     out[0, _point] = f
 
 

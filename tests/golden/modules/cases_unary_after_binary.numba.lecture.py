@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_11027423fbdb4e0b"
+_HOME = "_gradc_f_10c272c7a190eee5"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -49,22 +49,22 @@ def _grad_at(values, out, _point):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     df = 1.0
 
-    # backprop f = sum + xpownegy
-    dsum = (1) * df
+    # backprop f = sum2 + xpownegy
+    dsum2 = (1) * df
     dxpownegy = (1) * df
 
     # backprop xpownegy = np.power(x, negy)
     dx = (negy * np.power(x, negy - 1)) * dxpownegy
     dnegy = (xpownegy * np.log(x)) * dxpownegy
 
-    # backprop sum = xnegy + xmnegy
-    dxnegy = (1) * dsum
-    dxmnegy = (1) * dsum
+    # backprop sum2 = xnegy + xmnegy
+    dxnegy = (1) * dsum2
+    dxmnegy = (1) * dsum2
 
     # backprop xmnegy = x - negy
     dx += (1) * dxmnegy
@@ -90,9 +90,9 @@ def _value_at(values, out, _point):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     out[0, _point] = f
 
 

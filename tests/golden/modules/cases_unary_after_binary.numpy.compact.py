@@ -20,9 +20,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return f, (shape, (x, negy, xpownegy))
 
 
@@ -77,9 +77,9 @@ def _grad_block(x, y, f, dx, dy):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    np.add(sum, xpownegy, out=f)
+    np.add(sum2, xpownegy, out=f)
     np.add((negy * np.power(x, negy - 1)) + 1.0, negy, out=dx)
     dnegy = (xpownegy * np.log(x)) - 1.0 + x
     np.negative(dnegy, out=dy)

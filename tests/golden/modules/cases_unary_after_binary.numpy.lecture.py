@@ -20,9 +20,9 @@ def forward(x, y):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    f = sum + xpownegy
+    f = sum2 + xpownegy
     return f, (shape, (x, negy, xpownegy))
 
 
@@ -31,17 +31,17 @@ def backward(cache, df=1.0):
     or an array that broadcasts with f), each in its input's shape."""
     shape, (x, negy, xpownegy) = cache
 
-    # backprop f = sum + xpownegy
-    dsum = (1) * df
+    # backprop f = sum2 + xpownegy
+    dsum2 = (1) * df
     dxpownegy = (1) * df
 
     # backprop xpownegy = np.power(x, negy)
     dx = (negy * np.power(x, negy - 1)) * dxpownegy
     dnegy = (xpownegy * np.log(x)) * dxpownegy
 
-    # backprop sum = xnegy + xmnegy
-    dxnegy = (1) * dsum
-    dxmnegy = (1) * dsum
+    # backprop sum2 = xnegy + xmnegy
+    dxnegy = (1) * dsum2
+    dxmnegy = (1) * dsum2
 
     # backprop xmnegy = x - negy
     dx = dx + (1) * dxmnegy
@@ -93,9 +93,9 @@ def _grad_block(x, y, f, dx, dy):
     negy = -y
     xnegy = x * negy
     xmnegy = x - negy
-    sum = xnegy + xmnegy
+    sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
-    np.add(sum, xpownegy, out=f)
+    np.add(sum2, xpownegy, out=f)
     np.add((negy * np.power(x, negy - 1)) + 1.0, negy, out=dx)
     dnegy = (xpownegy * np.log(x)) - 1.0 + x
     np.negative(dnegy, out=dy)
