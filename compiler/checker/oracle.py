@@ -96,8 +96,10 @@ PIECEWISE: dict[str, Pieces] = {
 CONSTANTS = {"e": sp.E, "pi": sp.pi, "π": sp.pi}
 
 
-class OutOfTime(Exception):
-    """SymPy did not finish within its time budget."""
+class OutOfTime(BaseException):
+    """SymPy did not finish within its time budget.  A BaseException, as
+    KeyboardInterrupt is, so that SymPy's own `except Exception` blocks
+    cannot swallow it and finish the work past its budget."""
 
 
 @dataclass(frozen=True)
