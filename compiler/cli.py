@@ -87,6 +87,7 @@ def _check(commands) -> argparse.ArgumentParser:
                          help=f"time budget for SymPy; past it, only central differences "
                               f"are compared (default: {SYMPY_TIMEOUT:g})")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
+    _second_order_options(command)
     return command
 
 

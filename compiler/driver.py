@@ -87,13 +87,22 @@ def _emit_owned(owned: list, target: str | None, style: str,
     del reverse
     if second_order:
         module = with_second_order(module, staged, second_order_emit.scalar_lines(
-            module, target), second_order, target)
+            module, target), second_order, target, style)
     del staged
     return render(module, target)
 
 
-def with_second_order(module, staged: StagedIR, lines, kinds, target: str):
+SECOND_ORDER_TARGETS = ("math", "numpy")
+"""The targets whose modules carry jvp, hvp and hessian so far."""
+
+
+def with_second_order(module, staged: StagedIR, lines, kinds, target: str, style: str = "lecture"):
     """The module's context with jvp (and hvp, hessian) added (§10)."""
+    if target not in SECOND_ORDER_TARGETS or style != "lecture":
+        raise GradcError(f"--{kinds[-1]} is written in the lecture style: compile without "
+                         f"--style {style}" if style != "lecture" else
+                         f"--{kinds[-1]} is written for the "
+                         f"{' and '.join(SECOND_ORDER_TARGETS)} targets, not yet {target}")
     values = {*staged.inputs, *(stage.name for stage in staged.stages), *staged.dims}
     taken = values | {adjoint_name(name) for name in values} | set(module.names.values())
     return dataclasses.replace(module, second_order=second_order_emit.second_order(

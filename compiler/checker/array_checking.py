@@ -71,6 +71,11 @@ def check_arrays(formula, *, at, at_file, dims, points, seed, rtol, atol,
     why = without_sympy(status)
     reports = tuple(_compare(setup, d, e, every > FD_ENTRIES, rng, rtol, atol, why)
                     for d, e in zip(drawn, exact))
+    if formula.second_order:
+        from compiler.checker.second_order import array_second_order
+
+        reports = tuple(array_second_order(module, staged, d, r, rng, _magnitude(d), rtol, atol)
+                        for d, r in zip(drawn, reports))
     names = tuple(n.id for n in program.inputs)
     return CheckReport(
         formula.label, staged.output, names, reports, status, rtol, atol, seed,

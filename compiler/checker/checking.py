@@ -44,7 +44,7 @@ _EPS = 2.0**-52
 def check(formula, at=None, points: int | None = None, *, seed: int = 0,
           rtol: float = RTOL, atol: float = ATOL,
           sympy_timeout: float | None = SYMPY_TIMEOUT, dims=None, at_file=None,
-          passes: Passes = Passes()) -> CheckReport:
+          passes: Passes = Passes(), second_order: tuple[str, ...] = ()) -> CheckReport:
     """Check a formula's generated gradient; see the module docstring.
 
     `formula` is a Build, a file's path or formula text (compiled with
@@ -54,10 +54,12 @@ def check(formula, at=None, points: int | None = None, *, seed: int = 0,
     random points are added (by default 3 when no point is given, else
     none), drawn with `seed`.  A file that declares shapes is checked by
     `array_checking`, with the sizes `dims` gives (a mapping, or the words
-    "N=4 D=3") and, unless given, random arrays.
+    "N=4 D=3") and, unless given, random arrays.  `second_order` ("jvp",
+    "hvp": what `gradc check --hvp` asks) checks the module's jvp, hvp and
+    hessian too (second_order.py), unless `formula` is a Build, which says.
     """
     if not isinstance(formula, Build):
-        formula = _read(formula, passes)
+        formula = _read(formula, passes, second_order)
     if formula.shaped or dims is not None:
         from compiler.checker.array_checking import check_arrays
 
@@ -74,14 +76,20 @@ def check(formula, at=None, points: int | None = None, *, seed: int = 0,
     sympy_status, exact = _sympy(program, ir, drawn, sympy_timeout)
     why = without_sympy(sympy_status)
     reports = tuple(_compare(probe, d, e, rtol, atol, why) for d, e in zip(drawn, exact))
+    if formula.second_order:
+        from compiler.checker.second_order import second_order_reports
+
+        reports, second_status = second_order_reports(probe, program, drawn, reports, seed,
+                                                      rtol, atol, sympy_timeout)
+        sympy_status = sympy_status if sympy_status != "used" else second_status
     return CheckReport(formula.label, ir.staged.output, probe.names, reports, sympy_status,
                        rtol, atol, seed, shapes=tuple((name, ()) for name in probe.names))
 
 
-def _read(path_or_source, passes: Passes) -> Build:
+def _read(path_or_source, passes: Passes, second_order: tuple[str, ...] = ()) -> Build:
     if isinstance(path_or_source, os.PathLike) or _looks_like_path(path_or_source):
-        return read(path_or_source, passes)
-    return build(path_or_source, passes)
+        return read(path_or_source, passes, second_order)
+    return build(path_or_source, passes, second_order=second_order)
 
 
 def _looks_like_path(text: str) -> bool:
