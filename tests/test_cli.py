@@ -150,11 +150,13 @@ def test_an_output_that_cannot_be_written_is_bad_input(command, output, message,
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
-def test_a_compile_of_numbers_imports_neither_numpy_nor_sympy_nor_the_tools(tmp_path):
+def test_a_compile_of_numbers_imports_neither_numpy_nor_sympy_nor_lark_nor_the_tools(
+        tmp_path):
+    """The fast parser reads a valid file; Lark is for the files it gives up on."""
     probe = ("import sys, compiler.cli; "
              f"compiler.cli.main(['compile', {str(EXAMPLES / 'staged.txt')!r}, '-o', "
              f"{str(tmp_path / 'staged.py')!r}]); "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sympy') "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sympy', 'lark') "
              "or m.startswith(('compiler.tools', 'compiler.checker.'))))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert (run.returncode, run.stdout, run.stderr) == (0, "[]\n", "")

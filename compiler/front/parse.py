@@ -15,12 +15,15 @@ from __future__ import annotations
 import functools
 import gc
 
-from lark import Lark, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING
 
 from compiler import resources
 from compiler.errors import GradcError, Span
 from compiler.front.fastparse import parse_valid
 from compiler.front.syntax import AstBuilder, Statement
+
+if TYPE_CHECKING:  # Lark is imported only when the fast parser gives up
+    from lark import Lark, UnexpectedCharacters, UnexpectedInput
 
 # Each label's examples fail in the parser state that the message explains.
 # Placeholders: {token} is the offending text, {before} the operator just
@@ -76,6 +79,8 @@ _EXAMPLES = {label: examples + ["\n" + example for example in examples]
 
 @functools.cache
 def _parser() -> Lark:
+    from lark import Lark
+
     return Lark(resources.read_text("grammar", "gradc.lark"), parser="lalr",
                 transformer=AstBuilder(), maybe_placeholders=False)
 
@@ -88,15 +93,24 @@ def parse(text: str) -> tuple[Statement, ...]:
     gc.disable()
     try:
         statements = parse_valid(text)
-        return statements if statements is not None else _parser().parse(text)
-    except UnexpectedInput as failure:
-        raise _explain(failure, text) from None
+        return statements if statements is not None else _parsed_by_lark(text)
     finally:
         if was_enabled:
             gc.enable()
 
 
+def _parsed_by_lark(text: str) -> tuple[Statement, ...]:
+    from lark import UnexpectedInput
+
+    try:
+        return _parser().parse(text)
+    except UnexpectedInput as failure:
+        raise _explain(failure, text) from None
+
+
 def _explain(failure: UnexpectedInput, text: str) -> GradcError:
+    from lark import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(failure, UnexpectedCharacters):
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Union
+from typing import TYPE_CHECKING, Callable, NamedTuple, Union
 
-from lark import Token, Transformer
+if TYPE_CHECKING:  # Lark is imported only where the fast parser gives up
+    from lark import Token
 
 from compiler import gates
 from compiler.errors import GradcError, Span
@@ -149,8 +150,10 @@ def _binary_gate(token: Token) -> str:
     return gates.lookup(str(token)).name
 
 
-class AstBuilder(Transformer):
-    """One method per grammar alias; each returns an AST node."""
+class AstBuilder:
+    """One method per grammar alias; each returns an AST node.  Lark calls
+    a transformer's methods by name, so no Lark base class is needed (and
+    a rule without a method would stay a Lark tree, as with one)."""
 
     def number(self, children):
         (token,) = children
@@ -171,7 +174,8 @@ class AstBuilder(Transformer):
                      is_call=True, edges=("NAME", "RPAR"))
 
     def arguments(self, children):
-        return [child for child in children if not isinstance(child, Token)]
+        # A Token is a str; an AST node is a tuple.
+        return [child for child in children if not isinstance(child, str)]
 
     def group(self, children):
         open_, inner, close = children
