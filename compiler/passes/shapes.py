@@ -177,15 +177,27 @@ def axis_named(shape: Shape, dim: str, text: str) -> int:
     return axes[0]
 
 
-def infer(gate, shapes: list[Shape], texts: list[str], whole: str, span: Span) -> Shape:
-    """The shape of a stage of `gate` over operands of these shapes; `texts`
-    spell the operands and `whole` the expression, for the message."""
+def infer(gate, shapes: list[Shape], spell: Callable[[], tuple[list[str], str]],
+          span: Span) -> Shape:
+    """The shape of a stage of `gate` over operands of these shapes.  For a
+    message, `spell()` gives the operands' text and the expression's: it is
+    called only when there is one, since spelling every operator's operands
+    would make staging quadratic in the formula's depth."""
     if gate.shape_rule == "elementwise" and not any(shapes):
         return ()  # numbers: every scalar formula takes only this line
     try:
-        return RULES[gate.shape_rule](shapes, texts, gate)
+        return RULES[gate.shape_rule](shapes, _STAND_INS[:len(shapes)], gate)
     except Mismatch as mismatch:
-        raise GradcError(f"{whole}: {mismatch}", span) from None
+        texts, whole = spell()
+        message = str(mismatch)
+        for stand_in, text in zip(_STAND_INS, texts):
+            message = message.replace(stand_in, text)
+        raise GradcError(f"{whole}: {message}", span) from None
+
+
+# What a rule's message holds in place of each operand's text until there is
+# a message: characters no formula's text can contain.
+_STAND_INS = [f"\0{index}\0" for index in range(64)]
 
 
 def reduced_axes(operand: Shape, result: Shape) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -216,26 +216,27 @@ class _Lowering:
     def _row_for_call(self, node: Apply, gate: Gate, args: list) -> tuple[Gate, list]:
         """The row an axis chooses (`sum(X, axis=D)`, `max(A)`), and the
         refusal of `max(A, 1)`, which reads as an axis and as a number."""
-        array = spelled(node.args[0])
+        def array() -> str:  # spelled only for a message, as in _check_shapes
+            return spelled(node.args[0])
         if args and isinstance(args[-1], _Axis):
             axis = args.pop()
             k = axis.value if isinstance(axis.value, int) else self._named_axis(node, axis, args)
             if k + 1 >= len(gate.axis_rows) or not self._shape(args[0]):
-                missing = shapes.missing_axis(self._shape(args[0]), array, k)
+                missing = shapes.missing_axis(self._shape(args[0]), array(), k)
                 raise GradcError(f"{spelled(node)}: {missing}", axis.node.span)
             return gates.GATES[gate.axis_rows[k + 1]], args
         if len(args) == 1 and gate.axis_rows[0] != gate.name:
             if not self._shape(args[0]):
                 raise GradcError(f"'{node.func}' takes at least {gate.arity} arguments, or "
-                                 f"one array: {array} is a number", node.func_span)
+                                 f"one array: {array()} is a number", node.func_span)
             return gates.GATES[gate.axis_rows[0]], args
         if gate.axis_lookalike and len(args) == 2 and self._shape(args[0]) \
                 and isinstance(args[1], Const) and args[1].integral and args[1].value != 0:
             k = int(args[1].value)
             raise GradcError(f"{spelled(node)}: {k} after an array could be an axis or a "
-                             f"number: write {node.func}({array}, axis={k}) for the "
-                             f"{node.func} along axis {k}, or {node.func}({array}, {k}.0) for "
-                             f"the elementwise {node.func} of {array} and {k}", node.func_span)
+                             f"number: write {node.func}({array()}, axis={k}) for the "
+                             f"{node.func} along axis {k}, or {node.func}({array()}, {k}.0) for "
+                             f"the elementwise {node.func} of {array()} and {k}", node.func_span)
         return gate, args
 
     def _named_axis(self, node: Apply, axis: _Axis, args: list) -> int:
@@ -290,15 +291,16 @@ class _Lowering:
         """The shape rule of the gate the user wrote, located at its
         operator and told in the file's own words; the stages it lowers to
         then agree by construction."""
-        texts = [spelled(arg) for arg in node.args][:len(args)]
         for form in gate.const_forms:
             # An optional constant operand (an axis) picks the row to check.
             chosen = args[form.position] if gate.arity <= form.position < len(args) else None
             if isinstance(chosen, Const) and form.matches(chosen.value):
-                gate, args, texts = gates.GATES[form.gate], args[:form.position], texts[:1]
+                gate, args = gates.GATES[form.gate], args[:form.position]
                 break
         operand_shapes = [self._shape(arg) for arg in args]
-        shapes.infer(gate, operand_shapes, texts, spelled(node), node.func_span)
+        shapes.infer(gate, operand_shapes,
+                     lambda: ([spelled(arg) for arg in node.args[:len(args)]], spelled(node)),
+                     node.func_span)
 
     def _shape(self, value) -> Shape:
         if isinstance(value, _Slot):
@@ -394,8 +396,8 @@ class _Lowering:
         shape = ()
         if self.declared:
             operand_shapes = [self._shape(op) for op in operands]
-            shape = shapes.infer(gate, operand_shapes, [gate.name] * len(operands),
-                                 gate.name, span)
+            shape = shapes.infer(gate, operand_shapes,
+                                 lambda: ([gate.name] * len(operands), gate.name), span)
         self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
         return _Slot(len(self.drafts) - 1)
 
