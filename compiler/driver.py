@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.emit import arrays as array_emit
 from compiler.emit import second_order as second_order_emit
 from compiler.build import build, passes_of, without_cyclic_gc
 from compiler.passes.adjoint import AdjointIR, adjoint_name
@@ -74,20 +73,14 @@ def _emit_owned(owned: list, target: str | None, style: str,
     """`owned` holds the one IR, given up to be freed once read."""
     reverse = owned.pop()
     staged = reverse.staged
-    if staged.shaped:
-        target = target or "numpy"
-        _check_array_options(staged, target, style)
-        module = array_emit.context(reverse, target)
-        if second_order:
-            module = with_second_order(module, staged, second_order_emit.array_lines(
-                module, staged), second_order, target)
-        return render(module, TARGETS[target].array_template)
-    target = target or "math"
+    target = target or ("numpy" if staged.shaped else "math")
+    _check_array_options(staged, target, style)
     module = context(reverse, style, target)
     del reverse
     if second_order:
-        module = with_second_order(module, staged, second_order_emit.scalar_lines(
-            module, target), second_order, target, style)
+        lines = second_order_emit.array_lines(module, staged) if staged.shaped \
+            else second_order_emit.scalar_lines(module, target)
+        module = with_second_order(module, staged, lines, second_order, target, style)
     del staged
     return render(module, target)
 
@@ -113,9 +106,11 @@ def _check_array_options(staged: StagedIR, target: str, style: str) -> None:
     """An array program compiles to the NumPy module of §9, or to the array
     API standard's.  The error names the first array input in INPUTS order,
     at its declaration."""
+    if not staged.shaped:
+        return
     first = next(name for name in staged.inputs if name in staged.declared)
     where = staged.declared_at.get(first)
-    if TARGETS[target].array_template is None:
+    if not TARGETS[target].arrays:
         raise GradcError(f"the {target} target computes with numbers, but '{first}' is "
                          f"declared {shown(staged.declared[first])}: compile it with "
                          "--target numpy", where)

@@ -96,3 +96,16 @@ class TemplateContext:
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
     names (the compact style, printers.py), or nothing."""
+    # What a file that declares shapes adds.  Left out of the repr, which
+    # names a numba module's compiled code (`home`): numba takes numbers.
+    shaped: bool = field(default=False, repr=False)
+    """The file declares shapes: forward checks its inputs against them."""
+    shapes_literal: str = field(default="", repr=False)
+    """SHAPES: each array input's declared shape, dimensions as written."""
+    output_shape: str = field(default="", repr=False)
+    layer: bool = field(default=False, repr=False)
+    """The output is an array: backward takes its upstream gradient."""
+    bind_lines: tuple[str, ...] = field(default=(), repr=False)
+    """forward's run-time checks of the inputs, and the sizes it reads."""
+    terms: tuple = field(default=(), repr=False)
+    """Each block's terms (emit/terms.py), for the tools that run them."""

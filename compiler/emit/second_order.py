@@ -239,7 +239,7 @@ def scalar_lines(module, target: str) -> Lines:
 
 
 def array_lines(module, staged) -> Lines:
-    """An array module's printed lines (emit/arrays.py's ArrayContext)."""
+    """An array module's printed lines (emit/context.py's TemplateContext)."""
     from compiler.passes.shapes import shown
 
     shapes = staged.shapes()

@@ -92,6 +92,14 @@ class StagePrinter:
                                  self._call(tree, values) if calls else None))
         return tuple(printed)
 
+    def number_locals(self, stage: Stage, contributions: tuple[Contribution, ...],
+                      values: dict[str, str] | None = None) -> tuple[Local | None, ...]:
+        """The local gradient of each contribution whose operands are
+        numbers; None for one over arrays, or of a row with a rule of its
+        own for arrays (`Gate.vjp`), whose term is that rule."""
+        return tuple(None if any(c.ranks) or stage.gate.vjp is not None
+                     else self.locals(stage, (c,), values)[0] for c in contributions)
+
     def _plan(self, tree: Expr) -> tuple:
         """What printing a local gradient needs, worked out once per tree:
         its template, the placeholders of forward values, and where its

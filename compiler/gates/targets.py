@@ -69,9 +69,9 @@ class Target:
     """The module's own names beyond naming.INTERNAL, chosen the same way."""
     own_values: tuple[str, ...] = ()
     """Those of `own_names` that gate code reads as values (`dtype`)."""
-    array_template: str | None = None
-    """The template of a file that declares shapes (§9), or None: the
-    target computes with numbers only."""
+    arrays: bool = False
+    """The target compiles a file that declares shapes (§9); the others
+    compute with numbers only."""
     base: str = "math"
     """The target whose code (a row's own form, or its base's) this target
     prints where a row has no form of its own: array-api's is numpy's."""
@@ -106,7 +106,7 @@ TARGETS: dict[str, Target] = {
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
     "numpy": Target("numpy", "numpy", "np", True, "{0} = {0} + {1}", False,
-                    blocked=True, array_template="arrays"),
+                    blocked=True, arrays=True),
     # The math code, run one point at a time inside a compiled loop: scalars,
     # so conditionals, max, min, abs and `+=` work; np. rather than math.,
     # so the module imports only numpy and numba.
@@ -119,5 +119,5 @@ TARGETS: dict[str, Target] = {
     "array-api": Target("array-api", "array_api_compat", "xp", True, "{0} = {0} + {1}",
                         False, functions=STANDARD, base="numpy",
                         own_names=ARRAY_API_INTERNAL, own_values=ARRAY_API_VALUES,
-                        array_template="array-api-arrays"),
+                        arrays=True),
 }

@@ -12,8 +12,8 @@ constants and dimension sizes, cannot pass a gradient on.
 
 The pass never looks at a gate's name, and writes no code: a contribution
 names the row and operand whose rule applies, the same for every target
-and style.  The printers (emit/printers.py for numbers, emit/arrays.py for
-arrays) print each rule once, for their target.
+and style.  The printers (emit/stages.py and emit/terms.py) print each rule once,
+for their target, whatever the operands' ranks.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from compiler.passes.stage import Ref, Stage, StagedIR
 
 class Contribution(NamedTuple):
     """One operand's share of a stage's adjoint, as data: which row and
-    operand, what it multiplies, and `=` or `+=`.  Printers (printers.py,
-    emit/arrays.py) turn it into code for a target and style."""
+    operand, what it multiplies, and `=` or `+=`.  The printers
+    (emit/terms.py) turn it into code for a target and style."""
 
     target: str
     """The value whose gradient grows: `x` in `dx += ...`."""

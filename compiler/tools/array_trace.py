@@ -5,7 +5,7 @@ The inputs are the first point `gradc check --seed S` draws (inputs.py):
 the same sizes (`--dims`, else distinct small ones) and the same random
 entries, so a number seen here can be found again in check's report.
 
-The values are the module's: the lines `gradc compile` writes (emit/arrays.py's
+The values are the module's: the lines `gradc compile` writes (emit/context.py's
 context) run one at a time, in the module's own globals, after its own
 input checks.  A backward line `dW = dW + h.T @ dhW2` is run as its term
 and its sum, because a drawing needs each term, the gradient that flows
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.emit import arrays as array_emit
+from compiler.emit.context import context as module_context
 from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
 from compiler import inputs
 from compiler.errors import GradcError
@@ -91,8 +91,8 @@ def array_trace(formula, dims=None, seed: int | None = None, at=None,
     chosen = inputs.given(program, dims, at, at_file)
     sizes = chosen.sizes
     ir = formula.adjoint
-    context = array_emit.context(ir)
-    module = module_from_source(render(context, "arrays"), "explained", "<gradc explain>")
+    context = module_context(ir, "lecture", "numpy")
+    module = module_from_source(render(context, "numpy"), "explained", "<gradc explain>")
     seed = 0 if seed is None else seed
     output = next(s.shape for s in ir.staged.stages if s.name == ir.staged.output)
     point = inputs.draw(module, program, sizes, random.Random(seed),

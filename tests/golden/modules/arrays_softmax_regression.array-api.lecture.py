@@ -48,7 +48,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * dloss  # a number
 
     # backprop num = -sumYlsmS
-    dsumYlsmS = -dnum  # a number
+    dsumYlsmS = (-1) * dnum  # a number
 
     # backprop sumYlsmS = xp.sum(YlsmS)
     dYlsmS = xp.ones_like(YlsmS) * dsumYlsmS  # a number -> [N, C]

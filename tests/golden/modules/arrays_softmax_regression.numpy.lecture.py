@@ -42,7 +42,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * dloss  # a number
 
     # backprop num = -sumYlsmS
-    dsumYlsmS = -dnum  # a number
+    dsumYlsmS = (-1) * dnum  # a number
 
     # backprop sumYlsmS = np.sum(YlsmS)
     dYlsmS = np.full((N, C), dsumYlsmS)  # a number -> [N, C]

@@ -1,0 +1,144 @@
+"""The fields of a module's interface: its docstring, imports, own names,
+inputs, what forward caches and backward returns, and, in a file that
+declares shapes, the declared shapes and forward's checks of its inputs.
+"""
+
+from __future__ import annotations
+
+from compiler.emit.stages import StagePrinter
+from compiler.passes.adjoint import AdjointIR, adjoint_name
+from compiler.passes.naming import ARRAY_INTERNAL, INTERNAL, internal_names
+from compiler.passes.shapes import shown
+from compiler.passes.stage import Ref, StagedIR
+
+
+def tuple_code(names) -> str:
+    """Code as a tuple's display: `(x,)`, `(x, y)`."""
+    names = list(names)
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def unpacking(names) -> str:
+    """Names as the left side of an assignment that unpacks a tuple."""
+    names = list(names)
+    return f"{names[0]}," if len(names) == 1 else ", ".join(names)
+
+
+def _unpack(names: tuple[str, ...], cache: str) -> str:
+    return f"{unpacking(names)} = {cache}" if names else ""
+
+
+def _import(module: str, alias: str) -> str:
+    """What follows `import`: `numpy as np`, `math`, `math as math_`."""
+    return module if alias == module else f"{module} as {alias}"
+
+
+def taken(staged: StagedIR) -> frozenset[str]:
+    """The names the module gives to values and their adjoints, which a
+    function called by its bare name must not shadow; in a file that
+    declares shapes, also every name the file writes and its dimensions."""
+    values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
+    if staged.shaped:
+        values += (*staged.user_names.values(), *staged.dims)
+    return frozenset((*values, *map(adjoint_name, values)))
+
+
+def own_names(staged: StagedIR, spec) -> dict[str, str]:
+    """The module's own names, each chosen around every name of the
+    formula's (naming.internal_names)."""
+    internal = INTERNAL + (ARRAY_INTERNAL if staged.shaped else ()) + spec.own_names
+    return internal_names(taken(staged), internal)
+
+
+def module_fields(staged: StagedIR, spec, printer: StagePrinter, names: dict[str, str]) -> dict:
+    """The module's docstring, imports, inputs and own names."""
+    params = ", ".join(staged.inputs)
+    return {
+        "title": f"{staged.output}({params}) and its gradient, staged one gate per line.",
+        # Imports follow from what was printed: a formula without math
+        # functions imports nothing.
+        "imports": tuple(_import(module, names[module]) for module in spec.also_imports)
+        + tuple(_import(module, names[spec.alias]) for module in printer.modules()),
+        "bare_import": printer.bare_import(),
+        "names": names,
+        "sys_import": _import("sys", names["sys"]),
+        "inputs": staged.inputs,
+        "inputs_literal": tuple_code(repr(name) for name in staged.inputs),
+        "params": params,
+        "output": staged.output,
+        "script_example": " ".join(f"{name}=1.0" for name in staged.inputs),
+    }
+
+
+def interface_fields(adjoint_ir: AdjointIR, cached_names: tuple[str, ...],
+                     names: dict[str, str], module: str) -> dict:
+    """What forward caches, and which gradients backward returns."""
+    staged = adjoint_ir.staged
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    return {
+        "cache_tuple": tuple_code(cached_names),
+        "unpack_line": _unpack(cached_names, names["cache"]),
+        "zero_lines": _zero_lines(adjoint_ir, module),
+        "gradients": tuple_code(gradient_names),
+        "gradient_names": gradient_names,
+        "gradient_inputs": "INPUTS" if staged.wrt is None else tuple_code(map(repr, staged.wrt)),
+        "wrt_params": tuple_code(staged.gradient_inputs),
+    }
+
+
+def _zero_lines(adjoint_ir: AdjointIR, module: str) -> tuple[str, ...]:
+    """The gradient of an input the output does not depend on: zeros of its
+    shape, which `forward` caches (`zero_arrays`), or 0.0 for a number."""
+    arrays = zero_arrays(adjoint_ir)
+    return tuple(f"{adjoint_name(name)} = "
+                 + (f"{module}.zeros_like({name})" if name in arrays else "0.0")
+                 for name in adjoint_ir.zero)
+
+
+def zero_arrays(adjoint_ir: AdjointIR) -> tuple[str, ...]:
+    """The inputs without a gradient that are arrays."""
+    declared = adjoint_ir.staged.declared
+    return tuple(name for name in adjoint_ir.zero if declared.get(name))
+
+
+def loop_fields(adjoint_ir: AdjointIR) -> dict:
+    """The fields that say what a loop over the points reads and writes."""
+    staged = adjoint_ir.staged
+    unread = set(staged.inputs)
+    for stage in staged.stages:
+        unread.difference_update(op.name for op in stage.operands if isinstance(op, Ref))
+        if not unread:  # usually within the first few stages
+            break
+    inputs = tuple(name for name in staged.inputs if name not in unread)
+    outputs = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs
+                                       if name not in adjoint_ir.zero)
+    return {"loop_inputs": inputs, "loop_inputs_literal": tuple_code(inputs),
+            "loop_outputs": outputs,
+            "loop_targets": unpacking(outputs)}
+
+
+def shaped_fields(staged: StagedIR, names: dict[str, str], cached_names) -> dict:
+    """What a file that declares shapes adds (none of it for one of numbers):
+    SHAPES, the output's shape, and forward's checks of its inputs."""
+    if not staged.shaped:
+        return {}
+    output_shape = staged.shapes()[staged.output]
+    return {
+        "shaped": True,
+        "shapes_literal": "{" + ", ".join(f"{name!r}: {tuple_code(map(repr, shape))}"
+                                          for name, shape in staged.declared.items()) + "}",
+        "output_shape": shown(output_shape),
+        "layer": bool(output_shape),
+        "bind_lines": _bind_lines(staged, names["_bind"], names["sizes"], cached_names),
+    }
+
+
+def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...]:
+    """The checks of the inputs, then the sizes a stage or backward reads."""
+    lines = [f"{sizes} = {{}}"] if staged.declared else []
+    lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
+    read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands
+                             if isinstance(op, Ref))}
+    lines += [f"{dim} = {sizes}[{written!r}][0]"
+              for written, dim in staged.dimension_names().items() if dim in read]
+    return tuple(lines)

@@ -1,0 +1,164 @@
+"""Contributions -> `Term`s: one record for a backward term, whatever the
+ranks, and the lecture's line for each.
+
+A contribution whose operands are numbers is the lecture's local factor
+times the upstream (`((1 - sigx) * sigx) * dsigx`, `(1) * dxpy`); one over
+arrays is its row's vector-Jacobian product (`dD @ X.T`), which for an
+elementwise row is that same factor times the upstream, a unit factor
+dropped (`dxpy`).  A gradient that broadcasting spread is summed back where
+it was spread (`np.sum(dS, axis=0)`).  In a file that declares shapes each
+line's comment gives the shapes that meet in it, the lecture's dimension
+analysis (`[H, N] @ [N, D] -> [H, D]`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from compiler.emit.stages import Local, StagePrinter
+from compiler.gates import expr
+from compiler.gates.snippets import factor, placeholders, value_placeholders
+from compiler.passes.adjoint import Contribution, adjoint_name
+from compiler.passes.shapes import Shape, shown
+from compiler.passes.stage import Ref
+
+
+class Term(NamedTuple):
+    """One contribution to an adjoint, printed (code and note first: what
+    the tools read of a term)."""
+
+    code: str
+    """The term: `((1 - sigx) * sigx) * dsigx`, `np.sum(dS, axis=0)`."""
+    note: str
+    """The shapes that meet in the term, in a file that declares shapes."""
+    target: str
+    """The value whose gradient grows: `x` in `dx = dx + ...`."""
+    first: bool
+    """The value's first contribution, written with `=`."""
+    upstream: str
+    """The adjoint the term carries back: `dsigx`."""
+    reads: tuple[str, ...]
+    """The forward values the code reads."""
+    local: Local | None = None
+    """The lecture's local factor, when the operands are numbers."""
+
+
+def lecture_term(contribution: Contribution, local: Local) -> Term:
+    """The local factor times the upstream: a name bare, anything else in
+    parentheses, as the lecture writes it (`(1) * dden`, `invden * df`)."""
+    return Term(f"{factor(local.code)} * {contribution.upstream}", "", contribution.target,
+                contribution.first, contribution.upstream, local.reads, local)
+
+
+def line(term: Term, accumulate: str) -> str:
+    """`dx = term`, or the target's accumulation, and the term's note."""
+    name = adjoint_name(term.target)
+    code = f"{name} = {term.code}" if term.first else accumulate.format(name, term.code)
+    return f"{code}  # {term.note}" if term.note else code
+
+
+def seeded_line(term: Term, seed: str, accumulate: str) -> str:
+    """The line in grad, whose seed is 1: a factor times the seed is
+    written alone, as the lecture writes it (`dnum = invden`); a number
+    keeps the seed, so that the gradient is a float (`dx = (2) * df`)."""
+    local = term.local
+    if local is None or local.number is not None or term.upstream != seed:
+        return line(term, accumulate)
+    name = adjoint_name(term.target)
+    if term.first:
+        return f"{name} = {local.code}"
+    return accumulate.format(name, factor(local.code))
+
+
+class ShapedTerms:
+    """The terms of a file that declares shapes, from its rows' rules."""
+
+    def __init__(self, printer: StagePrinter, shapes: dict[str, Shape], dims: dict[str, str],
+                 module: str):
+        self.printer, self.shapes, self.dims, self.module = printer, shapes, dims, module
+
+    def term(self, contribution: Contribution, local: Local | None) -> Term:
+        """`local`: the printed local factor when the operands are numbers."""
+        if local is not None:
+            term = lecture_term(contribution, local)
+        else:
+            term = self._product(contribution)
+        code, note = self._summed(contribution, term)
+        return term._replace(code=code, note=note)
+
+    def _product(self, contribution: Contribution) -> Term:
+        """The row's rule for the operands' ranks, filled with the stage's
+        names and the upstream `{g}`."""
+        stage, printer = contribution.stage, self.printer
+        tree = printer.code.lower(
+            stage.gate.vjp_tree(contribution.index, contribution.ranks, printer.target))
+        values = placeholders(stage.gate, stage.operands, stage.constant, out=stage.name)
+        values["g"] = contribution.upstream
+        first_shape = self._shape(stage.operands[0]) if stage.operands else ()
+        sizes = tuple(self.dims.get(dim, dim) if isinstance(dim, str) else str(dim)
+                      for dim in first_shape)
+        values.update(_shape_fields(sizes, stage.gate.axis))
+        reads = tuple([values[field] for field, i in value_placeholders(tree)
+                       if i < 0 or isinstance(stage.operands[i], Ref)])
+        if _SIZES.intersection(expr.fields(tree)):  # the rule reads the operand's sizes
+            reads += tuple(size for size, dim in zip(sizes, first_shape) if isinstance(dim, str))
+        note = self._note(tree, stage) if stage.gate.vjp_note else ""
+        return Term(printer.code.print(tree).format_map(values), note, contribution.target,
+                    contribution.first, contribution.upstream, reads)
+
+    def _shape(self, operand) -> Shape:
+        return self.shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
+
+    def _note(self, tree: expr.Expr, stage) -> str:
+        """The rule with each value's shape for its name, and a transposed
+        operand's transposed shape for its `.T`."""
+        shown_shapes = {"g": shown(stage.shape), "out": shown(stage.shape)}
+        for letter, operand in zip("ab", stage.operands):
+            shape = self._shape(operand)
+            shown_shapes[letter] = shown(shape)
+            shown_shapes[letter + "T"] = shown(shape[::-1])
+        return self.printer.code.print(_transposed_fields(tree)).format_map(shown_shapes)
+
+    def _summed(self, contribution: Contribution, term: Term) -> tuple[str, str]:
+        """The term summed over the axes broadcasting stretched, and its note."""
+        target_shape = self.shapes[contribution.target]
+        upstream_shape = self.shapes[contribution.stage.name]
+        code, module = term.code, self.module
+        gained, kept = contribution.summed
+        if kept:
+            code = f"{module}.sum({code}, axis={_axes(kept)}, keepdims=True)"
+        if gained and not target_shape:
+            code = f"{module}.sum({code})"
+        elif gained:
+            code = f"{module}.sum({code}, axis={_axes(gained)})"
+        if term.note:
+            return code, f"{term.note} -> {shown(target_shape)}"
+        if upstream_shape == target_shape:
+            return code, shown(target_shape)
+        return code, f"{shown(upstream_shape)} -> {shown(target_shape)}"
+
+
+_SIZES = {"shape_a", "size_a", "axis_a"}
+
+
+def _shape_fields(shape: tuple[str, ...], axis: int | None) -> dict[str, str]:
+    """The first operand's sizes as the module names them, for rules
+    that make an array of it (`np.full({shape_a}, {g})`): the backward pass
+    then reads the sizes, not the array."""
+    if not shape:
+        return {}
+    text = list(shape)
+    return {"shape_a": f"({text[0]},)" if len(text) == 1 else f"({', '.join(text)})",
+            "size_a": " * ".join(text),
+            "axis_a": text[axis] if axis is not None and axis >= 0 else ""}
+
+
+def _transposed_fields(tree: expr.Expr) -> expr.Expr:
+    """`{a}.T` as the one placeholder `{aT}`."""
+    if isinstance(tree, expr.Attr) and tree.name == "T" and isinstance(tree.value, expr.Field):
+        return expr.Field(tree.value.name + "T")
+    return expr.map_children(tree, _transposed_fields)
+
+
+def _axes(axes: tuple[int, ...]) -> str:
+    return str(axes[0]) if len(axes) == 1 else str(axes)
