@@ -24,12 +24,14 @@ from compiler.files import write_atomically
 
 
 def load(path: str | os.PathLike, target: str | None = None, style: str = "lecture",
-         **passes):
+         second_order: tuple[str, ...] = (), **passes):
     """Compile the formula file at `path` and return the module it makes
     (`target` None: numpy for a file that declares shapes, else math).
     `passes` are `gradc compile`'s: `wrt=("W", "b")` makes backward return
-    only those gradients and compute only what they need."""
-    return read(path, passes_of(**passes)).load(target, style, module_name(path))
+    only those gradients and compute only what they need.  `second_order`
+    ("jvp", "hvp") adds LANGUAGE.md §10's functions, as --hvp does."""
+    return read(path, passes_of(**passes), second_order).load(target, style,
+                                                              module_name(path))
 
 
 def module_from_source(source: str, name: str, filename: str) -> types.ModuleType:

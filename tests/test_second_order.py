@@ -175,3 +175,30 @@ def test_the_command_line_adds_jvp_with_jvp_and_all_three_with_hvp(tmp_path, cap
     assert "\ndef jvp(x, y, *, v_x=0.0, v_y=0.0):\n" in with_jvp and "def hvp(" not in with_jvp
     assert main(["compile", str(formula), "--hvp", "-o", "-"]) == 0
     assert compile_source(STAGED, second_order=("jvp", "hvp")) == capsys.readouterr().out
+
+
+SECOND_ORDER_EXAMPLES = {"staged": EXAMPLES / "staged.txt",
+                         "two_layer": EXAMPLES / "arrays" / "two_layer.txt"}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER_EXAMPLES))
+def test_generated_second_order_modules_are_current(name):
+    """Regenerate with: gradc compile examples/[arrays/]X.txt --hvp
+    -o generated/second_order/X.py"""
+    from conftest import GENERATED
+
+    expected = compile_source(SECOND_ORDER_EXAMPLES[name].read_text(encoding="utf-8"),
+                              second_order=("jvp", "hvp"))
+    assert (GENERATED / "second_order" / f"{name}.py").read_text(encoding="utf-8") == expected
+
+
+def test_readme_second_order_excerpt_is_the_generated_module():
+    from conftest import GENERATED, ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Second order", 1)[1].split("\n## ", 1)[0]
+    excerpt = section.split("```\n", 1)[1].split("```", 1)[0]
+    module = (GENERATED / "second_order" / "staged.py").read_text(encoding="utf-8")
+    lines = [line for line in excerpt.splitlines() if line.strip() not in ("", "...")]
+    assert len(lines) >= 8
+    assert all(line + "\n" in module for line in lines)

@@ -32,7 +32,9 @@ def tangent_code(code: str, tangents: Mapping[str, str], module: str) -> str | N
     `module` + name (`np.`; "" for bare names)."""
     tree = ast.parse(code, mode="eval").body
     tangent = _Differentiator(tangents, module).of(tree)
-    return None if tangent is None else ast.unparse(tangent)
+    # Printed as the table writes a power, `x**2`: no operand of `**` in
+    # gradc's code holds a string that the replacement could reach.
+    return None if tangent is None else ast.unparse(tangent).replace(" ** ", "**")
 
 
 def _number(value: float) -> Node:
@@ -68,13 +70,26 @@ def _binary(op: ast.operator, left, right):
     return None if left is None or right is None else ast.BinOp(left, op, right)
 
 
+def _negated(node):
+    """`node` with its sign taken off its first factor (`-1.0 / b * t` ->
+    `1.0 / b * t`), or None when it starts with no sign."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return node.operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)):
+        first = _negated(node.left)
+        return None if first is None else ast.BinOp(first, node.op, node.right)
+    return None
+
+
 def _add(left, right):
+    """left + right, written `left - x` where right is `-x`."""
     if left is None:
         return right
     if right is None:
         return left
-    if isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub):
-        return ast.BinOp(left, ast.Sub(), right.operand)
+    positive = _negated(right)
+    if positive is not None:
+        return ast.BinOp(left, ast.Sub(), positive)
     return ast.BinOp(left, ast.Add(), right)
 
 
@@ -147,6 +162,14 @@ class _Differentiator:
                 (lambda a, b: _binary(ast.MatMult(), a, b))
             return _add(times(left, node.right), times(node.left, right))
         if isinstance(op, ast.Div):
+            if left is None and isinstance(node.left, ast.Constant):
+                # (c / b)' = -c · b' / b²
+                square = ast.BinOp(node.right, ast.Pow(), _number(2))
+                return _binary(ast.Div(), _mul(_number(-node.left.value), right), square)
+            if left is None and _negated(node.left) is not None \
+                    and isinstance(_negated(node.left), ast.Constant):
+                square = ast.BinOp(node.right, ast.Pow(), _number(2))
+                return _binary(ast.Div(), _mul(_negated(node.left), right), square)
             # (a / b)' = a' / b - (a / b) * b' / b
             first = _binary(ast.Div(), left, node.right)
             second = _binary(ast.Div(), _mul(node, right), node.right)
