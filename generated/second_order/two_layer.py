@@ -54,16 +54,16 @@ def backward(cache, dloss=1.0):
     X, W1, W2, Y, N, D, H, C, h, lsmS, invN, screg, sum2 = cache
 
     # backprop loss = data_loss + scregsum2
-    ddata_loss = dloss  # a number
-    dscregsum2 = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dscregsum2 = (1) * dloss  # a number
 
     # backprop scregsum2 = screg * sum2
     dscreg = sum2 * dscregsum2  # a number
     dsum2 = screg * dscregsum2  # a number
 
     # backprop sum2 = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum2  # a number
-    dsumW2W2 = dsum2  # a number
+    dsumW1W1 = (1) * dsum2  # a number
+    dsumW2W2 = (1) * dsum2  # a number
 
     # backprop sumW2W2 = np.sum(W2W2)
     dW2W2 = np.full((H, C), dsumW2W2)  # a number -> [H, C]
@@ -80,13 +80,13 @@ def backward(cache, dloss=1.0):
     dW1 = dW1 + W1 * dW1W1  # [D, H]
 
     # backprop screg = 0.5 * reg
-    dreg = 0.5 * dscreg  # a number
+    dreg = (0.5) * dscreg  # a number
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumYlsmS
-    dsumYlsmS = -dnum  # a number
+    dsumYlsmS = (-1) * dnum  # a number
 
     # backprop sumYlsmS = np.sum(YlsmS)
     dYlsmS = np.full((N, C), dsumYlsmS)  # a number -> [N, C]
@@ -308,8 +308,8 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     dloss = 1.0
 
     # backprop loss = data_loss + scregsum2
-    ddata_loss = dloss  # a number
-    dscregsum2 = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dscregsum2 = (1) * dloss  # a number
 
     # backprop scregsum2 = screg * sum2
     dscreg = sum2 * dscregsum2  # a number
@@ -318,9 +318,9 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     t_dsum2 = t_screg * dscregsum2  # a number
 
     # backprop sum2 = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum2  # a number
+    dsumW1W1 = (1) * dsum2  # a number
     t_dsumW1W1 = t_dsum2  # a number
-    dsumW2W2 = dsum2  # a number
+    dsumW2W2 = (1) * dsum2  # a number
     t_dsumW2W2 = t_dsum2  # a number
 
     # backprop sumW2W2 = np.sum(W2W2)
@@ -344,14 +344,14 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     t_dW1 = t_dW1 + (v_W1 * dW1W1 + W1 * t_dW1W1)  # [D, H]
 
     # backprop screg = 0.5 * reg
-    dreg = 0.5 * dscreg  # a number
+    dreg = (0.5) * dscreg  # a number
     t_dreg = 0.5 * t_dscreg  # a number
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumYlsmS
-    dsumYlsmS = -dnum  # a number
+    dsumYlsmS = (-1) * dnum  # a number
 
     # backprop sumYlsmS = np.sum(YlsmS)
     dYlsmS = np.full((N, C), dsumYlsmS)  # a number -> [N, C]
