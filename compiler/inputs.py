@@ -241,6 +241,13 @@ def uniform(rng: random.Random, shape: tuple[int, ...]):
                      for _ in range(count)]).reshape(shape)
 
 
+def labels(rng: random.Random, shape: tuple[int, ...], classes: int):
+    """Class labels (§8): whole numbers in 0 ... classes - 1."""
+    import numpy as np
+
+    return np.array([rng.randrange(classes) for _ in range(math.prod(shape))]).reshape(shape)
+
+
 @dataclass(frozen=True)
 class Point:
     values: tuple
@@ -267,8 +274,11 @@ def draw(module, program: Program, sizes: dict[str, int], rng: random.Random,
     values as given, the rest drawn (again, until finite)."""
     fixed = fixed or {}
     redraws = []
+    classes = {name: sizes.get(count, count) for name, count in (program.labels or {}).items()}
     for _ in range(1 if fixed and len(fixed) == len(program.inputs) else MAX_DRAWS):
         values = tuple(fixed[n.id] if n.id in fixed else
+                       labels(rng, shape_of(program, n.id, sizes), classes[n.id])
+                       if n.id in classes else
                        uniform(rng, shape_of(program, n.id, sizes)) for n in program.inputs)
         upstream = uniform(rng, output_shape) if output_shape else None
         outcome = run(module, values, upstream)

@@ -4,10 +4,11 @@ digits with the gradient gradc compiles.
     pip install -e ".[examples]"      # scikit-learn and matplotlib
     python examples/train_digits.py   # prints the loss and test accuracy, saves docs/train_digits.png
 
-The models are the formula files examples/arrays/softmax_regression.txt
-and examples/arrays/two_layer.txt; `compiler.load` compiles each with
+The models are the formula files examples/arrays/softmax_regression_labels.txt
+and examples/arrays/two_layer_labels.txt, which read each image's class as a
+label (`y: [N] of C`, through `pick`); `compiler.load` compiles each with
 `wrt=` its parameters, so `grad` returns the loss and the gradients of the
-weights and biases only (not of the data X and the targets Y).  Training is
+weights and biases only (not of the data X; labels have none).  Training is
 plain full-batch gradient descent with momentum, on 80% of the 1,797 8x8
 images (standardized with the training split's mean and deviation); the
 other 20% are held out and only ever used to measure the accuracy.
@@ -30,9 +31,12 @@ ARRAYS = ROOT / "examples" / "arrays"
 SEED = 0
 
 
+CLASSES = 10
+
+
 def digits(seed: int = SEED):
-    """(X_train, Y_train, X_test, y_test): standardized features, one-hot
-    training targets, and the held-out labels; an 80/20 stratified split."""
+    """(X_train, y_train, X_test, y_test): standardized features and the
+    labels, whole numbers 0 ... 9; an 80/20 stratified split."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     data = load_digits()
@@ -40,12 +44,11 @@ def digits(seed: int = SEED):
         data.data, data.target, test_size=0.2, random_state=seed, stratify=data.target)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0                  # pixels that are 0 in every training image
-    classes = len(data.target_names)
-    return (X_train - mean) / std, np.eye(classes)[y_train], (X_test - mean) / std, y_test
+    return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
 class SoftmaxRegression:
-    formula = ARRAYS / "softmax_regression.txt"
+    formula = ARRAYS / "softmax_regression_labels.txt"
     params = ("W", "b")
 
     def __init__(self, features: int, classes: int, rng):
@@ -53,16 +56,16 @@ class SoftmaxRegression:
                        "b": np.zeros(classes)}
         self.module = compiler.load(self.formula, wrt=self.params)
 
-    def grad(self, X, Y):
+    def grad(self, X, y):
         v = self.values
-        return self.module.grad(X, v["W"], v["b"], Y)
+        return self.module.grad(X, v["W"], v["b"], y)
 
     def scores(self, X):
         return X @ self.values["W"] + self.values["b"]
 
 
 class TwoLayer:
-    formula = ARRAYS / "two_layer.txt"
+    formula = ARRAYS / "two_layer_labels.txt"
     params = ("W1", "b1", "W2", "b2")
 
     def __init__(self, features: int, classes: int, rng, hidden: int = 128, reg: float = 1e-3):
@@ -73,9 +76,9 @@ class TwoLayer:
                        "b2": np.zeros(classes)}
         self.module = compiler.load(self.formula, wrt=self.params)
 
-    def grad(self, X, Y):
+    def grad(self, X, y):
         v = self.values
-        return self.module.grad(X, v["W1"], v["b1"], v["W2"], v["b2"], Y, self.reg)
+        return self.module.grad(X, v["W1"], v["b1"], v["W2"], v["b2"], y, self.reg)
 
     def scores(self, X):
         v = self.values
@@ -89,7 +92,7 @@ def accuracy(model, X, y) -> float:
     return float(np.mean(np.argmax(model.scores(X), axis=1) == y))
 
 
-def train(model, X, Y, X_test, y_test, steps: int, rate: float = 0.1,
+def train(model, X, y, X_test, y_test, steps: int, rate: float = 0.1,
           momentum: float = 0.9, every: int = 10, log=print):
     """Gradient descent with momentum on the whole training split:
     v = momentum * v - rate * grad, p = p + v.  Returns the training loss
@@ -97,7 +100,7 @@ def train(model, X, Y, X_test, y_test, steps: int, rate: float = 0.1,
     velocity = {name: np.zeros_like(value) for name, value in model.values.items()}
     losses, accuracies = [], []
     for step in range(steps):
-        loss, grads = model.grad(X, Y)
+        loss, grads = model.grad(X, y)
         losses.append(float(loss))
         for name, gradient in zip(model.params, grads):
             velocity[name] = momentum * velocity[name] - rate * gradient
@@ -142,14 +145,14 @@ def main(argv=None) -> int:
                         help="where to save the plot (default docs/train_digits.png); "
                              "'' for none")
     args = parser.parse_args(argv)
-    X, Y, X_test, y_test = digits()
+    X, y, X_test, y_test = digits()
     print(f"digits: {len(X)} training images, {len(X_test)} held out, "
-          f"{X.shape[1]} features, {Y.shape[1]} classes")
+          f"{X.shape[1]} features, {CLASSES} classes")
     histories = {}
     for name, make in MODELS.items():
         print(f"{name} ({make.formula.relative_to(ROOT)}):")
-        model = make(X.shape[1], Y.shape[1], np.random.default_rng(SEED))
-        histories[name] = train(model, X, Y, X_test, y_test, args.steps, args.rate,
+        model = make(X.shape[1], CLASSES, np.random.default_rng(SEED))
+        histories[name] = train(model, X, y, X_test, y_test, args.steps, args.rate,
                                 args.momentum, every=25)
         print(f"  final test accuracy {histories[name][1][-1][1]:.2%}")
     if args.plot:

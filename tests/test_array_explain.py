@@ -68,7 +68,7 @@ def test_the_numbers_are_the_modules_at_checks_first_point(source):
     point = draw(module, program, sizes, random.Random(3),
                  tuple(sizes.get(d, d) for d in output))
     assert np.array_equal(result.values[staged.output], point.value)
-    for name, gradient in zip(staged.inputs, point.gradient):
+    for name, gradient in zip(staged.gradient_inputs, point.gradient):
         assert np.array_equal(result.adjoints["d" + name], gradient), name
 
 

@@ -66,6 +66,8 @@ ROWS = {
     "amin0": "z(A: [M, N]) = min(A, axis=M)",
     "amin1": "z(A: [M, N]) = min(A * A, axis=1)",
     "column": "Z(A: [M, N]) = A - mean(A, axis=1)",
+    "pick": "S: [M, N]\ny: [M] of N\nz = pick(S * S, y)",
+    "onehot": "S: [M, N]\ny: [M] of N\nZ = onehot(y) * S",
 }
 
 

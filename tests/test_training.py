@@ -35,18 +35,18 @@ def data():
 
 
 def test_the_split_is_held_out_and_standardized(data):
-    X, Y, X_test, y_test = data
+    X, y, X_test, y_test = data
     assert (len(X), len(X_test)) == (1437, 360)
-    assert Y.shape == (1437, 10) and np.all(Y.sum(axis=1) == 1)
+    assert y.shape == (1437,) and set(np.unique(y)) == set(range(10))
     np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
     assert set(np.unique(y_test)) == set(range(10))
 
 
 @pytest.mark.parametrize("name", list(train_digits.MODELS))
 def test_a_few_steps_bring_the_loss_down(data, name):
-    X, Y, X_test, y_test = data
-    model = train_digits.MODELS[name](X.shape[1], Y.shape[1], np.random.default_rng(0))
-    losses, accuracies = train_digits.train(model, X, Y, X_test, y_test, steps=8, every=4,
+    X, y, X_test, y_test = data
+    model = train_digits.MODELS[name](X.shape[1], 10, np.random.default_rng(0))
+    losses, accuracies = train_digits.train(model, X, y, X_test, y_test, steps=8, every=4,
                                             log=None)
     assert all(np.isfinite(losses))
     assert losses[-1] < 0.5 * losses[0]
@@ -59,9 +59,10 @@ def _close(actual, expected):
 
 
 def test_softmax_regression_gradient_is_the_hand_written_one(data):
-    X, Y = data[:2]
-    model = train_digits.SoftmaxRegression(X.shape[1], Y.shape[1], np.random.default_rng(1))
-    loss, (dW, db) = model.grad(X, Y)
+    X, y = data[:2]
+    Y = np.eye(10)[y]
+    model = train_digits.SoftmaxRegression(X.shape[1], 10, np.random.default_rng(1))
+    loss, (dW, db) = model.grad(X, y)
     W, b = model.values["W"], model.values["b"]
     probs = softmax_rows(X @ W + b)
     dscores = (probs - Y) / len(X)
@@ -71,16 +72,17 @@ def test_softmax_regression_gradient_is_the_hand_written_one(data):
 
 
 def test_two_layer_gradient_is_the_hand_written_one_after_training(data):
-    X, Y, X_test, y_test = data
-    model = train_digits.TwoLayer(X.shape[1], Y.shape[1], np.random.default_rng(2), reg=0.01)
+    X, y, X_test, y_test = data
+    Y = np.eye(10)[y]
+    model = train_digits.TwoLayer(X.shape[1], 10, np.random.default_rng(2), reg=0.01)
     # some steps first, so that the ReLUs and the softmax are not at their start
-    train_digits.train(model, X, Y, X_test, y_test, steps=3, log=None)
-    loss, grads = model.grad(X, Y)
+    train_digits.train(model, X, y, X_test, y_test, steps=3, log=None)
+    loss, grads = model.grad(X, y)
     W1, b1, W2, b2 = (model.values[name] for name in model.params)
     expected, hand, hidden = two_layer_by_hand(X, Y, W1, b1, W2, b2, model.reg)
     assert 0 < np.mean(hidden > 0) < 1
     _close(loss, expected)
-    assert len(grads) == 4                  # wrt= the parameters: no dX, no dY
+    assert len(grads) == 4                  # wrt= the parameters: no dX; labels have none
     for actual, wanted in zip(grads, hand):
         _close(actual, wanted)
 

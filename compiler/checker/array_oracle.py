@@ -18,7 +18,7 @@ Its gradient with respect to the inputs is then the VJP the module's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Callable
 
@@ -35,6 +35,8 @@ class Tensor:
 
     shape: tuple[int, ...]
     entries: tuple
+    classes: int | None = None
+    """For labels, how many classes there are (onehot's width)."""
 
     @classmethod
     def of(cls, shape: tuple[int, ...], entry: Callable[[tuple], sp.Expr]) -> "Tensor":
@@ -104,6 +106,20 @@ def _log_sum_exp(xs: list) -> sp.Expr:
     return sp.log(sp.Add(*map(sp.exp, xs)))
 
 
+def pick(scores: Tensor, labels: Tensor) -> Tensor:
+    """Each row's entry at its label: the entry whose column equals it."""
+    def entry(index: tuple) -> sp.Expr:
+        row, label = index[0], labels.at(index)
+        return sp.Piecewise(*((scores.at((row, c)), sp.Eq(label, c))
+                              for c in range(scores.shape[1])), (0, True))
+    return Tensor.of(labels.shape, entry)
+
+
+def onehot(labels: Tensor, classes: int) -> Tensor:
+    return Tensor.of(labels.shape + (classes,), lambda index: sp.Piecewise(
+        (1, sp.Eq(labels.at(index[:1]), index[1])), (0, True)))
+
+
 def _cdot(a: Tensor, b: Tensor) -> Tensor:
     """`·` is the matrix product between two arrays, a product otherwise."""
     return matmul(a, b) if a.shape and b.shape else broadcast(SMOOTH["mul"], (a, b))
@@ -112,6 +128,8 @@ def _cdot(a: Tensor, b: Tensor) -> Tensor:
 ARRAY: dict[str, Callable[..., Tensor]] = {
     "matmul": matmul,
     "cdot": _cdot,
+    "pick": pick,
+    "onehot": onehot,
     "transpose": transpose,
     "outer": outer,
     "sum": _reduce(lambda xs: sp.Add(*xs)),
@@ -221,7 +239,10 @@ def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
     derivatives') and the derivatives over them."""
     names = iter(_names("_c"))
     shared, (root,) = sp.cse([value], symbols=names)
-    known = set(wanted) | {symbol for symbol, _ in shared}
+    # A condition (a label's Eq, which cse may share) has no derivative:
+    # nothing flows through it.
+    known = set(wanted) | {symbol for symbol, expr in shared
+                           if not isinstance(expr, sp.logic.boolalg.Boolean)}
     paths: dict[sp.Symbol, list] = {}
 
     def reach(expr, weight) -> None:
@@ -235,7 +256,8 @@ def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
     for symbol, expr in reversed(shared):
         through = sp.Symbol(f"_d{symbol.name}")
         steps.append((through, sp.Add(*paths.pop(symbol, ()))))
-        reach(expr, through)
+        if symbol in known:
+            reach(expr, through)
     return shared + steps, tuple(sp.Add(*paths.get(s, ())) for s in wanted)
 
 
@@ -257,6 +279,9 @@ def build(program: Program, sizes: dict[str, int]) -> ArrayOracle:
     for name in program.inputs:
         shape = tuple(sizes.get(d, d) for d in (program.shapes or {}).get(name.id, ()))
         scope[name.id] = Tensor.of(shape, lambda index: next(entries))
+        if name.id in (program.labels or {}):
+            count = program.labels[name.id]
+            scope[name.id] = replace(scope[name.id], classes=sizes.get(count, count))
         symbols.extend(scope[name.id].entries)
     scope.update((n, Tensor.number(CONSTANTS[n])) for n in program.constants)
     scope.update((d, Tensor.number(sp.Integer(sizes[d]))) for d in program.dims)
@@ -304,6 +329,8 @@ def _apply(node: Apply, args: tuple[Tensor, ...], switches: list[Switch], select
     axis = args[-1].of(args[0]) if args and isinstance(args[-1], _Axis) else None
     if axis is not None:
         args = args[:-1]
+    if name == "onehot":
+        return onehot(args[0], args[0].classes)
     if name in EXTREMA and len(args) == 1:
         return _extremum(name, args[0], axis, node, switches, selector)
     if axis is not None:

@@ -129,14 +129,20 @@ def shaped_fields(staged: StagedIR, names: dict[str, str], cached_names) -> dict
                                           for name, shape in staged.declared.items()) + "}",
         "output_shape": shown(output_shape),
         "layer": bool(output_shape),
-        "bind_lines": _bind_lines(staged, names["_bind"], names["sizes"], cached_names),
+        "bind_lines": _bind_lines(staged, names, cached_names),
+        "labels": bool(staged.labels),
     }
 
 
-def _bind_lines(staged, helper: str, sizes: str, cached_names) -> tuple[str, ...]:
-    """The checks of the inputs, then the sizes a stage or backward reads."""
+def _bind_lines(staged, names: dict[str, str], cached_names) -> tuple[str, ...]:
+    """The checks of the inputs, then of the labels against their class
+    counts, then the sizes a stage or backward reads."""
+    sizes = names["sizes"]
     lines = [f"{sizes} = {{}}"] if staged.declared else []
-    lines += [f"{name} = {helper}({name!r}, {name}, {sizes})" for name in staged.declared]
+    lines += [f"{name} = {names['_bind']}({name!r}, {name}, {sizes})" for name in staged.declared]
+    lines += [f"{name} = {names['_labels']}({name!r}, {name}, "
+              + (f"{sizes}[{count!r}][0])" if isinstance(count, str) else f"{count})")
+              for name, count in staged.labels.items()]
     read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands
                              if isinstance(op, Ref))}
     lines += [f"{dim} = {sizes}[{written!r}][0]"

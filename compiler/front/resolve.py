@@ -83,6 +83,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         declarations = list(signature.declared) + declarations
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
     labels = {d.target.id: d.classes.value for d in declarations if d.classes is not None}
+    _check_class_counts(declarations)
     if shapes:
         statements = textbook_notation(statements, {*assigned, *params, *shapes, *dims})
     declared_at = {d.target.id: d.target.span for d in declarations}
@@ -90,7 +91,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
     free = _check_uses(statements, assigned, constants, dims, calls)
-    if labels:
+    if labels or any(gates.GATES[gate].label_operands for gate in calls.values()):
         _check_labels(statements, labels, calls)
     # The signature fixes the inputs for the whole file, so the shapes it
     # declares hold in the stages written above it too.
@@ -148,6 +149,20 @@ def _declared_shapes(declarations: list[Declare], assigned, params, signature):
             raise GradcError(f"'{dim}' is a dimension name and {kind}: give the dimension "
                              "another name", span)
     return shapes, tuple(dims)
+
+
+def _check_class_counts(declarations: list[Declare]) -> None:
+    """A class count named by a dimension is a size some array input has,
+    so that a call binds it."""
+    sized = {dim.value for d in declarations for dim in d.shape}
+    for declaration in declarations:
+        count = declaration.classes
+        if count is not None and isinstance(count.value, str) and count.value not in sized:
+            raise GradcError(f"'{count.value}' counts the classes of {declaration.target.id} "
+                             f"but no array has it in its shape, so no call would say how "
+                             f"many there are: write the number ({declaration.target.id}: "
+                             f"[...] of 10), or declare the scores' shape with it",
+                             count.span)
 
 
 def _check_declared_before_use(declarations, free: dict[str, Name], statements) -> None:

@@ -91,15 +91,17 @@ def _extremum_rows(name: str) -> list[Gate]:
     rule = "{g}{keep} * " + tied + " / np.sum(" + tied + "{axis}, keepdims=True)"
     # The tangent by the same convention: the mean of the tied entries' tangents.
     tangent = "np.sum(" + tied + " * {t}{axis}) / np.sum(" + tied + "{axis})"
-    # The standard multiplies no booleans: they are cast to the inputs' type.
-    tied_xp = "xp.astype({a} == {out}{keep}, dtype)"
-    rule_xp = "{g}{keep} * " + tied_xp + " / xp.sum(" + tied_xp + "{axis}, keepdims=True)"
-    tangent_xp = "xp.sum(" + tied_xp + " * {t}{axis}) / xp.sum(" + tied_xp + "{axis})"
 
     def forms(fill):
-        return (("array-api", Form(f"xp.{name}({{a}}{{axis}})".format_map(fill), ("",),
-                                   fixed(rule_xp.format_map(fill)),
-                                   fixed(tangent_xp.format_map(fill)))),)
+        # The standard multiplies no booleans: they are cast to the inputs'
+        # type; and it regains an axis with expand_dims.
+        def kept(value: str) -> str:
+            return f"xp.expand_dims({value}, axis=1)" if fill["keep"] else value
+        tied_xp = f"xp.astype({{a}} == {kept('{out}')}, dtype)"
+        rule_xp = f"{kept('{g}')} * {tied_xp} / xp.sum({tied_xp}{fill['axis']}, keepdims=True)"
+        tangent_xp = f"xp.sum({tied_xp} * {{t}}{fill['axis']}) / xp.sum({tied_xp}{fill['axis']})"
+        return (("array-api", Form(f"xp.{name}({{a}}{fill['axis']})", ("",), fixed(rule_xp),
+                                   fixed(tangent_xp))),)
     return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, tangent, name,
                       spelled=False, forms=forms)
 
@@ -112,6 +114,10 @@ class _Keep(dict):
 
 
 _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
+# Each row's picked entry marked, for the scatter of pick's gradient.
+_PICKED = "(np.arange({axis_a}) == {b}[:, None])"
+_PICKED_XP = "xp.astype(xp.arange({axis_a}, device=device) == xp.expand_dims({b}, axis=1), dtype)"
+_ONEHOT = "(np.arange({b}) == {a}[:, None])"
 ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
          notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True,
@@ -150,6 +156,23 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     # Alignment by name (§8): `m` of `X - m`, for X: [N, D] and m: [N], as a
     # column [N, 1]; the column's gradient, summed back over the row by the
     # stage that broadcast it, is a vector again.
+    # Labels (§8): S[range(N), y] and its scatter back into the picked
+    # entries; the labels as rows of 0 and 1.  The standard has no indexing
+    # by arrays: each row's entries are marked by comparing whole numbers
+    # (arange(C) with the labels), and the marked entry is summed out.
+    Gate("pick", ("pick",), 2, "{a}[np.arange({a}.shape[0]), {b}]", ("", ""), "{a}at{b}",
+         "pick", "pick", notation="pick({a}, {b})", shape_rule="pick", axis=1,
+         label_operands=(1,), vjp=fixed(_PICKED + " * {g}[:, None]", "0"),
+         forms=(("array-api", Form(
+             "xp.sum({a} * xp.astype(xp.arange({a}.shape[1], device=device)"
+             " == xp.expand_dims({b}, axis=1), dtype), axis=1)", ("", ""),
+             fixed(_PICKED_XP + " * xp.expand_dims({g}, axis=1)", "0"))),)),
+    Gate("onehot", ("onehot",), 2, _ONEHOT + ".astype(float)", ("", ""), "onehot{a}",
+         "onehot", "onehot", notation="onehot({a})", shape_rule="one_hot",
+         label_operands=(0,), reads_classes=True, vjp=fixed("0", "0"),
+         forms=(("array-api", Form(
+             "xp.astype(xp.arange({b}, device=device) == xp.expand_dims({a}, axis=1), dtype)",
+             ("", ""), fixed("0", "0"))),)),
     Gate("column", (), 1, "{a}[:, None]", ("",), "{a}col", "col", "↕",
          notation="{a}[:, None]", shape_rule="as_column", vjp=fixed("{g}[:, 0]"),
          jvp=fixed("{t}[:, None]")),

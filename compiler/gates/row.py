@@ -162,6 +162,9 @@ class Gate:
     label_operands: tuple[int, ...] = ()
     """The operands that are class labels (`y` of `pick(S, y)`): labels are
     read here and nowhere else, and get no gradient."""
+    reads_classes: bool = False
+    """The labels' class count is the row's last operand, which the formula
+    does not write (`onehot(y)` is the row's `{a}` = y, `{b}` = C)."""
     compact: Form | None = None
     """Faster math code for the compact style, equal to the row's code
     within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
@@ -208,6 +211,8 @@ class Gate:
     def accepts(self, count: int) -> bool:
         if count == 1 and self.axis_rows:
             return True  # a reduction of one array: max(A)
+        if self.reads_classes:
+            return count == self.arity - 1
         return count >= self.arity if self.variadic else \
             self.arity <= count <= self.arity + self.optional
 

@@ -54,8 +54,9 @@ INTERNAL = (
     "_value_kernel", "_run",
 )
 
-ARRAY_INTERNAL = ("_bind", "sizes")
-"""An array module's own: its input check, and forward's dimension sizes."""
+ARRAY_INTERNAL = ("_bind", "sizes", "_labels")
+"""An array module's own: its input check, forward's dimension sizes, and
+its check of class labels."""
 
 
 # A dunder such as `__name__` may mean something to Python at module level.

@@ -158,6 +158,9 @@ def restrict_gradients(staged: StagedIR, wrt) -> StagedIR:
             shown = ", ".join(_written(staged, n) for n in staged.inputs)
             raise GradcError(f"--wrt names '{name}', which is not an input: "
                              f"expected one of {shown}")
+        if python in staged.labels:
+            raise GradcError(f"--wrt names '{name}', which holds class labels: labels are "
+                             "data and have no gradient")
         if python in chosen:
             raise GradcError(f"--wrt names '{name}' twice: name each input once")
         chosen.append(python)

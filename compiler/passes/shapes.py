@@ -151,6 +151,27 @@ RULES: dict[str, Callable] = {
 }
 
 
+def picked(shapes: list[Shape], classes: list) -> Shape:
+    """pick(S, y): S is [N, C] for labels y: [N] of C.  The message leaves
+    the operands' text to be filled in ({0}, {1})."""
+    scores, labels = shapes
+    wanted = (labels[0], classes[1])
+    if tuple(scores) != wanted:
+        raise Mismatch(f"{{0}} is {shown(scores)} and {{1}} is {shown(labels)} of "
+                       f"{classes[1]}; pick needs {{0}} to be {shown(wanted)}")
+    return (labels[0],)
+
+
+def one_hot(shapes: list[Shape], classes: list) -> Shape:
+    """onehot(y): [N, C] for labels y: [N] of C."""
+    return (shapes[0][0], classes[0])
+
+
+LABEL_RULES: dict[str, Callable] = {"pick": picked, "one_hot": one_hot}
+"""The rules of the gates that read labels, which also take each
+operand's class count (None for an operand that is no labels)."""
+
+
 def broadcasts(small: Shape, large: Shape) -> bool:
     """Whether NumPy's rule lines the two shapes up."""
     return all(a == b or 1 in (a, b) for a, b in zip(reversed(small), reversed(large)))
@@ -178,11 +199,18 @@ def axis_named(shape: Shape, dim: str, text: str) -> int:
 
 
 def infer(gate, shapes: list[Shape], spell: Callable[[], tuple[list[str], str]],
-          span: Span) -> Shape:
+          span: Span, classes: list | None = None) -> Shape:
     """The shape of a stage of `gate` over operands of these shapes.  For a
     message, `spell()` gives the operands' text and the expression's: it is
     called only when there is one, since spelling every operator's operands
-    would make staging quadratic in the formula's depth."""
+    would make staging quadratic in the formula's depth.  `classes`, for a
+    gate that reads labels, is each operand's class count."""
+    if gate.label_operands:
+        try:
+            return LABEL_RULES[gate.shape_rule](shapes, classes)
+        except Mismatch as mismatch:
+            texts, whole = spell()
+            raise GradcError(f"{whole}: {str(mismatch).format(*texts)}", span) from None
     if gate.shape_rule == "elementwise" and not any(shapes):
         return ()  # numbers: every scalar formula takes only this line
     try:

@@ -96,6 +96,9 @@ class StagedIR:
     """The dimension names; a stage may read one as a number, its size."""
     declared_at: dict[str, Span] = field(default_factory=dict, compare=False)
     """Where each array input is declared, by its Python name."""
+    labels: dict[str, str | int] = field(default_factory=dict, compare=False)
+    """Each input that holds class labels, by its Python name, and its class
+    count as the file writes it (a dimension name or a number)."""
 
     @property
     def shaped(self) -> bool:
@@ -166,6 +169,8 @@ class _Lowering:
         declared = program.shapes or {}
         self.declared = {self.python[name]: tuple(shape) for name, shape in declared.items()}
         self.shapes: dict[str, Shape] = dict(self.declared)
+        self.classes = {self.python[name]: count
+                        for name, count in (program.labels or {}).items()}
         # The stages of earlier lines that a rewrite may read through.
         self.rewritable_stages: dict[Ref, Stage] = {}
 
@@ -185,7 +190,11 @@ class _Lowering:
             refs = self._named(stages, is_output=position == last)
             self.bindings[binding.name] = refs[value.index]
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
+        # Labels are data: they get no gradient, as if --wrt left them out.
+        wrt = tuple(name for name in inputs if name not in self.classes) \
+            if self.classes else None
         return StagedIR(inputs, tuple(stages), self.output, self.python, roles=self.roles,
+                        wrt=wrt, labels=self.classes,
                         declared=self.declared,
                         declared_at={self.python[name]: span for name, span
                                      in (self.program.declared_at or {}).items()},
@@ -209,6 +218,8 @@ class _Lowering:
                 return _RowVector(args[0], node)
             if gate.on_numbers and not gate.arrays_staged_as:
                 args = self._aligned(args, node.span)
+            if gate.reads_classes:
+                args = [*args, self._class_count(args[gate.label_operands[0]])]
         if self.declared or not gate.on_numbers:
             self._check_shapes(node, gate, args)
         return self._apply(gate, args, node.span)
@@ -278,6 +289,14 @@ class _Lowering:
                              f"and this product is elementwise", node.func_span)
         self._check_shapes(row.node, gates.GATES[gates.TRANSPOSE], [row.vector])
 
+    def _class_count(self, labels: Ref):
+        """The class count of labels as an operand: its size, or a number."""
+        count = self.classes[labels.name]
+        return Const(float(count), True) if isinstance(count, int) else self.bindings[count]
+
+    def _classes(self, operands) -> list:
+        return [self.classes.get(op.name) if isinstance(op, Ref) else None for op in operands]
+
     def _aligned(self, args: list, span: Span) -> list:
         """Alignment by name: `X - m` for X: [N, D] and m: [N] stands m up
         as a column, a stage of its own, where NumPy's rule would fail."""
@@ -300,7 +319,7 @@ class _Lowering:
         operand_shapes = [self._shape(arg) for arg in args]
         shapes.infer(gate, operand_shapes,
                      lambda: ([spelled(arg) for arg in node.args[:len(args)]], spelled(node)),
-                     node.func_span)
+                     node.func_span, self._classes(args))
 
     def _shape(self, value) -> Shape:
         if isinstance(value, _Slot):
@@ -397,7 +416,8 @@ class _Lowering:
         if self.declared:
             operand_shapes = [self._shape(op) for op in operands]
             shape = shapes.infer(gate, operand_shapes,
-                                 lambda: ([gate.name] * len(operands), gate.name), span)
+                                 lambda: ([gate.name] * len(operands), gate.name), span,
+                                 self._classes(operands))
         self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
         return _Slot(len(self.drafts) - 1)
 
