@@ -163,16 +163,18 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("pick", ("pick",), 2, "{a}[np.arange({a}.shape[0]), {b}]", ("", ""), "{a}at{b}",
          "pick", "pick", notation="pick({a}, {b})", shape_rule="pick", axis=1,
          label_operands=(1,), vjp=fixed(_PICKED + " * {g}[:, None]", "0"),
+         jvp=fixed("{t}[np.arange({t}.shape[0]), {b}]", "0"),
          forms=(("array-api", Form(
-             "xp.sum({a} * xp.astype(xp.arange({a}.shape[1], device=device)"
-             " == xp.expand_dims({b}, axis=1), dtype), axis=1)", ("", ""),
-             fixed(_PICKED_XP + " * xp.expand_dims({g}, axis=1)", "0"))),)),
+             "xp.sum({a} * " + _PICKED_XP.replace("{axis_a}", "{a}.shape[1]") + ", axis=1)",
+             ("", ""), fixed(_PICKED_XP + " * xp.expand_dims({g}, axis=1)", "0"),
+             fixed("xp.sum({t} * " + _PICKED_XP.replace("{axis_a}", "{t}.shape[1]")
+                   + ", axis=1)", "0"))),)),
     Gate("onehot", ("onehot",), 2, _ONEHOT + ".astype(float)", ("", ""), "onehot{a}",
          "onehot", "onehot", notation="onehot({a})", shape_rule="one_hot",
-         label_operands=(0,), reads_classes=True, vjp=fixed("0", "0"),
+         label_operands=(0,), reads_classes=True, vjp=fixed("0", "0"), jvp=fixed("0", "0"),
          forms=(("array-api", Form(
              "xp.astype(xp.arange({b}, device=device) == xp.expand_dims({a}, axis=1), dtype)",
-             ("", ""), fixed("0", "0"))),)),
+             ("", ""), fixed("0", "0"), fixed("0", "0"))),)),
     Gate("column", (), 1, "{a}[:, None]", ("",), "{a}col", "col", "↕",
          notation="{a}[:, None]", shape_rule="as_column", vjp=fixed("{g}[:, 0]"),
          jvp=fixed("{t}[:, None]")),
