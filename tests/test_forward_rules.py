@@ -118,8 +118,8 @@ _SHAPES = {1: (4,), 2: (4, 4)}
 
 def _array_rows():
     for row in GATES.values():
-        if row.jvp is None or row.staged_as:
-            continue
+        if row.jvp is None or row.staged_as or row.label_operands:
+            continue  # rows that read labels: tests/test_labels.py
         for ranks in _RANKS[row.shape_rule]:
             if row.axis is not None and row.axis > max(ranks) - 1:
                 continue

@@ -122,3 +122,22 @@ def test_labels_are_read_only_through_pick_and_onehot(text, expected):
     with pytest.raises(GradcError) as caught:
         compile_source(text)
     assert f"{caught.value.span}: {caught.value.message}" == expected
+
+
+@pytest.mark.parametrize("target", ["numpy"])
+def test_the_forward_rule_of_a_labelled_loss_matches_central_differences(target):
+    text = (EXAMPLES / "arrays" / "svm_loss.txt").read_text(encoding="utf-8")
+    module = build(text, target=target, second_order=("jvp",))
+    W, X, y, reg = _data(N=6, D=4, C=3)
+    v_W, v_X = RNG.standard_normal(W.shape), RNG.standard_normal(X.shape)
+    value, tangent = module.jvp(W, X, y, reg, v_W=v_W, v_X=v_X)
+    step = 1e-6
+    estimate = (module.loss(W + step * v_W, X + step * v_X, y, reg)
+                - module.loss(W - step * v_W, X - step * v_X, y, reg)) / (2 * step)
+    assert float(tangent) == pytest.approx(float(estimate), rel=1e-7)
+    # onehot's rows are constants: the tangent of a loss through them.
+    onehot = build("S: [N, C]\ny: [N] of C\nf = sum(onehot(y) * S * S)", target=target,
+                   second_order=("jvp",))
+    S = RNG.standard_normal((3, 4))
+    _, tangent = onehot.jvp(S, np.array([0, 3, 1]), v_S=np.ones((3, 4)))
+    assert float(tangent) == pytest.approx(2 * (S[0, 0] + S[1, 3] + S[2, 1]), rel=1e-14)
