@@ -23,12 +23,19 @@ def normal(generator, shape):
     return generator.standard_normal(shape)
 
 
-def inputs(module, domain=None, seed: int = 5):
-    """Random arguments in INPUTS order, of the declared shapes."""
+def inputs(module, domain=None, seed: int = 5, labels: dict | None = None):
+    """Random arguments in INPUTS order, of the declared shapes; `labels`
+    (a name's class count, as declared) get whole numbers below it."""
     generator = np.random.default_rng(seed)
     domain = domain or normal
-    return [np.asarray(domain(generator, tuple(SIZES.get(d, d) for d in module.SHAPES[name])))
-            if name in module.SHAPES else float(domain(generator, ()))
+    labels = labels or {}
+
+    def value(name):
+        shape = tuple(SIZES.get(d, d) for d in module.SHAPES[name])
+        if name in labels:
+            return generator.integers(0, SIZES.get(labels[name], labels[name]), shape)
+        return np.asarray(domain(generator, shape))
+    return [value(name) if name in module.SHAPES else float(domain(generator, ()))
             for name in module.INPUTS]
 
 
