@@ -161,7 +161,7 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     # by arrays: each row's entries are marked by comparing whole numbers
     # (arange(C) with the labels), and the marked entry is summed out.
     Gate("pick", ("pick",), 2, "{a}[np.arange({a}.shape[0]), {b}]", ("", ""), "{a}at{b}",
-         "pick", "pick", notation="pick({a}, {b})", shape_rule="pick", axis=1,
+         "pick", "pick", notation="pick({a}, {b})", shape_rule="picked", axis=1,
          label_operands=(1,), vjp=fixed(_PICKED + " * {g}[:, None]", "0"),
          jvp=fixed("{t}[np.arange({t}.shape[0]), {b}]", "0"),
          forms=(("array-api", Form(

@@ -167,7 +167,7 @@ def one_hot(shapes: list[Shape], classes: list) -> Shape:
     return (shapes[0][0], classes[0])
 
 
-LABEL_RULES: dict[str, Callable] = {"pick": picked, "one_hot": one_hot}
+LABEL_RULES: dict[str, Callable] = {"picked": picked, "one_hot": one_hot}
 """The rules of the gates that read labels, which also take each
 operand's class count (None for an operand that is no labels)."""
 
