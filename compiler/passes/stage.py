@@ -283,10 +283,11 @@ class _Lowering:
         if node is not None and gate.on_numbers and len(node.args) == 2 \
                 and node.args[0] is row.node:
             vector = spelled(row.node.args[0])
-            raise GradcError(f"{spelled(node)}: {vector} is {shapes.shown(self._shape(row.vector))}"
-                             f", a vector, whose transpose is only the left factor of a matrix "
-                             f"product ({vector}ᵀv, {vector}ᵀ @ v and {vector}ᵀ·v are {vector} @ v), "
-                             f"and this product is elementwise", node.func_span)
+            shape = shapes.shown(self._shape(row.vector))
+            raise GradcError(f"{spelled(node)}: {vector} is {shape}, a vector, whose transpose "
+                             f"is only the left factor of a matrix product ({vector}ᵀv, "
+                             f"{vector}ᵀ @ v and {vector}ᵀ·v are {vector} @ v), and this "
+                             f"product is elementwise", node.func_span)
         self._check_shapes(row.node, gates.GATES[gates.TRANSPOSE], [row.vector])
 
     def _class_count(self, labels: Ref):
