@@ -44,27 +44,27 @@ def forward(X, W1, b1, W2, b2, y, reg):
     sumW1W1 = np.sum(W1W1)  # a number
     W2W2 = W2 * W2  # [H, C]
     sumW2W2 = np.sum(W2W2)  # a number
-    sum = sumW1W1 + sumW2W2  # a number
-    scregsum = screg * sum  # a number
-    loss = data_loss + scregsum  # a number
-    return loss, (X, W1, W2, y, N, D, H, C, h, lsmS, invN, screg, sum)
+    sum2 = sumW1W1 + sumW2W2  # a number
+    scregsum2 = screg * sum2  # a number
+    loss = data_loss + scregsum2  # a number
+    return loss, (X, W1, W2, y, N, D, H, C, h, lsmS, invN, screg, sum2)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW1, db1, dW2, db2, dreg) of loss, scaled by dloss."""
-    X, W1, W2, y, N, D, H, C, h, lsmS, invN, screg, sum = cache
+    X, W1, W2, y, N, D, H, C, h, lsmS, invN, screg, sum2 = cache
 
-    # backprop loss = data_loss + scregsum
+    # backprop loss = data_loss + scregsum2
     ddata_loss = dloss  # a number
-    dscregsum = dloss  # a number
+    dscregsum2 = dloss  # a number
 
-    # backprop scregsum = screg * sum
-    dscreg = sum * dscregsum  # a number
-    dsum = screg * dscregsum  # a number
+    # backprop scregsum2 = screg * sum2
+    dscreg = sum2 * dscregsum2  # a number
+    dsum2 = screg * dscregsum2  # a number
 
-    # backprop sum = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum  # a number
-    dsumW2W2 = dsum  # a number
+    # backprop sum2 = sumW1W1 + sumW2W2
+    dsumW1W1 = dsum2  # a number
+    dsumW2W2 = dsum2  # a number
 
     # backprop sumW2W2 = np.sum(W2W2)
     dW2W2 = np.full((H, C), dsumW2W2)  # a number -> [H, C]
