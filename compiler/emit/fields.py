@@ -107,5 +107,7 @@ class TemplateContext:
     """The output is an array: backward takes its upstream gradient."""
     bind_lines: tuple[str, ...] = field(default=(), repr=False)
     """forward's run-time checks of the inputs, and the sizes it reads."""
+    labels: bool = field(default=False, repr=False)
+    """Some input holds class labels, which forward checks (`_labels`)."""
     terms: tuple = field(default=(), repr=False)
     """Each block's terms (emit/terms.py), for the tools that run them."""

@@ -55,16 +55,16 @@ def backward(cache, dloss=1.0):
     X, W1, W2, y, N, D, H, C, h, lsmS, invN, screg, sum2 = cache
 
     # backprop loss = data_loss + scregsum2
-    ddata_loss = dloss  # a number
-    dscregsum2 = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dscregsum2 = (1) * dloss  # a number
 
     # backprop scregsum2 = screg * sum2
     dscreg = sum2 * dscregsum2  # a number
     dsum2 = screg * dscregsum2  # a number
 
     # backprop sum2 = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum2  # a number
-    dsumW2W2 = dsum2  # a number
+    dsumW1W1 = (1) * dsum2  # a number
+    dsumW2W2 = (1) * dsum2  # a number
 
     # backprop sumW2W2 = np.sum(W2W2)
     dW2W2 = np.full((H, C), dsumW2W2)  # a number -> [H, C]
@@ -81,13 +81,13 @@ def backward(cache, dloss=1.0):
     dW1 = dW1 + W1 * dW1W1  # [D, H]
 
     # backprop screg = 0.5 * reg
-    dreg = 0.5 * dscreg  # a number
+    dreg = (0.5) * dscreg  # a number
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = np.sum(lsmSaty)
     dlsmSaty = np.full((N,), dsumlsmSaty)  # a number -> [N]

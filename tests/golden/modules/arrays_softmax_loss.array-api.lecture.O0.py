@@ -49,8 +49,8 @@ def backward(cache, dloss=1.0):
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + regsumWW
-    ddata_loss = dloss  # a number
-    dregsumWW = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dregsumWW = (1) * dloss  # a number
 
     # backprop regsumWW = reg * sumWW
     dreg = sumWW * dregsumWW  # a number
@@ -67,7 +67,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = xp.sum(lsmSaty)
     dlsmSaty = xp.ones_like(lsmSaty) * dsumlsmSaty  # a number -> [N]

@@ -43,8 +43,8 @@ def backward(cache, dloss=1.0):
     W, X, y, reg, D, C, N, lsmS, invN, sumWW = cache
 
     # backprop loss = data_loss + regsumWW
-    ddata_loss = dloss  # a number
-    dregsumWW = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dregsumWW = (1) * dloss  # a number
 
     # backprop regsumWW = reg * sumWW
     dreg = sumWW * dregsumWW  # a number
@@ -61,7 +61,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = np.sum(lsmSaty)
     dlsmSaty = np.full((N,), dsumlsmSaty)  # a number -> [N]

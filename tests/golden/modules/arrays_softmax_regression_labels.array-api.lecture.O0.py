@@ -50,7 +50,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * dloss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = xp.sum(lsmSaty)
     dlsmSaty = xp.ones_like(lsmSaty) * dsumlsmSaty  # a number -> [N]

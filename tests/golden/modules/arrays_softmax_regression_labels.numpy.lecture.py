@@ -43,7 +43,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * dloss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = np.sum(lsmSaty)
     dlsmSaty = np.full((N,), dsumlsmSaty)  # a number -> [N]

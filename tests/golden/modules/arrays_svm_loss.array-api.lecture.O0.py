@@ -52,8 +52,8 @@ def backward(cache, dloss=1.0):
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + regsumWW
-    ddata_loss = dloss  # a number
-    dregsumWW = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dregsumWW = (1) * dloss  # a number
 
     # backprop regsumWW = reg * sumWW
     dreg = sumWW * dregsumWW  # a number
@@ -70,7 +70,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * ddata_loss  # a number
 
     # backprop num = summargins - N
-    dsummargins = dnum  # a number
+    dsummargins = (1) * dnum  # a number
 
     # backprop summargins = xp.sum(margins)
     dmargins = xp.ones_like(margins) * dsummargins  # a number -> [N, C]

@@ -46,8 +46,8 @@ def backward(cache, dloss=1.0):
     W, X, y, reg, D, C, N, shdiff, margins, invN, sumWW = cache
 
     # backprop loss = data_loss + regsumWW
-    ddata_loss = dloss  # a number
-    dregsumWW = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dregsumWW = (1) * dloss  # a number
 
     # backprop regsumWW = reg * sumWW
     dreg = sumWW * dregsumWW  # a number
@@ -64,7 +64,7 @@ def backward(cache, dloss=1.0):
     dnum = invN * ddata_loss  # a number
 
     # backprop num = summargins - N
-    dsummargins = dnum  # a number
+    dsummargins = (1) * dnum  # a number
 
     # backprop summargins = np.sum(margins)
     dmargins = np.full((N, C), dsummargins)  # a number -> [N, C]

@@ -60,16 +60,16 @@ def backward(cache, dloss=1.0):
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + scregsum2
-    ddata_loss = dloss  # a number
-    dscregsum2 = dloss  # a number
+    ddata_loss = (1) * dloss  # a number
+    dscregsum2 = (1) * dloss  # a number
 
     # backprop scregsum2 = screg * sum2
     dscreg = sum2 * dscregsum2  # a number
     dsum2 = screg * dscregsum2  # a number
 
     # backprop sum2 = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum2  # a number
-    dsumW2W2 = dsum2  # a number
+    dsumW1W1 = (1) * dsum2  # a number
+    dsumW2W2 = (1) * dsum2  # a number
 
     # backprop sumW2W2 = xp.sum(W2W2)
     dW2W2 = xp.ones_like(W2W2) * dsumW2W2  # a number -> [H, C]
@@ -86,13 +86,13 @@ def backward(cache, dloss=1.0):
     dW1 = dW1 + W1 * dW1W1  # [D, H]
 
     # backprop screg = 0.5 * reg
-    dreg = 0.5 * dscreg  # a number
+    dreg = (0.5) * dscreg  # a number
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
 
     # backprop num = -sumlsmSaty
-    dsumlsmSaty = -dnum  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
 
     # backprop sumlsmSaty = xp.sum(lsmSaty)
     dlsmSaty = xp.ones_like(lsmSaty) * dsumlsmSaty  # a number -> [N]
