@@ -1,22 +1,35 @@
-"""AdjointIR + a point -> Trace: every stage's value and gradient.
+"""A compiled formula at a point: every stage's value and every gradient
+that flows back, for `gradc explain`, `gradc draw` and `gradc check`.
 
-Runs the very lines the math target emits, one stage at a time, so that
-tools which show or check a formula at a point (`explain`, `draw --at`,
-`check`) see exactly what the generated module computes, and can name the
-first stage whose value or gradient is not finite.
+A file of numbers (`trace`) runs the very snippets the math target emits,
+one stage at a time, and each backward contribution as the lecture writes
+it: local gradient times upstream gradient.
+
+A file that declares shapes (`module_trace`) runs the module's own lines
+(emit/context.py's context), one at a time, in the module's own globals,
+after its own input checks, at the first point `gradc check --seed S`
+draws (inputs.py), so a number seen here can be found again in check's
+report.  A backward line `dW = dW + h.T @ dhW2` is run as its term and its
+sum, because a drawing needs each term, the gradient that flows back
+along one wire, and the module never keeps it; `a + b` is the same sum
+whichever way it is spelled, so the totals are still the module's.
+
+Both stop at the first stage whose value or gradient is not finite, and
+name it (`Failure`).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 
-from compiler import gates
-from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
+from compiler import gates, inputs
 from compiler.emit.stages import Local, local_gradient
 from compiler.errors import GradcError
-from compiler.inputs import parse_point, point_words
 from compiler.gates.snippets import fill
+from compiler.inputs import parse_point, point_words
+from compiler.passes.adjoint import AdjointIR, Block, Contribution, adjoint_name
 from compiler.passes.stage import Ref, Stage
 
 # The code run is gradc's own snippet text, with only the builtins it calls.
@@ -67,6 +80,15 @@ def given_point(formula, args) -> tuple[float, ...]:
     if not words:
         raise GradcError("expected a point: --at NAME=VALUE ..., such as --at x=3 y=-4")
     return parse_point(words[0], tuple(n.id for n in formula.program.inputs))
+
+
+def takes_arrays(formula, args) -> bool:
+    """True when the file declares shapes.  A file of numbers refuses the
+    options that choose arrays, rather than ignoring them."""
+    if not formula.shaped and (args.dims or args.seed is not None):
+        raise GradcError("--dims and --seed choose an array formula's inputs, but this "
+                         "formula declares no shapes: give the point with --at")
+    return formula.shaped
 
 
 def trace(adjoint_ir: AdjointIR, point: tuple[float, ...], seed: float = 1.0) -> Trace:
@@ -151,3 +173,140 @@ def _backward_message(problem: str, contribution: Contribution, printed: Local,
         return head + f"local gradient {printed.code} at {shown}"
     return head + (f"local gradient {printed.code} = {local!r} "
                    f"times {contribution.upstream} = {upstream!r}")
+
+
+# -- a file that declares shapes: the module's own lines -----------------------
+
+@dataclass(frozen=True)
+class Line:
+    """One backward line of the module, at the point."""
+
+    block: Block
+    contribution: Contribution
+    code: str
+    """As the module writes it: `dW2 = dW2 + h.T @ dhW2`."""
+    note: str
+    """Its comment, the shapes that meet in it: `[H, N] @ [N, C] -> [H, C]`."""
+    term: object
+    """What this line adds: the gradient along one wire, in the operand's shape."""
+
+
+@dataclass
+class ModuleTrace:
+    ir: AdjointIR
+    sizes: dict[str, int]
+    given: tuple[str, ...]
+    seed: int
+    upstream: object
+    """A layer's random upstream gradient; None when the output is a number."""
+    origin: str = "random"
+    """"given" when --at or --at-file gave some of the inputs."""
+    values: dict[str, object] = field(default_factory=dict)
+    adjoints: dict[str, object] = field(default_factory=dict)
+    lines: list[Line] = field(default_factory=list)
+    failure: Failure | None = None
+
+    def shape(self, name: str) -> tuple:
+        """A value's shape in the file's dimension names; a dimension is a number."""
+        staged = self.ir.staged
+        stages = {stage.name: stage.shape for stage in staged.stages}
+        return stages.get(name, staged.declared.get(name, ()))
+
+
+def module_trace(formula, dims=None, seed: int | None = None, at=None,
+                at_file=None) -> ModuleTrace:
+    """At the point `inputs.given` fixes, the rest drawn as check draws its
+    first point with `seed`."""
+    program = formula.program
+    chosen = inputs.given(program, dims, at, at_file)
+    sizes = chosen.sizes
+    ir = formula.adjoint
+    # Imported here: only a file that declares shapes runs the array module.
+    import numpy as np
+
+    from compiler.emit.context import context as module_context
+    from compiler.emit.render import render
+    from compiler.loader import module_from_source
+
+    context = module_context(ir, "lecture", "numpy")
+    module = module_from_source(render(context, "numpy"), "explained", "<gradc explain>")
+    seed = 0 if seed is None else seed
+    output = next(s.shape for s in ir.staged.stages if s.name == ir.staged.output)
+    point = inputs.draw(module, program, sizes, random.Random(seed),
+                        tuple(sizes.get(d, d) for d in output),
+                        chosen.points[0] if chosen.points else None)
+    result = ModuleTrace(ir, sizes, chosen.dims, seed, point.upstream, point.origin)
+    scope = dict(zip(ir.staged.inputs, point.values))
+    with np.errstate(all="ignore"):
+        _run(context, _Module(module, scope), result)
+    return result
+
+
+class _Module:
+    """The module's lines, run in its globals over a scope of its locals."""
+
+    def __init__(self, module, scope: dict):
+        self.globals, self.scope = vars(module), scope
+
+    def run(self, line: str, name: str | None = None):
+        exec(line, self.globals, self.scope)
+        return None if name is None else self.scope[name]
+
+    def value(self, code: str):
+        return eval(code, self.globals, self.scope)
+
+
+def _run(context, module: _Module, result: ModuleTrace) -> None:
+    for line in context.bind_lines:
+        module.run(line)
+    result.values.update((name, module.scope[name]) for name in result.ir.staged.inputs)
+    for stage, line in zip(result.ir.staged.stages, context.forward_lines):
+        value = module.run(line, stage.name)
+        if not _finite(value):
+            result.failure = Failure(stage, "forward", _not_finite(value, ""))
+            return
+        result.values[stage.name] = value
+    seed = adjoint_name(result.ir.staged.output)
+    module.scope[seed] = result.adjoints[seed] = \
+        1.0 if result.upstream is None else result.upstream
+    blocks = [block for block in result.ir.blocks if block.contributions]
+    for block, emitted, terms in zip(blocks, context.blocks, context.terms):
+        for contribution, line, term in zip(block.contributions, emitted.lines, terms):
+            if not _backward(module, block, contribution, line, term, result):
+                return
+    for line in context.zero_lines:
+        name = line.partition(" = ")[0]
+        result.adjoints[name] = module.run(line, name)
+
+
+def _backward(module: _Module, block: Block, contribution: Contribution, line: str,
+              printed: tuple[str, str], result: ModuleTrace) -> bool:
+    """Runs one backward line as its term and its sum, so that the drawing
+    has the gradient each wire carries; the module keeps only the sum."""
+    code, note = line.rpartition("  # ")[0], printed[1]
+    name = adjoint_name(contribution.target)
+    term = module.value(printed[0])
+    if not _finite(term):
+        result.failure = Failure(block.stage, "backward", _not_finite(
+            term, f" in the backward pass, into {name}"), contribution)
+        return False
+    total = term if contribution.first else module.scope[name] + term
+    module.scope[name] = result.adjoints[name] = total
+    result.lines.append(Line(block, contribution, code, note, term))
+    return True
+
+
+def _finite(value) -> bool:
+    import numpy as np
+
+    return bool(np.all(np.isfinite(value)))
+
+
+def _not_finite(value, where: str) -> str:
+    """`overflowed (2 of 3 entries)`, or `is not a number` where one is NaN."""
+    import numpy as np
+
+    kind = "is not a number" if np.any(np.isnan(value)) else "overflowed"
+    bad = np.size(value) - int(np.sum(np.isfinite(value)))
+    entries = "" if np.ndim(value) == 0 else f" ({bad} of {np.size(value)} entries)"
+    return f"{kind}{where}{entries}"
