@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -201,3 +202,53 @@ def test_a_stage_the_user_names_sum_keeps_its_name():
     assert module.grad(1.0, 2.0) == (9.0, (6.0, 6.0))
     assert "    sum = aaaaaaaaaa + bbbbbbbbbb\n" in compile_source("sum = aaaaaaaaaa + bbbbbbbbbb\n"
                                                                    "f = sum * sum\n")
+
+
+# -- logsumexp and log_softmax near 0 ------------------------------------------------
+
+def _exact_log_softmax(row) -> list:
+    with mpmath.workdps(400):  # the values reach 1e-300 of terms near 1000
+        total = mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in row)
+        return [float(mpmath.mpf(float(v)) - mpmath.log(total)) for v in row]
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_logsumexp_of_a_largest_term_and_a_tiny_one_keeps_the_tiny_part(target):
+    module = build("f(x: [D]) = logsumexp(x)\n", target=target)
+    assert module.f(np.array([0.0, -40.0])) == pytest.approx(4.248354255291589e-18, rel=1e-12)
+    assert module.f(np.array([-40.0, 0.0, -40.0])) == \
+        pytest.approx(8.496708510583178e-18, rel=1e-12)
+    assert module.f(np.array([3.0, 3.0])) == pytest.approx(3 + np.log(2), rel=1e-15)
+    rows = build("f(X: [N, D]) = logsumexp(X, 1)\n", target=target).f(
+        np.array([[0.0, -40.0], [5.0, 5.0]]))
+    np.testing.assert_allclose(rows, [4.248354255291589e-18, 5 + np.log(2)], rtol=1e-12)
+
+
+def test_logsumexp_on_strict_arrays():
+    strict = pytest.importorskip("array_api_strict")
+    module = build("f(x: [D]) = logsumexp(x)\n", target="array-api")
+    assert float(module.f(strict.asarray([0.0, -40.0]))) == \
+        pytest.approx(4.248354255291589e-18, rel=1e-12)
+
+
+@pytest.mark.parametrize("gap", [20.0, 30.0, 100.0, 690.0])
+def test_the_cross_entropy_of_a_confident_right_prediction_is_relatively_exact(gap):
+    module = build("S: [N, C]\nY: [N, C]\nloss = -sum(Y * log(softmax(S))) / N\n")
+    S, Y = np.array([[gap, 0.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0, 0.0]])
+    assert module.loss(S, Y) == pytest.approx(-_exact_log_softmax(S[0])[0], rel=1e-12)
+    log_softmax = build("S: [N, C]\nY: [N, C]\nloss = -sum(Y * log_softmax(S))\n")
+    assert log_softmax.loss(S, Y) == pytest.approx(-_exact_log_softmax(S[0])[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("axis", ["", ", 0", ", 1"])
+def test_log_softmax_at_entries_up_to_a_thousand_is_entrywise_exact(axis):
+    module = build(f"S: [N, C]\nZ = log_softmax(S{axis})\n")
+    S = np.random.default_rng(4).uniform(-1000, 1000, (3, 5))
+    got = module.Z(S)
+    along = S if axis != ", 0" else S.T
+    want = np.array([_exact_log_softmax(row) for row in along])
+    want = want if axis != ", 0" else want.T
+    # Where the exact value is below 1e-300 of the largest term it may be 0.
+    tiny = np.abs(want) < 1e-300 * np.max(np.abs(S))
+    np.testing.assert_allclose(got[~tiny], want[~tiny], rtol=1e-12)
+    assert np.all(np.abs(got[tiny]) <= 1e-300 * np.max(np.abs(S)))

@@ -118,6 +118,36 @@ _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
 _PICKED = "(np.arange({axis_a}) == {b}[:, None])"
 _PICKED_XP = "xp.astype(xp.arange({axis_a}, device=device) == xp.expand_dims({b}, axis=1), dtype)"
 _ONEHOT = "(np.arange({b}) == {a}[:, None])"
+
+
+def _log_sum(keep: str, count: str) -> str:
+    """log Σ exp({a} - max) along the row's axis, as log1p of the sum
+    without one largest term (whose exp is 1): log of 1 + tiny would lose
+    the tiny part, the whole of logsumexp([0, -40]) - 0.  The maxima's
+    count, less one, is added back exactly; `count` spells it."""
+    rest = f"np.sum(np.where({{a}} < {_MAX_KEPT}, np.exp({{a}} - {_MAX_KEPT}), 0.0){{axis}}{keep})"
+    return f"np.log1p({rest} + ({count} - 1))"
+
+
+def _count(keep: str) -> str:
+    """The number of entries at the maximum: numpy sums booleans."""
+    return f"np.sum({{a}} == {_MAX_KEPT}{{axis}}{keep})"
+
+
+def _count_xp(keep: str) -> str:
+    """The same in the standard, which sums numbers only."""
+    return f"np.sum(np.astype({{a}} == {_MAX_KEPT}, dtype){{axis}}{keep})"
+
+
+def _log_sum_forms(fill, forward: str, keep: str):
+    """The row's array-api code: numpy's, with the count in the standard's terms."""
+    counted = forward.replace(_count(keep), _count_xp(keep)).replace("np.", "xp.")
+    return (("array-api", Form(counted.format_map(fill), ("",))),)
+
+
+_LSE = "np.max({a}{axis}) + " + _log_sum("", _count(""))
+_LSM = ("{a} - " + _MAX_KEPT + " - "
+        + _log_sum(", keepdims=True", _count(", keepdims=True")))
 ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
          notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True,
@@ -138,18 +168,17 @@ ARRAY_ROWS: tuple[Gate, ...] = (
     *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "np.mean({t}{axis})", "mean"),
     # The max shift makes exp see only numbers <= 0; its gradient cancels
     # exactly, so the rules treat it as a constant.
-    *_axis_rows("logsumexp",
-                "np.max({a}{axis}) + np.log(np.sum(np.exp({a} - " + _MAX_KEPT + "){axis}))",
+    *_axis_rows("logsumexp", _LSE,
                 "{g}{keep} * np.exp({a} - {out}{keep})",
                 # The softmax-weighted sum of the tangent, the softmax again
                 # as exp of a number <= 0.
-                "np.sum(np.exp({a} - {out}{keep}) * {t}{axis})", "lse"),
-    *_axis_rows("log_softmax",
-                "{a} - " + _MAX_KEPT + " - np.log(np.sum(np.exp({a} - " + _MAX_KEPT
-                + "){axis}, keepdims=True))",
+                "np.sum(np.exp({a} - {out}{keep}) * {t}{axis})", "lse",
+                forms=lambda fill: _log_sum_forms(fill, _LSE, "")),
+    *_axis_rows("log_softmax", _LSM,
                 "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)",
                 "{t} - np.sum(np.exp({out}) * {t}{axis}, keepdims=True)", "lsm",
-                rule="along", axes=("-1", "0", "1")),
+                rule="along", axes=("-1", "0", "1"),
+                forms=lambda fill: _log_sum_forms(fill, _LSM, ", keepdims=True")),
     *_softmax_rows(),
     *_extremum_rows("max"),
     *_extremum_rows("min"),

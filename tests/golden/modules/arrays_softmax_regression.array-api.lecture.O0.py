@@ -29,7 +29,7 @@ def forward(X, W, b, Y):
     N = sizes['N'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log(xp.sum(xp.exp(S - xp.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
+    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = xp.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
@@ -57,7 +57,7 @@ def backward(cache, dloss=1.0):
     dY = lsmS * dYlsmS  # [N, C]
     dlsmS = Y * dYlsmS  # [N, C]
 
-    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log(xp.sum(xp.exp(S - xp.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))
     dS = dlsmS - xp.exp(lsmS) * xp.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b

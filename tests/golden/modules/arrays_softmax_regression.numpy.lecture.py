@@ -25,7 +25,7 @@ def forward(X, W, b, Y):
     C = sizes['C'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = np.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
@@ -51,7 +51,7 @@ def backward(cache, dloss=1.0):
     dY = lsmS * dYlsmS  # [N, C]
     dlsmS = Y * dYlsmS  # [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b
