@@ -32,7 +32,7 @@ def forward(X, W1, b1, W2, b2, Y, reg):
     h = np.maximum(XW1pb1, 0.0)  # [N, H]
     hW2 = h @ W2  # [N, C]
     S = hW2 + b2  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = np.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
@@ -95,7 +95,7 @@ def backward(cache, dloss=1.0):
     dY = lsmS * dYlsmS  # [N, C]
     dlsmS = Y * dYlsmS  # [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = hW2 + b2
@@ -185,8 +185,8 @@ def jvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     S = hW2 + b2  # [N, C]
     # tangent of S = hW2 + b2
     t_S = t_hW2 + v_b2  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
-    # tangent of lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    # tangent of lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     t_lsmS = t_S - np.sum(np.exp(lsmS) * t_S, axis=-1, keepdims=True)  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     # tangent of YlsmS = Y * lsmS
@@ -265,8 +265,8 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     S = hW2 + b2  # [N, C]
     # tangent of S = hW2 + b2
     t_S = t_hW2 + v_b2  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
-    # tangent of lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    # tangent of lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     t_lsmS = t_S - np.sum(np.exp(lsmS) * t_S, axis=-1, keepdims=True)  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     # tangent of YlsmS = Y * lsmS
@@ -362,7 +362,7 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     dlsmS = Y * dYlsmS  # [N, C]
     t_dlsmS = v_Y * dYlsmS  # [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
     t_dS = t_dlsmS - (np.exp(lsmS) * t_lsmS * np.sum(dlsmS, axis=-1, keepdims=True) + np.exp(lsmS) * np.sum(t_dlsmS, axis=-1, keepdims=True))  # [N, C]
 
