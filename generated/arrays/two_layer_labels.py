@@ -33,7 +33,7 @@ def forward(X, W1, b1, W2, b2, y, reg):
     h = np.maximum(XW1pb1, 0.0)  # [N, H]
     hW2 = h @ W2  # [N, C]
     S = hW2 + b2  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]  # [N]
     sumlsmSaty = np.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -95,7 +95,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]
     dlsmS = (np.arange(C) == y[:, None]) * dlsmSaty[:, None]  # [N] -> [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = hW2 + b2

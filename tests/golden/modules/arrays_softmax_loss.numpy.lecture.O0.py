@@ -25,7 +25,7 @@ def forward(W, X, y, reg):
     C = sizes['C'][0]
     N = sizes['N'][0]
     S = X @ W  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))  # [N, C]
+    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]  # [N]
     sumlsmSaty = np.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -69,7 +69,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]
     dlsmS = (np.arange(C) == y[:, None]) * dlsmSaty[:, None]  # [N] -> [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log(np.sum(np.exp(S - np.max(S, axis=-1, keepdims=True)), axis=-1, keepdims=True))
+    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = X @ W
