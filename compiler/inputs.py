@@ -211,7 +211,8 @@ def _checked(path, name: str, array, program: Program, bound: dict[str, int]):
         if size != expected:
             raise GradcError(f"{where} has shape {array.shape}, but it is declared "
                              f"{_shown(declared)} and {dim} is {expected}")
-    values = array.astype(float)
+    # Labels stay whole numbers, for the module's own check of their range.
+    values = array if name in (program.labels or {}) else array.astype(float)
     if not np.all(np.isfinite(values)):
         raise GradcError(f"{where} holds a value that is not finite")
     return float(values) if not declared else values
@@ -289,8 +290,11 @@ def draw(module, program: Program, sizes: dict[str, int], rng: random.Random,
     if len(redraws) == 1:
         raise GradcError(f"expected a point where the output and its gradient are finite, "
                          f"but at the given point {redraws[0]}")
+    # The given values may be what fails every draw: the last reason says.
     raise GradcError(f"found no point where the output and its gradient are finite in "
-                     f"{MAX_DRAWS} random draws from [-{DRAW_RANGE:g}, {DRAW_RANGE:g}]")
+                     f"{MAX_DRAWS} random draws from [-{DRAW_RANGE:g}, {DRAW_RANGE:g}]"
+                     f"{' of the inputs --at and --at-file do not give' if fixed else ''}; "
+                     f"the last was rejected because {redraws[-1]}")
 
 
 def run(module, values, upstream):

@@ -162,6 +162,8 @@ def test_at_file_gives_arrays_and_fixes_the_sizes_they_span(tmp_path, capsys):
     ({"reg": np.ones(2)}, [], "'reg' in {path} has shape (2,), but it is a number"),
     ({"X": np.full((2, 3), np.nan)}, [], "'X' in {path} holds a value that is not finite"),
     ({"X": np.array([["a", "b"]])}, [], "'X' in {path} holds <U1 values: expected real numbers"),
+    ({"X": np.ones((2, 3)) * 1j}, [],
+     "'X' in {path} holds complex128 values: expected real numbers"),
 ])
 def test_a_stored_point_that_does_not_fit_is_bad_input(arrays, extra, message, tmp_path,
                                                         capsys):
@@ -178,3 +180,15 @@ def test_a_file_that_is_not_npz_is_bad_input(tmp_path, capsys):
     assert status == 2
     assert err.startswith(f"{TWO_LAYER}: error: cannot read the --at-file '{point}': "
                           "expected a NumPy .npz file (")
+
+
+def test_given_values_that_fail_every_draw_are_named_by_the_modules_reason(tmp_path, capsys):
+    point = _saved_point(tmp_path, y=np.array([1, 5, 2]))
+    status, _, err = run(capsys, "explain", EXAMPLES / "arrays" / "softmax_loss.txt",
+                         "--at-file", point, "--dims", "C=3")
+    assert status == 2
+    assert err.startswith(
+        f"{EXAMPLES / 'arrays' / 'softmax_loss.txt'}: error: found no point where the output "
+        "and its gradient are finite in 100 random draws from [-3, 3] of the inputs --at and "
+        "--at-file do not give; the last was rejected because the module raises ValueError: "
+        "y holds class labels in 0 ... 2")
