@@ -78,14 +78,15 @@ def _emit_owned(owned: list, target: str | None, style: str,
     module = context(reverse, style, target)
     del reverse
     if second_order:
-        lines = second_order_emit.array_lines(module, staged) if staged.shaped \
+        lines = second_order_emit.array_lines(module, staged, target) if staged.shaped \
+            else second_order_emit.array_api_lines(module) if target == "array-api" \
             else second_order_emit.scalar_lines(module, target)
         module = with_second_order(module, staged, lines, second_order, target, style)
     del staged
     return render(module, target)
 
 
-SECOND_ORDER_TARGETS = ("math", "numpy")
+SECOND_ORDER_TARGETS = ("math", "numpy", "array-api")
 """The targets whose modules carry jvp, hvp and hessian so far."""
 
 
@@ -95,7 +96,7 @@ def with_second_order(module, staged: StagedIR, lines, kinds, target: str, style
         raise GradcError(f"--{kinds[-1]} is written in the lecture style: compile without "
                          f"--style {style}" if style != "lecture" else
                          f"--{kinds[-1]} is written for the "
-                         f"{' and '.join(SECOND_ORDER_TARGETS)} targets, not yet {target}")
+                         f"{', '.join(SECOND_ORDER_TARGETS)} targets, not yet {target}")
     values = {*staged.inputs, *(stage.name for stage in staged.stages), *staged.dims}
     taken = values | {adjoint_name(name) for name in values} | set(module.names.values())
     return dataclasses.replace(module, second_order=second_order_emit.second_order(

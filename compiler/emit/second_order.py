@@ -84,6 +84,12 @@ class Lines:
     """What the module returns for a tuple of gradients (`_unbroadcast`)."""
     shape_of: Callable[[str], str] | None = None
     """An array module's shape comment for a value."""
+    namespace: Callable[[tuple[str, ...]], str] | None = None
+    """The array-api target's first line, which finds the arrays' namespace
+    and makes every argument, directions included, an array of it."""
+    value: Callable[[str], str] = lambda code: code
+    """What the module returns for a value: the array-api target gives a
+    float when every input was a number."""
 
 
 def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target: str,
@@ -94,13 +100,17 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     shapes = staged.shapes()
     directions = tangents.directions
     names = internal_names(set(taken) | set(tangents.names.values()), ("_hessian", "_direction"))
-    forward = lines.prologue + tuple(_direction_lines(staged, directions, names, lines)) \
-        + _forward(tangents, lines, target)
+    namespace = () if lines.namespace is None else \
+        (lines.namespace((*staged.inputs, *directions.values())),)
+    head = namespace + lines.prologue + tuple(_direction_lines(staged, directions, names, lines))
+    stages = _forward(tangents, lines, target)
+    forward = head + stages
     output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
         else lines.zeros(staged.output)
     number_output = not shapes.get(staged.output)
     with_hvp = "hvp" in kinds and number_output
-    hvp_lines, products = _hvp(tangents, lines, forward) if with_hvp else ((), "")
+    hvp_lines, products = _hvp(tangents, lines, head + lines.gradient_prologue + stages) \
+        if with_hvp else ((), "")
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
@@ -111,9 +121,9 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
         output=staged.output,
         directions=_tuple(directions.values()),
         jvp_lines=forward,
-        jvp_result=f"{staged.output}, {output_tangent}",
+        jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
         hvp_lines=hvp_lines,
-        hvp_result=f"{staged.output}, {lines.returned(_tuple(gradient_names))}, "
+        hvp_result=f"{lines.value(staged.output)}, {lines.returned(_tuple(gradient_names))}, "
                    f"{lines.returned(products)}" if with_hvp else "",
         gradients=_tuple(gradient_names),
         products=products,
@@ -140,7 +150,8 @@ def _direction_lines(staged, directions, names, lines: Lines):
         return
     for name, direction in directions.items():
         if name in staged.declared:
-            yield f"{direction} = {names['_direction']}({direction!r}, {direction}, {name})"
+            yield (f"{direction} = {names['_direction']}({direction!r}, {direction}, {name}, "
+                   f"{lines.module})")
 
 
 def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[str, ...]:
@@ -174,7 +185,7 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[t
     # The values whose tangent is not 0 at this point of the sweep.
     live = {name: names[name] for name in tangents.directions}
     live.update((t.stage.name, t.name) for t in tangents.tangents if t is not None)
-    out = list(lines.gradient_prologue + forward)
+    out = list(forward)
     if lines.seed_line:
         out.append(lines.seed_line)
     for block in lines.blocks:
@@ -190,7 +201,40 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[t
         if adjoint not in live:
             out.append(f"{names[adjoint]} = {lines.zeros(name)}")
         products.append(names[adjoint])
-    return tuple(out), _tuple(products)
+    tangent_names = set(names.values()) - set(tangents.directions.values())
+    return _without_unread(out, tangent_names, set(products)), _tuple(products)
+
+
+def _without_unread(lines: list[str], tangent_names: set[str], returned: set[str]) -> tuple:
+    """The lines without the tangents nothing reads: hvp returns H·v, not
+    the output's tangent, so the tangents that lead only there (the data
+    loss's, in a network) are not computed.  A dropped tangent takes its
+    comment with it."""
+    needed, kept = set(returned), []
+    for line in reversed(lines):
+        code = line.partition("  # ")[0]
+        target = code.split(" ", 1)[0]
+        if target in tangent_names and not line.startswith("#"):
+            if target not in needed:
+                if kept and kept[-1].startswith("# tangent of"):
+                    kept.pop()
+                continue
+            if " = " in code and " += " not in code:
+                needed.discard(target)
+        if code and not line.startswith("#"):
+            needed.update(_names_read(code))
+        kept.append(line)
+    return tuple(reversed(kept))
+
+
+def _names_read(code: str) -> set[str]:
+    """The names a line's right side reads (`dx += code` reads dx too)."""
+    statement = ast.parse(code).body[0]
+    value = statement.value if isinstance(statement, (ast.Assign, ast.AugAssign)) else statement
+    read = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
+    if isinstance(statement, ast.AugAssign):
+        read.add(statement.target.id)
+    return read
 
 
 def _line_tangent(line: str, live: dict[str, str], names: dict[str, str],
@@ -238,14 +282,47 @@ def scalar_lines(module, target: str) -> Lines:
                  gradient_prologue=prologue, returned=returned)
 
 
-def array_lines(module, staged) -> Lines:
+def array_lines(module, staged, target: str = "numpy") -> Lines:
     """An array module's printed lines (emit/context.py's TemplateContext)."""
     from compiler.passes.shapes import shown
 
     shapes = staged.shapes()
-    np = module.names["np"]
+    names = module.names
+    xp = names[TARGETS[target].alias]
     return Lines(forward=module.forward_lines, blocks=module.blocks,
                  seed_line=f"{module.seed} = 1.0", zero_lines=module.zero_lines,
-                 module=np, prologue=module.bind_lines,
-                 zeros=lambda name: f"{np}.zeros_like({name})" if shapes.get(name) else "0.0",
-                 shape_of=lambda name: shown(shapes.get(name, ())))
+                 module=xp, prologue=module.bind_lines,
+                 zeros=lambda name: f"{xp}.zeros_like({name})" if shapes.get(name) else "0.0",
+                 shape_of=lambda name: shown(shapes.get(name, ())),
+                 namespace=_namespace_line(names, False) if target == "array-api" else None)
+
+
+def array_api_lines(module) -> Lines:
+    """A number module of the array-api target: its namespace found from the
+    arguments, gradients summed back over broadcasting, numbers returned as
+    floats."""
+    names = module.names
+    xp, numbers, shape, value = names["xp"], names["numbers"], names["shape"], names["value"]
+    gradient = names["gradient"]
+    setting = f"({xp}, {names['dtype']}, {names['device']}, {numbers})"
+    return Lines(forward=module.forward_lines,
+                 blocks=module.grad_blocks if module.fused_grad else module.blocks,
+                 seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
+                 zero_lines=module.zero_lines, module=xp,
+                 gradient_prologue=(f"{shape} = tuple({value}.shape for {value} in "
+                                    f"{module.wrt_params})",),
+                 returned=lambda gradients: (
+                     f"tuple({names['_unbroadcast']}({gradient}, {value}, {setting}) "
+                     f"for {gradient}, {value} in zip({gradients}, {shape}))"),
+                 namespace=_namespace_line(names, True),
+                 value=lambda code: f"(float({code}) if {numbers} else {code})")
+
+
+def _namespace_line(names: dict[str, str], numbers: bool) -> Callable[[tuple[str, ...]], str]:
+    """The array-api target's first line, over the given arguments."""
+    def line(arguments: tuple[str, ...]) -> str:
+        listed = ", ".join(arguments) + ("," if len(arguments) == 1 else "")
+        setting = [names["xp"], names["dtype"], names["device"]] + \
+            ([names["numbers"]] if numbers else [])
+        return f"{', '.join(setting)}, ({listed}) = {names['_namespace']}({', '.join(arguments)})"
+    return line

@@ -167,7 +167,6 @@ def hvp(x, y, *, v_x=0.0, v_y=0.0):
     t_invden = (-1.0 / (den**2)) * t_den
     f = num * invden
     # tangent of f = num * invden
-    t_f = invden * t_num + num * t_invden
 
     # backprop f = num * invden
     dnum = invden

@@ -164,12 +164,12 @@ def jvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     D = sizes['D'][0]
     H = sizes['H'][0]
     C = sizes['C'][0]
-    v_X = _direction('v_X', v_X, X)
-    v_W1 = _direction('v_W1', v_W1, W1)
-    v_b1 = _direction('v_b1', v_b1, b1)
-    v_W2 = _direction('v_W2', v_W2, W2)
-    v_b2 = _direction('v_b2', v_b2, b2)
-    v_Y = _direction('v_Y', v_Y, Y)
+    v_X = _direction('v_X', v_X, X, np)
+    v_W1 = _direction('v_W1', v_W1, W1, np)
+    v_b1 = _direction('v_b1', v_b1, b1, np)
+    v_W2 = _direction('v_W2', v_W2, W2, np)
+    v_b2 = _direction('v_b2', v_b2, b2, np)
+    v_Y = _direction('v_Y', v_Y, Y, np)
     XW1 = X @ W1  # [N, H]
     # tangent of XW1 = X @ W1
     t_XW1 = v_X @ W1 + X @ v_W1  # [N, H]
@@ -244,12 +244,12 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     D = sizes['D'][0]
     H = sizes['H'][0]
     C = sizes['C'][0]
-    v_X = _direction('v_X', v_X, X)
-    v_W1 = _direction('v_W1', v_W1, W1)
-    v_b1 = _direction('v_b1', v_b1, b1)
-    v_W2 = _direction('v_W2', v_W2, W2)
-    v_b2 = _direction('v_b2', v_b2, b2)
-    v_Y = _direction('v_Y', v_Y, Y)
+    v_X = _direction('v_X', v_X, X, np)
+    v_W1 = _direction('v_W1', v_W1, W1, np)
+    v_b1 = _direction('v_b1', v_b1, b1, np)
+    v_W2 = _direction('v_W2', v_W2, W2, np)
+    v_b2 = _direction('v_b2', v_b2, b2, np)
+    v_Y = _direction('v_Y', v_Y, Y, np)
     XW1 = X @ W1  # [N, H]
     # tangent of XW1 = X @ W1
     t_XW1 = v_X @ W1 + X @ v_W1  # [N, H]
@@ -270,17 +270,13 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     t_lsmS = t_S - np.sum(np.exp(lsmS) * t_S, axis=-1, keepdims=True)  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     # tangent of YlsmS = Y * lsmS
-    t_YlsmS = lsmS * v_Y + Y * t_lsmS  # [N, C]
     sumYlsmS = np.sum(YlsmS)  # a number
     # tangent of sumYlsmS = np.sum(YlsmS)
-    t_sumYlsmS = np.sum(t_YlsmS)  # a number
     num = -sumYlsmS  # a number
     # tangent of num = -sumYlsmS
-    t_num = -t_sumYlsmS  # a number
     invN = 1.0 / N  # a number
     data_loss = num * invN  # a number
     # tangent of data_loss = num * invN
-    t_data_loss = invN * t_num  # a number
     screg = 0.5 * reg  # a number
     # tangent of screg = 0.5 * reg
     t_screg = 0.5 * v_reg  # a number
@@ -301,10 +297,8 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     t_sum2 = t_sumW1W1 + t_sumW2W2  # a number
     scregsum2 = screg * sum2  # a number
     # tangent of scregsum2 = screg * sum2
-    t_scregsum2 = sum2 * t_screg + screg * t_sum2  # a number
     loss = data_loss + scregsum2  # a number
     # tangent of loss = data_loss + scregsum2
-    t_loss = t_data_loss + t_scregsum2  # a number
     dloss = 1.0
 
     # backprop loss = data_loss + scregsum2
@@ -396,14 +390,15 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     return loss, (dX, dW1, db1, dW2, db2, dY, dreg), (t_dX, t_dW1, t_db1, t_dW2, t_db2, t_dY, t_dreg)
 
 
-def _direction(name, value, point):
-    """A direction as a float64 array of its input's shape: a number is
-    the same along every entry; another shape is a ValueError."""
-    direction = np.asarray(value, dtype=float)
-    if direction.ndim and direction.shape != point.shape:
-        raise ValueError(f"{name} has shape {direction.shape}, but its input has shape "
-                         f"{point.shape}")
-    return np.broadcast_to(direction, point.shape)
+def _direction(name, value, point, xp):
+    """A direction as an array of its input's shape and type, from the
+    namespace `xp`: a number is the same along every entry; another shape
+    is a ValueError."""
+    direction = xp.asarray(value, dtype=point.dtype)
+    if direction.ndim and tuple(direction.shape) != tuple(point.shape):
+        raise ValueError(f"{name} has shape {tuple(direction.shape)}, but its input has "
+                         f"shape {tuple(point.shape)}")
+    return xp.broadcast_to(direction, point.shape)
 
 
 def _main(argv):
