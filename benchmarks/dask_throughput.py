@@ -4,7 +4,7 @@ by both Dask paths, side by side in one run.
 
     pip install -e ".[array]"
     python benchmarks/dask_throughput.py                    # 10^7 rows x 32 features
-    python benchmarks/dask_throughput.py --rows 2000000 --repeat 5
+    python benchmarks/dask_throughput.py --rows 2000000 --rounds 5
 
 The formula is examples/arrays/logistic_regression.txt, compiled for w's and
 b's gradients only (--wrt w,b).  Every column computes the loss and both
@@ -21,15 +21,24 @@ timed:
 
 The Dask columns' data are made by dask.array.random and persisted on the
 workers (one thread each) before timing; each call builds the graph and
-runs dask.compute.  The time is the minimum over --repeat calls; rows/s is
---rows over it, and `per core` is that over the one-thread numpy column's,
-divided by the workers (the goal: 0.8 for one worker, 1.3 / 2 for two).
+runs dask.compute.  For each cluster (1 worker, then 2) every column is
+timed in turn, one call each, for --rounds rounds, and keeps its minimum:
+the machine's slow moments fall on all columns.  rows/s is --rows over the
+time; `vs numpy` is the one-thread numpy column's time over the column's
+(the goals: 0.8 for one worker, 1.3 for two), and `per core` that divided
+by the workers.
+
+`CPU s` is the processor time the call took in this process and the
+cluster's (the scheduler runs in this process), and its last column the
+one-thread numpy column's over it: the share of a core's work each
+processor second of the column does, which the machine's other load
+changes less than the seconds on the clock.
 
 Where the time of a row-chunk call goes, from the workers' own task records
-(dask.distributed.get_task_stream) of one more call: `busy` is the share of the
-workers' time spent in the chunks' tasks; `chunk ms` the mean task; and
-`here ms` the same module on one chunk of the same size in this process on
-one thread.
+(dask.distributed.get_task_stream) of one more call: `busy` is the share of
+the workers' time spent in the chunks' tasks; `chunk ms` their mean and
+least time; and `here` the same module on one chunk of the same size in
+this process on one thread, timed in the rounds.
 """
 
 from __future__ import annotations
@@ -51,46 +60,61 @@ from dask_logistic import compiled, dataset  # noqa: E402
 from compiler.distributed import grad_by_row_chunks  # noqa: E402
 
 
-def best(call, repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def cpu_seconds() -> float:
+    """The processor time of this process and its children (the cluster's
+    workers and nannies), user and system, so far."""
+    import psutil
+
+    here = psutil.Process()
+    total = 0.0
+    for process in [here, *here.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def interleaved(calls: dict, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Each call's minimum seconds and minimum processor seconds over
+    `rounds` rounds of one call each, in turn, so that a busy moment of the
+    machine falls on all of them."""
+    best = dict.fromkeys(calls, float("inf"))
+    cpu = dict.fromkeys(calls, float("inf"))
+    for call in calls.values():
         call()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start, start_cpu = time.perf_counter(), cpu_seconds()
+            call()
+            best[name] = min(best[name], time.perf_counter() - start)
+            cpu[name] = min(cpu[name], cpu_seconds() - start_cpu)
+    return best, cpu
 
 
-def numpy_columns(rows: int, features: int, chunk: int, repeat: int) -> tuple[dict, float]:
-    """The numpy target's seconds with BLAS's own threads and with one; and
-    its seconds on one chunk of rows, on one thread."""
+def one_thread(call):
     from threadpoolctl import threadpool_limits
 
-    module = compiled("numpy")
-    generator = np.random.default_rng(0)
-    X = generator.standard_normal((rows, features))
-    y = (generator.random(rows) < 0.5).astype(np.float64)
-    w, b = np.linspace(0.5, -0.5, features), 0.1
-    seconds = {"numpy target, own threads": best(lambda: module.grad(X, w, y, b), repeat)}
-    with threadpool_limits(1):
-        seconds["numpy target, one thread"] = best(lambda: module.grad(X, w, y, b), repeat)
-        part = X[:chunk].copy(), y[:chunk].copy()
-        one_chunk = best(lambda: module.grad(part[0], w, part[1], b), max(repeat, 5))
-    return seconds, one_chunk
+    def limited():
+        with threadpool_limits(1):
+            return call()
+    return limited
 
 
-def dask_columns(workers: int, rows: int, features: int, chunk: int, repeat: int):
-    """Each Dask path's seconds on one cluster, and the row chunks' breakdown."""
+def measure(workers: int, data, chunk: int, rounds: int):
+    """On a cluster of `workers`: every column's seconds, interleaved, and
+    where a row-chunk call's time goes."""
     import dask
     import dask.array as da
     from dask.distributed import Client, LocalCluster, get_task_stream, wait
 
+    X_here, y_here, w, b = data
     array_api, numpy_module = compiled("array-api"), compiled("numpy")
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        X, y = client.persist(dataset(rows, features, chunk))
+        X, y = client.persist(dataset(*X_here.shape, chunk))
         wait([X, y])
-        w, b = np.linspace(0.5, -0.5, features), 0.1
 
         def standard():
             loss, (dw, db) = array_api.grad(X, da.from_array(w), y, b)
@@ -101,8 +125,14 @@ def dask_columns(workers: int, rows: int, features: int, chunk: int, repeat: int
             return dask.compute(loss, dw, db)
 
         plural = "s" if workers > 1 else ""
-        seconds = {f"array-api, {workers} worker{plural}": best(standard, repeat),
-                   f"row chunks, {workers} worker{plural}": best(by_rows, repeat)}
+        part = X_here[:chunk].copy(), y_here[:chunk].copy()
+        seconds, cpu = interleaved({
+            "numpy target, one thread": one_thread(lambda: numpy_module.grad(X_here, w, y_here, b)),
+            "numpy target, own threads": lambda: numpy_module.grad(X_here, w, y_here, b),
+            f"array-api, {workers} worker{plural}": standard,
+            f"row chunks, {workers} worker{plural}": by_rows,
+            "one chunk here": one_thread(lambda: numpy_module.grad(part[0], w, part[1], b)),
+        }, rounds)
         with get_task_stream(client) as stream:
             start = time.perf_counter()
             by_rows()
@@ -110,8 +140,10 @@ def dask_columns(workers: int, rows: int, features: int, chunk: int, repeat: int
         tasks = [sum(part["stop"] - part["start"] for part in task["startstops"]
                      if part["action"] == "compute")
                  for task in stream.data if "chunk_gradient" in str(task["key"])]
-    return seconds, {"wall": wall, "busy": sum(tasks) / (wall * workers),
-                     "chunk": sum(tasks) / len(tasks), "tasks": len(tasks)}
+    cpu.pop("one chunk here")
+    return seconds, cpu, {"wall": wall, "busy": sum(tasks) / (wall * workers), "tasks": len(tasks),
+                     "mean": sum(tasks) / len(tasks), "least": min(tasks),
+                     "here": seconds.pop("one chunk here")}
 
 
 def main(argv=None) -> None:
@@ -119,30 +151,33 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=int, default=10**7)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--chunk", type=int, default=500_000, help="rows per Dask chunk")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     print(f"{args.rows} rows x {args.features} features, float64; Dask chunks of "
-          f"{args.chunk} rows; {os.cpu_count()} CPUs; best of {args.repeat}\n")
-    seconds, one_chunk = numpy_columns(args.rows, args.features, args.chunk, args.repeat)
-    workers, breakdowns = {}, {}
-    for count in (1, 2):
-        found, breakdowns[count] = dask_columns(count, args.rows, args.features, args.chunk,
-                                                args.repeat)
-        seconds.update(found)
-        workers.update(dict.fromkeys(found, count))
-    core = seconds["numpy target, one thread"]
-    print("| column | seconds | rows/s | vs numpy, one thread | per core |")
-    print("|---|---:|---:|---:|---:|")
-    for name, time_ in seconds.items():
-        cores = workers.get(name, 1)
-        print(f"| {name} | {time_:.3f} | {args.rows / time_:.3g} | {core / time_:.2f} | "
-              f"{core / time_ / cores:.2f} |")
-    print("\n| row chunks | wall s | tasks | busy | chunk ms | here ms |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for count, found in breakdowns.items():
-        print(f"| {count} worker{'s' if count > 1 else ''} | {found['wall']:.3f} | "
-              f"{found['tasks']} | {found['busy']:.2f} | {found['chunk'] * 1e3:.1f} | "
-              f"{one_chunk * 1e3:.1f} |")
+          f"{args.chunk} rows; {os.cpu_count()} CPUs; best of {args.rounds} interleaved\n")
+    generator = np.random.default_rng(0)
+    X = generator.standard_normal((args.rows, args.features))
+    y = (generator.random(args.rows) < 0.5).astype(np.float64)
+    data = X, y, np.linspace(0.5, -0.5, args.features), 0.1
+    print("| cluster | column | seconds | rows/s | vs numpy, one thread | per core "
+          "| CPU s | numpy's CPU over its |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    breakdowns = {}
+    for workers in (1, 2):
+        seconds, cpu, breakdowns[workers] = measure(workers, data, args.chunk, args.rounds)
+        core = seconds["numpy target, one thread"]
+        core_cpu = cpu["numpy target, one thread"]
+        for name, spent in seconds.items():
+            cores = workers if "worker" in name else 1
+            print(f"| {workers} | {name} | {spent:.3f} | {args.rows / spent:.3g} | "
+                  f"{core / spent:.2f} | {core / spent / cores:.2f} | {cpu[name]:.2f} | "
+                  f"{core_cpu / cpu[name]:.2f} |", flush=True)
+    print("\n| row chunks | wall s | tasks | busy | chunk ms, mean | least | here |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for workers, found in breakdowns.items():
+        print(f"| {workers} worker{'s' if workers > 1 else ''} | {found['wall']:.3f} | "
+              f"{found['tasks']} | {found['busy']:.2f} | {found['mean'] * 1e3:.1f} | "
+              f"{found['least'] * 1e3:.1f} | {found['here'] * 1e3:.1f} |")
 
 
 if __name__ == "__main__":
