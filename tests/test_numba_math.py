@@ -25,7 +25,8 @@ numba = pytest.importorskip("numba")
 
 FUNCTIONS = ("exp", "expm1", "log", "log1p", "tanh")
 HELPERS = ("power_of_two", "ln2_multiple", "expm1_near_zero")
-NAMES = {name: f"_{name}" for name in FUNCTIONS + HELPERS}
+NAMES = {f"_{name}": f"_{name}" for name in FUNCTIONS + HELPERS} | {
+    "_compiled": "_compiled", "np": "np"}
 MAX_ULPS = 2
 FROM_LIBM = {"exp": 2, "expm1": 2, "log": 2, "log1p": 2, "tanh": 3}
 
@@ -43,7 +44,7 @@ def _compiled(**options):
 def rendered(needed) -> str:
     template = _environment().from_string(
         '{% from "numba_math.jinja" import numba_math %}'
-        '{{ numba_math(names, needed, "_compiled", "np") }}')
+        '{{ numba_math(names, needed) }}')
     return template.render(names=NAMES, needed=needed)
 
 
@@ -222,3 +223,45 @@ def test_only_the_functions_needed_and_theirs_are_written(needed, functions):
     written = [line[len("def "):line.index("(")] for line in rendered(needed).splitlines()
                if line.startswith("def ")]
     assert written == functions
+
+
+def defined(source: str) -> list[str]:
+    return [line[len("def "):line.index("(")] for line in source.splitlines()
+            if line.startswith("def ")]
+
+
+@pytest.mark.parametrize("example, own", [
+    ("staged", ["_power_of_two", "_ln2_multiple", "_expm1_near_zero", "_exp"]),
+    ("logistic_loss", ["_power_of_two", "_ln2_multiple", "_expm1_near_zero", "_exp", "_log",
+                       "_log1p"]),
+    ("multiply", []),
+])
+def test_a_numba_module_writes_the_functions_its_lines_call_and_no_others(example, own):
+    from compiler import compile_source
+    from conftest import EXAMPLES
+
+    source = compile_source((EXAMPLES / f"{example}.txt").read_text(encoding="utf-8"),
+                            target="numba")
+    written = [name for name in defined(source) if name[1:] in FUNCTIONS + HELPERS]
+    assert written == own
+    assert "np.exp(" not in source and "np.log" not in source
+    assert ("_exp(min(" in source) == (example != "multiply")
+
+
+def test_a_formula_name_moves_the_modules_own_function(tmp_path):
+    from compiler import compile_source
+    from compiler.loader import module_from_file
+    from conftest import build
+
+    text = "f(_exp, _log1p) = exp(_exp) * log1p(_log1p) + tanh(_exp)"
+    source = compile_source(text, target="numba")
+    assert {"_exp_", "_log1p_", "_tanh"} <= set(defined(source))
+    module = module_from_file(source, "own_names", tmp_path)
+    points = np.array([-0.7, 0.0, 0.3, 2.5]), np.array([0.5, 1e-9, 3.0, 40.0])
+    value, gradient = module.grad(*points)
+    math_module = build(text)
+    for i in range(4):
+        expected = math_module.grad(points[0][i], points[1][i])
+        assert value[i] == pytest.approx(expected[0], rel=1e-14)
+        assert gradient[0][i] == pytest.approx(expected[1][0], rel=1e-14)
+        assert gradient[1][i] == pytest.approx(expected[1][1], rel=1e-14)

@@ -96,6 +96,9 @@ class TemplateContext:
     bare_import: str = ""
     """`from math import exp`: the functions the lines call by their bare
     names (the compact style, printers.py), or nothing."""
+    own_functions: tuple[str, ...] = ()
+    """The functions the module writes itself that its lines call (the
+    numba target's `_exp`, printers.NumbaPrinter), by their canonical names."""
     # What a file that declares shapes adds.  Left out of the repr, which
     # names a numba module's compiled code (`home`): numba takes numbers.
     shaped: bool = field(default=False, repr=False)

@@ -60,6 +60,7 @@ def module_fields(staged: StagedIR, spec, printer: StagePrinter, names: dict[str
         "imports": tuple(_import(module, names[module]) for module in spec.also_imports)
         + tuple(_import(module, names[spec.alias]) for module in printer.modules()),
         "bare_import": printer.bare_import(),
+        "own_functions": printer.own_functions(),
         "names": names,
         "sys_import": _import("sys", names["sys"]),
         "inputs": staged.inputs,

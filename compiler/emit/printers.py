@@ -15,7 +15,7 @@ lookup fewer per call), so that a module's imports follow from its code.
 from __future__ import annotations
 
 from compiler.gates import expr
-from compiler.gates.targets import NUMPY_NAMES
+from compiler.gates.targets import NUMBA_MATH, NUMPY_NAMES
 from compiler.gates.expr import (POSTFIX, UNARY, Attr, BinOp, Call, Expr, Field,
                                  Function, Group, Name, Number, Slice, Subscript, UnaryOp)
 
@@ -151,6 +151,23 @@ UFUNCS = frozenset((
 against NumPy), so that the compiler itself never imports NumPy."""
 
 
+class NumbaPrinter(NumpyPrinter):
+    """NumPy's spelling, but the functions the module writes itself
+    (targets.NUMBA_MATH) by the module's names for them: `_exp(x)`.  It
+    records which it printed, so that the module writes those alone."""
+
+    def __init__(self, module: str | None = None, bare: frozenset[str] | None = None,
+                 names: dict[str, str] | None = None):
+        super().__init__(module, bare, names)
+        self.own_calls: set[str] = set()
+
+    def _print_Function(self, node: Function) -> str:
+        if node.name not in NUMBA_MATH:
+            return super()._print_Function(node)
+        self.own_calls.add(node.name)
+        return self.names.get("_" + node.name, "_" + node.name)
+
+
 class ArrayApiPrinter(NumpyPrinter):
     """The array API standard's spelling of NumPy's code: `xp` is the
     namespace of the inputs (array_api_compat.array_namespace), `dtype` and
@@ -200,7 +217,7 @@ _STANDARD_FORMS = {
 """NumPy calls the standard has no function for, as the standard's code."""
 
 PRINTERS: dict[str, type[CodePrinter]] = {
-    "math": CodePrinter, "numpy": NumpyPrinter, "numba": NumpyPrinter,
+    "math": CodePrinter, "numpy": NumpyPrinter, "numba": NumbaPrinter,
     "array-api": ArrayApiPrinter}
 """Each target's printer; a new target is a printer and a template."""
 

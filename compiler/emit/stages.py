@@ -146,6 +146,11 @@ class StagePrinter:
         used = self.spec.always_imports or self.code.calls_module
         return (self.spec.module,) if used else ()
 
+    def own_functions(self) -> tuple[str, ...]:
+        """The functions of the module's own that the code printed so far
+        calls (NumbaPrinter), in order."""
+        return tuple(sorted(getattr(self.code, "own_calls", ())))
+
     def bare_import(self) -> str:
         """`from math import exp, log` for the calls printed bare, or nothing."""
         names = sorted(self.code.bare_names)

@@ -53,10 +53,10 @@ SIGMOID_FLOAT = ("1.0 / (1.0 + math.exp(-{a})) if {a} >= 0.0"
 # max({a}, 0.0) without the call: the same value for -0.0 and NaN too.
 RELU_FLOAT = "(0.0 if {a} < 0.0 else {a})"
 SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
-# σ for numba's compiled loop, equal to SIGMOID bit for bit (for x < 0,
-# -|x| is x): both arms of the conditional are plain values, so the loop
-# selects instead of branching on the sign, and exp(-|x|) is computed once.
-SIGMOID_SELECT = "(1.0 if {a} >= 0 else np.exp(-abs({a}))) / (1 + np.exp(-abs({a})))"
+# σ for numba's compiled loop, the same formula as SIGMOID (exp(0.0) is
+# 1.0, and for x < 0, -|x| is x), with no conditional: a loop that vectorizes
+# computes both exps on every lane, where a branch around one would stop it.
+SIGMOID_SELECT = "np.exp(min({a}, 0.0)) / (1 + np.exp(-abs({a})))"
 # σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
 # where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
 SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"

@@ -23,6 +23,17 @@ ARRAY_API_VALUES = ("dtype", "device")
 """The target's own names that gate code reads as values, printed as the
 module names them (emit/printers.py)."""
 
+NUMBA_MATH = ("exp", "expm1", "log", "log1p", "tanh")
+"""The functions the numba target's module writes itself
+(templates/numba_math.jinja): range reduction and a polynomial, which a
+compiled loop vectorizes, where numba's own call libm at every point."""
+
+NUMBA_INTERNAL = tuple("_" + name for name in NUMBA_MATH
+                       + ("power_of_two", "ln2_multiple", "expm1_near_zero"))
+"""The numba target's own names (Target.own_names): those functions and
+their helpers, `_exp`, ..., chosen around the file's names; the printer
+reads the functions' (Target.own_values)."""
+
 NUMPY_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
                "power": "pow"}
 """NumPy's names for the functions whose math and array-API names differ
@@ -68,7 +79,9 @@ class Target:
     own_names: tuple[str, ...] = ()
     """The module's own names beyond naming.INTERNAL, chosen the same way."""
     own_values: tuple[str, ...] = ()
-    """Those of `own_names` that gate code reads as values (`dtype`)."""
+    """Those of `own_names` that gate code reads, printed as the module
+    names them: a value (`dtype`), or a function the module writes itself
+    (numba's `_exp`)."""
     arrays: bool = False
     """The target compiles a file that declares shapes (§9); the others
     compute with numbers only."""
@@ -112,7 +125,8 @@ TARGETS: dict[str, Target] = {
     # so the module imports only numpy and numba.
     "numba": Target("numba", "numpy", "np", True, "{0} += {1}", True,
                     disk_cache=True,
-                    also_imports=("numba",)),
+                    also_imports=("numba",), own_names=NUMBA_INTERNAL,
+                    own_values=NUMBA_INTERNAL[:len(NUMBA_MATH)]),
     # numpy's code in the array API standard's spelling, for whatever
     # arrays the caller passes: the namespace `xp` comes from the inputs at
     # each call (array_api_compat), so the module imports no array library.

@@ -25,22 +25,91 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_d3c6aeb629995d88"
+_HOME = "_gradc_f_0fa184b35d0b6cc0"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
 def _compiled(**options):
-    """numba.njit with the on-disk cache, for a function of _HOME.
-    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-    instead of a check and an exception at every division."""
+    """numba.njit with the on-disk cache, for a function of _HOME, and
+    `options` beside: error_model="numpy": a division by zero gives inf or
+    nan, as in NumPy, instead of a check and an exception at every division;
+    no fast-math unless asked."""
+    settings = {"cache": True, "fastmath": False, "error_model": "numpy"} | options
+
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
-            function)
+        return numba.njit(**settings)(function)
     return compile
 
 
-@_compiled()
+@_compiled(fastmath={"contract"})
+def _power_of_two(n):
+    """2.0 ** n for an integer n in [-1022, 1023], made from its bits."""
+    return np.int64((n + 1023) << 52).view(np.float64)
+
+
+@_compiled(fastmath={"contract"})
+def _ln2_multiple(x):
+    """(float(n), n) for the integer n nearest x / ln 2, |x| < 2**51: adding
+    1.5 * 2**52 rounds to an integer, which the sum's low bits then hold."""
+    shifted = x * 1.4426950408889634 + 6755399441055744.0
+    return shifted - 6755399441055744.0, np.float64(shifted).view(np.int64) - 4843621399236968448
+
+
+@_compiled(fastmath={"contract"})
+def _expm1_near_zero(r):
+    """exp(r) - 1 for |r| <= 0.7: r + r**2 times Taylor's series to r**17."""
+    q = 2.8114572543455206e-15
+    q = q * r + 4.779477332387385e-14
+    q = q * r + 7.647163731819816e-13
+    q = q * r + 1.1470745597729725e-11
+    q = q * r + 1.6059043836821613e-10
+    q = q * r + 2.08767569878681e-09
+    q = q * r + 2.505210838544172e-08
+    q = q * r + 2.755731922398589e-07
+    q = q * r + 2.7557319223985893e-06
+    q = q * r + 2.48015873015873e-05
+    q = q * r + 0.0001984126984126984
+    q = q * r + 0.001388888888888889
+    q = q * r + 0.008333333333333333
+    q = q * r + 0.041666666666666664
+    q = q * r + 0.16666666666666666
+    q = q * r + 0.5
+    return r + r * r * q
+
+
+@_compiled(fastmath={"contract"})
+def _expm1(x):
+    """exp(x) - 1 = 2**n (exp(r) - 1) + (2**n - 1), as in exp, but with n = 0
+    for |x| < 0.7, where subtracting 1 would cancel.  With 2**n = a b as in
+    exp, that is (a (exp(r) - 1) + (a - 1/b)) b: a - 1/b is exact while
+    2**n - 1 is, b is a power of two, and past n = 53 the 1 no longer counts.
+    Below -45 the value rounds to -1."""
+    clamped = min(max(x, -45.0), 710.0)
+    nearest, n = _ln2_multiple(clamped if abs(clamped) >= 0.7 else 0.0)
+    r = (clamped - nearest * 0.6931471803691238) - nearest * 1.9082149292705877e-10
+    half = n >> 1
+    a, b = _power_of_two(half), _power_of_two(n - half)
+    return (a * _expm1_near_zero(r) + (a - 1.0 / b)) * b
+
+
+@_compiled(fastmath={"contract"})
+def _tanh(x):
+    """tanh |x| = e / (e + 2) with e = expm1(2|x|), the error of e damped by
+    the quotient; from |x| = 0.55 on, 1 - 2 / (e + 2), which cannot cancel
+    there and stays 1 where e overflows.  The sign of x, -0.0 included."""
+    size = abs(x)
+    e = _expm1(2.0 * size)
+    near_zero = e / (e + 2.0)
+    far = 1.0 - 2.0 / (e + 2.0)
+    return np.copysign(near_zero if size < 0.55 else far, x)
+
+
+# Each loop's body is inlined into its parallel loop, so that LLVM sees
+# the whole computation at a point and vectorizes the loop (with exp and log
+# written above); numba's analysis of the parallel loop then takes longer
+# the longer the body, a cost paid once, since the compiled loop is cached.
+@_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
@@ -55,7 +124,7 @@ def _grad_at(values, out, _point):
     sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
     diff = sum2psinhy - coshx
-    tanhy = np.tanh(y)
+    tanhy = _tanh(y)
     f = diff + tanhy
     df = 1.0
 
@@ -73,7 +142,7 @@ def _grad_at(values, out, _point):
     out[2, _point] = dy
 
 
-@_compiled()
+@_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
@@ -87,13 +156,11 @@ def _value_at(values, out, _point):
     sum2psinhy = sum2 + sinhy
     coshx = np.cosh(x)
     diff = sum2psinhy - coshx
-    tanhy = np.tanh(y)
+    tanhy = _tanh(y)
     f = diff + tanhy
     out[0, _point] = f
 
 
-# The parallel loops only call the functions above: numba's analysis of a
-# parallel loop grows faster than linearly with the size of its body.
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""

@@ -25,22 +25,59 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_9af5c8775117c8c2"
+_HOME = "_gradc_f_46fe6b996a12f4d7"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
 def _compiled(**options):
-    """numba.njit with the on-disk cache, for a function of _HOME.
-    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-    instead of a check and an exception at every division."""
+    """numba.njit with the on-disk cache, for a function of _HOME, and
+    `options` beside: error_model="numpy": a division by zero gives inf or
+    nan, as in NumPy, instead of a check and an exception at every division;
+    no fast-math unless asked."""
+    settings = {"cache": True, "fastmath": False, "error_model": "numpy"} | options
+
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
-            function)
+        return numba.njit(**settings)(function)
     return compile
 
 
-@_compiled()
+@_compiled(fastmath={"contract"})
+def _log(x):
+    """log(x) = k ln 2 + log(m), x = 2**k m with m in [sqrt(1/2), sqrt(2)), both
+    read from x's bits (a subnormal x is first scaled by 2**54); log(m) =
+    log(1 + f) = f - f**2/2 + s (f**2/2 + R), s = f / (2 + f), with R the
+    series of 2 atanh(s) - 2s in s**2 to s**22.  0 gives -inf; a negative x
+    or NaN gives NaN; inf gives inf."""
+    tiny = x < 2.2250738585072014e-308
+    bits = np.float64(x * 18014398509481984.0 if tiny else x).view(np.int64) - 4604544271217802189
+    k = np.float64((bits >> 52) - (54 if tiny else 0))
+    f = np.int64((bits & 4503599627370495) + 4604544271217802189).view(np.float64) - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    R = 0.08695652173913043
+    R = R * z + 0.09523809523809523
+    R = R * z + 0.10526315789473684
+    R = R * z + 0.11764705882352941
+    R = R * z + 0.13333333333333333
+    R = R * z + 0.15384615384615385
+    R = R * z + 0.18181818181818182
+    R = R * z + 0.2222222222222222
+    R = R * z + 0.2857142857142857
+    R = R * z + 0.4
+    R = R * z + 0.6666666666666666
+    R = R * z
+    half_f2 = 0.5 * f * f
+    y = k * 0.6931471803691238 - ((half_f2 - (s * (half_f2 + R) + k * 1.9082149292705877e-10)) - f)
+    inside = (x > 0.0) & (x < np.inf)
+    return y if inside else (-np.inf if x == 0.0 else (x if x > 0.0 else np.nan))
+
+
+# Each loop's body is inlined into its parallel loop, so that LLVM sees
+# the whole computation at a point and vectorizes the loop (with exp and log
+# written above); numba's analysis of the parallel loop then takes longer
+# the longer the body, a cost paid once, since the compiled loop is cached.
+@_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
@@ -51,14 +88,14 @@ def _grad_at(values, out, _point):
 
     # backprop f = np.power(x, y)
     dx = (y * np.power(x, y - 1)) * df
-    dy = (f * np.log(x)) * df
+    dy = (f * _log(x)) * df
 
     out[0, _point] = f
     out[1, _point] = dx
     out[2, _point] = dy
 
 
-@_compiled()
+@_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
@@ -67,8 +104,6 @@ def _value_at(values, out, _point):
     out[0, _point] = f
 
 
-# The parallel loops only call the functions above: numba's analysis of a
-# parallel loop grows faster than linearly with the size of its body.
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""

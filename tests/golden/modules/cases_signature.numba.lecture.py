@@ -25,30 +25,87 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_a58daf537b8ad3e9"
+_HOME = "_gradc_f_39d44dbd4b4e92fb"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
 def _compiled(**options):
-    """numba.njit with the on-disk cache, for a function of _HOME.
-    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-    instead of a check and an exception at every division."""
+    """numba.njit with the on-disk cache, for a function of _HOME, and
+    `options` beside: error_model="numpy": a division by zero gives inf or
+    nan, as in NumPy, instead of a check and an exception at every division;
+    no fast-math unless asked."""
+    settings = {"cache": True, "fastmath": False, "error_model": "numpy"} | options
+
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
-            function)
+        return numba.njit(**settings)(function)
     return compile
 
 
-@_compiled()
+@_compiled(fastmath={"contract"})
+def _power_of_two(n):
+    """2.0 ** n for an integer n in [-1022, 1023], made from its bits."""
+    return np.int64((n + 1023) << 52).view(np.float64)
+
+
+@_compiled(fastmath={"contract"})
+def _ln2_multiple(x):
+    """(float(n), n) for the integer n nearest x / ln 2, |x| < 2**51: adding
+    1.5 * 2**52 rounds to an integer, which the sum's low bits then hold."""
+    shifted = x * 1.4426950408889634 + 6755399441055744.0
+    return shifted - 6755399441055744.0, np.float64(shifted).view(np.int64) - 4843621399236968448
+
+
+@_compiled(fastmath={"contract"})
+def _expm1_near_zero(r):
+    """exp(r) - 1 for |r| <= 0.7: r + r**2 times Taylor's series to r**17."""
+    q = 2.8114572543455206e-15
+    q = q * r + 4.779477332387385e-14
+    q = q * r + 7.647163731819816e-13
+    q = q * r + 1.1470745597729725e-11
+    q = q * r + 1.6059043836821613e-10
+    q = q * r + 2.08767569878681e-09
+    q = q * r + 2.505210838544172e-08
+    q = q * r + 2.755731922398589e-07
+    q = q * r + 2.7557319223985893e-06
+    q = q * r + 2.48015873015873e-05
+    q = q * r + 0.0001984126984126984
+    q = q * r + 0.001388888888888889
+    q = q * r + 0.008333333333333333
+    q = q * r + 0.041666666666666664
+    q = q * r + 0.16666666666666666
+    q = q * r + 0.5
+    return r + r * r * q
+
+
+@_compiled(fastmath={"contract"})
+def _exp(x):
+    """exp(x) = 2**n exp(r), with x = n ln 2 + r and |r| <= ln 2 / 2.  ln 2 is
+    split in two, the first with 32 significant bits, so that n times it is
+    exact.  2**n is applied as two factors, each a normal number, so that the
+    result rounds once, also where it overflows or is subnormal; x is first
+    clamped to where exp is neither exactly inf nor exactly 0 (NaN passes)."""
+    clamped = min(max(x, -746.0), 710.0)
+    nearest, n = _ln2_multiple(clamped)
+    r = (clamped - nearest * 0.6931471803691238) - nearest * 1.9082149292705877e-10
+    half = n >> 1
+    scaled = (1.0 + _expm1_near_zero(r)) * _power_of_two(half)
+    return scaled * _power_of_two(n - half)
+
+
+# Each loop's body is inlined into its parallel loop, so that LLVM sees
+# the whole computation at a point and vectorizes the loop (with exp and log
+# written above); numba's analysis of the parallel loop then takes longer
+# the longer the body, a cost paid once, since the compiled loop is cached.
+@_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
     x = values[0, _point]
     y = values[1, _point]
-    sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
+    sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
     num = x + sigy
-    sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
+    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr
@@ -74,14 +131,14 @@ def _grad_at(values, out, _point):
     dx = (1) * dxpy
     dy = (1) * dxpy
 
-    # backprop sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
+    # backprop sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
     dx += ((1 - sigx) * sigx) * dsigx
 
     # backprop num = x + sigy
     dx += (1) * dnum
     dsigy = (1) * dnum
 
-    # backprop sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
+    # backprop sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
     dy += ((1 - sigy) * sigy) * dsigy
 
     out[0, _point] = f
@@ -89,14 +146,14 @@ def _grad_at(values, out, _point):
     out[2, _point] = dy
 
 
-@_compiled()
+@_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
     y = values[1, _point]
-    sigy = (1.0 if y >= 0 else np.exp(-abs(y))) / (1 + np.exp(-abs(y)))
+    sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
     num = x + sigy
-    sigx = (1.0 if x >= 0 else np.exp(-abs(x))) / (1 + np.exp(-abs(x)))
+    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy**2
     den = sigx + xpysqr
@@ -105,8 +162,6 @@ def _value_at(values, out, _point):
     out[0, _point] = f
 
 
-# The parallel loops only call the functions above: numba's analysis of a
-# parallel loop grows faster than linearly with the size of its body.
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""

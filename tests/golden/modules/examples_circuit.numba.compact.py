@@ -25,22 +25,28 @@ INPUTS = ('x', 'y', 'z', 'w')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_e1cf0510390d170d"
+_HOME = "_gradc_f_241b0cbd74a6e6ee"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
 def _compiled(**options):
-    """numba.njit with the on-disk cache, for a function of _HOME.
-    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-    instead of a check and an exception at every division."""
+    """numba.njit with the on-disk cache, for a function of _HOME, and
+    `options` beside: error_model="numpy": a division by zero gives inf or
+    nan, as in NumPy, instead of a check and an exception at every division;
+    no fast-math unless asked."""
+    settings = {"cache": True, "fastmath": False, "error_model": "numpy"} | options
+
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
-            function)
+        return numba.njit(**settings)(function)
     return compile
 
 
-@_compiled()
+# Each loop's body is inlined into its parallel loop, so that LLVM sees
+# the whole computation at a point and vectorizes the loop (with exp and log
+# written above); numba's analysis of the parallel loop then takes longer
+# the longer the body, a cost paid once, since the compiled loop is cached.
+@_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
@@ -72,7 +78,7 @@ def _grad_at(values, out, _point):
     out[4, _point] = dw
 
 
-@_compiled()
+@_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0, _point]
@@ -86,8 +92,6 @@ def _value_at(values, out, _point):
     out[0, _point] = f
 
 
-# The parallel loops only call the functions above: numba's analysis of a
-# parallel loop grows faster than linearly with the size of its body.
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""

@@ -25,22 +25,120 @@ INPUTS = ('w', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_e_6c9a116f97de79b9"
+_HOME = "_gradc_e_4f1f5d9cff79f368"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
 def _compiled(**options):
-    """numba.njit with the on-disk cache, for a function of _HOME.
-    error_model="numpy": a division by zero gives inf or nan, as in NumPy,
-    instead of a check and an exception at every division."""
+    """numba.njit with the on-disk cache, for a function of _HOME, and
+    `options` beside: error_model="numpy": a division by zero gives inf or
+    nan, as in NumPy, instead of a check and an exception at every division;
+    no fast-math unless asked."""
+    settings = {"cache": True, "fastmath": False, "error_model": "numpy"} | options
+
     def compile(function):
         function.__module__ = _HOME
-        return numba.njit(cache=True, fastmath=False, error_model="numpy", **options)(
-            function)
+        return numba.njit(**settings)(function)
     return compile
 
 
-@_compiled()
+@_compiled(fastmath={"contract"})
+def _power_of_two(n):
+    """2.0 ** n for an integer n in [-1022, 1023], made from its bits."""
+    return np.int64((n + 1023) << 52).view(np.float64)
+
+
+@_compiled(fastmath={"contract"})
+def _ln2_multiple(x):
+    """(float(n), n) for the integer n nearest x / ln 2, |x| < 2**51: adding
+    1.5 * 2**52 rounds to an integer, which the sum's low bits then hold."""
+    shifted = x * 1.4426950408889634 + 6755399441055744.0
+    return shifted - 6755399441055744.0, np.float64(shifted).view(np.int64) - 4843621399236968448
+
+
+@_compiled(fastmath={"contract"})
+def _expm1_near_zero(r):
+    """exp(r) - 1 for |r| <= 0.7: r + r**2 times Taylor's series to r**17."""
+    q = 2.8114572543455206e-15
+    q = q * r + 4.779477332387385e-14
+    q = q * r + 7.647163731819816e-13
+    q = q * r + 1.1470745597729725e-11
+    q = q * r + 1.6059043836821613e-10
+    q = q * r + 2.08767569878681e-09
+    q = q * r + 2.505210838544172e-08
+    q = q * r + 2.755731922398589e-07
+    q = q * r + 2.7557319223985893e-06
+    q = q * r + 2.48015873015873e-05
+    q = q * r + 0.0001984126984126984
+    q = q * r + 0.001388888888888889
+    q = q * r + 0.008333333333333333
+    q = q * r + 0.041666666666666664
+    q = q * r + 0.16666666666666666
+    q = q * r + 0.5
+    return r + r * r * q
+
+
+@_compiled(fastmath={"contract"})
+def _exp(x):
+    """exp(x) = 2**n exp(r), with x = n ln 2 + r and |r| <= ln 2 / 2.  ln 2 is
+    split in two, the first with 32 significant bits, so that n times it is
+    exact.  2**n is applied as two factors, each a normal number, so that the
+    result rounds once, also where it overflows or is subnormal; x is first
+    clamped to where exp is neither exactly inf nor exactly 0 (NaN passes)."""
+    clamped = min(max(x, -746.0), 710.0)
+    nearest, n = _ln2_multiple(clamped)
+    r = (clamped - nearest * 0.6931471803691238) - nearest * 1.9082149292705877e-10
+    half = n >> 1
+    scaled = (1.0 + _expm1_near_zero(r)) * _power_of_two(half)
+    return scaled * _power_of_two(n - half)
+
+
+@_compiled(fastmath={"contract"})
+def _log(x):
+    """log(x) = k ln 2 + log(m), x = 2**k m with m in [sqrt(1/2), sqrt(2)), both
+    read from x's bits (a subnormal x is first scaled by 2**54); log(m) =
+    log(1 + f) = f - f**2/2 + s (f**2/2 + R), s = f / (2 + f), with R the
+    series of 2 atanh(s) - 2s in s**2 to s**22.  0 gives -inf; a negative x
+    or NaN gives NaN; inf gives inf."""
+    tiny = x < 2.2250738585072014e-308
+    bits = np.float64(x * 18014398509481984.0 if tiny else x).view(np.int64) - 4604544271217802189
+    k = np.float64((bits >> 52) - (54 if tiny else 0))
+    f = np.int64((bits & 4503599627370495) + 4604544271217802189).view(np.float64) - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    R = 0.08695652173913043
+    R = R * z + 0.09523809523809523
+    R = R * z + 0.10526315789473684
+    R = R * z + 0.11764705882352941
+    R = R * z + 0.13333333333333333
+    R = R * z + 0.15384615384615385
+    R = R * z + 0.18181818181818182
+    R = R * z + 0.2222222222222222
+    R = R * z + 0.2857142857142857
+    R = R * z + 0.4
+    R = R * z + 0.6666666666666666
+    R = R * z
+    half_f2 = 0.5 * f * f
+    y = k * 0.6931471803691238 - ((half_f2 - (s * (half_f2 + R) + k * 1.9082149292705877e-10)) - f)
+    inside = (x > 0.0) & (x < np.inf)
+    return y if inside else (-np.inf if x == 0.0 else (x if x > 0.0 else np.nan))
+
+
+@_compiled(fastmath={"contract"})
+def _log1p(u):
+    """log(1 + u), with the rounding of 1 + u put back to first order:
+    log(v) + (u - (v - 1)) / v for v = 1 + u, finite and above 0."""
+    v = 1.0 + u
+    inside = (v > 0.0) & (v < np.inf)
+    correction = (u - (v - 1.0)) / v
+    return _log(v) + (correction if inside else 0.0)
+
+
+# Each loop's body is inlined into its parallel loop, so that LLVM sees
+# the whole computation at a point and vectorizes the loop (with exp and log
+# written above); numba's analysis of the parallel loop then takes longer
+# the longer the body, a cost paid once, since the compiled loop is cached.
+@_compiled(inline="always")
 def _grad_at(values, out, _point):
     """e and its gradient at one point, for a seed of 1: the inputs
     from column _point of values, the results into that column of out."""
@@ -48,11 +146,11 @@ def _grad_at(values, out, _point):
     x = values[1, _point]
     h1 = w * x
     negh1 = -h1
-    e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
+    e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
     de = 1.0
 
-    # backprop e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
-    dnegh1 = (1.0 if negh1 >= 0 else np.exp(-abs(negh1))) / (1 + np.exp(-abs(negh1)))
+    # backprop e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
+    dnegh1 = _exp(min(negh1, 0.0)) / (1 + _exp(-abs(negh1)))
 
     # backprop negh1 = -h1
     dh1 = -dnegh1
@@ -66,19 +164,17 @@ def _grad_at(values, out, _point):
     out[2, _point] = dx
 
 
-@_compiled()
+@_compiled(inline="always")
 def _value_at(values, out, _point):
     """e alone at one point."""
     w = values[0, _point]
     x = values[1, _point]
     h1 = w * x
     negh1 = -h1
-    e = max(negh1, 0.0) + np.log1p(np.exp(-abs(negh1)))
+    e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
     out[0, _point] = e
 
 
-# The parallel loops only call the functions above: numba's analysis of a
-# parallel loop grows faster than linearly with the size of its body.
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""
