@@ -94,7 +94,9 @@ def test_the_modules_own_names_move_aside(target):
     source = compile_source(STAGES, target=target)
     assert "\ndef out(" in source and "\ndef backward(cache_, dout=1.0):" in source
     if target != "math":
-        assert "\nimport numpy as np_\n" in source and "np_.exp(" in source
+        # numba's exp is the module's own, which calls NumPy by its moved name too.
+        calls = "np_.int64(" if target == "numba" else "np_.exp("
+        assert "\nimport numpy as np_\n" in source and calls in source
         assert "\ndef _unbroadcast_(gradient, shape):" in source
     else:
         assert "\nimport math as math_\n" in source and "math_.exp(" in source
