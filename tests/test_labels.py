@@ -141,3 +141,9 @@ def test_the_forward_rule_of_a_labelled_loss_matches_central_differences(target)
     S = RNG.standard_normal((3, 4))
     _, tangent = onehot.jvp(S, np.array([0, 3, 1]), v_S=np.ones((3, 4)))
     assert float(tangent) == pytest.approx(2 * (S[0, 0] + S[1, 3] + S[2, 1]), rel=1e-14)
+
+
+def test_a_class_count_written_as_a_number_sizes_onehot():
+    module = build("X: [N, D]\ny: [N] of 3\nZ = onehot(y) * sum(X, axis=1)")
+    Z = module.Z(np.ones((2, 4)), [2, 0])
+    assert Z.tolist() == [[0.0, 0.0, 4.0], [4.0, 0.0, 0.0]]

@@ -13,8 +13,8 @@ example and random near-formula.  What the two share is written once: the
 terminals are read from grammar/gradc.lark, and names, implicit products
 and statements are built by syntax.py's own functions.
 
-Array syntax (declarations, `@`, `ᵀ`) is not plainly valid here: array
-files are small, and Lark reads them.
+Array syntax (declarations, `@`, `ᵀ`, `axis=`) is not plainly valid here:
+array files are small, and Lark reads them.
 
 Precedence, loosest first, as in grammar/gradc.lark: `+ -`; `* /` and
 implicit multiplication (`2x`, whose right operand is a power); prefix
