@@ -252,3 +252,27 @@ def test_log_softmax_at_entries_up_to_a_thousand_is_entrywise_exact(axis):
     tiny = np.abs(want) < 1e-300 * np.max(np.abs(S))
     np.testing.assert_allclose(got[~tiny], want[~tiny], rtol=1e-12)
     assert np.all(np.abs(got[tiny]) <= 1e-300 * np.max(np.abs(S)))
+
+
+# -- a stage the file names, when a stable rewrite reads through it ----------------
+
+@pytest.mark.parametrize("style", ["lecture", "compact"])
+def test_a_named_sigma_stage_stays_when_the_log_reads_through_it(style):
+    code = compile_source((EXAMPLES / "logistic_loss.txt").read_text(encoding="utf-8"),
+                          style=style)
+    assert re.search(r"^    h2 = ", code, flags=re.M)
+    module = build((EXAMPLES / "logistic_loss.txt").read_text(encoding="utf-8"), style=style)
+    value, (dw, dx) = module.grad(-20.0, 2.0)  # h1 = -40: e = softplus(40)
+    assert value == pytest.approx(40 + np.log1p(np.exp(-40)), rel=1e-15)
+    assert dw == pytest.approx(-2 / (1 + np.exp(-40)), rel=1e-15)
+    value, (dw, dx) = module.grad(20.0, 2.0)  # h1 = 40: e = softplus(-40)
+    assert value == pytest.approx(4.248354255291589e-18, rel=1e-12)
+
+
+@pytest.mark.parametrize("text, stage", [
+    ("S: [N, C]\np = softmax(S)\nloss = -sum(log(p))\n", "p"),
+    ("h = exp(x)\ng = log(h)\n", "h"),
+    ("a = -x\nb = -a\n", "a"),
+])
+def test_a_named_stage_a_rewrite_reads_through_stays_in_the_forward_pass(text, stage):
+    assert re.search(rf"^    {stage} = ", compile_source(text), flags=re.M)

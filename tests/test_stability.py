@@ -94,9 +94,9 @@ def test_log_of_a_sigmoid_is_rewritten_named_or_not():
     assert "    negwx = -wx\n" in rewritten
     assert "    f = max(negwx, 0.0) + math.log1p(math.exp(-abs(negwx)))\n" in rewritten
     # Through a stage the user named: its log reads σ's operand, and the
-    # stage, which nothing else reads, is dropped.
+    # stage stays in the forward pass, as the file wrote it.
     named = compile_source("h2 = σ(x)\ne = -log(h2)\n")
-    assert "math.log(" not in named and "h2" not in named
+    assert "math.log(" not in named and "    h2 = 1.0 / (1 + math.exp(-x))" in named
     assert "    e = max(negx, 0.0) + math.log1p(math.exp(-abs(negx)))\n" in named
     # A named σ that something else reads stays, beside the rewritten log.
     shared = compile_source("h2 = σ(x)\ne = -log(h2) + h2\n")

@@ -135,7 +135,9 @@ def _key(stage: Stage) -> tuple:
 # -- dead code ---------------------------------------------------------------
 
 def eliminate_dead(staged: StagedIR) -> StagedIR:
-    live = {staged.output}
+    """Drops the stages the output does not read, but for the named stages a
+    rewrite read through: the file wrote them as steps of its own."""
+    live = {staged.output, *staged.read_through}
     kept = []
     for stage in reversed(staged.stages):
         if stage.name in live:

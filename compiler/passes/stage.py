@@ -64,6 +64,10 @@ class StagedIR:
     """The dimension names; a stage may read one as a number, its size."""
     declared_at: dict[str, Span] = field(default_factory=dict, compare=False)
     """Where each array input is declared, by its Python name."""
+    read_through: frozenset[str] = frozenset()
+    """The stages the file names that a stable rewrite read through (`ŷ =
+    σ(z)` before `log(ŷ)`): they stay in the forward pass though nothing
+    may read them, since the file named them as steps (§5)."""
     labels: dict[str, str | int] = field(default_factory=dict, compare=False)
     """Each input that holds class labels, by its Python name, and its class
     count as the file writes it (a dimension name or a number)."""
@@ -139,8 +143,10 @@ class _Lowering(ArrayNotation):
         self.shapes: dict[str, Shape] = dict(self.declared)
         self.classes = {self.python[name]: count
                         for name, count in (program.labels or {}).items()}
-        # The stages of earlier lines that a rewrite may read through.
+        # The stages of earlier lines that a rewrite may read through, and
+        # those it did.
         self.rewritable_stages: dict[Ref, Stage] = {}
+        self.read_through: set[str] = set()
 
     def run(self) -> StagedIR:
         stages: list[Stage] = []
@@ -166,7 +172,8 @@ class _Lowering(ArrayNotation):
                         declared=self.declared,
                         declared_at={self.python[name]: span for name, span
                                      in (self.program.declared_at or {}).items()},
-                        dims=tuple(self.python[dim] for dim in self.program.dims))
+                        dims=tuple(self.python[dim] for dim in self.program.dims),
+                        read_through=frozenset(self.read_through))
 
     # -- lowering ------------------------------------------------------------
 
@@ -264,6 +271,7 @@ class _Lowering(ArrayNotation):
                 continue
             named = self._named_stage(args[0], rewrite)
             if named is not None:
+                self.read_through.add(named.name)
                 return self._expand(rewrite.plan, list(named.operands), span)
             if self._rewritable(args[0], rewrite):
                 inner = self.drafts.pop()

@@ -24,6 +24,7 @@ def forward(x, W, b, y):
     H = sizes['H'][0]
     Wx = W @ x  # [H]
     z = Wx + b  # [H]
+    ŷ = np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))  # [H]
     negy = -y  # [H]
     negz = -z  # [H]
     softpnegz = np.maximum(negz, 0.0) + np.log1p(np.exp(-np.abs(negz)))  # [H]

@@ -28,6 +28,7 @@ def forward(x, W, b, y):
     y = _bind('y', y, sizes)
     Wx = W @ x  # [H]
     z = Wx + b  # [H]
+    ŷ = xp.exp(xp.minimum(z, 0)) / (1 + xp.exp(-xp.abs(z)))  # [H]
     negy = -y  # [H]
     negz = -z  # [H]
     softpnegz = xp.maximum(negz, 0.0) + xp.log1p(xp.exp(-xp.abs(negz)))  # [H]

@@ -13,6 +13,7 @@ INPUTS = ('w', 'x')
 def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
+    h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))
     negh1 = -h1
     e = (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1)))
     return e, (w, x, negh1)
@@ -37,6 +38,7 @@ def grad(w, x):
     Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
+    h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))
     negh1 = -h1
 
     # backprop e = (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1)))

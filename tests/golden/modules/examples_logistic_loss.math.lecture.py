@@ -13,6 +13,7 @@ INPUTS = ('w', 'x')
 def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
+    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     negh1 = -h1
     e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
     return e, (w, x, negh1)
@@ -41,6 +42,7 @@ def grad(w, x):
     Runs the lines of forward and then those of backward for a seed of 1,
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
+    h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
     negh1 = -h1
     e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
 
