@@ -3,6 +3,8 @@
     python benchmarks/compile_time.py               # R(10^3), R(10^4), R(10^5)
     python benchmarks/compile_time.py --million     # and R(10^6): about a minute
     python benchmarks/compile_time.py --sizes 200,400
+    python benchmarks/compile_time.py --against /tmp/old --sizes 100000
+                                        # this tree beside another checkout
 
 The first table runs `gradc compile R.txt -o R.py` in a child process per
 size (start-up included) with the child's peak resident memory (VmHWM,
@@ -16,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,15 +72,27 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _child(arguments: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak resident KiB of one `gradc` process."""
+def _child(arguments: list[str], root: Path = ROOT) -> tuple[float, int]:
+    """Wall seconds and peak resident KiB of one `gradc` process, with the
+    compiler of the checkout at `root`."""
+    return _timed_child(arguments, root)[:2]
+
+
+def _timed_child(arguments: list[str], root: Path = ROOT) -> tuple[float, int, float]:
+    """`_child`'s figures, and the child's processor seconds (user and
+    system), which other processes on the machine disturb less than the
+    wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", _MEASURED, *arguments], cwd=ROOT,
-                           stderr=subprocess.PIPE, text=True)
+    child = subprocess.run([sys.executable, "-c", _MEASURED, *arguments], cwd=root,
+                           stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(root)))
     seconds = time.perf_counter() - start
     if child.returncode:
         raise SystemExit(f"gradc {' '.join(arguments)} failed:\n{child.stderr}")
-    return seconds, int(child.stderr.split()[-2])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, int(child.stderr.split()[-2]), cpu
 
 
 def _python_compile(module: Path, n: int) -> str:
@@ -115,14 +132,54 @@ def step_table(n: int) -> None:
     print()
 
 
+def side_by_side(sizes: list[int], other: Path, repeats: int) -> None:
+    """`gradc compile` on R(n) with this checkout's compiler and another's,
+    run in turns in one process tree, so that both see the same machine:
+    the median of `repeats` runs each, wall and processor seconds, and
+    whether the modules are equal."""
+    print(f"## `gradc compile` on R(n): this tree beside {other}\n")
+    print("| n | this tree, s | other, s | ratio | CPU s (this / other) | CPU ratio "
+          "| peak MiB (this / other) | same module |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            formula = Path(folder) / f"r{n}.txt"
+            formula.write_text(circuit(n), encoding="utf-8")
+            runs: dict[Path, list] = {ROOT: [], other: []}
+            for _ in range(repeats):
+                for root in (other, ROOT):
+                    module = Path(folder) / f"r{n}_{len(runs[root])}_{root.name}.py"
+                    runs[root].append((*_timed_child(
+                        ["compile", str(formula), "-o", str(module)], root), module.read_bytes()))
+            mine, theirs = (statistics.median(run[0] for run in runs[root])
+                            for root in (ROOT, other))
+            cpu_mine, cpu_theirs = (statistics.median(run[2] for run in runs[root])
+                                    for root in (ROOT, other))
+            peaks = "/".join(f"{max(run[1] for run in runs[root]) / 1024:.0f}"
+                             for root in (ROOT, other))
+            same = runs[ROOT][0][3] == runs[other][0][3]
+            print(f"| {n:,} | {mine:.2f} | {theirs:.2f} | {mine / theirs:.2f} "
+                  f"| {cpu_mine:.2f} / {cpu_theirs:.2f} | {cpu_mine / cpu_theirs:.2f} | {peaks} "
+                  f"| {'yes' if same else 'no'} |")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="R(n) sizes, comma-separated (default: 10^3..10^5)")
     parser.add_argument("--million", action="store_true", help="add R(10^6) to the sizes")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="time this tree's compiler beside the one in CHECKOUT "
+                             "(git worktree add /tmp/old <commit>)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each compiler per size with --against (default 3)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")] + ([1_000_000] if args.million else [])
-    run(sizes)
+    if args.against:
+        side_by_side(sizes, args.against.resolve(), args.repeats)
+    else:
+        run(sizes)
 
 
 def run(sizes: list[int]) -> None:

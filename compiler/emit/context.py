@@ -29,7 +29,7 @@ from compiler.emit.fields import BackwardBlock, TemplateContext
 from compiler.emit.interface import (interface_fields, loop_fields, module_fields, own_names,
                                      shaped_fields, taken, tuple_code, zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
-from compiler.emit.terms import ShapedTerms, Term, lecture_term, line, seeded_line
+from compiler.emit.terms import ShapedTerms, Term, lecture_term, seeded_line
 from compiler.gates.targets import TARGETS
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.passes.shapes import shown
@@ -62,14 +62,22 @@ def _print(adjoint_ir: AdjointIR, printer: StagePrinter) -> Printed:
     staged = adjoint_ir.staged
     # The blocks are in backward order, the stages that have one among them.
     blocks, forward, backward = list(adjoint_ir.blocks), [], []
-    local = printer.number_locals if staged.shaped else printer.locals
+    print_stage = _shaped_stage if staged.shaped else StagePrinter.stage
     for stage in staged.stages:
-        values = printer.values(stage)
-        forward.append(printer.forward(stage, values))
-        if blocks and blocks[-1].stage is stage:
-            backward.append(local(stage, blocks.pop().contributions, values))
+        block = blocks.pop() if blocks and blocks[-1].stage is stage else None
+        code, locals_ = print_stage(printer, stage, block.contributions if block else ())
+        forward.append(code)
+        if block is not None:
+            backward.append(locals_)
     lines = tuple(f"{stage.name} = {code}" for stage, code in zip(staged.stages, forward))
     return Printed(tuple(forward), lines, tuple(reversed(backward)))
+
+
+def _shaped_stage(printer: StagePrinter, stage, contributions) -> tuple:
+    """A stage's forward code and, for each contribution over numbers, its
+    local gradient (None over arrays)."""
+    values = printer.values(stage)
+    return printer.forward(stage, values), printer.number_locals(stage, contributions, values)
 
 
 def _terms(adjoint_ir: AdjointIR, printed: Printed, printer: StagePrinter,
@@ -78,7 +86,9 @@ def _terms(adjoint_ir: AdjointIR, printed: Printed, printer: StagePrinter,
     operands are numbers, the row's rule where they are arrays."""
     staged = adjoint_ir.staged
     if not staged.shaped:
-        return tuple(tuple(map(lecture_term, block.contributions, locals_))
+        accumulate = printer.spec.accumulate
+        return tuple(tuple([lecture_term(c, local, accumulate)
+                            for c, local in zip(block.contributions, locals_)])
                      for block, locals_ in zip(adjoint_ir.blocks, printed.locals))
     shaped = ShapedTerms(printer, staged.shapes(), staged.dimension_names(),
                          names[printer.spec.alias])
@@ -113,7 +123,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     terms = _terms(adjoint_ir, printed, printer, names)
     cached_names = cached(staged, printer.reads.union(
         *(term.reads for block in terms for term in block if term.local is None),
-        zero_arrays(adjoint_ir)))
+        zero_arrays(adjoint_ir)) if staged.shaped else printer.reads)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
     compact_backward = compact_lines(adjoint_ir.blocks, printed.locals,
@@ -129,7 +139,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         **_block_fields(adjoint_ir, spec, printer, printed, compact_backward, names["np"]),
         **loop_fields(adjoint_ir),
         **shaped_fields(staged, names, cached_names),
-        terms=tuple(block for block in terms if block),
+        # Kept where a tool runs them (an array module's trace); a big file
+        # of numbers frees them once its lines are written.
+        terms=tuple(block for block in terms if block) if staged.shaped else (),
     )
     if spec.disk_cache:
         digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
@@ -155,7 +167,7 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
         lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
                       for block in compact.lines)
     else:
-        lines = tuple(tuple(line(term, spec.accumulate) for term in block) for block in terms)
+        lines = tuple(tuple([term.line for term in block]) for block in terms)
     blocks = _blocks(adjoint_ir, printed, lines)
     fused = len(staged.stages) <= FUSED_GRAD_LIMIT
     # Past the limit grad calls forward and backward, and writes no lines.
@@ -167,10 +179,11 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
             tuple(seeded_line(term, seed, spec.accumulate) for term in block)
             for block in terms)) if lecture_grad else blocks,
         "fused_grad": fused,
-        # A number times the seed keeps the seed, so grad sets it.
+        # A number times the seed keeps the seed, so grad sets it.  Only the
+        # output's own block, the first, reads the seed.
         "seed_line": f"{seed} = 1.0" if style != "compact" and any(
             term.upstream == seed and term.local is not None and term.local.number is not None
-            for block in terms for term in block) else "",
+            for term in (terms[0] if terms else ())) else "",
     }
 
 

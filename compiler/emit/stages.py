@@ -72,11 +72,23 @@ class StagePrinter:
         tree = stage.gate.forward_tree(len(stage.operands), self.target, self.compact)
         return self.code(tree).format_map(values or self.values(stage))
 
+    def stage(self, stage: Stage, contributions: tuple[Contribution, ...]
+              ) -> tuple[str, tuple[Local, ...]]:
+        """A stage's forward code and the local gradient of each of its
+        contributions, its row's trees asked once."""
+        forward, trees = stage.gate.trees(len(stage.operands), self.target, self.compact)
+        values = self.values(stage)
+        code = self.code(forward).format_map(values)
+        return code, self._locals(stage, contributions, values, trees) if contributions else ()
+
     def locals(self, stage: Stage, contributions: tuple[Contribution, ...],
                values: dict[str, str] | None = None) -> tuple[Local, ...]:
         """The local gradient of each contribution of one stage."""
         trees = stage.gate.local_trees(len(stage.operands), self.target, self.compact)
-        values = values or self.values(stage)
+        return self._locals(stage, contributions, values or self.values(stage), trees)
+
+    def _locals(self, stage: Stage, contributions, values: dict[str, str], trees
+                ) -> tuple[Local, ...]:
         # Run once per contribution of a formula of 10^5 gates: the names
         # this loop reads are bound here, once per stage.
         plans, operands, calls, read = self._plans, stage.operands, self.calls, self.reads.update

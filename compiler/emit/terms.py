@@ -39,15 +39,27 @@ class Term(NamedTuple):
     """The adjoint the term carries back: `dsigx`."""
     reads: tuple[str, ...]
     """The forward values the code reads."""
+    line: str
+    """backward's line: `dx = term`, or the target's accumulation, and
+    the note."""
     local: Local | None = None
     """The lecture's local factor, when the operands are numbers."""
 
 
-def lecture_term(contribution: Contribution, local: Local) -> Term:
+def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> Term:
     """The local factor times the upstream: a name bare, anything else in
     parentheses, as the lecture writes it (`(1) * dden`, `invden * df`)."""
-    return Term(f"{factor(local.code)} * {contribution.upstream}", "", contribution.target,
-                contribution.first, contribution.upstream, local.reads, local)
+    code, upstream = local.code, contribution.upstream
+    # Once per contribution of a formula of 10^5 gates: snippets.factor and
+    # `line`, inline, and the tuple made without Term's own __new__.
+    term = f"{code} * {upstream}" if code.isidentifier() else f"({code}) * {upstream}"
+    name = adjoint_name(contribution.target)
+    text = f"{name} = {term}" if contribution.first else accumulate.format(name, term)
+    return _new_term(Term, (term, "", contribution.target, contribution.first, upstream,
+                            local.reads, text, local))
+
+
+_new_term = tuple.__new__
 
 
 def line(term: Term, accumulate: str) -> str:
@@ -76,15 +88,17 @@ class ShapedTerms:
     def __init__(self, printer: StagePrinter, shapes: dict[str, Shape], dims: dict[str, str],
                  module: str):
         self.printer, self.shapes, self.dims, self.module = printer, shapes, dims, module
+        self.accumulate = printer.spec.accumulate
 
     def term(self, contribution: Contribution, local: Local | None) -> Term:
         """`local`: the printed local factor when the operands are numbers."""
         if local is not None:
-            term = lecture_term(contribution, local)
+            term = lecture_term(contribution, local, self.accumulate)
         else:
             term = self._product(contribution)
         code, note = self._summed(contribution, term)
-        return term._replace(code=code, note=note)
+        term = term._replace(code=code, note=note)
+        return term._replace(line=line(term, self.accumulate))
 
     def _product(self, contribution: Contribution) -> Term:
         """The row's rule for the operands' ranks, filled with the stage's
@@ -104,7 +118,7 @@ class ShapedTerms:
             reads += tuple(size for size, dim in zip(sizes, first_shape) if isinstance(dim, str))
         note = self._note(tree, stage) if stage.gate.vjp_note else ""
         return Term(printer.code.print(tree).format_map(values), note, contribution.target,
-                    contribution.first, contribution.upstream, reads)
+                    contribution.first, contribution.upstream, reads, "")
 
     def _shape(self, operand) -> Shape:
         return self.shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()

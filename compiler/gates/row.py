@@ -195,6 +195,10 @@ class Gate:
         is its `vjp`)."""
         return self._trees(count, target, compact)[1]
 
+    def trees(self, count: int, target: str = "math", compact: bool = False) -> tuple:
+        """(forward_tree, local_trees) at once."""
+        return self._trees(count, target, compact)
+
     def _trees(self, count: int, target: str, compact: bool) -> tuple:
         # Asked once per stage, so the answer is kept on the row (outside
         # its fields, which stay frozen and compare as before).

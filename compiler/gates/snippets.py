@@ -32,10 +32,12 @@ def spell(operand, floats: bool = False) -> str:
 
 
 def placeholders(gate: Gate, operands, constant=None, out: str | None = None,
-           floats: bool = False) -> dict[str, str]:
+                 floats: bool = False) -> dict[str, str]:
     """What each placeholder of the gate's snippets stands for, worked out
     once for all the snippets of one stage."""
-    spelled = [spell(op, floats) for op in operands]
+    # Once per stage of a formula of 10^5 gates: a name without a call.
+    spelled = [name if (name := getattr(op, "name", None)) is not None else spell(op, floats)
+               for op in operands]
     values: dict[str, str] = {"out": out or ""}
     if gate.variadic:
         values["args"] = ", ".join(spelled)
