@@ -55,13 +55,9 @@ class Build:
     def load(self, target: str | None = None, style: str = "lecture",
              name: str = "formula") -> types.ModuleType:
         """The generated module, imported (a numba module from a cached file)."""
-        from compiler.gates.targets import TARGETS
-        from compiler.loader import module_from_file, module_from_source
+        from compiler.loader import imported
 
-        source = self.module(target, style)
-        if target is not None and TARGETS[target].disk_cache:
-            return module_from_file(source, name)
-        return module_from_source(source, name, f"<gradc {Path(self.label).name}>")
+        return imported(self.module(target, style), target, name, Path(self.label).name)
 
 
 def build(text: str, passes: Passes = Passes(), label: str = "<source>",

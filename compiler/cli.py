@@ -22,12 +22,13 @@ import sys
 from pathlib import Path
 
 from compiler import __version__, pass_options
-from compiler.build import Build, read
+from compiler.build import read
 from compiler.checker import ATOL, RTOL, SYMPY_TIMEOUT
 from compiler.emit.context import STYLES
 from compiler.emit.render import TARGET_NAMES
 from compiler.errors import GradcError, format_error
-from compiler.files import decoded_for_display, output_path, write_atomically
+from compiler.driver import compile_source
+from compiler.files import decoded_for_display, output_path, read_source, write_atomically
 
 TOOLS = {"check": "compiler.checker.report", "explain": "compiler.tools.explain",
          "draw": "compiler.tools.draw"}
@@ -162,21 +163,26 @@ def _second_order(args) -> tuple[str, ...]:
     return ("jvp",) if getattr(args, "jvp", False) else ()
 
 
-def _run_compile(formula: Build, args) -> int:
-    if args.output == "-":
-        sys.stdout.write(formula.module(args.target, args.style))
-        return 0
-    output = output_path(args.output or Path(args.file).with_suffix(".py"), args.file)
-    write_atomically(output, formula.module(args.target, args.style))
+def _run_compile(args) -> int:
+    output = None if args.output == "-" else \
+        output_path(args.output or Path(args.file).with_suffix(".py"), args.file)
+    # compile_source builds the formula once and lets each IR go as soon
+    # as the next step has read it, with the cyclic GC off throughout.
+    module = compile_source(read_source(args.file), args.target, args.style,
+                            _second_order(args), **vars(pass_options.passes(args)))
+    if output is None:
+        sys.stdout.write(module)
+    else:
+        write_atomically(output, module)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        formula = read(args.file, pass_options.passes(args), _second_order(args))
         if args.command == "compile":
-            return _run_compile(formula, args)
+            return _run_compile(args)
+        formula = read(args.file, pass_options.passes(args), _second_order(args))
         return importlib.import_module(TOOLS[args.command]).run(formula, args)
     except GradcError as error:
         source = decoded_for_display(args.file) if error.span else None

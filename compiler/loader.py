@@ -19,7 +19,8 @@ import sys
 import types
 from pathlib import Path
 
-from compiler.build import module_name, passes_of, read
+from compiler.build import module_name, passes_of, read, without_cyclic_gc
+from compiler.gates.targets import TARGETS
 from compiler.files import write_atomically
 
 
@@ -30,8 +31,19 @@ def load(path: str | os.PathLike, target: str | None = None, style: str = "lectu
     `passes` are `gradc compile`'s: `wrt=("W", "b")` makes backward return
     only those gradients and compute only what they need.  `second_order`
     ("jvp", "hvp") adds LANGUAGE.md §10's functions, as --hvp does."""
-    return read(path, passes_of(**passes), second_order).load(target, style,
-                                                              module_name(path))
+    # The Build is let go inside the block: the cyclic GC, back on, would
+    # walk every node of its IRs (see build.without_cyclic_gc).
+    with without_cyclic_gc():
+        source = read(path, passes_of(**passes), second_order).module(target, style)
+    return imported(source, target, module_name(path), Path(path).name)
+
+
+def imported(source: str, target: str | None, name: str, label: str) -> types.ModuleType:
+    """`source` as a module: from a cached file for a target whose compiled
+    code is cached beside it (numba), else from memory."""
+    if target is not None and TARGETS[target].disk_cache:
+        return module_from_file(source, name)
+    return module_from_source(source, name, f"<gradc {label}>")
 
 
 def module_from_source(source: str, name: str, filename: str) -> types.ModuleType:
