@@ -163,9 +163,11 @@ def test_the_operators_binding_powers_come_from_the_grammar():
     grammar = resources.read_text("grammar", "gradc.lark")
     assert _operator_levels(grammar) == (
         {"PLUS": 1, "MINUS": 1, "TIMES": 2, "DIVIDE": 2, "MATMUL": 2, "POW": 4},
-        {"implicit": 2, "unary": 3})
+        {"implicit": 2, "unary": 3}, {4})
     # Layers swapped in the grammar swap the levels the fast parser uses.
     swapped = grammar.replace("sum PLUS product", "sum TIMES product").replace(
         "product TIMES unary", "product PLUS unary")
     assert _operator_levels(swapped)[0]["PLUS"] == 2
     assert _operator_levels(swapped)[0]["TIMES"] == 1
+    # A power written left-recursive would group to the left.
+    assert _operator_levels(grammar.replace("postfix POW unary", "power POW unary"))[2] == set()

@@ -50,25 +50,30 @@ def _spellings(terminal: str) -> list[str]:
     return re.findall(r'"([^"]+)"', _TERMINAL[terminal])
 
 
-def _operator_levels(grammar: str) -> tuple[dict[str, int], dict[str, int]]:
+def _operator_levels(grammar: str) -> tuple[dict[str, int], dict[str, int], set[int]]:
     """Each binary operator's binding power, and each other alias's (the
     implicit product, the prefix sign), by the layer of the grammar's
     expression rules it appears in: the first rule with a binary operator
-    binds loosest, at 1, and each rule it falls through to one tighter."""
-    rules = re.findall(r"^\?\w+:(.*?)(?=^\S|\Z)", grammar, re.MULTILINE | re.DOTALL)
-    loosest = next(i for i, body in enumerate(rules) if "-> binary" in body)
+    binds loosest, at 1, and each rule it falls through to one tighter.
+    Also the levels whose operators group to the right: those whose left
+    operand is the next layer rather than the rule itself (`^`)."""
+    rules = re.findall(r"^\?(\w+):(.*?)(?=^\S|\Z)", grammar, re.MULTILINE | re.DOTALL)
+    loosest = next(i for i, (_, body) in enumerate(rules) if "-> binary" in body)
     binary: dict[str, int] = {}
     aliases: dict[str, int] = {}
-    for level, body in enumerate(rules[loosest:], start=1):
-        for terminal in re.findall(r"\b\w+ ([A-Z]+) \w+ +-> binary", body):
+    right: set[int] = set()
+    for level, (rule, body) in enumerate(rules[loosest:], start=1):
+        for left, terminal in re.findall(r"\b(\w+) ([A-Z]+) \w+ +-> binary", body):
             binary[terminal] = level
+            if left != rule:
+                right.add(level)
         for alias in re.findall(r"-> (implicit|unary)\b", body):
             aliases[alias] = level
-    return binary, aliases
+    return binary, aliases, right
 
 
 # `@` is array syntax, which Lark reads (above).
-_LEVELS, _ALIAS_LEVELS = _operator_levels(resources.read_text("grammar", "gradc.lark"))
+_LEVELS, _ALIAS_LEVELS, _RIGHT = _operator_levels(resources.read_text("grammar", "gradc.lark"))
 del _LEVELS["MATMUL"]
 _PRECEDENCE = {text: level for terminal, level in _LEVELS.items()
                for text in _spellings(terminal)}
@@ -83,8 +88,7 @@ _TOKEN = re.compile(r"[ \t\f]*(?:" + "|".join(f"(?P<{group}>{pattern})" for grou
     ("rpar", _pattern("RPAR")), ("comma", _pattern("COMMA")), ("newline", r"\r?\n"),
     ("semicolon", ";"), ("equals", _pattern("EQUALS")), ("comment", _pattern("COMMENT")),
     ("other", r"[^ \t\f]"))) + r")|[ \t\f]+")
-_BRACKET, _IMPLICIT, _SIGN, _POWER = (0, _ALIAS_LEVELS["implicit"], _ALIAS_LEVELS["unary"],
-                                      _LEVELS["POW"])
+_BRACKET, _IMPLICIT, _SIGN = 0, _ALIAS_LEVELS["implicit"], _ALIAS_LEVELS["unary"]
 _GROUP, _CALL = "(", "call"
 _NEWLINE = _TOKEN.groupindex["newline"]
 
@@ -180,7 +184,7 @@ class _Parser:
     def _push_operator(self, precedence: int, kind: str, text: str, span) -> None:
         ops = self.ops
         # `^` is right-associative: an equal power stays on the stack.
-        while ops and ops[-1][0] >= precedence and precedence != _POWER:
+        while ops and ops[-1][0] >= precedence and precedence not in _RIGHT:
             self._reduce()
         ops.append((precedence, kind, text, span, 0))
 
