@@ -80,13 +80,14 @@ def _emit_owned(owned: list, target: str | None, style: str,
     if second_order:
         lines = second_order_emit.array_lines(module, staged, target) if staged.shaped \
             else second_order_emit.array_api_lines(module) if target == "array-api" \
+            else second_order_emit.numba_lines(module) if target == "numba" \
             else second_order_emit.scalar_lines(module, target)
         module = with_second_order(module, staged, lines, second_order, target, style)
     del staged
     return render(module, target)
 
 
-SECOND_ORDER_TARGETS = ("math", "numpy", "array-api")
+SECOND_ORDER_TARGETS = ("math", "numpy", "numba", "array-api")
 """The targets whose modules carry jvp, hvp and hessian so far."""
 
 

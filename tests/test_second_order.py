@@ -23,7 +23,7 @@ def _staged_sympy():
     return (x, y), (x + sigma(y)) / (sigma(x) + (x + y)**2)
 
 
-@pytest.mark.parametrize("target", ["math", "numpy", "array-api"])
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
 def test_staged_example_matches_sympys_derivatives(target):
     module = build(STAGED, target=target, second_order=("jvp", "hvp"))
     symbols, f = _staged_sympy()
@@ -222,3 +222,20 @@ def test_array_api_modules_agree_with_numpy_on_torch_tensors():
     value, tangent = staged.jvp(0.3, -0.7, v_x=1.0)
     assert isinstance(value, float) and isinstance(tangent, float)
     assert tangent == pytest.approx(staged.grad(0.3, -0.7)[1][0], rel=1e-14)
+
+
+def test_every_target_agrees_with_math_on_kinks_and_stable_forms():
+    text = "f(x, y, z) = softplus(x * y) + abs(y) * relu(z - x) + max(x, y, z) * tanh(z)"
+    reference = build(text, second_order=("jvp", "hvp"))
+    modules = [build(text, target=target, second_order=("jvp", "hvp"))
+               for target in ("numpy", "numba", "array-api")]
+    direction = {"v_x": 0.3, "v_y": -1.1, "v_z": 0.7}
+    for point in ((0.5, -1.5, 2.0), (-40.0, 2.0, 0.25), (1.0, 0.0, 1.0)):
+        expected = reference.hvp(*point, **direction)
+        for module in modules:
+            got = module.hvp(*point, **direction)
+            assert float(got[0]) == pytest.approx(expected[0], rel=1e-14)
+            for mine, theirs in zip(got[1] + got[2], expected[1] + expected[2]):
+                assert float(mine) == pytest.approx(theirs, rel=1e-12, abs=1e-14), module
+            assert float(module.jvp(*point, **direction)[1]) == pytest.approx(
+                reference.jvp(*point, **direction)[1], rel=1e-13, abs=1e-14)

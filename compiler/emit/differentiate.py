@@ -313,19 +313,25 @@ class _Differentiator:
     def _call_power(self, node, prefix, args, tangents):
         return self._power(node, args[0], args[1], tangents[0], tangents[1], "power", prefix)
 
+    # abs, max and min occur in backward lines only inside the stable form
+    # of a smooth function (σ as exp(min(x, 0)) / (1 + exp(-|x|))): the gates
+    # abs, relu and max have local gradients that are comparisons.  So at a
+    # join each is differentiated from above (|x|' = 1 and max(x, 0)' = 1 at
+    # x = 0, min(x, 0)' = 0), as every piece of the form then is, and the
+    # pieces add up to the smooth function's derivative there too.
+
     def _call_abs(self, node, prefix, args, tangents):
-        # The sign, 0 at 0 (§4): NumPy's sign, or a conditional on a number.
         (arg,), (tangent,) = args, tangents
+        test = ast.Compare(arg, [ast.GtE()], [_number(0)])
         if prefix:
-            return _mul(self.call("sign", arg, prefix=prefix), tangent)
-        return ast.IfExp(ast.Compare(arg, [ast.Gt()], [_number(0)]), tangent, ast.IfExp(
-            ast.Compare(arg, [ast.Lt()], [_number(0)]), _neg(tangent), _number(0.0)))
+            return self.call("where", test, tangent, _neg(tangent), prefix=prefix)
+        return ast.IfExp(test, tangent, _neg(tangent))
 
     def _extremum(self, node, prefix, args, tangents, larger: bool):
-        """The tangent of the argument that is the extremum; at a tie the
-        second's, so that relu's max(x, 0) has derivative 0 at 0 (§4)."""
+        """The tangent of the argument that is the extremum, from above at a
+        tie: the first's for max(x, 0), the second's for min(x, 0)."""
         (a, b), (da, db) = args, tangents
-        test = ast.Compare(a, [ast.Gt() if larger else ast.Lt()], [b])
+        test = ast.Compare(a, [ast.GtE() if larger else ast.Lt()], [b])
         if prefix:
             return self.call("where", test, _zero_if_none(da), _zero_if_none(db),
                              prefix=prefix)

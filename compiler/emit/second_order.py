@@ -58,6 +58,16 @@ class SecondOrder:
     """The module's own helpers: `_hessian`, `_direction`."""
     array_directions: bool
     """The directions are checked against their inputs' shapes (§9)."""
+    kernels: bool = False
+    """The numba target: jvp and hvp run their lines in compiled loops over
+    the points (`_jvp_at`, `_hvp_at`), which read the inputs and then the
+    directions from rows of one array (`loop_names`) and write
+    `jvp_outputs` and `hvp_outputs` into rows of another."""
+    loop_names: tuple[str, ...] = ()
+    loop_literal: str = ""
+    jvp_outputs: tuple[str, ...] = ()
+    hvp_outputs: tuple[str, ...] = ()
+    wrt_params: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,8 @@ class Lines:
     value: Callable[[str], str] = lambda code: code
     """What the module returns for a value: the array-api target gives a
     float when every input was a number."""
+    kernels: bool = False
+    """The lines run point by point in compiled loops (numba)."""
 
 
 def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target: str,
@@ -99,7 +111,9 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     staged = tangents.staged
     shapes = staged.shapes()
     directions = tangents.directions
-    names = internal_names(set(taken) | set(tangents.names.values()), ("_hessian", "_direction"))
+    names = internal_names(set(taken) | set(tangents.names.values()),
+                           ("_hessian", "_direction", "_jvp_at", "_hvp_at", "_jvp_kernel",
+                            "_hvp_kernel"))
     namespace = () if lines.namespace is None else \
         (lines.namespace((*staged.inputs, *directions.values())),)
     head = namespace + lines.prologue + tuple(_direction_lines(staged, directions, names, lines))
@@ -123,14 +137,22 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
         jvp_lines=forward,
         jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
         hvp_lines=hvp_lines,
-        hvp_result=f"{lines.value(staged.output)}, {lines.returned(_tuple(gradient_names))}, "
-                   f"{lines.returned(products)}" if with_hvp else "",
+        hvp_result=(f"{lines.value(staged.output)}, " if not lines.kernels else "")
+        + f"{lines.returned(_tuple(gradient_names))}, {lines.returned(products)}"
+        if with_hvp else "",
         gradients=_tuple(gradient_names),
         products=products,
         hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions.values())
         if with_hvp and numbers_only else (),
         names=names,
         array_directions=lines.shape_of is not None,
+        kernels=lines.kernels,
+        loop_names=(*staged.inputs, *directions.values()),
+        loop_literal=_tuple((*staged.inputs, *directions.values())),
+        jvp_outputs=(staged.output, output_tangent),
+        hvp_outputs=(staged.output, *gradient_names, *products[1:-1].rstrip(",").split(", "))
+        if with_hvp else (),
+        wrt_params=_tuple(staged.gradient_inputs),
     )
 
 
@@ -280,6 +302,19 @@ def scalar_lines(module, target: str) -> Lines:
                  seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
                  zero_lines=module.zero_lines, module=names[spec.alias],
                  gradient_prologue=prologue, returned=returned)
+
+
+def numba_lines(module) -> Lines:
+    """A numba module's lines, which run at one point inside a compiled
+    loop; the gradients and products come back summed over broadcasting."""
+    names = module.names
+    each, size, shape = names["each"], names["size"], names["shape"]
+    return Lines(forward=module.forward_lines, blocks=module.blocks,
+                 seed_line=f"{module.seed} = 1.0", zero_lines=module.zero_lines,
+                 module=names["np"], kernels=True,
+                 returned=lambda gradients: (
+                     f"tuple({names['_unbroadcast']}({each}, {size}) for {each}, {size} "
+                     f"in zip({gradients}, {shape}))"))
 
 
 def array_lines(module, staged, target: str = "numpy") -> Lines:
