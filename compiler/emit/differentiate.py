@@ -122,6 +122,11 @@ _CONSTANT = frozenset({"sign", "ones", "ones_like", "zeros", "zeros_like", "full
                        "astype", "isfinite", "empty"})
 
 
+_OWN = frozenset({"exp", "expm1", "log", "log1p", "tanh"})
+"""Functions a module may define for itself, whose derivatives read only
+the call and its argument."""
+
+
 class _Differentiator:
     def __init__(self, tangents: Mapping[str, str], module: str):
         self.tangents = tangents
@@ -239,7 +244,11 @@ class _Differentiator:
         tangents = [self.of(arg) for arg in args]
         if all(t is None for t in tangents):
             return None
-        rule = getattr(self, "_call_" + name, None)
+        # A module's own version of a function (the numba target's `_exp`)
+        # has the function's derivative; the rules that call another
+        # function reuse the call itself (exp, expm1, log, log1p, tanh).
+        rule = getattr(self, "_call_" + (name[1:] if not prefix and name.startswith("_")
+                                         and name[1:] in _OWN else name), None)
         if rule is None:
             raise NoDerivative(f"{prefix}{name}")
         return rule(node, prefix, args, tangents)
