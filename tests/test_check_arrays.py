@@ -13,7 +13,7 @@ import pytest
 
 import compiler
 from compiler import gates
-from compiler.checker import array_oracle
+from compiler.checker import meaning, oracle as oracles
 from compiler.checker.array_checking import FD_DIRECTIONS
 from compiler.checker.report import to_json, to_text
 from compiler.cli import main
@@ -143,21 +143,21 @@ def test_there_is_a_formula_for_every_array_row():
 def test_the_oracle_has_a_meaning_for_every_array_gate_a_formula_can_spell():
     spelled = {n for n, g in gates.GATES.items() if g.spellings and not g.on_numbers}
     # `·` is the matrix product between arrays, a product otherwise.
-    assert set(array_oracle.ARRAY) == spelled | {"cdot"}
-    assert array_oracle.TAKES_AXIS == {n for n in spelled if gates.GATES[n].optional}
+    assert set(meaning.ARRAY) == spelled | {"cdot"}
+    assert meaning.TAKES_AXIS == {n for n in spelled if gates.GATES[n].optional}
 
 
 def test_the_oracle_means_what_numpy_computes():
     np = pytest.importorskip("numpy")
     source = "f(A: [M, K], B: [K, N], x: [N]) = sum(softmax(A @ B, 0) @ x)"
-    oracle = array_oracle.build(resolve(parse(source)), {"M": 2, "K": 3, "N": 4})
+    oracle = oracles.build(resolve(parse(source)), {"M": 2, "K": 3, "N": 4})
     A = np.arange(6.0).reshape(2, 3) / 10
     B = np.arange(12.0).reshape(3, 4) / 10 - 0.5
     x = np.arange(4.0) - 1
     S = A @ B
     expected = np.sum(np.exp(S) / np.sum(np.exp(S), axis=0) @ x)
     point = [*A.ravel(), *B.ravel(), *x.ravel()]
-    value = oracle.output.entries[0].subs(dict(zip(oracle.oracle.symbols, point)))
+    value = oracle.output.entries[0].subs(dict(zip(oracle.symbols, point)))
     assert float(value) == pytest.approx(expected, rel=1e-13)
 
 

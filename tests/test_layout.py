@@ -72,7 +72,17 @@ def test_the_rules_can_fail():
     # Each rule above would pass on any tree if the reading found nothing.
     checker_imports = set().union(*(names for path, names in IMPORTS.items()
                                     if _part(path) == "checker"))
-    assert "sympy" in checker_imports and "compiler.gates" in checker_imports
+    tool_imports = set().union(*(names for path, names in IMPORTS.items()
+                                 if _part(path) == "tools"))
+    assert "sympy" in checker_imports and "compiler.gates.snippets" in checker_imports
+    assert "compiler.tools.trace" in checker_imports and "compiler.inputs" in tool_imports
+
+
+def test_the_oracle_knows_each_gate_from_mathematics_not_from_the_table():
+    oracle = [path for path in IMPORTS if path.name in ("oracle.py", "meaning.py")]
+    assert len(oracle) == 2
+    assert sorted(f"{path.name} imports {name}" for path in oracle for name in IMPORTS[path]
+                  if name == "compiler.gates" or name.startswith("compiler.gates.")) == []
 
 
 def test_the_tools_never_import_the_checker():

@@ -2,7 +2,7 @@
 
 The NumPy module `gradc compile` writes is run at random arrays, and every
 entry of its value and of every input's gradient is compared with SymPy
-(`array_oracle.py`, one symbol per entry) and with central differences of
+(`oracle.py`, one symbol per entry) and with central differences of
 the module's own forward pass: entry by entry while the inputs have at
 most FD_ENTRIES entries in all, else along FD_DIRECTIONS random unit
 directions per input, which catch a wrong entry just as well at a cost
@@ -98,16 +98,16 @@ def _sized(shape: tuple, sizes: dict) -> tuple[int, ...]:
 def _sympy(program: Program, sizes: dict, drawn: list[Point]) -> list:
     """For each point: (output entries, gradient entries, tied switches)."""
     # Imported here: SymPy takes half a second to import (see checking.py).
-    from compiler.checker import array_oracle
+    from compiler.checker import oracle as oracles
 
-    oracle = array_oracle.build(program, sizes)
-    compiled = oracle.compile()
+    oracle = oracles.build(program, sizes)
+    compiled = oracle.compile_entries()
     results = []
     for point in drawn:
         flat = _flat(point.values) + ([] if point.upstream is None
                                       else list(point.upstream.ravel()))
-        chosen, tied = oracle.oracle.choose(flat, {})
-        numbers = oracle.oracle.evaluate(compiled, flat, {}, chosen)
+        chosen, tied = oracle.choose(flat, {})
+        numbers = oracle.evaluate(compiled, flat, {}, chosen)
         size = len(oracle.output.entries)
         owners = [(n.id, math.prod(shape_of(program, n.id, sizes))) for n in program.inputs]
         results.append(None if numbers is None else

@@ -1,10 +1,17 @@
-"""Program -> Oracle: the formula's value and gradient by SymPy.
+"""Program + sizes -> Oracle: the formula's value and gradient by SymPy.
 
 `gradc check` compares the generated module against this.  The oracle is
-built from the resolved AST, not from the staged IR, and it keeps its own
-map from gate names to SymPy on purpose: it says what each gate means in
-mathematics, so a wrong snippet in the gate table cannot leak into it.  A
-test asserts that the map covers every gate a formula can spell.
+built from the resolved AST, not from the staged IR, with each gate's
+meaning from mathematics (`meaning.py`), never from the gate table.  A
+number is an array of rank 0: at the sizes the check runs with, every
+entry of every input is a SymPy symbol of its own, a number input one
+symbol.
+
+An array output (a layer) is checked through its vector-Jacobian product:
+the oracle's number is `sum(U * Z)` for an upstream `U` of the output's
+shape, whose entries are symbols too, given their values at each point.
+Its gradient with respect to the inputs is then the VJP the module's
+`backward(cache, U)` must return.
 
 Gates that are smooth only piece by piece (abs, relu, max, min) become a
 `Piecewise` whose branches are chosen by selector symbols.  At a point the
@@ -23,78 +30,24 @@ import math
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import mpmath
 import sympy as sp
 
-from compiler import gates
+from compiler.checker.meaning import (ARRAY, CONSTANTS, EXTREMA, PIECEWISE, SMOOTH,
+                                      TAKES_AXIS, Tensor, aligned, broadcast, matmul,
+                                      onehot, reduction)
 from compiler.errors import Span
 from compiler.front.resolve import Program
-from compiler.front.syntax import Apply, Expr, Number, fold
+from compiler.front.syntax import Apply, Expr, Keyword, Number, fold, follows_transpose, is_implicit
 
 PRECISION = 40
 """Decimal digits the oracle starts with; float64 carries about 16."""
 MAX_PRECISION = 1280
 """Digits the oracle may raise its precision to: 1 - σ(745) needs more
 than 330, and float64's whole range spans about 630."""
-
-# What each smooth gate means, from the mathematics.
-SMOOTH: dict[str, Callable[..., sp.Expr]] = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "cdot": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "neg": lambda a: -a,
-    "pow": lambda a, b: a**b,
-    "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "tanh": sp.tanh,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "asin": sp.asin,
-    "acos": sp.acos,
-    "atan": sp.atan,
-    "atan2": sp.atan2,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
-    "log1p": lambda a: sp.log(1 + a),
-    "expm1": lambda a: sp.exp(a) - 1,
-    "softplus": lambda a: sp.log(1 + sp.exp(a)),
-}
-
-
-@dataclass(frozen=True)
-class Pieces:
-    """A gate that is smooth piece by piece: `pieces(*args)` lists the
-    pieces, `active(values)` picks the one in force at the operands' values."""
-
-    pieces: Callable[..., tuple]
-    active: Callable[[list[float]], int]
-    tied: Callable[[list[float]], bool]
-    """Whether the operands sit on the kink, where the pick is a convention."""
-
-
-PIECEWISE: dict[str, Pieces] = {
-    # At 0 the constant piece is in force: value 0, slope 0.
-    "abs": Pieces(lambda a: (a, -a, sp.S.Zero),
-                  lambda v: 0 if v[0] > 0 else 1 if v[0] < 0 else 2, lambda v: v[0] == 0),
-    "relu": Pieces(lambda a: (a, sp.S.Zero), lambda v: 0 if v[0] > 0 else 1,
-                   lambda v: v[0] == 0),
-    # list.index finds the first of tied extrema.
-    "max": Pieces(lambda *args: args, lambda v: v.index(max(v)),
-                  lambda v: v.count(max(v)) > 1),
-    "min": Pieces(lambda *args: args, lambda v: v.index(min(v)),
-                  lambda v: v.count(min(v)) > 1),
-}
-
-CONSTANTS = {"e": sp.E, "pi": sp.pi, "π": sp.pi}
-
 
 class OutOfTime(BaseException):
     """SymPy did not finish within its time budget.  A BaseException, as
@@ -117,10 +70,16 @@ class Switch:
 class Oracle:
     inputs: tuple[str, ...]
     symbols: tuple[sp.Symbol, ...]
+    """Every input entry, in INPUTS order and row-major (one for a number),
+    then the upstream's entries."""
     value: sp.Expr
+    """The output, or for a layer sum(U * Z)."""
     switches: tuple[Switch, ...]
     """Inner before outer, so an outer switch's operands can be evaluated
     once the inner ones are chosen."""
+    entries: int = 0
+    """How many of the symbols are input entries (the rest are upstream)."""
+    output: Tensor = None
 
     def gradient(self) -> tuple[sp.Expr, ...]:
         return tuple(sp.diff(self.value, symbol) for symbol in self.symbols)
@@ -144,6 +103,29 @@ class Oracle:
             chosen = self.choose(point, operand_values)[0]
         flags = [chosen[selector] for selector in self._selectors()]
         return settled(lambda: compiled(*map(mpmath.mpf, point), *flags))
+
+    def compile_entries(self) -> Callable:
+        """One mpmath function of the symbols and the selectors that returns
+        the output's entries, then the gradient by every input entry."""
+        shared, gradient = differentiate(self.value, self.symbols[:self.entries])
+        return sp.lambdify(self.symbols + self._selectors(),
+                           list(self.output.entries + gradient), modules="mpmath",
+                           cse=lambda exprs: (shared, exprs))
+
+    def kinks(self, tied: list[Switch], owners) -> tuple[tuple[str, ...], frozenset[str]]:
+        """A message per kinked gate (by its place in the file), and the
+        inputs its operands depend on; `owners` is (input, entries) in order."""
+        owner, symbols = {}, iter(self.symbols)
+        for name, count in owners:
+            owner.update((next(symbols), name) for _ in range(count))
+        messages, affected = {}, set()
+        for switch in tied:
+            gate = next(n for n, rule in PIECEWISE.items() if rule is switch.rule)
+            where = f"line {switch.span.line}, column {switch.span.column}"
+            messages.setdefault(f"{CONVENTIONS[gate]} ({where})", None)
+            for arg in switch.args:
+                affected |= {owner[s] for s in arg.free_symbols if s in owner}
+        return tuple(messages), frozenset(affected)
 
     def _selectors(self) -> tuple[sp.Symbol, ...]:
         return tuple(s for switch in self.switches for s in switch.selectors)
@@ -211,40 +193,142 @@ def _float(result) -> float:
     return value.real if value.imag == 0 and math.isfinite(value.real) else math.nan
 
 
-def build(program: Program) -> Oracle:
-    symbols = tuple(sp.Symbol(name.id, real=True) for name in program.inputs)
-    scope: dict[str, sp.Expr] = {name.id: s for name, s in zip(program.inputs, symbols)}
-    scope.update((name, CONSTANTS[name]) for name in program.constants)
+def _extremum(name: str, a: Tensor, axis, node: Apply, switches, selector) -> Tensor:
+    def combine(xs: list) -> sp.Expr:
+        return switch(name, node.span, tuple(xs), switches, selector)
+    return reduction(combine)(a, axis)
+
+
+CONVENTIONS = {"relu": "relu at 0: the gradient is 0 by convention",
+               "abs": "abs at 0: the gradient is 0 by convention",
+               "max": "max tie: the first argument takes the gradient by convention",
+               "min": "min tie: the first argument takes the gradient by convention"}
+"""gradc's conventions at a kink, as the report states them."""
+
+
+def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
+    """The derivative of `value` by each of `wanted`, over its common
+    subexpressions: SymPy's `cse` shares them, `sp.diff` differentiates
+    each once, and the chain rule sums the paths (from the value down).
+
+    Differentiating the whole tree by every entry is quadratic and takes
+    SymPy tens of seconds for a two-layer network at sizes 2..5; shared,
+    it takes one.  Returns the subexpressions (the values', then the
+    derivatives') and the derivatives over them."""
+    names = iter(_names("_c"))
+    shared, (root,) = sp.cse([value], symbols=names)
+    # A condition (a label's Eq, which cse may share) has no derivative:
+    # nothing flows through it.
+    known = set(wanted) | {symbol for symbol, expr in shared
+                           if not isinstance(expr, sp.logic.boolalg.Boolean)}
+    paths: dict[sp.Symbol, list] = {}
+
+    def reach(expr, weight) -> None:
+        for symbol in expr.free_symbols & known:
+            paths.setdefault(symbol, []).append(weight * sp.diff(expr, symbol))
+
+    reach(root, sp.S.One)
+    steps = []
+    # cse lists a subexpression after those it uses: reversed, every user
+    # of a subexpression comes before it, so its paths are complete.
+    for symbol, expr in reversed(shared):
+        through = sp.Symbol(f"_d{symbol.name}")
+        steps.append((through, sp.Add(*paths.pop(symbol, ()))))
+        if symbol in known:
+            reach(expr, through)
+    return shared + steps, tuple(sp.Add(*paths.get(s, ())) for s in wanted)
+
+
+def _names(prefix: str):
+    """Symbols `_c0`, `_c1`, ...: plain names that no formula's entries use,
+    so that lambdify need not rename them (it would, for a Dummy, at a
+    cost quadratic in the expression's size)."""
+    count = 0
+    while True:
+        yield sp.Symbol(f"{prefix}{count}", real=True)
+        count += 1
+
+
+def build(program: Program, sizes: dict[str, int] | None = None) -> Oracle:
+    """The oracle at these dimension sizes (by dimension name; none for a
+    file of numbers)."""
+    sizes = sizes or {}
+    entries = _names("_x")
+    scope: dict[str, Tensor] = {}
+    symbols: list[sp.Symbol] = []
+    for name in program.inputs:
+        shape = tuple(sizes.get(d, d) for d in (program.shapes or {}).get(name.id, ()))
+        scope[name.id] = Tensor.of(shape, lambda index: next(entries))
+        if name.id in (program.labels or {}):
+            count = program.labels[name.id]
+            scope[name.id] = replace(scope[name.id], classes=sizes.get(count, count))
+        symbols.extend(scope[name.id].entries)
+    scope.update((n, Tensor.number(CONSTANTS[n])) for n in program.constants)
+    scope.update((d, Tensor.number(sp.Integer(sizes[d]))) for d in program.dims)
     switches: list[Switch] = []
+    selectors = _names("_s")
     for binding in program.bindings:
-        scope[binding.name] = _translate(binding.value, scope, switches)
-    return Oracle(tuple(n.id for n in program.inputs), symbols,
-                  scope[program.bindings[-1].name], tuple(switches))
+        scope[binding.name] = _translate(binding.value, scope, switches,
+                                         lambda _: next(selectors), sizes, program)
+    output = scope[program.bindings[-1].name]
+    upstream = Tensor.of(output.shape, lambda index: next(entries)) if output.shape else None
+    value = output.entries[0] if upstream is None else sp.Add(
+        *(u * z for u, z in zip(upstream.entries, output.entries)))
+    every = tuple(symbols) + (upstream.entries if upstream else ())
+    return Oracle(tuple(n.id for n in program.inputs), every, value, tuple(switches),
+                  len(symbols), output)
 
 
-def _translate(root: Expr, scope: dict, switches: list[Switch]) -> sp.Expr:
-    """The SymPy expression of one binding; names come from `scope`."""
-    def leaf(node):
+def _translate(root: Expr, scope: dict[str, Tensor], switches: list[Switch],
+               selector, sizes: dict[str, int], program: Program) -> Tensor:
+    def leaf(node) -> Tensor:
+        if isinstance(node, Keyword):  # an axis: a number, or a dimension's size
+            value = node.value
+            return _Axis(int(value.value) if isinstance(value, Number) else None,
+                         sizes.get(getattr(value, "id", None)))
         if isinstance(node, Number):
-            return sp.Integer(int(node.value)) if node.integral else sp.Rational(node.value)
+            return Tensor.number(sp.Integer(int(node.value)) if node.integral
+                                 else sp.Rational(node.value))
         return scope[node.id]
 
-    return fold(root, leaf, lambda node, args: _apply(node, tuple(args), switches))
+    return fold(root, leaf, lambda node, args: _apply(program.gate_name(node), node,
+                                                      tuple(args), switches, selector))
 
 
-def gate_name(node: Apply) -> str:
-    # Operators carry their gate's name; calls carry the spelling written.
-    row = gates.lookup(node.func) if node.is_call else None
-    return row.name if row is not None else node.func
+@dataclass(frozen=True)
+class _Axis:
+    index: int | None
+    size: int | None
+    """For an axis named by its dimension, that dimension's size."""
+
+    def of(self, a: Tensor) -> int:
+        return self.index if self.index is not None else a.shape.index(self.size)
 
 
-def _apply(node: Apply, args: tuple, switches: list[Switch]) -> sp.Expr:
-    name = gate_name(node)
+def _apply(name: str, node: Apply, args: tuple[Tensor, ...], switches: list[Switch],
+           selector) -> Tensor:
+    axis = args[-1].of(args[0]) if args and isinstance(args[-1], _Axis) else None
+    if axis is not None:
+        args = args[:-1]
+    if name == "onehot":
+        return onehot(args[0], args[0].classes)
+    if name in EXTREMA and len(args) == 1:
+        return _extremum(name, args[0], axis, node, switches, selector)
+    if axis is not None:
+        return ARRAY[name](args[0], axis)
+    if name == "mul" and is_implicit(node) and follows_transpose(node) \
+            and args[0].shape and args[1].shape:
+        return matmul(*args)
+    if name in ARRAY:
+        if name in TAKES_AXIS and len(args) == 2:
+            return ARRAY[name](args[0], int(args[1].entries[0]))
+        return ARRAY[name](*args)
     if name in SMOOTH:
-        return SMOOTH[name](*args)
-    if name not in PIECEWISE:
-        raise LookupError(f"the oracle has no meaning for the gate '{name}'")
-    return switch(name, node.span, args, switches)
+        return broadcast(SMOOTH[name], aligned(args))
+    if name in PIECEWISE:
+        return broadcast(lambda *xs: switch(name, node.span, xs, switches, selector),
+                         aligned(args))
+    raise LookupError(f"the oracle has no meaning for the gate '{name}'")
 
 
 def switch(name: str, span: Span, args: tuple, switches: list[Switch],
