@@ -276,3 +276,76 @@ def test_a_named_sigma_stage_stays_when_the_log_reads_through_it(style):
 ])
 def test_a_named_stage_a_rewrite_reads_through_stays_in_the_forward_pass(text, stage):
     assert re.search(rf"^    {stage} = ", compile_source(text), flags=re.M)
+
+
+# -- run-time checks ------------------------------------------------------------------
+
+LOGISTIC = (EXAMPLES / "arrays" / "logistic_regression.txt").read_text(encoding="utf-8")
+X, W, Y = np.ones((5, 4)), np.ones(4), np.ones(5)
+
+
+def _raised(call, *args):
+    with pytest.raises((ValueError, TypeError)) as caught:
+        call(*args)
+    return f"{caught.type.__name__}: {caught.value}"
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_layers_upstream_gradient_of_another_shape_is_refused(target):
+    module = build((EXAMPLES / "arrays" / "dense.txt").read_text(encoding="utf-8"),
+                   target=target)
+    _, cache = module.forward(np.ones(4), np.ones((3, 4)), np.ones(3))
+    for upstream, shape in ((np.ones((3, 1)), "(3, 1)"), (1.0, "()"), (np.ones(2), "(2,)")):
+        assert _raised(module.backward, cache, upstream) == \
+            f"ValueError: dg has shape {shape}, but g, the output, has shape (3,)"
+    assert [g.shape for g in module.backward(cache, np.ones(3))] == [(4,), (3, 4), (3,)]
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_an_array_for_a_number_input_is_refused(target):
+    module = build(LOGISTIC, target=target)
+    assert _raised(module.grad, X, W, Y, np.zeros((5, 1))) == \
+        "ValueError: b has shape (5, 1), but it is a number"
+    assert _raised(module.grad, X, W, Y, np.zeros(5)) == \
+        "ValueError: b has shape (5,), but it is a number"
+    value, gradient = module.grad(X, W, Y, np.float64(0.5))
+    assert np.ndim(gradient[3]) == 0
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_dimension_of_size_0_is_refused_naming_the_input(target):
+    module = build(LOGISTIC, target=target)
+    assert _raised(module.grad, X[:0], W, Y[:0], 0.0) == \
+        "ValueError: X has shape (0, 4), but it is declared [N, D], and N is a size of at least 1"
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_text_or_complex_numbers_are_refused_naming_the_input(target):
+    module = build(LOGISTIC, target=target)
+    complex_x = "complex numbers, but it is declared [N, D], an array of real numbers" \
+        if target == "numpy" else "complex numbers, but it is made of real numbers"
+    assert _raised(module.grad, X.astype(complex), W, Y, 0.0) == f"TypeError: X holds {complex_x}"
+    text_b = "text, but it is a number" if target == "numpy" \
+        else "text, but it is made of real numbers"
+    assert _raised(module.grad, X, W, Y, "abc") == f"TypeError: b holds {text_b}"
+    complex_b = "complex numbers, but it is a number" if target == "numpy" \
+        else "complex numbers, but it is made of real numbers"
+    assert _raised(module.grad, X, W, Y, 1j) == f"TypeError: b holds {complex_b}"
+
+
+def test_text_for_an_array_input_is_refused_naming_it():
+    module = build(LOGISTIC)
+    assert _raised(module.grad, np.full((5, 4), "a"), W, Y, 0.0) == \
+        "TypeError: X holds text, but it is declared [N, D], an array of real numbers"
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_renamed_inputs_check_names_it_as_the_file_does(target):
+    module = build("len: [D, D]\nf = sum(len)\n", target=target)
+    assert module.INPUTS == ("len_",)
+    assert _raised(module.grad, np.ones((2, 2, 1))) == \
+        "ValueError: len has shape (2, 2, 1), but it is declared [D, D]"
+    assert build("f(x: [D], lambda) = sum(x) * lambda\n", target=target).INPUTS == \
+        ("x", "lambda_")
+    assert _raised(build("f(x: [D], lambda) = sum(x) * lambda\n", target=target).grad,
+                   np.ones(2), np.ones(2)) == "ValueError: lambda has shape (2,), but it is a number"

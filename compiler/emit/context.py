@@ -27,7 +27,8 @@ from compiler.emit.blocks import block_power, written_into
 from compiler.emit.compact import Code, Compact, compact_lines
 from compiler.emit.fields import BackwardBlock, TemplateContext
 from compiler.emit.interface import (interface_fields, loop_fields, module_fields, own_names,
-                                     shaped_fields, taken, tuple_code, zero_arrays)
+                                     shaped_fields, taken, tuple_code, upstream_sizes,
+                                     zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.emit.terms import ShapedTerms, Term, lecture_term, seeded_line
 from compiler.gates.targets import TARGETS
@@ -123,7 +124,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     terms = _terms(adjoint_ir, printed, printer, names)
     cached_names = cached(staged, printer.reads.union(
         *(term.reads for block in terms for term in block if term.local is None),
-        zero_arrays(adjoint_ir)) if staged.shaped else printer.reads)
+        zero_arrays(adjoint_ir), upstream_sizes(staged)) if staged.shaped else printer.reads)
     # The compact lines cost a tenth of the compile time of a big formula:
     # worked out only where they are written.
     compact_backward = compact_lines(adjoint_ir.blocks, printed.locals,

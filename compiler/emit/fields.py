@@ -112,5 +112,7 @@ class TemplateContext:
     """forward's run-time checks of the inputs, and the sizes it reads."""
     labels: bool = field(default=False, repr=False)
     """Some input holds class labels, which forward checks (`_labels`)."""
+    upstream_line: str = field(default="", repr=False)
+    """A layer's backward check of its upstream gradient's shape."""
     terms: tuple = field(default=(), repr=False)
     """Each block's terms (emit/terms.py), for the tools that run them."""

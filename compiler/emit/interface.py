@@ -132,7 +132,28 @@ def shaped_fields(staged: StagedIR, names: dict[str, str], cached_names) -> dict
         "layer": bool(output_shape),
         "bind_lines": _bind_lines(staged, names, cached_names),
         "labels": bool(staged.labels),
+        "upstream_line": _upstream_line(staged, names),
     }
+
+
+def upstream_sizes(staged: StagedIR) -> tuple[str, ...]:
+    """The sizes a layer's backward reads to check its upstream gradient."""
+    if not staged.shaped:
+        return ()
+    dims = staged.dimension_names()
+    return tuple(dims[dim] for dim in staged.shapes()[staged.output] if isinstance(dim, str))
+
+
+def _upstream_line(staged: StagedIR, names: dict[str, str]) -> str:
+    """A layer's check of its upstream gradient against the output's shape."""
+    shape = staged.shapes()[staged.output]
+    if not shape:
+        return ""
+    dims = staged.dimension_names()
+    sizes = [dims[dim] if isinstance(dim, str) else str(dim) for dim in shape]
+    seed = adjoint_name(staged.output)
+    return (f"{seed} = {names['_upstream']}({seed!r}, {seed}, ({', '.join(sizes)},), "
+            f"{staged.output!r})")
 
 
 def _bind_lines(staged, names: dict[str, str], cached_names) -> tuple[str, ...]:
@@ -140,7 +161,13 @@ def _bind_lines(staged, names: dict[str, str], cached_names) -> tuple[str, ...]:
     counts, then the sizes a stage or backward reads."""
     sizes = names["sizes"]
     lines = [f"{sizes} = {{}}"] if staged.declared else []
-    lines += [f"{name} = {names['_bind']}({name!r}, {name}, {sizes})" for name in staged.declared]
+    written = {python: name for name, python in staged.user_names.items()}
+    lines += [f"{name} = {names['_bind']}({name!r}, {name}, {sizes}"
+              + (f", {written[name]!r})" if written.get(name, name) != name else ")")
+              for name in staged.declared]
+    lines += [f"{name} = {names['_number']}({written.get(name, name)!r}, {name})"
+              for name in staged.inputs if name not in staged.declared
+              and name not in staged.labels]
     lines += [f"{name} = {names['_labels']}({name!r}, {name}, "
               + (f"{sizes}[{count!r}][0])" if isinstance(count, str) else f"{count})")
               for name, count in staged.labels.items()]

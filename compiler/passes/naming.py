@@ -54,9 +54,10 @@ INTERNAL = (
     "_value_kernel", "_run",
 )
 
-ARRAY_INTERNAL = ("_bind", "sizes", "_labels")
-"""An array module's own: its input check, forward's dimension sizes, and
-its check of class labels."""
+ARRAY_INTERNAL = ("_bind", "sizes", "_labels", "_number", "_upstream")
+"""An array module's own: its input check, forward's dimension sizes, its
+checks of class labels, of a number input and of a layer's upstream
+gradient."""
 
 
 # A dunder such as `__name__` may mean something to Python at module level.

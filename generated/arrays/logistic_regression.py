@@ -20,6 +20,7 @@ def forward(X, w, y, b):
     X = _bind('X', X, sizes)
     w = _bind('w', w, sizes)
     y = _bind('y', y, sizes)
+    b = _number('b', b)
     N = sizes['N'][0]
     Xw = X @ w  # [N]
     z = Xw + b  # [N]
@@ -69,16 +70,27 @@ def loss(X, w, y, b):
     return forward(X, w, y, b)[0]
 
 
-def _bind(name, value, sizes):
-    """value as a float64 array of its declared shape, binding the sizes of
-    the dimensions it is the first to name; ValueError otherwise."""
-    array = np.asarray(value, dtype=float)
-    declared = SHAPES[name]
+def _bind(key, value, sizes, name=None):
+    """value as a float64 array of its declared shape (SHAPES[key]), binding
+    the sizes of the dimensions it is the first to name; ValueError
+    otherwise, and TypeError for values that are not real numbers.  `name`
+    is the file's name for the input, where the module renamed it."""
+    name = name or key
+    array = np.asarray(value)
+    declared = SHAPES[key]
     written = "[" + ", ".join(map(str, declared)) + "]"
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is declared {written}, "
+                        "an array of real numbers")
+    array = array.astype(float, copy=False)
     if array.ndim != len(declared):
         raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}")
     for dim, size in zip(declared, array.shape):
         known = sizes.get(dim, (dim, None) if isinstance(dim, int) else None)
+        if known is None and size == 0:
+            raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}, "
+                             f"and {dim} is a size of at least 1")
         if known is None:
             sizes[dim] = (size, name)
         elif known[0] != size:
@@ -86,6 +98,18 @@ def _bind(name, value, sizes):
             raise ValueError(f"{name} has shape {array.shape}, but it is declared "
                              f"{written}{bound}")
     return array
+
+
+def _number(name, value):
+    """value as a number, as the file declares it; ValueError for an array,
+    TypeError for what is not a real number."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is a number")
+    if array.ndim:
+        raise ValueError(f"{name} has shape {array.shape}, but it is a number")
+    return float(array)
 
 
 def _main(argv):

@@ -23,6 +23,7 @@ def forward(X, W1, b1, W2, b2, Y, reg):
     W2 = _bind('W2', W2, sizes)
     b2 = _bind('b2', b2, sizes)
     Y = _bind('Y', Y, sizes)
+    reg = _number('reg', reg)
     N = sizes['N'][0]
     D = sizes['D'][0]
     H = sizes['H'][0]
@@ -130,16 +131,27 @@ def loss(X, W1, b1, W2, b2, Y, reg):
     return forward(X, W1, b1, W2, b2, Y, reg)[0]
 
 
-def _bind(name, value, sizes):
-    """value as a float64 array of its declared shape, binding the sizes of
-    the dimensions it is the first to name; ValueError otherwise."""
-    array = np.asarray(value, dtype=float)
-    declared = SHAPES[name]
+def _bind(key, value, sizes, name=None):
+    """value as a float64 array of its declared shape (SHAPES[key]), binding
+    the sizes of the dimensions it is the first to name; ValueError
+    otherwise, and TypeError for values that are not real numbers.  `name`
+    is the file's name for the input, where the module renamed it."""
+    name = name or key
+    array = np.asarray(value)
+    declared = SHAPES[key]
     written = "[" + ", ".join(map(str, declared)) + "]"
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is declared {written}, "
+                        "an array of real numbers")
+    array = array.astype(float, copy=False)
     if array.ndim != len(declared):
         raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}")
     for dim, size in zip(declared, array.shape):
         known = sizes.get(dim, (dim, None) if isinstance(dim, int) else None)
+        if known is None and size == 0:
+            raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}, "
+                             f"and {dim} is a size of at least 1")
         if known is None:
             sizes[dim] = (size, name)
         elif known[0] != size:
@@ -147,6 +159,18 @@ def _bind(name, value, sizes):
             raise ValueError(f"{name} has shape {array.shape}, but it is declared "
                              f"{written}{bound}")
     return array
+
+
+def _number(name, value):
+    """value as a number, as the file declares it; ValueError for an array,
+    TypeError for what is not a real number."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is a number")
+    if array.ndim:
+        raise ValueError(f"{name} has shape {array.shape}, but it is a number")
+    return float(array)
 
 
 def _main(argv):

@@ -18,13 +18,15 @@ def forward(x):
     """Return (z, cache): the output, [M], and the values backward reads."""
     sizes = {}
     x = _bind('x', x, sizes)
+    M = sizes['M'][0]
     z = np.maximum(x, 0.0)  # [M]
-    return z, (z,)
+    return z, (M, z)
 
 
 def backward(cache, dz):
     """Return the gradient (dx,) for the upstream gradient dz of z, [M]."""
-    z, = cache
+    M, z = cache
+    dz = _upstream('dz', dz, (M,), 'z')
 
     # backprop z = np.maximum(x, 0.0)
     dx = (z > 0) * dz  # [M]
@@ -36,16 +38,27 @@ def z(x):
     return forward(x)[0]
 
 
-def _bind(name, value, sizes):
-    """value as a float64 array of its declared shape, binding the sizes of
-    the dimensions it is the first to name; ValueError otherwise."""
-    array = np.asarray(value, dtype=float)
-    declared = SHAPES[name]
+def _bind(key, value, sizes, name=None):
+    """value as a float64 array of its declared shape (SHAPES[key]), binding
+    the sizes of the dimensions it is the first to name; ValueError
+    otherwise, and TypeError for values that are not real numbers.  `name`
+    is the file's name for the input, where the module renamed it."""
+    name = name or key
+    array = np.asarray(value)
+    declared = SHAPES[key]
     written = "[" + ", ".join(map(str, declared)) + "]"
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is declared {written}, "
+                        "an array of real numbers")
+    array = array.astype(float, copy=False)
     if array.ndim != len(declared):
         raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}")
     for dim, size in zip(declared, array.shape):
         known = sizes.get(dim, (dim, None) if isinstance(dim, int) else None)
+        if known is None and size == 0:
+            raise ValueError(f"{name} has shape {array.shape}, but it is declared {written}, "
+                             f"and {dim} is a size of at least 1")
         if known is None:
             sizes[dim] = (size, name)
         elif known[0] != size:
@@ -53,6 +66,28 @@ def _bind(name, value, sizes):
             raise ValueError(f"{name} has shape {array.shape}, but it is declared "
                              f"{written}{bound}")
     return array
+
+
+def _number(name, value):
+    """value as a number, as the file declares it; ValueError for an array,
+    TypeError for what is not a real number."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(array.dtype.kind, array.dtype)
+        raise TypeError(f"{name} holds {held}, but it is a number")
+    if array.ndim:
+        raise ValueError(f"{name} has shape {array.shape}, but it is a number")
+    return float(array)
+
+
+def _upstream(name, gradient, shape, output):
+    """The upstream gradient of a layer, which has the output's shape;
+    ValueError otherwise, as broadcasting would give wrong-shaped gradients."""
+    gradient = np.asarray(gradient, dtype=float)
+    if tuple(gradient.shape) != shape:
+        raise ValueError(f"{name} has shape {tuple(gradient.shape)}, but {output}, "
+                         f"the output, has shape {shape}")
+    return gradient
 
 
 def _main(argv):

@@ -25,6 +25,7 @@ def forward(W, X, y, reg):
     W = _bind('W', W, sizes)
     X = _bind('X', X, sizes)
     y = _bind('y', y, sizes)
+    reg = _number('reg', reg)
     y = _labels('y', y, sizes['C'][0])
     C = sizes['C'][0]
     N = sizes['N'][0]
@@ -110,23 +111,34 @@ def _namespace(*values):
         import array_api_compat.numpy as xp
 
         dtype, device = xp.float64, None
+    for name, value in zip(INPUTS, values):
+        # The standard converts neither text nor complex numbers to reals.
+        if isinstance(value, (str, bytes, complex)) or array_api_compat.is_array_api_obj(value) \
+                and xp.isdtype(value.dtype, "complex floating"):
+            held = "text" if isinstance(value, (str, bytes)) else "complex numbers"
+            raise TypeError(f"{name} holds {held}, but it is made of real numbers")
     return xp, dtype, device, tuple(
         (value if value.dtype == dtype else xp.astype(value, dtype))
         if array_api_compat.is_array_api_obj(value)
         else xp.asarray(value, dtype=dtype, device=device) for value in values)
 
 
-def _bind(name, array, sizes):
-    """array, checked against its declared shape, binding the sizes of the
-    dimensions it is the first to name; ValueError otherwise.  Only the
-    shape is read: a lazy array (Dask's) stays lazy."""
-    declared = SHAPES[name]
+def _bind(key, array, sizes, name=None):
+    """array, checked against its declared shape (SHAPES[key]), binding the
+    sizes of the dimensions it is the first to name; ValueError otherwise.
+    Only the shape is read: a lazy array (Dask's) stays lazy.  `name` is
+    the file's name for the input, where the module renamed it."""
+    name = name or key
+    declared = SHAPES[key]
     written = "[" + ", ".join(map(str, declared)) + "]"
     shape = tuple(array.shape)
     if len(shape) != len(declared):
         raise ValueError(f"{name} has shape {shape}, but it is declared {written}")
     for dim, size in zip(declared, shape):
         known = sizes.get(dim, (dim, None) if isinstance(dim, int) else None)
+        if known is None and size == 0:
+            raise ValueError(f"{name} has shape {shape}, but it is declared {written}, "
+                             f"and {dim} is a size of at least 1")
         if known is None:
             sizes[dim] = (size, name)
         elif known[0] != size:
@@ -134,6 +146,14 @@ def _bind(name, array, sizes):
             raise ValueError(f"{name} has shape {shape}, but it is declared "
                              f"{written}{bound}")
     return array
+
+
+def _number(name, value):
+    """value as a number, as the file declares it; ValueError for an array,
+    TypeError for what is not a real number."""
+    if tuple(value.shape):
+        raise ValueError(f"{name} has shape {tuple(value.shape)}, but it is a number")
+    return value
 
 
 def _labels(name, labels, classes):
