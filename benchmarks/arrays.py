@@ -4,6 +4,7 @@
     python benchmarks/arrays.py --size 10000  # smaller
     python benchmarks/arrays.py --block 65536 # the numpy target's block size
     python benchmarks/arrays.py --examples circuit multiply --columns "JAX vmap"
+    python benchmarks/arrays.py --numba-at 1a2b3c4  # beside the numba module of a commit
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
@@ -18,7 +19,9 @@ by hand in the peer's own array functions, as its users write it: JAX in
 jax.numpy with 64-bit floats, the inputs put on the device before timing,
 `jit(vmap(value_and_grad))` (`JAX vmap`) and jit of the value and its VJP
 with a ones cotangent (`JAX vjp`), each call waiting for its results;
-PyTorch, autograd on float64 CPU tensors made before timing.
+PyTorch, autograd on float64 CPU tensors made before timing.  `--numba-at
+REV` adds a column for the numba module generated/<example>_numba.py was
+at that git commit, to measure a change of the numba target in one run.
 """
 
 from __future__ import annotations
@@ -58,6 +61,19 @@ def numba_grad(text: str):
     return module_from_file(compile_source(text, target="numba"), "bench").grad
 
 
+def numba_at(revision: str):
+    """A column: the numba module the repository held for the example at `revision`."""
+    import subprocess
+
+    def column(stem, text, arrays):
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{revision}:generated/{stem}_numba.py"],
+            capture_output=True, text=True, check=True).stdout
+        grad = module_from_file(source, "bench_at").grad
+        return lambda: grad(*arrays)
+    return column
+
+
 def inputs(text: str) -> tuple[str, ...]:
     return module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>").INPUTS
 
@@ -88,13 +104,17 @@ JAX = ("JAX vmap", "JAX vjp")
 
 
 def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
-        only: list[str] | None = None) -> None:
-    """`only`: the columns to time beside the numpy target (default: all)."""
+        only: list[str] | None = None, revision: str | None = None) -> None:
+    """`only`: the columns to time beside the numpy target (default: all);
+    `revision`: a commit whose numba modules get a column too."""
     columns = _columns()
+    if revision and HAS_NUMBA:
+        columns[f"numba at {revision}"] = (True, numba_at(revision))
     present = [name for name, (installed, _) in columns.items()
                if installed and (only is None or name in only)]
     jax = [name for name in JAX if name in present]
-    against = [name for name in ("numpy", "numba") if jax and (name == "numpy" or name in present)]
+    against = [name for name in ("numpy", "numba", f"numba at {revision}")
+               if jax and (name == "numpy" or name in present)]
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
     print("| example | numpy ms | " + " | ".join(present)
@@ -133,9 +153,12 @@ def main() -> None:
                         help="only these examples (default: every one)")
     parser.add_argument("--columns", nargs="+", metavar="NAME", choices=list(_columns()),
                         help="only these columns beside numpy: " + ", ".join(_columns()))
+    parser.add_argument("--numba-at", metavar="REV",
+                        help="also the numba modules generated/ held at this git commit")
     args = parser.parse_args()
     examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
-    run(args.size, args.rounds, examples, block=args.block, only=args.columns)
+    only = args.columns and args.columns + [f"numba at {args.numba_at}"]
+    run(args.size, args.rounds, examples, block=args.block, only=only, revision=args.numba_at)
 
 
 if __name__ == "__main__":
