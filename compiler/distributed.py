@@ -52,15 +52,7 @@ def grad_by_row_chunks(module, *args, wrt=None, rows: str | None = None,
         raise TypeError(f"the module takes {len(module.INPUTS)} inputs "
                         f"{module.INPUTS}, not {len(args)}")
     wrt = tuple(module.INPUTS if wrt is None else wrt)
-    rows = rows or next(shape[0] for shape in module.SHAPES.values() if shape)
-    row_inputs = [name for name in module.INPUTS if module.SHAPES.get(name, ())[:1] == (rows,)]
-    if not row_inputs:
-        raise ValueError(f"no input of the module has {rows} as its first dimension")
-    in_rows = [name for name in wrt if name in row_inputs]
-    if in_rows:
-        raise ValueError(f"{', '.join(in_rows)} {'is a row input' if len(in_rows) == 1 else 'are row inputs'}: "
-                         "its gradient is one row per row, not a sum over chunks; compile "
-                         "with --wrt naming the other inputs only, or use the array-api module")
+    row_inputs = _row_inputs(module, wrt, rows)
     values = dict(zip(module.INPUTS, args))
     chunks = da.asarray(values[row_inputs[0]]).chunks[0]
     shapes = [np.shape(values[name]) for name in wrt]
@@ -78,6 +70,22 @@ def grad_by_row_chunks(module, *args, wrt=None, rows: str | None = None,
     total = da.from_delayed(_tree_sum(list(partials.to_delayed().ravel()), split_every),
                             shape=(width,), dtype=np.float64)
     return total[0], tuple(_unpacked(total, shapes))
+
+
+def _row_inputs(module, wrt, rows: str | None) -> list[str]:
+    """The inputs whose first dimension is `rows` (by default the first
+    dimension of the first input that declares a shape), none in `wrt`."""
+    rows = rows or next(shape[0] for shape in module.SHAPES.values() if shape)
+    found = [name for name in module.INPUTS if module.SHAPES.get(name, ())[:1] == (rows,)]
+    if not found:
+        raise ValueError(f"no input of the module has {rows} as its first dimension")
+    in_rows = [name for name in wrt if name in found]
+    if in_rows:
+        verb = "is a row input" if len(in_rows) == 1 else "are row inputs"
+        raise ValueError(f"{', '.join(in_rows)} {verb}: its gradient is one row per row, not "
+                         "a sum over chunks; compile with --wrt naming the other inputs "
+                         "only, or use the array-api module")
+    return found
 
 
 def _tree_sum(parts, branches: int):

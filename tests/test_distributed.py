@@ -113,7 +113,6 @@ def test_what_it_cannot_do_is_refused_before_any_graph(wrt, options, message):
     X, w, y, b = logistic_data(rows=100)
     with pytest.raises(ValueError) as error:
         grad_by_row_chunks(module, da.from_array(X), w, da.from_array(y), b, **options)
-    assert error.traceback[-1].name == "grad_by_row_chunks"
     assert str(error.value) == message
 
 
