@@ -349,3 +349,21 @@ def test_a_renamed_inputs_check_names_it_as_the_file_does(target):
         ("x", "lambda_")
     assert _raised(build("f(x: [D], lambda) = sum(x) * lambda\n", target=target).grad,
                    np.ones(2), np.ones(2)) == "ValueError: lambda has shape (2,), but it is a number"
+
+
+# -- the array API's functions take arrays -------------------------------------------
+
+@pytest.mark.parametrize("text, value, gradient", [
+    ("x: [D]\nf = sum(x) / sqrt(D)\n", 6 / np.sqrt(3), 1 / np.sqrt(3)),
+    ("x: [D]\nf = sum(x) * abs(D - 5)\n", 12.0, 2.0),
+    ("x: [D]\nc = 0.5\nf = sum(x) * max(c, 0.25)\n", 3.0, 0.5),
+    ("c = 0.5\nf = x * max(c, 0.25)\n", None, 0.5),
+])
+def test_the_array_api_module_computes_sizes_and_constants_as_arrays(text, value, gradient):
+    strict = pytest.importorskip("array_api_strict")
+    module = build(text, target="array-api")
+    for x in (np.array([1.0, 2.0, 3.0]), strict.asarray([1.0, 2.0, 3.0])):
+        got, (dx,) = module.grad(x)
+        if value is not None:
+            assert float(got) == pytest.approx(value, rel=1e-15)
+        np.testing.assert_allclose(np.asarray(dx), [gradient] * 3, rtol=1e-15)

@@ -64,9 +64,12 @@ def _print(adjoint_ir: AdjointIR, printer: StagePrinter) -> Printed:
     # The blocks are in backward order, the stages that have one among them.
     blocks, forward, backward = list(adjoint_ir.blocks), [], []
     print_stage = _shaped_stage if staged.shaped else StagePrinter.stage
+    on_numbers = staged.input_free() if printer.spec.own_values else frozenset()
     for stage in staged.stages:
         block = blocks.pop() if blocks and blocks[-1].stage is stage else None
         code, locals_ = print_stage(printer, stage, block.contributions if block else ())
+        if stage.name in on_numbers:
+            code = printer.over_numbers(stage, code)
         forward.append(code)
         if block is not None:
             backward.append(locals_)

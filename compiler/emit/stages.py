@@ -53,6 +53,7 @@ class StagePrinter:
         which the code reads the target's `own_values` (`dtype`)."""
         self.spec = TARGETS[target]
         own = {name: (names or {}).get(name, name) for name in self.spec.own_values}
+        self.own = own
         self.code = printer(target, module or self.spec.alias,
                             taken if taken is not None and self.spec.bare_calls else None, own)
         self.target, self.compact = target, compact
@@ -67,6 +68,20 @@ class StagePrinter:
         once per stage, for its forward code and its local gradients."""
         return placeholders(stage.gate, stage.operands, stage.constant, out=stage.name,
                             floats=self.compact)
+
+    def over_numbers(self, stage: Stage, code: str) -> str:
+        """The forward code of a stage that depends on no input (a size, a
+        named constant), where the target's functions take arrays only:
+        the array API's `xp.sqrt(D)` refuses the int D, so a stage that
+        calls one reads its operands as arrays of the inputs' type."""
+        module = self.code.module + "."
+        if module not in code:
+            return code
+        dtype, device = self.own["dtype"], self.own["device"]
+        arrays = [Ref(f"{module}asarray({op.name}, dtype={dtype}, device={device})")
+                  if isinstance(op, Ref) else op for op in stage.operands]
+        return self.forward(stage, placeholders(stage.gate, arrays, stage.constant,
+                                                out=stage.name, floats=self.compact))
 
     def forward(self, stage: Stage, values: dict[str, str] | None = None) -> str:
         tree = stage.gate.forward_tree(len(stage.operands), self.target, self.compact)

@@ -89,6 +89,14 @@ class StagedIR:
         python = set(self.dims)
         return {written: name for written, name in self.user_names.items() if name in python}
 
+    def input_free(self) -> frozenset[str]:
+        """The stages that depend on no input: made of sizes and constants."""
+        depends = set(self.inputs)
+        for stage in self.stages:
+            if any(isinstance(op, Ref) and op.name in depends for op in stage.operands):
+                depends.add(stage.name)
+        return frozenset(stage.name for stage in self.stages if stage.name not in depends)
+
     @property
     def gradient_inputs(self) -> tuple[str, ...]:
         return self.inputs if self.wrt is None else self.wrt
