@@ -76,28 +76,29 @@ def _emit_owned(owned: list, target: str | None, style: str,
     target = target or ("numpy" if staged.shaped else "math")
     _check_array_options(staged, target, style)
     module = context(reverse, style, target)
+    # jvp and hvp follow the lecture style's lines, whose every adjoint has
+    # a line of its own to differentiate: a compact module takes them from
+    # the lecture style's context.
+    lecture = None if not second_order else module if style == "lecture" \
+        else context(reverse, "lecture", target)
     del reverse
     if second_order:
-        lines = second_order_emit.array_lines(module, staged, target) if staged.shaped \
-            else second_order_emit.array_api_lines(module) if target == "array-api" \
-            else second_order_emit.numba_lines(module) if target == "numba" \
-            else second_order_emit.scalar_lines(module, target)
-        module = with_second_order(module, staged, lines, second_order, target, style)
+        lines = second_order_emit.array_lines(lecture, staged, target) if staged.shaped \
+            else second_order_emit.array_api_lines(lecture) if target == "array-api" \
+            else second_order_emit.numba_lines(lecture) if target == "numba" \
+            else second_order_emit.scalar_lines(lecture, target)
+        module = with_second_order(module, staged, lines, second_order, target)
+        if lecture is not module:
+            # The lecture's lines call the target's module by name (`math.exp`),
+            # where the compact style may import bare names alone.
+            module = dataclasses.replace(module, imports=module.imports + tuple(
+                line for line in lecture.imports if line not in module.imports))
     del staged
     return render(module, target)
 
 
-SECOND_ORDER_TARGETS = ("math", "numpy", "numba", "array-api")
-"""The targets whose modules carry jvp, hvp and hessian so far."""
-
-
-def with_second_order(module, staged: StagedIR, lines, kinds, target: str, style: str = "lecture"):
+def with_second_order(module, staged: StagedIR, lines, kinds, target: str):
     """The module's context with jvp (and hvp, hessian) added (§10)."""
-    if target not in SECOND_ORDER_TARGETS or style != "lecture":
-        raise GradcError(f"--{kinds[-1]} is written in the lecture style: compile without "
-                         f"--style {style}" if style != "lecture" else
-                         f"--{kinds[-1]} is written for the "
-                         f"{', '.join(SECOND_ORDER_TARGETS)} targets, not yet {target}")
     values = {*staged.inputs, *(stage.name for stage in staged.stages), *staged.dims}
     taken = values | {adjoint_name(name) for name in values} | set(module.names.values())
     return dataclasses.replace(module, second_order=second_order_emit.second_order(

@@ -91,6 +91,19 @@ def test_each_tangent_is_named_after_its_value_and_follows_a_comment():
     assert "    return f, (dx, dy), (t_dx, t_dy)\n" in source
 
 
+@pytest.mark.parametrize("target", ["math", "numpy"])
+def test_the_compact_style_gets_the_lecture_styles_jvp_and_hvp(target):
+    lecture = build(STAGED, target=target, second_order=("jvp", "hvp"))
+    compact = build(STAGED, target=target, style="compact", second_order=("jvp", "hvp"))
+    for point in ((0.3, -0.7), (-2.0, 1.5)):
+        assert compact.hvp(*point, v_x=0.5, v_y=2.0) == lecture.hvp(*point, v_x=0.5, v_y=2.0)
+        assert compact.hessian(*point) == lecture.hessian(*point)
+    plain = compile_source(STAGED, target=target, style="compact")
+    with_hvp = compile_source(STAGED, target=target, style="compact", second_order=("jvp", "hvp"))
+    # The compact module's own functions are as before; only imports may grow.
+    assert plain.split("\nINPUTS")[1].split("\ndef _main")[0] in with_hvp
+
+
 def test_a_direction_whose_name_the_file_uses_is_refused():
     from compiler.errors import GradcError
 
