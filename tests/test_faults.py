@@ -367,3 +367,12 @@ def test_the_array_api_module_computes_sizes_and_constants_as_arrays(text, value
         if value is not None:
             assert float(got) == pytest.approx(value, rel=1e-15)
         np.testing.assert_allclose(np.asarray(dx), [gradient] * 3, rtol=1e-15)
+
+
+def test_a_negated_adjoint_is_subtracted_where_gradients_add():
+    code = compile_source((EXAMPLES / "arrays" / "dense_bce.txt").read_text(encoding="utf-8"))
+    assert "    dz = dz - dnegz  # [H]\n" in code and "+ -" not in code
+    module = build("x: [D]\nf = sum(exp(x) - x)\n")
+    value, (dx,) = module.grad(np.array([0.0, 1.0]))
+    want, = central_differences(lambda x: np.sum(np.exp(x) - x), [np.array([0.0, 1.0])], None)
+    np.testing.assert_allclose(dx, want, rtol=1e-8)

@@ -80,10 +80,10 @@ def backward(cache, dl=1.0):
     dnegz = (xp.exp(xp.minimum(negz, 0)) / (1 + xp.exp(-xp.abs(negz)))) * dsoftpnegz  # [H]
 
     # backprop negz = -z
-    dz = dz + -dnegz  # [H]
+    dz = dz - dnegz  # [H]
 
     # backprop negy = -y
-    dy = dy + -dnegy  # [H]
+    dy = dy - dnegy  # [H]
 
     # backprop z = Wx + b
     dWx = dz  # [H]

@@ -74,10 +74,10 @@ def backward(cache, dl=1.0):
     dnegz = (np.exp(np.minimum(negz, 0)) / (1 + np.exp(-np.abs(negz)))) * dsoftpnegz  # [H]
 
     # backprop negz = -z
-    dz = dz + -dnegz  # [H]
+    dz = dz - dnegz  # [H]
 
     # backprop negy = -y
-    dy = dy + -dnegy  # [H]
+    dy = dy - dnegy  # [H]
 
     # backprop z = Wx + b
     dWx = dz  # [H]
