@@ -112,45 +112,70 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
             target: str = "math") -> TemplateContext:
     """The one context of every module: a file of numbers and a file that
     declares shapes go through the same printers, terms and template."""
-    staged = adjoint_ir.staged
-    spec = TARGETS[target]
-    compact = style == "compact"
+    staged, spec = adjoint_ir.staged, TARGETS[target]
     # The module's own names come last, around every name of the formula's.
     names = own_names(staged, spec)
-    # Gate code calls its module as the table spells it (`np.`); a formula
-    # with a value of that name moves the module's name, and the printer
-    # prints the rows' trees with it (naming.py).
-    printer = StagePrinter(target, compact, taken(staged) | frozenset(names.values())
-                           if compact and spec.bare_calls else None, module=names[spec.alias],
-                           names=names)
+    printer = _printer(staged, spec, style, names)
     printed = _print(adjoint_ir, printer)
     terms = _terms(adjoint_ir, printed, printer, names)
-    cached_names = cached(staged, printer.reads.union(
-        *(term.reads for block in terms for term in block if term.local is None),
-        zero_arrays(adjoint_ir), upstream_sizes(staged)) if staged.shaped else printer.reads)
-    # The compact lines cost a tenth of the compile time of a big formula:
-    # worked out only where they are written.
-    compact_backward = compact_lines(adjoint_ir.blocks, printed.locals,
-                                     adjoint_name(staged.output), staged.inputs,
-                                     spec.gradients_as_code) \
-        if (compact or spec.blocked) and not staged.shaped else None
+    cached_names = _cached(adjoint_ir, printer, terms)
+    compact = _compact(adjoint_ir, printed, style, spec)
     result = TemplateContext(
         **module_fields(staged, spec, printer, names),
         forward_lines=_forward_lines(staged, printed),
-        **_backward_fields(adjoint_ir, printed, terms, style, spec, compact_backward),
+        **_backward_fields(adjoint_ir, printed, terms, style, spec, compact),
         **interface_fields(adjoint_ir, cached_names, names, names[spec.alias]),
-        **_returns(adjoint_ir, printed, compact_backward if compact else None, cached_names),
-        **_block_fields(adjoint_ir, spec, printer, printed, compact_backward, names["np"]),
+        **_returns(adjoint_ir, printed, compact if style == "compact" else None, cached_names),
+        **_block_fields(adjoint_ir, spec, printer, printed, compact, names["np"]),
         **loop_fields(adjoint_ir),
         **shaped_fields(staged, names, cached_names),
         # Kept where a tool runs them (an array module's trace); a big file
         # of numbers frees them once its lines are written.
         terms=tuple(block for block in terms if block) if staged.shaped else (),
     )
-    if spec.disk_cache:
-        digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
-        result = dataclasses.replace(result, home=f"_gradc_{staged.output}_{digest}")
-    return result
+    return _homed(result, spec, staged.output)
+
+
+def _printer(staged: StagedIR, spec, style: str, names: dict[str, str]) -> StagePrinter:
+    """Gate code calls its module as the module names it (`np_` where the
+    formula has a value `np`, naming.py); the compact style of a target
+    that asks for it calls functions by their bare names where they are free."""
+    bare = spec.bare_calls and style == "compact"
+    return StagePrinter(spec.name, style == "compact",
+                        taken(staged) | frozenset(names.values()) if bare else None,
+                        module=names[spec.alias], names=names)
+
+
+def _cached(adjoint_ir: AdjointIR, printer: StagePrinter, terms) -> tuple[str, ...]:
+    """What forward caches: what the printed terms read, an array input
+    without a gradient, whose zeros take its shape, and the sizes backward
+    checks a layer's upstream gradient against."""
+    if not adjoint_ir.staged.shaped:
+        return cached(adjoint_ir.staged, printer.reads)
+    reads = printer.reads.union(*(term.reads for block in terms for term in block
+                                  if term.local is None), zero_arrays(adjoint_ir),
+                                upstream_sizes(adjoint_ir.staged))
+    return cached(adjoint_ir.staged, reads)
+
+
+def _compact(adjoint_ir: AdjointIR, printed: Printed, style: str, spec) -> Compact | None:
+    """The compact style's lines, where they are written: the compact
+    style, and a blocked target's grad.  They cost a tenth of the compile
+    time of a big formula."""
+    staged = adjoint_ir.staged
+    if staged.shaped or not (style == "compact" or spec.blocked):
+        return None
+    return compact_lines(adjoint_ir.blocks, printed.locals, adjoint_name(staged.output),
+                         staged.inputs, spec.gradients_as_code)
+
+
+def _homed(result: TemplateContext, spec, output: str) -> TemplateContext:
+    """A disk-caching target's module names its compiled code after the
+    rest of the context, so the same in every process."""
+    if not spec.disk_cache:
+        return result
+    digest = hashlib.sha256(repr(result).encode("utf-8")).hexdigest()[:16]
+    return dataclasses.replace(result, home=f"_gradc_{output}_{digest}")
 
 
 def _forward_lines(staged: StagedIR, printed: Printed) -> tuple[str, ...]:
@@ -183,12 +208,16 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
             tuple(seeded_line(term, seed, spec.accumulate) for term in block)
             for block in terms)) if lecture_grad else blocks,
         "fused_grad": fused,
-        # A number times the seed keeps the seed, so grad sets it.  Only the
-        # output's own block, the first, reads the seed.
-        "seed_line": f"{seed} = 1.0" if style != "compact" and any(
-            term.upstream == seed and term.local is not None and term.local.number is not None
-            for term in (terms[0] if terms else ())) else "",
+        "seed_line": _seed_line(terms, seed) if style != "compact" else "",
     }
+
+
+def _seed_line(terms, seed: str) -> str:
+    """A number times the seed keeps the seed, so grad sets it.  Only the
+    output's own block, the first, reads the seed."""
+    return f"{seed} = 1.0" if any(
+        term.upstream == seed and term.local is not None and term.local.number is not None
+        for term in (terms[0] if terms else ())) else ""
 
 
 def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: Printed,
