@@ -28,11 +28,11 @@ time; `vs numpy` is the one-thread numpy column's time over the column's
 (the goals: 0.8 for one worker, 1.3 for two), and `per core` that divided
 by the workers.
 
-`CPU s` is the processor time the call took in this process and the
-cluster's (the scheduler runs in this process), and its last column the
-one-thread numpy column's over it: the share of a core's work each
-processor second of the column does, which the machine's other load
-changes less than the seconds on the clock.
+`CPU s` is the processor time the call took in this process and, for a
+Dask column, the cluster's (the scheduler runs in this process), and its
+last column the one-thread numpy column's over it: the share of a core's
+work each processor second of the column does, which the machine's other
+load changes less than the seconds on the clock.
 
 Where the time of a row-chunk call goes, from the workers' own task records
 (dask.distributed.get_task_stream) of one more call: `busy` is the share of
@@ -60,14 +60,14 @@ from dask_logistic import compiled, dataset  # noqa: E402
 from compiler.distributed import grad_by_row_chunks  # noqa: E402
 
 
-def cpu_seconds() -> float:
-    """The processor time of this process and its children (the cluster's
-    workers and nannies), user and system, so far."""
+def cpu_seconds(children: bool) -> float:
+    """The processor time of this process, and with `children` of the
+    cluster's workers and nannies too, user and system, so far."""
     import psutil
 
     here = psutil.Process()
     total = 0.0
-    for process in [here, *here.children(recursive=True)]:
+    for process in [here, *(here.children(recursive=True) if children else ())]:
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
@@ -79,17 +79,20 @@ def cpu_seconds() -> float:
 def interleaved(calls: dict, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
     """Each call's minimum seconds and minimum processor seconds over
     `rounds` rounds of one call each, in turn, so that a busy moment of the
-    machine falls on all of them."""
+    machine falls on all of them.  A call named for a cluster ("worker")
+    counts the cluster's processes' time too; the others, this process's
+    alone, not the idle cluster's."""
     best = dict.fromkeys(calls, float("inf"))
     cpu = dict.fromkeys(calls, float("inf"))
     for call in calls.values():
         call()
     for _ in range(rounds):
         for name, call in calls.items():
-            start, start_cpu = time.perf_counter(), cpu_seconds()
+            children = "worker" in name
+            start, start_cpu = time.perf_counter(), cpu_seconds(children)
             call()
             best[name] = min(best[name], time.perf_counter() - start)
-            cpu[name] = min(cpu[name], cpu_seconds() - start_cpu)
+            cpu[name] = min(cpu[name], cpu_seconds(children) - start_cpu)
     return best, cpu
 
 
