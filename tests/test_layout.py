@@ -119,3 +119,16 @@ def test_the_text_reading_rule_can_fail():
 
 def test_no_array_twin_remains_in_the_back_end():
     assert sorted(path.name for path in (PACKAGE / "emit").glob("array*")) == []
+
+
+ARRAY_TWINS_LEFT = {"checker/array_checking.py"}
+"""The comparison for files that declare shapes: its points (the module's
+forward and backward at random arrays) and its scale (the array's largest
+SymPy entry) are not yet the scalar comparison's (the trace's stages and
+terms)."""
+
+
+def test_no_module_is_an_array_twin_but_the_one_listed():
+    found = {path.relative_to(PACKAGE).as_posix() for path in MODULES
+             if path.name.startswith("array_")}
+    assert found == ARRAY_TWINS_LEFT
