@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.emit import second_order as second_order_emit
 from compiler.build import build, passes_of, without_cyclic_gc
 from compiler.passes.adjoint import AdjointIR, adjoint_name
-from compiler.passes.tangent import tangent
 from compiler.emit.context import STYLES, context
 from compiler.errors import GradcError
 from compiler.emit.render import TARGET_NAMES, render
@@ -83,6 +81,10 @@ def _emit_owned(owned: list, target: str | None, style: str,
         else context(reverse, "lecture", target)
     del reverse
     if second_order:
+        # Imported here: a module without jvp and hvp, the common case,
+        # does not pay for loading the tangent pass and its printers.
+        from compiler.emit import second_order as second_order_emit
+
         lines = second_order_emit.array_lines(lecture, staged, target) if staged.shaped \
             else second_order_emit.array_api_lines(lecture) if target == "array-api" \
             else second_order_emit.numba_lines(lecture) if target == "numba" \
@@ -99,6 +101,9 @@ def _emit_owned(owned: list, target: str | None, style: str,
 
 def with_second_order(module, staged: StagedIR, lines, kinds, target: str):
     """The module's context with jvp (and hvp, hessian) added (§10)."""
+    from compiler.emit import second_order as second_order_emit
+    from compiler.passes.tangent import tangent
+
     values = {*staged.inputs, *(stage.name for stage in staged.stages), *staged.dims}
     taken = values | {adjoint_name(name) for name in values} | set(module.names.values())
     return dataclasses.replace(module, second_order=second_order_emit.second_order(
