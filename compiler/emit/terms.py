@@ -13,8 +13,6 @@ analysis (`[H, N] @ [N, D] -> [H, D]`).
 
 from __future__ import annotations
 
-import re
-
 from typing import NamedTuple
 
 from compiler.emit.stages import Local, StagePrinter
@@ -62,7 +60,6 @@ def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> T
 
 
 _new_term = tuple.__new__
-_NEGATED = re.compile(r"-(\w+)")
 
 
 def line(term: Term, accumulate: str) -> str:
@@ -70,10 +67,9 @@ def line(term: Term, accumulate: str) -> str:
     negated adjoint is subtracted, as a person writes it: `dz = dz - dnegz`,
     not `dz = dz + -dnegz`."""
     name = adjoint_name(term.target)
-    negated = _NEGATED.fullmatch(term.code)
-    if not term.first and negated and accumulate.endswith(" + {1}"):
+    if not term.first and term.code == "-" + term.upstream and accumulate.endswith(" + {1}"):
         accumulate, term = accumulate[:-len(" + {1}")] + " - {1}", term._replace(
-            code=negated.group(1))
+            code=term.upstream)
     code = f"{name} = {term.code}" if term.first else accumulate.format(name, term.code)
     return f"{code}  # {term.note}" if term.note else code
 
