@@ -41,8 +41,6 @@ class SecondOrder:
     call: str
     """`x, y`: the point, as hessian passes it on."""
     output: str
-    directions: str
-    """`(v_x, v_y)`, for the docstrings."""
     jvp_lines: tuple[str, ...]
     jvp_result: str
     hvp_lines: tuple[str, ...]
@@ -129,11 +127,9 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
     return SecondOrder(
-        params=params + ", *, " + ", ".join(f"{direction}=0.0"
-                                            for direction in directions.values()),
+        params=_signature(params, directions.values()),
         call=params,
         output=staged.output,
-        directions=_tuple(directions.values()),
         jvp_lines=forward,
         jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
         hvp_lines=hvp_lines,
@@ -154,6 +150,15 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
         if with_hvp else (),
         wrt_params=_tuple(staged.gradient_inputs),
     )
+
+
+def _signature(params: str, directions) -> str:
+    """`x, y, *, v_x=0.0, v_y=0.0`; the directions on a line of their own
+    when one line would be long (`def hvp(` is eight characters)."""
+    keywords = ", ".join(f"{direction}=0.0" for direction in directions)
+    if len(params) + len(keywords) + 16 <= 90:
+        return f"{params}, *, {keywords}"
+    return f"{params}, *,\n        {keywords}"
 
 
 def _tuple(names) -> str:

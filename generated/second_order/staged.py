@@ -110,8 +110,8 @@ def f(x, y):
 
 def jvp(x, y, *, v_x=0.0, v_y=0.0):
     """Return (f, df): the value and its derivative along the
-    direction (v_x, v_y), each in its input's shape (0: that input
-    stays put), in one forward sweep: each stage followed by its tangent."""
+    direction, in one forward sweep: each stage followed by its tangent.
+    Each direction has its input's shape; one left out is 0."""
     sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     # tangent of sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     t_sigy = ((1 - sigy) * sigy) * v_y
@@ -140,10 +140,11 @@ def jvp(x, y, *, v_x=0.0, v_y=0.0):
 
 
 def hvp(x, y, *, v_x=0.0, v_y=0.0):
-    """Return (f, (dx, dy), (t_dx, t_dy)): the value, the
-    gradient, and the Hessian times the direction (v_x, v_y), each in
-    its input's shape.  Forward over reverse: one forward sweep and one
-    backward sweep, each line followed by its tangent."""
+    """Return (f, gradient, product): the value, the gradient and the
+    Hessian times the direction, each entry in its input's shape.  Forward
+    over reverse: one forward sweep and one backward sweep, each line
+    followed by its tangent; the product is the gradient's tangent,
+    (t_dx, t_dy)."""
     sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     # tangent of sigy = 1.0 / (1 + math.exp(-y)) if y >= 0.0 else math.exp(y) / (1 + math.exp(y))
     t_sigy = ((1 - sigy) * sigy) * v_y
@@ -211,9 +212,9 @@ def hvp(x, y, *, v_x=0.0, v_y=0.0):
 
 
 def hessian(x, y):
-    """Return (f, (dx, dy), H): the value, the gradient, and the
-    symmetric matrix of second derivatives as a tuple of rows, in the order
-    of (dx, dy): hvp along each input's unit direction."""
+    """Return (f, gradient, H): the value, the gradient (dx, dy)
+    and the symmetric matrix of second derivatives as a tuple of rows in
+    the gradient's order: hvp along each input's unit direction."""
     return _hessian(
         hvp(x, y, v_x=1.0),
         hvp(x, y, v_y=1.0),

@@ -173,10 +173,11 @@ def _number(name, value):
     return float(array)
 
 
-def jvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b2=0.0, v_Y=0.0, v_reg=0.0):
+def jvp(X, W1, b1, W2, b2, Y, reg, *,
+        v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b2=0.0, v_Y=0.0, v_reg=0.0):
     """Return (loss, dloss): the value and its derivative along the
-    direction (v_X, v_W1, v_b1, v_W2, v_b2, v_Y, v_reg), each in its input's shape (0: that input
-    stays put), in one forward sweep: each stage followed by its tangent."""
+    direction, in one forward sweep: each stage followed by its tangent.
+    Each direction has its input's shape; one left out is 0."""
     sizes = {}
     X = _bind('X', X, sizes)
     W1 = _bind('W1', W1, sizes)
@@ -253,11 +254,13 @@ def jvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b
     return loss, t_loss
 
 
-def hvp(X, W1, b1, W2, b2, Y, reg, *, v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b2=0.0, v_Y=0.0, v_reg=0.0):
-    """Return (loss, (dX, dW1, db1, dW2, db2, dY, dreg), (t_dX, t_dW1, t_db1, t_dW2, t_db2, t_dY, t_dreg)): the value, the
-    gradient, and the Hessian times the direction (v_X, v_W1, v_b1, v_W2, v_b2, v_Y, v_reg), each in
-    its input's shape.  Forward over reverse: one forward sweep and one
-    backward sweep, each line followed by its tangent."""
+def hvp(X, W1, b1, W2, b2, Y, reg, *,
+        v_X=0.0, v_W1=0.0, v_b1=0.0, v_W2=0.0, v_b2=0.0, v_Y=0.0, v_reg=0.0):
+    """Return (loss, gradient, product): the value, the gradient and the
+    Hessian times the direction, each entry in its input's shape.  Forward
+    over reverse: one forward sweep and one backward sweep, each line
+    followed by its tangent; the product is the gradient's tangent,
+    (t_dX, t_dW1, t_db1, t_dW2, t_db2, t_dY, t_dreg)."""
     sizes = {}
     X = _bind('X', X, sizes)
     W1 = _bind('W1', W1, sizes)
