@@ -252,3 +252,13 @@ def test_every_target_agrees_with_math_on_kinks_and_stable_forms():
                 assert float(mine) == pytest.approx(theirs, rel=1e-12, abs=1e-14), module
             assert float(module.jvp(*point, **direction)[1]) == pytest.approx(
                 reference.jvp(*point, **direction)[1], rel=1e-13, abs=1e-14)
+
+
+def test_a_subtracting_backward_line_has_a_subtracting_tangent():
+    from compiler.emit.second_order import Lines, _line_tangent
+
+    lines = Lines(forward=(), blocks=(), seed_line="", zero_lines=(), module="math")
+    live, names = {"dz": "t_dz"}, {"dx": "t_dx", "dy": "t_dy"}
+    assert _line_tangent("dx -= 2.0 * dz", live, names, lines) == ["t_dx = -(2.0 * t_dz)"]
+    assert _line_tangent("dx -= y * dz", live, names, lines) == ["t_dx -= y * t_dz"]
+    assert _line_tangent("dy = dy - dz", live, names, lines) == ["t_dy = -t_dz"]

@@ -232,6 +232,11 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[t
     return _without_unread(out, tangent_names, set(products)), _tuple(products)
 
 
+def _grouped(code: str) -> str:
+    """Code as the operand of a unary minus."""
+    return code if code.isidentifier() else f"({code})"
+
+
 def _without_unread(lines: list[str], tangent_names: set[str], returned: set[str]) -> tuple:
     """The lines without the tangents nothing reads: hvp returns H·v, not
     the output's tangent, so the tangents that lead only there (the data
@@ -278,10 +283,12 @@ def _line_tangent(line: str, live: dict[str, str], names: dict[str, str],
     if isinstance(statement, ast.AugAssign):
         if tangent is None:
             return []
+        operator = "-" if isinstance(statement.op, ast.Sub) else "+"
         if target in live:
-            return [f"{name} += {tangent}{comment}"]
+            return [f"{name} {operator}= {tangent}{comment}"]
         live[target] = name
-        return [f"{name} = {tangent}{comment}"]
+        first = f"-{_grouped(tangent)}" if operator == "-" else tangent
+        return [f"{name} = {first}{comment}"]
     if tangent is None:
         live.pop(target, None)
         return []
