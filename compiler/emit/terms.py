@@ -62,14 +62,14 @@ def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> T
 _new_term = tuple.__new__
 
 
-def line(term: Term, accumulate: str) -> str:
+def line(term: Term, accumulate: str, negated: str | None = None) -> str:
     """`dx = term`, or the target's accumulation, and the term's note.  A
-    negated adjoint is subtracted, as a person writes it: `dz = dz - dnegz`,
-    not `dz = dz + -dnegz`."""
+    term that is an adjoint negated (`negated`: that adjoint) is subtracted
+    where gradients add, as a person writes it: `dz = dz - dnegz`, not
+    `dz = dz + -dnegz`."""
     name = adjoint_name(term.target)
-    if not term.first and term.code == "-" + term.upstream and accumulate.endswith(" + {1}"):
-        accumulate, term = accumulate[:-len(" + {1}")] + " - {1}", term._replace(
-            code=term.upstream)
+    if negated is not None and not term.first and accumulate.endswith(" + {1}"):
+        accumulate, term = accumulate[:-len(" + {1}")] + " - {1}", term._replace(code=negated)
     code = f"{name} = {term.code}" if term.first else accumulate.format(name, term.code)
     return f"{code}  # {term.note}" if term.note else code
 
@@ -103,7 +103,16 @@ class ShapedTerms:
             term = self._product(contribution)
         code, note = self._summed(contribution, term)
         term = term._replace(code=code, note=note)
-        return term._replace(line=line(term, self.accumulate))
+        return term._replace(line=line(term, self.accumulate, self._negated(contribution, local)))
+
+    def _negated(self, contribution: Contribution, local: Local | None) -> str | None:
+        """The upstream, when the term is the upstream negated, read from
+        the row's rule (`-{g}`) and no broadcasting sum around it."""
+        if local is not None or contribution.summed != ((), ()):
+            return None
+        stage = contribution.stage
+        rule = stage.gate.vjp_tree(contribution.index, contribution.ranks, self.printer.target)
+        return contribution.upstream if rule == _NEGATED_UPSTREAM else None
 
     def _product(self, contribution: Contribution) -> Term:
         """The row's rule for the operands' ranks, filled with the stage's
@@ -158,6 +167,7 @@ class ShapedTerms:
 
 
 _SIZES = {"shape_a", "size_a", "axis_a"}
+_NEGATED_UPSTREAM = expr.UnaryOp("-", expr.Field("g"))
 
 
 def _shape_fields(shape: tuple[str, ...], axis: int | None) -> dict[str, str]:
