@@ -262,3 +262,38 @@ def test_a_subtracting_backward_line_has_a_subtracting_tangent():
     assert _line_tangent("dx -= 2.0 * dz", live, names, lines) == ["t_dx = -(2.0 * t_dz)"]
     assert _line_tangent("dx -= y * dz", live, names, lines) == ["t_dx -= y * t_dz"]
     assert _line_tangent("dy = dy - dz", live, names, lines) == ["t_dy = -t_dz"]
+
+
+def _random_formula_cases():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from test_random_formulas import NAMES, SYMBOLS, formulas
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(formulas(), st.tuples(*[st.floats(-1.5, 1.5) for _ in NAMES]),
+           st.sampled_from(["math", "numpy"]))
+    def check(formula, values, target):
+        text, expr = formula
+        module = build(text, target=target, second_order=("jvp", "hvp"))
+        point = dict(zip(NAMES, values))
+        args = [point[name] for name in module.INPUTS]
+        symbols = [SYMBOLS[name] for name in module.INPUTS]
+        subs = {s: sp.Float(point[name], 30) for s, name in zip(symbols, module.INPUTS)}
+        direction = {f"v_{name}": 0.5 - 0.4 * k for k, name in enumerate(module.INPUTS)}
+        v = list(direction.values())
+        _, product = module.jvp(*args, **direction)
+        exact = sp.sympify(sum(sp.diff(expr, s) * x for s, x in zip(symbols, v)))
+        assert float(product) == pytest.approx(float(exact.evalf(30, subs=subs)),
+                                               rel=1e-8, abs=1e-8), text
+        _, _, products = module.hvp(*args, **direction)
+        for s, got in zip(symbols, products):
+            exact = sp.sympify(sum(sp.diff(expr, s, other) * x for other, x in zip(symbols, v)))
+            assert float(got) == pytest.approx(float(exact.evalf(30, subs=subs)),
+                                               rel=1e-7, abs=1e-7), (text, s)
+    return check
+
+
+def test_random_formulas_jvp_and_hvp_match_sympy():
+    _random_formula_cases()()

@@ -139,14 +139,15 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
         gradients=_tuple(gradient_names),
         products=products,
         hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions.values())
-        if with_hvp and numbers_only else (),
+        if with_hvp and numbers_only and params else (),
         names=names,
         array_directions=lines.shape_of is not None,
         kernels=lines.kernels,
         loop_names=(*staged.inputs, *directions.values()),
         loop_literal=_tuple((*staged.inputs, *directions.values())),
         jvp_outputs=(staged.output, output_tangent),
-        hvp_outputs=(staged.output, *gradient_names, *products[1:-1].rstrip(",").split(", "))
+        hvp_outputs=(staged.output, *gradient_names,
+                     *(name.rstrip(",") for name in _names_of(products)))
         if with_hvp else (),
         wrt_params=_tuple(staged.gradient_inputs),
     )
@@ -156,6 +157,10 @@ def _signature(params: str, directions) -> str:
     """`x, y, *, v_x=0.0, v_y=0.0`; the directions on a line of their own
     when one line would be long (`def hvp(` is eight characters)."""
     keywords = ", ".join(f"{direction}=0.0" for direction in directions)
+    if not keywords:
+        return params
+    if not params:
+        return f"*, {keywords}"
     if len(params) + len(keywords) + 16 <= 90:
         return f"{params}, *, {keywords}"
     return f"{params}, *,\n        {keywords}"
@@ -164,6 +169,11 @@ def _signature(params: str, directions) -> str:
 def _tuple(names) -> str:
     names = list(names)
     return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _names_of(code: str) -> tuple[str, ...]:
+    """The names of a tuple display that `_tuple` wrote."""
+    return tuple(name for name in code[1:-1].split(", ") if name.rstrip(","))
 
 
 def _moves(tangents: TangentIR, name: str) -> bool:
