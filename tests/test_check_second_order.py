@@ -70,3 +70,57 @@ def test_check_jvp_of_a_layer_compares_its_whole_output():
     names = [row.name for row in report.points[0].rows]
     assert names[-1] == "jvp" and not any(name.startswith("hvp") for name in names)
     assert report.points[0].rows[-1].shape == ("H",)
+
+
+MATRIX = "W: [2, 3]\nx: [3]\nloss = sum(σ(W @ x))\n"
+SOFTMAX = "z: [N, C]\ny: [N, C]\nloss = -sum(y * log_softmax(z, axis=1))\n"
+
+
+@pytest.mark.parametrize("text", [MATRIX, SOFTMAX])
+def test_check_hvp_on_arrays_compares_every_entry_with_sympy(text):
+    report = check(text, points=2, second_order=("jvp", "hvp"))
+    assert report.ok and report.sympy == "used"
+    for point in report.points:
+        rows = {row.name: row for row in point.rows}
+        assert rows["jvp"].sympy is not None and rows["jvp"].fd is not None
+        for name in report.inputs:
+            row = rows[f"hvp {name}"]
+            assert row.verdict == "ok" and row.sympy is not None and row.fd is not None
+            assert row.entries == rows[name].entries
+            assert abs(row.generated - row.sympy) <= 1e-9 * max(1.0, abs(row.sympy))
+
+
+def test_check_hvp_of_a_layer_compares_each_jvp_entry_with_sympy():
+    report = check("W: [H, D]\nx: [D]\nb: [H]\nz = tanh(W @ x + b)\n", points=1,
+                   second_order=("jvp", "hvp"))
+    row = report.points[0].rows[-1]
+    assert report.ok and row.name == "jvp"
+    assert row.entries == dict(report.dims)["H"] and row.sympy is not None
+
+
+def test_a_broken_forward_rule_fails_a_sympy_row_of_an_array_file(monkeypatch, tmp_path, capsys):
+    original = Gate.jvp_tree
+
+    def doubled(self, index, count, ranks=(), target="math", compact=False):
+        tree = original(self, index, count, ranks, target, compact)
+        return BinOp("*", Number("2"), tree) if self.name == "sigmoid" else tree
+
+    monkeypatch.setattr(Gate, "jvp_tree", doubled)
+    report = check(MATRIX, points=1, second_order=("jvp", "hvp"))
+    failing = {row.name: row for _, row in report.failures}
+    assert set(failing) == {"jvp", "hvp W", "hvp x"}
+    for row in failing.values():
+        assert "SymPy gives" in row.reason and "central differences give" in row.reason
+    formula = tmp_path / "broken.txt"
+    formula.write_text(MATRIX, encoding="utf-8")
+    assert main(["check", str(formula), "--hvp", "--points", "1"]) == 1
+    out = capsys.readouterr().out
+    assert [line[2:].split("  ")[0] for line in out.splitlines() if line.startswith("> ")] == [
+        "jvp", "hvp W", "hvp x"]
+
+
+def test_check_hvp_on_arrays_without_sympy_says_why():
+    report = check(MATRIX, points=1, second_order=("jvp", "hvp"), sympy_timeout=0)
+    rows = {row.name: row for row in report.points[0].rows}
+    assert report.ok and report.sympy.startswith("skipped")
+    assert rows["hvp W"].sympy is None and rows["hvp W"].fd is not None

@@ -112,6 +112,24 @@ class Oracle:
                            list(self.output.entries + gradient), modules="mpmath",
                            cse=lambda exprs: (shared, exprs))
 
+    def compile_directional(self, directed: list[bool]) -> Callable:
+        """One mpmath function of the symbols, a tangent per directed input
+        entry, then the selectors, that returns the gradient times the
+        tangents, ∇f · v, then the gradient of ∇f · v by every symbol: by
+        the input entries, the Hessian times v; by a layer's upstream
+        entries, the output's derivative along v (the value being linear
+        in the upstream)."""
+        inputs = self.symbols[:self.entries]
+        shared, gradient = differentiate(self.value, inputs)
+        tangents = [sp.Symbol(f"_v{k}", real=True) for k in range(sum(directed))]
+        along = iter(tangents)
+        directional = sp.Add(*(g * next(along) for g, chosen in zip(gradient, directed)
+                               if chosen))
+        steps, second = reverse(shared, directional, self.symbols, "_e")
+        return sp.lambdify(self.symbols + tuple(tangents) + self._selectors(),
+                           [directional, *second], modules="mpmath",
+                           cse=lambda exprs: (steps, exprs))
+
     def kinks(self, tied: list[Switch], owners) -> tuple[tuple[str, ...], frozenset[str]]:
         """A message per kinked gate (by its place in the file), and the
         inputs its operands depend on; `owners` is (input, entries) in order."""
@@ -215,8 +233,16 @@ def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
     SymPy tens of seconds for a two-layer network at sizes 2..5; shared,
     it takes one.  Returns the subexpressions (the values', then the
     derivatives') and the derivatives over them."""
-    names = iter(_names("_c"))
-    shared, (root,) = sp.cse([value], symbols=names)
+    shared, (root,) = sp.cse([value], symbols=_names("_c"))
+    return reverse(shared, root, wanted)
+
+
+def reverse(shared: list, root: sp.Expr, wanted, prefix: str = "_d") -> tuple[list, tuple]:
+    """`differentiate` over subexpressions already shared: `root` and
+    each of `shared`'s expressions may use the symbols of those listed
+    before it.  The derivatives' subexpressions are named `prefix` and
+    the symbol they differentiate by, so that a second pass over the
+    first one's output (a prefix of its own) names nothing twice."""
     # A condition (a label's Eq, which cse may share) has no derivative:
     # nothing flows through it.
     known = set(wanted) | {symbol for symbol, expr in shared
@@ -232,7 +258,7 @@ def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
     # cse lists a subexpression after those it uses: reversed, every user
     # of a subexpression comes before it, so its paths are complete.
     for symbol, expr in reversed(shared):
-        through = sp.Symbol(f"_d{symbol.name}")
+        through = sp.Symbol(f"{prefix}{symbol.name}")
         steps.append((through, sp.Add(*paths.pop(symbol, ()))))
         if symbol in known:
             reach(expr, through)

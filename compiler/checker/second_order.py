@@ -121,52 +121,113 @@ def _rows(probe: Probe, drawn: Drawn, v, sympy, rtol, atol, why: str) -> tuple[R
 
 # -- arrays ----------------------------------------------------------------------
 
-def array_second_order(module, staged, point, report: PointReport, rng: random.Random,
-                       magnitude: float, rtol: float, atol: float) -> PointReport:
-    """An array file's point with rows for jvp and hvp (and hessian, when
-    the differentiated inputs are numbers) added: each entry against the
-    central difference along one random direction of forward (jvp) or of
-    the gradient (hvp); SymPy is not asked along a direction."""
+def array_second_order(setup, drawn, reports, rng: random.Random, rtol: float, atol: float,
+                       sympy_timeout) -> tuple[tuple, str]:
+    """An array file's points with rows for jvp and hvp (and hessian, when
+    the differentiated inputs are numbers) added, and how SymPy was used
+    for them.  One random direction v is drawn per point; every entry is
+    compared with SymPy (one symbol per entry: ∇f · v, and the gradient of
+    ∇f · v, which is H·v; for a layer, the output's derivative along v) and
+    with the central difference along v of forward (jvp) or of the
+    gradient (hvp)."""
+    staged = setup.staged
+    directions = [{name: _gaussian(rng, value) for name, value in zip(staged.inputs, point.values)
+                   if name in staged.gradient_inputs} for point in drawn]
+    status, exact = sympy_budget(sympy_timeout, lambda: _array_sympy(setup, drawn, directions),
+                                 len(drawn))
+    why = without_sympy(status)
+    return tuple(_array_rows(setup, d, r, v, e, rtol, atol, why)
+                 for d, r, v, e in zip(drawn, reports, directions, exact)), status
+
+
+def _gaussian(rng: random.Random, like):
+    """Random normal numbers in the shape of `like` (a number or an array)."""
     import numpy as np
 
-    from compiler.checker.array_checking import _summary, _where
+    if not np.ndim(like):
+        return rng.gauss(0.0, 1.0)
+    return np.array([rng.gauss(0.0, 1.0) for _ in range(int(np.size(like)))]).reshape(
+        np.shape(like))
 
+
+def _array_sympy(setup, drawn, directions) -> list:
+    """At each point: SymPy's jvp entries, then its H·v entries by input
+    (a dict), or None where it has no finite real number."""
+    import numpy as np
+
+    from compiler.checker import oracle as oracles
+    from compiler.inputs import shape_of
+
+    program, staged = setup.program, setup.staged
+    oracle = oracles.build(program, setup.sizes)
+    counts = [(n.id, int(np.prod(shape_of(program, n.id, setup.sizes)))) for n in program.inputs]
+    directed = [name in staged.gradient_inputs for name, count in counts for _ in range(count)]
+    compiled = oracle.compile_directional(directed)
+    results = []
+    for point, v in zip(drawn, directions):
+        flat = [float(x) for value in point.values for x in np.ravel(value)]
+        flat += [] if point.upstream is None else [float(x) for x in np.ravel(point.upstream)]
+        tangents = [float(x) for name, _ in counts if name in v for x in np.ravel(v[name])]
+        chosen, _ = oracle.choose(flat, {})
+        numbers = oracle.evaluate(compiled, flat + tangents, {}, chosen)
+        if numbers is None:
+            results.append(None)
+            continue
+        directional, second = numbers[0], numbers[1:]
+        products, offset = {}, 0
+        for name, count in counts:
+            products[name] = second[offset:offset + count]
+            offset += count
+        jvp = second[oracle.entries:] if point.upstream is not None else [directional]
+        results.append((jvp, products))
+    return results
+
+
+def _array_rows(setup, point, report: PointReport, v: dict, sympy, rtol, atol,
+                why: str) -> PointReport:
+    import numpy as np
+
+    from compiler.checker.array_checking import _magnitude, _scale, _summary, _where
+
+    module, staged = setup.module, setup.staged
     wrt = staged.gradient_inputs
     values = dict(zip(staged.inputs, point.values))
-    v = {name: np.array([rng.gauss(0.0, 1.0) for _ in range(int(np.size(values[name])))])
-         .reshape(np.shape(values[name])) if np.ndim(values[name]) else rng.gauss(0.0, 1.0)
-         for name in wrt}
     keywords = {f"v_{name}": v[name] for name in wrt}
-    why = "SymPy is not asked along a direction"
+    magnitude = _magnitude(point)
 
     def moved(towards, s):
         return [value + s * towards.get(name, 0.0) for name, value in values.items()]
 
-    def rows(name, got, function, towards, shape):
+    def rows(name, got, exact, function, towards, shape, scale=None, unasked=why):
         fd = _vector_difference(lambda s: function(moved(towards, s)), magnitude)
-        judged = [(_where(np.shape(got), k), judge(name, True, float(g), None,
-                                                   None if fd is None else (fd[0][k], fd[1][k]),
-                                                   0.0, False, rtol, atol, why))
-                  for k, g in enumerate(np.ravel(got))]
+        exact = exact if exact is not None else [None] * int(np.size(got))
+        scale = _scale(exact) if scale is None else scale
+        judged = [(_where(np.shape(got), k),
+                   judge(name, True, float(g), s,
+                         None if fd is None else (fd[0][k], fd[1][k]),
+                         scale, False, rtol, atol, unasked))
+                  for k, (g, s) in enumerate(zip(np.ravel(got), exact))]
         return _summary(name, shape, judged, True)
 
     shapes = staged.shapes()
-    added = []
     _, tangent = module.jvp(*point.values, **keywords)
-    added.append(rows("jvp", tangent, lambda args: module.forward(*args)[0], v,
-                      shapes[staged.output]))
+    terms = sum(float(np.sum(np.abs(g * v[name]))) for g, name in zip(point.gradient, wrt)) \
+        if point.upstream is None and point.gradient else None
+    added = [rows("jvp", tangent, sympy and sympy[0], lambda args: module.forward(*args)[0], v,
+                  shapes[staged.output], terms)]
     if hasattr(module, "hvp"):
         _, _, product = module.hvp(*point.values, **keywords)
         for i, name in enumerate(wrt):
-            added.append(rows(f"hvp {name}", product[i],
+            added.append(rows(f"hvp {name}", product[i], sympy and sympy[1][name],
                               lambda args, i=i: module.grad(*args)[1][i], v, shapes[name]))
     if hasattr(module, "hessian"):
         _, _, matrix = module.hessian(*point.values)
+        unasked = "SymPy is not asked for the Hessian of an array file"
         for i, first in enumerate(wrt):
             for j, second in enumerate(wrt):
-                added.append(rows(f"H[{first}, {second}]", matrix[i][j],
+                added.append(rows(f"H[{first}, {second}]", matrix[i][j], None,
                                   lambda args, i=i: module.grad(*args)[1][i],
-                                  {second: 1.0}, ()))
+                                  {second: 1.0}, (), unasked=unasked))
     return PointReport(report.values, report.origin, report.redraws, report.kinks,
                        report.rows + tuple(added), report.upstream)
 
