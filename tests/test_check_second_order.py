@@ -9,6 +9,7 @@ from compiler.checker.checking import check
 from compiler.cli import main
 from compiler.gates import Gate
 from compiler.gates.expr import BinOp, Number
+from compiler.passes.optimize import Passes
 from conftest import EXAMPLES
 
 STAGED = EXAMPLES / "staged.txt"
@@ -124,3 +125,20 @@ def test_check_hvp_on_arrays_without_sympy_says_why():
     rows = {row.name: row for row in report.points[0].rows}
     assert report.ok and report.sympy.startswith("skipped")
     assert rows["hvp W"].sympy is None and rows["hvp W"].fd is not None
+
+
+def test_check_hessian_of_an_array_files_numbers_against_sympy_in_wrt_order():
+    text = "lambda: [N]\nloss = sum(σ(lambda * nu))^2 + mu^3 * nu\n"
+    report = check(text, points=1, second_order=("jvp", "hvp"),
+                   passes=Passes(wrt=("nu", "mu")))
+    assert report.ok
+    rows = {row.name: row for row in report.points[0].rows}
+    values = dict(report.points[0].values)
+    # d²/dmu² of mu^3 * nu: 6 mu nu, exactly; nu's own entry differs from it.
+    assert rows["H[mu, mu]"].sympy == pytest.approx(6 * values["mu"] * values["nu"], rel=1e-12)
+    assert rows["H[nu, mu]"].sympy == pytest.approx(3 * values["mu"] ** 2, rel=1e-12)
+    assert all(rows[name].verdict == "ok" and rows[name].sympy is not None
+               for name in ("H[nu, nu]", "H[mu, nu]", "hvp nu", "hvp mu"))
+    report = check(text, points=1, second_order=("jvp", "hvp"))
+    assert report.ok and report.points[0].rows[-3].name == "hvp lambda_"
+    assert report.points[0].rows[-3].sympy is not None

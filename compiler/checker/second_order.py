@@ -151,8 +151,9 @@ def _gaussian(rng: random.Random, like):
 
 
 def _array_sympy(setup, drawn, directions) -> list:
-    """At each point: SymPy's jvp entries, then its H·v entries by input
-    (a dict), or None where it has no finite real number."""
+    """At each point: SymPy's jvp entries, its H·v entries by input (a
+    dict) and its Hessian (or None); or None where it has no finite real
+    number.  Inputs go by the names the module gives them."""
     import numpy as np
 
     from compiler.checker import oracle as oracles
@@ -160,27 +161,52 @@ def _array_sympy(setup, drawn, directions) -> list:
 
     program, staged = setup.program, setup.staged
     oracle = oracles.build(program, setup.sizes)
-    counts = [(n.id, int(np.prod(shape_of(program, n.id, setup.sizes)))) for n in program.inputs]
+    counts = [(name, int(np.prod(shape_of(program, n.id, setup.sizes))))
+              for name, n in zip(staged.inputs, program.inputs)]
     directed = [name in staged.gradient_inputs for name, count in counts for _ in range(count)]
     compiled = oracle.compile_directional(directed)
+    wrt = [name for name, _ in counts if name in staged.gradient_inputs]
+
+    def products(flat, chosen, tangents) -> tuple | None:
+        """∇f · v, and the gradient of ∇f · v by each input (a dict), then
+        by the upstream's entries."""
+        numbers = oracle.evaluate(compiled, flat + tangents, {}, chosen)
+        if numbers is None:
+            return None
+        by_input, offset = {}, 1
+        for name, count in counts:
+            by_input[name] = numbers[offset:offset + count]
+            offset += count
+        return numbers[0], by_input, numbers[offset:]
+
     results = []
     for point, v in zip(drawn, directions):
         flat = [float(x) for value in point.values for x in np.ravel(value)]
         flat += [] if point.upstream is None else [float(x) for x in np.ravel(point.upstream)]
-        tangents = [float(x) for name, _ in counts if name in v for x in np.ravel(v[name])]
         chosen, _ = oracle.choose(flat, {})
-        numbers = oracle.evaluate(compiled, flat + tangents, {}, chosen)
-        if numbers is None:
+        along = products(flat, chosen, [float(x) for name in wrt for x in np.ravel(v[name])])
+        if along is None:
             results.append(None)
             continue
-        directional, second = numbers[0], numbers[1:]
-        products, offset = {}, 0
-        for name, count in counts:
-            products[name] = second[offset:offset + count]
-            offset += count
-        jvp = second[oracle.entries:] if point.upstream is not None else [directional]
-        results.append((jvp, products))
+        directional, by_input, upstream = along
+        jvp = upstream if point.upstream is not None else [directional]
+        results.append((jvp, by_input, _sympy_hessian(setup, wrt, lambda unit: products(
+            flat, chosen, unit))))
     return results
+
+
+def _sympy_hessian(setup, wrt, products) -> list | None:
+    """The Hessian by the differentiated inputs when they are numbers (the
+    module then has `hessian`), column by column: the Hessian times each
+    unit direction.  None otherwise, or where SymPy has no number."""
+    if not hasattr(setup.module, "hessian"):
+        return None
+    columns = {name: products([1.0 if other == name else 0.0 for other in wrt])
+               for name in wrt}
+    if any(column is None for column in columns.values()):
+        return None
+    order = setup.staged.gradient_inputs
+    return [[columns[second][1][first][0] for second in order] for first in order]
 
 
 def _array_rows(setup, point, report: PointReport, v: dict, sympy, rtol, atol,
@@ -198,14 +224,14 @@ def _array_rows(setup, point, report: PointReport, v: dict, sympy, rtol, atol,
     def moved(towards, s):
         return [value + s * towards.get(name, 0.0) for name, value in values.items()]
 
-    def rows(name, got, exact, function, towards, shape, scale=None, unasked=why):
+    def rows(name, got, exact, function, towards, shape, scale=None):
         fd = _vector_difference(lambda s: function(moved(towards, s)), magnitude)
         exact = exact if exact is not None else [None] * int(np.size(got))
         scale = _scale(exact) if scale is None else scale
         judged = [(_where(np.shape(got), k),
                    judge(name, True, float(g), s,
                          None if fd is None else (fd[0][k], fd[1][k]),
-                         scale, False, rtol, atol, unasked))
+                         scale, False, rtol, atol, why))
                   for k, (g, s) in enumerate(zip(np.ravel(got), exact))]
         return _summary(name, shape, judged, True)
 
@@ -222,12 +248,13 @@ def _array_rows(setup, point, report: PointReport, v: dict, sympy, rtol, atol,
                               lambda args, i=i: module.grad(*args)[1][i], v, shapes[name]))
     if hasattr(module, "hessian"):
         _, _, matrix = module.hessian(*point.values)
-        unasked = "SymPy is not asked for the Hessian of an array file"
+        exact = sympy and sympy[2]
         for i, first in enumerate(wrt):
             for j, second in enumerate(wrt):
-                added.append(rows(f"H[{first}, {second}]", matrix[i][j], None,
+                added.append(rows(f"H[{first}, {second}]", matrix[i][j],
+                                  exact and [exact[i][j]],
                                   lambda args, i=i: module.grad(*args)[1][i],
-                                  {second: 1.0}, (), unasked=unasked))
+                                  {second: 1.0}, ()))
     return PointReport(report.values, report.origin, report.redraws, report.kinks,
                        report.rows + tuple(added), report.upstream)
 
