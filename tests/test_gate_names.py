@@ -21,7 +21,7 @@ ALLOWED = {
     "passes/naming.py": "Python builtins the generated modules call",
     "emit/printers.py": "NumPy's ufunc names for Python's operators",
     "emit/compact.py": "NumPy's ufunc names for a sum's last operation",
-    "emit/differentiate.py": "the functions of math and NumPy that printed code calls",
+    "emit/differentiate.py": "the functions of the targets' modules whose derivatives it knows",
 }
 
 

@@ -92,12 +92,6 @@ def test_the_tools_never_import_the_checker():
 TEXT_READERS = ("re", "ast")
 """What reads code as text: a printer prints the table's trees instead, and
 only the table's load (gates/expr.py) parses a snippet."""
-READS_PRINTED_LINES = {
-    "emit/differentiate.py": "forward over reverse: the tangent of each printed backward line",
-    "emit/second_order.py": "the same, line by line",
-}
-"""Modules of emit/ that still parse the lines they differentiate; each is
-to differentiate the table's trees (gates/expr.py: map_fields, walk)."""
 
 
 def _text_readers(path) -> list[str]:
@@ -107,10 +101,7 @@ def _text_readers(path) -> list[str]:
 def test_no_printer_reads_code_as_text():
     found = {path.relative_to(PACKAGE).as_posix(): _text_readers(path)
              for path in MODULES if _part(path) in ("emit", "gates")}
-    allowed = {"gates/expr.py": ["ast"],
-               **{name: found.get(name, []) for name in READS_PRINTED_LINES}}
-    assert {name: names for name, names in found.items() if names} == \
-        {name: names for name, names in allowed.items() if names}
+    assert {name: names for name, names in found.items() if names} == {"gates/expr.py": ["ast"]}
 
 
 def test_the_text_reading_rule_can_fail():

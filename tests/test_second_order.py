@@ -255,13 +255,27 @@ def test_every_target_agrees_with_math_on_kinks_and_stable_forms():
 
 
 def test_a_subtracting_backward_line_has_a_subtracting_tangent():
+    from compiler.emit.printers import printer
     from compiler.emit.second_order import Lines, _line_tangent
+    from compiler.emit.terms import Term
+    from compiler.gates.expr import BinOp, Name, Number, UnaryOp
 
-    lines = Lines(forward=(), blocks=(), seed_line="", zero_lines=(), module="math")
     live, names = {"dz": "t_dz"}, {"dx": "t_dx", "dy": "t_dy"}
-    assert _line_tangent("dx -= 2.0 * dz", live, names, lines) == ["t_dx = -(2.0 * t_dz)"]
-    assert _line_tangent("dx -= y * dz", live, names, lines) == ["t_dx -= y * t_dz"]
-    assert _line_tangent("dy = dy - dz", live, names, lines) == ["t_dy = -t_dz"]
+
+    def tangent(target: str, first: bool, tree, on: str = "numpy") -> list[str]:
+        lines = Lines(forward=(), blocks=(), seed_line="", zero_lines=(), module="np",
+                      target=on)
+        term = Term("", "", target, first, "dz", (), "", None, tree)
+        return [written.line for written in
+                _line_tangent(term, tree, live, names, lines, printer(on, "np"), None)]
+
+    negated = UnaryOp("-", Name("dz"))
+    assert tangent("y", False, negated) == ["t_dy = -t_dz"]  # dy = dy - dz
+    assert tangent("y", False, negated) == ["t_dy = t_dy - t_dz"]
+    assert tangent("x", True, UnaryOp("-", BinOp("*", Number("2.0"), Name("dz")))) == \
+        ["t_dx = -(2.0 * t_dz)"]
+    assert tangent("x", False, BinOp("*", Name("y"), Name("dz")), on="math") == \
+        ["t_dx += y * t_dz"]
 
 
 def _random_formula_cases():
@@ -297,3 +311,11 @@ def _random_formula_cases():
 
 def test_random_formulas_jvp_and_hvp_match_sympy():
     _random_formula_cases()()
+
+
+def test_a_tangent_line_is_printed_as_every_line_is():
+    """The tangent is printed from its tree by the target's printer, which
+    writes the parentheses precedence needs and no others."""
+    module = compile_source("f(x, y, z) = max(x, y, z) * x", second_order=("jvp", "hvp"))
+    assert "    t_dz = (1.0 if z == maxxyz and x != maxxyz and y != maxxyz else 0.0) * t_dmaxxyz\n" \
+        in module

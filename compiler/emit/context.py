@@ -132,6 +132,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         # Kept where a tool runs them (an array module's trace); a big file
         # of numbers frees them once its lines are written.
         terms=tuple(block for block in terms if block) if staged.shaped else (),
+        backward_terms=terms,
     )
     return _homed(result, spec, staged.output)
 

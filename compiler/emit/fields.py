@@ -116,3 +116,6 @@ class TemplateContext:
     """A layer's backward check of its upstream gradient's shape."""
     terms: tuple = field(default=(), repr=False)
     """Each block's terms (emit/terms.py), for the tools that run them."""
+    backward_terms: tuple = field(default=(), repr=False, compare=False)
+    """Each block's terms, every block's, which forward over reverse
+    differentiates (second_order.py)."""

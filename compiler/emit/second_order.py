@@ -5,7 +5,7 @@
 the row's forward rule (`Gate.jvp_snippet`), so stable forms stay stable:
 the tangent of softplus is σ(x)·v.  `hvp` runs the same, then the lines of
 grad's backward pass for a seed of 1, each followed by its own tangent:
-the line's expression differentiated as a tree (differentiate.py), named
+the line's term, a tree, differentiated (differentiate.py), named
 after the adjoint it differentiates (`t_dnum` for `dnum`).  So `hvp` is one
 forward and one backward sweep, forward over reverse, and computes no
 stage twice.  `hessian` calls `hvp` once along each input's unit direction
@@ -16,14 +16,15 @@ symmetric.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
-from compiler.emit.differentiate import tangent_code
+from compiler.emit.differentiate import tangent_tree
 from compiler.emit.printers import printer
+from compiler.emit.terms import term_tree
+from compiler.gates import expr
 from compiler.gates.snippets import placeholders
-from compiler.gates.targets import TARGETS
+from compiler.gates.targets import NUMBA_MATH, TARGETS
 from compiler.passes.adjoint import adjoint_name
 from compiler.passes.naming import internal_names
 from compiler.passes.tangent import TangentIR
@@ -100,6 +101,25 @@ class Lines:
     float when every input was a number."""
     kernels: bool = False
     """The lines run point by point in compiled loops (numba)."""
+    terms: tuple = ()
+    """Each block's terms (emit/terms.py), one per line of `blocks`."""
+    seed: str | None = None
+    """The seed, when a factor times it is written alone (grad's lines)."""
+    own_values: dict[str, str] = field(default_factory=dict)
+    """How the module spells the names the rows' trees read (`dtype`)."""
+    target: str = "math"
+
+
+class Written(NamedTuple):
+    """One line of jvp or hvp, and what it does to the tangents."""
+
+    line: str
+    target: str | None = None
+    """The tangent the line assigns or adds to."""
+    reads: frozenset[str] = frozenset()
+    """The tangents the line reads."""
+    assigns: bool = False
+    """`t = ...`, not `t += ...`: the tangent's earlier value is dead."""
 
 
 def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target: str,
@@ -116,12 +136,13 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
         (lines.namespace((*staged.inputs, *directions.values())),)
     head = namespace + lines.prologue + tuple(_direction_lines(staged, directions, names, lines))
     stages = _forward(tangents, lines, target)
-    forward = head + stages
+    forward = head + tuple(written.line for written in stages)
     output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
         else lines.zeros(staged.output)
     number_output = not shapes.get(staged.output)
     with_hvp = "hvp" in kinds and number_output
-    hvp_lines, products = _hvp(tangents, lines, head + lines.gradient_prologue + stages) \
+    hvp_lines, products = _hvp(tangents, lines, tuple(
+        map(Written, head + lines.gradient_prologue)) + stages) \
         if with_hvp else ((), "")
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
@@ -191,12 +212,12 @@ def _direction_lines(staged, directions, names, lines: Lines):
                    f"{lines.module})")
 
 
-def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[str, ...]:
+def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[Written, ...]:
     """forward's lines, each stage's followed by its tangent."""
     code_of = printer(target, lines.module, names=lines.own_names)
     out = []
     for line, stage_tangent in zip(lines.forward, tangents.tangents):
-        out.append(line)
+        out.append(Written(line))
         if stage_tangent is None:
             continue
         stage = stage_tangent.stage
@@ -209,12 +230,14 @@ def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[str, ...]:
             terms.append(code_of(tree).format_map(values | {"t": share.tangent}))
         total = terms[0] + "".join(f" - {term[1:]}" if term.startswith("-") else f" + {term}"
                                    for term in terms[1:])
-        out.append(f"# tangent of {code}")
-        out.append(f"{stage_tangent.name} = {total}" + (f"  # {comment}" if comment else ""))
+        out.append(Written(f"# tangent of {code}"))
+        out.append(Written(f"{stage_tangent.name} = {total}" + (f"  # {comment}" if comment else ""),
+                           stage_tangent.name,
+                           frozenset(share.tangent for share in stage_tangent.shares), True))
     return tuple(out)
 
 
-def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[tuple, str]:
+def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[Written, ...]) -> tuple[tuple, str]:
     """forward's lines with their tangents, then grad's backward lines each
     followed by its tangent; and the tuple of H times the direction."""
     staged = tangents.staged
@@ -224,88 +247,84 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[str, ...]) -> tuple[t
     live.update((t.stage.name, t.name) for t in tangents.tangents if t is not None)
     out = list(forward)
     if lines.seed_line:
-        out.append(lines.seed_line)
-    for block in lines.blocks:
-        out += ["", f"# backprop {block.header}"]
-        for line in block.lines:
-            out.append(line)
-            out += _line_tangent(line, live, names, lines)
+        out.append(Written(lines.seed_line))
+    code_of = printer(lines.target, lines.module, names=lines.own_names)
+    by_module = _by_module(lines)
+    for block, terms in zip(lines.blocks, (block for block in lines.terms if block)):
+        out += [Written(""), Written(f"# backprop {block.header}")]
+        for line, term in zip(block.lines, terms):
+            out.append(Written(line))
+            tree = term_tree(term, lines.own_values, lines.seed)
+            out += _line_tangent(term, tree, live, names, lines, code_of, by_module)
     if lines.zero_lines:
-        out += ["", "# inputs the output does not depend on", *lines.zero_lines]
+        out += map(Written, ("", "# inputs the output does not depend on", *lines.zero_lines))
     products = []
     for name in staged.gradient_inputs:
         adjoint = adjoint_name(name)
         if adjoint not in live:
-            out.append(f"{names[adjoint]} = {lines.zeros(name)}")
+            out.append(Written(f"{names[adjoint]} = {lines.zeros(name)}", names[adjoint],
+                               assigns=True))
         products.append(names[adjoint])
     tangent_names = set(names.values()) - set(tangents.directions.values())
     return _without_unread(out, tangent_names, set(products)), _tuple(products)
 
 
-def _grouped(code: str) -> str:
-    """Code as the operand of a unary minus."""
-    return code if code.isidentifier() else f"({code})"
-
-
-def _without_unread(lines: list[str], tangent_names: set[str], returned: set[str]) -> tuple:
+def _without_unread(lines: list[Written], tangent_names: set[str], returned: set[str]
+                    ) -> tuple[str, ...]:
     """The lines without the tangents nothing reads: hvp returns H·v, not
     the output's tangent, so the tangents that lead only there (the data
     loss's, in a network) are not computed.  A dropped tangent takes its
     comment with it."""
     needed, kept = set(returned), []
-    for line in reversed(lines):
-        code = line.partition("  # ")[0]
-        target = code.split(" ", 1)[0]
-        if target in tangent_names and not line.startswith("#"):
-            if target not in needed:
+    for written in reversed(lines):
+        if written.target in tangent_names:
+            if written.target not in needed:
                 if kept and kept[-1].startswith("# tangent of"):
                     kept.pop()
                 continue
-            if " = " in code and " += " not in code:
-                needed.discard(target)
-        if code and not line.startswith("#"):
-            needed.update(_names_read(code))
-        kept.append(line)
+            if written.assigns:
+                needed.discard(written.target)
+        needed.update(written.reads)
+        kept.append(written.line)
     return tuple(reversed(kept))
 
 
-def _names_read(code: str) -> set[str]:
-    """The names a line's right side reads (`dx += code` reads dx too)."""
-    statement = ast.parse(code).body[0]
-    value = statement.value if isinstance(statement, (ast.Assign, ast.AugAssign)) else statement
-    read = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
-    if isinstance(statement, ast.AugAssign):
-        read.add(statement.target.id)
-    return read
+def _by_module(lines: Lines) -> Callable[[str], expr.Expr | None] | None:
+    """The numba module's own functions (`_log`) stand for a row's call
+    alone: a call the derivative adds goes to NumPy."""
+    if not lines.kernels:
+        return None
+    module = lines.module
+    return lambda name: expr.Attr(expr.Name(module), name) if name in NUMBA_MATH else None
 
 
-def _line_tangent(line: str, live: dict[str, str], names: dict[str, str],
-                  lines: Lines) -> list[str]:
-    """The tangent of one backward line (`dx += term` or `dx = code`),
-    updating which adjoints move."""
-    code, _, _ = line.partition("  # ")
-    statement = ast.parse(code).body[0]
-    target = (statement.targets[0] if isinstance(statement, ast.Assign) else statement.target).id
-    value = ast.unparse(statement.value)
-    tangent = tangent_code(value, live, lines.module + ".")
+def _line_tangent(term, tree: expr.Expr, live: dict[str, str], names: dict[str, str],
+                  lines: Lines, code_of, by_module) -> list[Written]:
+    """The tangent of one backward line (`dx += term`, `dx = term` or
+    `dx = dx + term`), updating which adjoints move."""
+    target = adjoint_name(term.target)
+    accumulate = TARGETS[lines.target].accumulate
+    augmented = not term.first and accumulate == "{0} += {1}"
+    if not term.first and not augmented:
+        tree = expr.BinOp("+", expr.Name(target), tree)
+    tangent = tangent_tree(tree, live, by_module)
     name = names[target]
     comment = f"  # {lines.shape_of(target[1:])}" if lines.shape_of else ""
-    if isinstance(statement, ast.AugAssign):
-        if tangent is None:
-            return []
-        operator = "-" if isinstance(statement.op, ast.Sub) else "+"
-        if target in live:
-            return [f"{name} {operator}= {tangent}{comment}"]
-        live[target] = name
-        first = f"-{_grouped(tangent)}" if operator == "-" else tangent
-        return [f"{name} = {first}{comment}"]
     if tangent is None:
-        live.pop(target, None)
+        if not augmented:
+            live.pop(target, None)
         return []
-    if tangent == name:  # `dx = dx + term` where the term does not move
+    code = code_of.print(tangent)
+    reads = frozenset(node.id for node in expr.walk(tangent) if isinstance(node, expr.Name))
+    if augmented:
+        if target in live:
+            return [Written(f"{name} += {code}{comment}", name, reads | {name})]
+        live[target] = name
+        return [Written(f"{name} = {code}{comment}", name, reads, True)]
+    if code == name:  # `dx = dx + term` where the term does not move
         return []
     live[target] = name
-    return [f"{name} = {tangent}{comment}"]
+    return [Written(f"{name} = {code}{comment}", name, reads, True)]
 
 
 def scalar_lines(module, target: str) -> Lines:
@@ -323,7 +342,8 @@ def scalar_lines(module, target: str) -> Lines:
                  blocks=module.grad_blocks if module.fused_grad else module.blocks,
                  seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
                  zero_lines=module.zero_lines, module=names[spec.alias],
-                 gradient_prologue=prologue, returned=returned)
+                 gradient_prologue=prologue, returned=returned,
+                 **_terms_of(module, target, seeded=module.fused_grad))
 
 
 def numba_lines(module) -> Lines:
@@ -333,7 +353,7 @@ def numba_lines(module) -> Lines:
     each, size, shape = names["each"], names["size"], names["shape"]
     return Lines(forward=module.forward_lines, blocks=module.blocks,
                  seed_line=f"{module.seed} = 1.0", zero_lines=module.zero_lines,
-                 module=names["np"], kernels=True,
+                 module=names["np"], kernels=True, **_terms_of(module, "numba"),
                  returned=lambda gradients: (
                      f"tuple({names['_unbroadcast']}({each}, {size}) for {each}, {size} "
                      f"in zip({gradients}, {shape}))"))
@@ -351,7 +371,8 @@ def array_lines(module, staged, target: str = "numpy") -> Lines:
                  module=xp, prologue=module.bind_lines,
                  zeros=lambda name: f"{xp}.zeros_like({name})" if shapes.get(name) else "0.0",
                  shape_of=lambda name: shown(shapes.get(name, ())),
-                 namespace=_namespace_line(names, False) if target == "array-api" else None)
+                 namespace=_namespace_line(names, False) if target == "array-api" else None,
+                 **_terms_of(module, target))
 
 
 def array_api_lines(module) -> Lines:
@@ -372,7 +393,16 @@ def array_api_lines(module) -> Lines:
                      f"tuple({names['_unbroadcast']}({gradient}, {value}, {setting}) "
                      f"for {gradient}, {value} in zip({gradients}, {shape}))"),
                  namespace=_namespace_line(names, True),
-                 value=lambda code: f"(float({code}) if {numbers} else {code})")
+                 value=lambda code: f"(float({code}) if {numbers} else {code})",
+                 **_terms_of(module, "array-api", seeded=module.fused_grad))
+
+
+def _terms_of(module, target: str, seeded: bool = False) -> dict:
+    """The Lines fields of the backward terms: `seeded` when the lines are
+    grad's, which write a factor times the seed alone."""
+    own = {name: module.names.get(name, name) for name in TARGETS[target].own_values}
+    return {"terms": module.backward_terms, "seed": module.seed if seeded else None,
+            "own_values": own, "target": target}
 
 
 def _namespace_line(names: dict[str, str], numbers: bool) -> Callable[[tuple[str, ...]], str]:

@@ -35,6 +35,11 @@ class Local(NamedTuple):
     call: UfuncCall | None = None
     """For a blocked target, the ufunc the code computes last, so that a
     block of points can compute it into its result (blocks.py)."""
+    tree: Expr | None = None
+    """The row's tree the code prints, as the target computes it, with its
+    placeholders; `values` fills them (terms.filled)."""
+    values: dict[str, str] | None = None
+    """What each placeholder of `tree` stands for: the stage's values."""
 
     @property
     def inner(self) -> str:
@@ -110,13 +115,13 @@ class StagePrinter:
         printed = []
         for contribution in contributions:
             tree = trees[contribution.index]
-            template, fields, number = plans.get(id(tree)) or self._plan(tree)
+            template, fields, number, lowered = plans.get(id(tree)) or self._plan(tree)
             reads = tuple([values[field] for field, index in fields
                            if index < 0 or isinstance(operands[index], Ref)])
             read(reads)
             printed.append(Local(template.format_map(values), reads,
                                  number and _number(number, stage),
-                                 self._call(tree, values) if calls else None))
+                                 self._call(tree, values) if calls else None, lowered, values))
         return tuple(printed)
 
     def number_locals(self, stage: Stage, contributions: tuple[Contribution, ...],
@@ -131,9 +136,9 @@ class StagePrinter:
         """What printing a local gradient needs, worked out once per tree:
         its template, the placeholders of forward values, and where its
         value comes from when it is a number."""
-        plan = self._plans[id(tree)] = (self.code(tree),
-                                        value_placeholders(self.code.lower(tree)),
-                                        _number_source(tree))
+        lowered = self.code.lower(tree)
+        plan = self._plans[id(tree)] = (self.code(tree), value_placeholders(lowered),
+                                        _number_source(tree), lowered)
         return plan
 
     def call(self, stage: Stage) -> UfuncCall | None:

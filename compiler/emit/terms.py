@@ -44,6 +44,9 @@ class Term(NamedTuple):
     the note."""
     local: Local | None = None
     """The lecture's local factor, when the operands are numbers."""
+    tree: expr.Expr | None = None
+    """The code as a tree, its fields filled, where the term is more than
+    the local factor times the upstream (a file that declares shapes)."""
 
 
 def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> Term:
@@ -56,7 +59,7 @@ def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> T
     name = adjoint_name(contribution.target)
     text = f"{name} = {term}" if contribution.first else accumulate.format(name, term)
     return _new_term(Term, (term, "", contribution.target, contribution.first, upstream,
-                            local.reads, text, local))
+                            local.reads, text, local, None))
 
 
 _new_term = tuple.__new__
@@ -87,6 +90,46 @@ def seeded_line(term: Term, seed: str, accumulate: str) -> str:
     return accumulate.format(name, factor(local.code))
 
 
+def term_tree(term: Term, own: dict[str, str], seed: str | None = None) -> expr.Expr:
+    """The term's code as a tree; `seed`: the upstream grad sets to 1,
+    which a factor times it leaves out (seeded_line)."""
+    if term.tree is not None:
+        return term.tree
+    local = term.local
+    factor_tree = filled(local.tree, local.values, own)
+    if seed is not None and local.number is None and term.upstream == seed:
+        return factor_tree
+    return expr.BinOp("*", factor_tree, expr.Name(term.upstream))
+
+
+def filled(tree: expr.Expr, values: dict[str, str], own: dict[str, str]) -> expr.Expr:
+    """A row's tree with each placeholder the value it stands for, and
+    each of the module's own names (`dtype`) as the module spells it."""
+    def name(node):
+        if isinstance(node, expr.Name):
+            return expr.Name(own.get(node.id, node.id))
+        return expr.map_children(node, name)
+    return expr.map_fields(name(tree), lambda field: _value(values[field.name]))
+
+
+def _value(text: str) -> expr.Expr:
+    """A placeholder's value as a tree: a name, a number (a negative one
+    written in parentheses), a product of sizes (`N * D`); anything else (a
+    tuple of sizes) is one name, which the printer writes as it is."""
+    if " * " in text:
+        factors = [_value(part) for part in text.split(" * ")]
+        tree = factors[0]
+        for factor_ in factors[1:]:
+            tree = expr.BinOp("*", tree, factor_)
+        return tree
+    bare = text[1:-1] if text.startswith("(") and text.endswith(")") else text
+    try:
+        float(bare)
+    except ValueError:
+        return expr.Name(text)
+    return expr.Number(bare)
+
+
 class ShapedTerms:
     """The terms of a file that declares shapes, from its rows' rules."""
 
@@ -97,12 +140,14 @@ class ShapedTerms:
 
     def term(self, contribution: Contribution, local: Local | None) -> Term:
         """`local`: the printed local factor when the operands are numbers."""
+        own = self.printer.own
         if local is not None:
             term = lecture_term(contribution, local, self.accumulate)
+            term = term._replace(tree=term_tree(term, own))
         else:
             term = self._product(contribution)
         code, note = self._summed(contribution, term)
-        term = term._replace(code=code, note=note)
+        term = term._replace(code=code, note=note, tree=self._summed_tree(contribution, term.tree))
         return term._replace(line=line(term, self.accumulate, self._negated(contribution, local)))
 
     def _negated(self, contribution: Contribution, local: Local | None) -> str | None:
@@ -132,7 +177,20 @@ class ShapedTerms:
             reads += tuple(size for size, dim in zip(sizes, first_shape) if isinstance(dim, str))
         note = self._note(tree, stage) if stage.gate.vjp_note else ""
         return Term(printer.code.print(tree).format_map(values), note, contribution.target,
-                    contribution.first, contribution.upstream, reads, "")
+                    contribution.first, contribution.upstream, reads, "",
+                    tree=filled(tree, values, printer.own))
+
+    def _summed_tree(self, contribution: Contribution, tree: expr.Expr) -> expr.Expr:
+        """The tree of the code `_summed` writes."""
+        target_shape = self.shapes[contribution.target]
+        gained, kept = contribution.summed
+        if kept:
+            tree = _sum_of(_SUM_KEEPING_AXES, tree, kept)
+        if gained and not target_shape:
+            tree = _sum_of(_SUM, tree)
+        elif gained:
+            tree = _sum_of(_SUM_OVER_AXES, tree, gained)
+        return tree
 
     def _shape(self, operand) -> Shape:
         return self.shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
@@ -168,6 +226,17 @@ class ShapedTerms:
 
 _SIZES = {"shape_a", "size_a", "axis_a"}
 _NEGATED_UPSTREAM = expr.UnaryOp("-", expr.Field("g"))
+
+
+_SUM = expr.parse("np.sum({term})")
+_SUM_OVER_AXES = expr.parse("np.sum({term}, axis={axes})")
+_SUM_KEEPING_AXES = expr.parse("np.sum({term}, axis={axes}, keepdims=True)")
+"""The sums `_summed` writes, as trees."""
+
+
+def _sum_of(sum_tree: expr.Expr, tree: expr.Expr, axes: tuple[int, ...] = ()) -> expr.Expr:
+    filling = {"term": tree, "axes": _value(_axes(axes)) if axes else None}
+    return expr.map_fields(sum_tree, lambda field: filling[field.name])
 
 
 def _shape_fields(shape: tuple[str, ...], axis: int | None) -> dict[str, str]:
