@@ -12,9 +12,11 @@ with nothing.
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +109,8 @@ def test_the_module_runs_as_a_script_in_its_own_names(target, tmp_path):
     if target == "array-api":
         pytest.importorskip("array_api_compat", reason="array_api_compat is not installed "
                             "(pip install \".[array]\")")
+    if target == "numba":
+        pytest.importorskip("numba", reason="numba is not installed (pip install \".[numba]\")")
     path = tmp_path / "names.py"
     path.write_text(compile_source(STAGES, target=target), encoding="utf-8")
     arguments = [f"{name}={value!r}" for name, value in zip(INPUTS, POINT)]
@@ -132,3 +136,20 @@ def test_out_is_the_output_and_common_words_are_inputs(target):
 def test_only_keywords_builtins_called_and_the_interface_are_renamed():
     module = build("f = lambda * max + grad - INPUTS", target="math")
     assert module.INPUTS == ("lambda_", "max_", "grad_", "INPUTS_")
+
+
+def test_without_numba_its_cases_are_skipped_not_failed(tmp_path):
+    # A package that fails to import stands for numba missing, in this run
+    # and in the scripts it starts.
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'numba'\", name='numba')\n")
+    tests = Path(__file__).resolve().parent
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), str(tests.parent), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-k", "numba and not without_numba", str(Path(__file__))],
+                         capture_output=True, text=True, cwd=tests.parent, env=environment,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert " skipped" in run.stdout and " failed" not in run.stdout
