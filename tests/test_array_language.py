@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from compiler import GradcError, compile_source
+from compiler.gates import GATES
 from conftest import build
 
 RNG = np.random.default_rng(21)
@@ -74,6 +75,20 @@ def test_every_function_that_takes_an_axis_takes_it_by_keyword(function, numpy):
 ])
 def test_a_wrong_axis_is_refused_at_the_axis(text, expected):
     assert error_of(text) == expected
+
+
+_AXIS_FUNCTIONS = sorted(gate.spellings[0] for gate in GATES.values()
+                         if gate.optional and gate.axis_rows)
+
+
+def test_the_functions_with_an_optional_axis_are_found():
+    assert {"sum", "mean", "logsumexp", "softmax", "log_softmax"} <= set(_AXIS_FUNCTIONS)
+
+
+@pytest.mark.parametrize("function", _AXIS_FUNCTIONS)
+def test_too_many_arguments_to_a_function_with_an_axis_says_what_it_takes(function):
+    assert error_of(f"A: [N, M]\nf = {function}(A, 1, 2)") == \
+        f"2:5: '{function}' takes an array and an optional axis, got 3 arguments"
 
 
 # -- max and min over entries and axes ------------------------------------------

@@ -261,10 +261,7 @@ def _check_call(node: Apply, assigned, free, dims) -> str:
             raise GradcError(f"'{node.func}' takes one array when its axis is given by "
                              f"keyword, as in {node.func}(A, axis=1)", node.func_span)
     elif not gate.accepts(len(node.args)):
-        wanted = f"at least {gate.arity}" if gate.variadic else f"{gate.arity}"
-        plural = "" if wanted == "1" else "s"
-        raise GradcError(f"'{node.func}' takes {wanted} argument{plural}, "
-                         f"got {len(node.args)}", node.func_span)
+        raise GradcError(gate.count_refused(node.func, len(node.args)), node.func_span)
     if gate.optional and len(node.args) > gate.arity \
             and not isinstance(node.args[gate.arity], Keyword):
         _check_axis(node, node.args[gate.arity])

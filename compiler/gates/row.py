@@ -220,6 +220,14 @@ class Gate:
         return count >= self.arity if self.variadic else \
             self.arity <= count <= self.arity + self.optional
 
+    def count_refused(self, spelling: str, count: int) -> str:
+        """Why a call of `count` arguments is refused: what the row accepts."""
+        if self.optional and self.axis_rows:
+            return f"'{spelling}' takes an array and an optional axis, got {count} arguments"
+        wanted = f"at least {self.arity}" if self.variadic else f"{self.arity}"
+        plural = "" if wanted == "1" else "s"
+        return f"'{spelling}' takes {wanted} argument{plural}, got {count}"
+
     @property
     def on_numbers(self) -> bool:
         """Whether the gate also computes on numbers (every scalar row);
