@@ -47,3 +47,27 @@ def test_readme_numbers_are_the_staged_examples():
     assert report.ok
     for row in report.points[0].rows:
         assert repr(row.generated) in readme
+
+
+_SECTION = re.compile(r"^## (\d+)\. ", re.M)
+_REFERENCE = re.compile(r"(\S*)\s?§(\d+)")
+
+
+def _section_references():
+    """(file, what precedes the §, the number) for every § in the docs."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [(page.name, m.group(1), int(m.group(2))) for page in pages
+            for m in _REFERENCE.finditer(page.read_text(encoding="utf-8"))]
+
+
+def test_every_section_reference_is_a_section_of_the_users_language_page():
+    # The language page is the user's copy: a § elsewhere names it, and a
+    # bare § in it is its own.
+    language = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    sections = {int(number) for number in _SECTION.findall(language)}
+    references = _section_references()
+    assert len(references) >= 15
+    for page, before, number in references:
+        if page != "language.md":
+            assert before.endswith("language.md"), (page, before, number)
+        assert number in sections, (page, before, number)
