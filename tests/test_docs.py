@@ -3,7 +3,11 @@ is compiled and must give exactly the message the row shows."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -71,3 +75,28 @@ def test_every_section_reference_is_a_section_of_the_users_language_page():
         if page != "language.md":
             assert before.endswith("language.md"), (page, before, number)
         assert number in sections, (page, before, number)
+
+
+def _first_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return next(line.strip() for line in readme.splitlines() if " && gradc compile " in line)
+
+
+def test_the_readmes_first_command_prints_the_numbers_and_leaves_the_clone_clean(tmp_path):
+    steps = _first_command().split(" && ")
+    compile_step = next(step for step in steps if step.startswith("gradc compile "))
+    run_step = steps[steps.index(compile_step) + 1]
+    out = compile_step.split(" -o ")[1]
+    assert run_step == f"python {out} x=3 y=-4"
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "staged.txt", tmp_path / "examples")
+    for step in (compile_step.replace("gradc", "-m compiler", 1), run_step[len("python "):]):
+        run = subprocess.run([sys.executable, *step.split()], cwd=tmp_path, capture_output=True,
+                             text=True, check=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.stdout == ("f = 1.5456448841066441\ndf/dx = 2.0595697955721652\n"
+                          "df/dy = 1.5922327514838093\n")
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a clone: nothing to leave untracked")
+    ignored = subprocess.run(["git", "check-ignore", "-q", out], cwd=ROOT)
+    assert ignored.returncode == 0, f"{out} would be left untracked in the clone"
