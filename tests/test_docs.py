@@ -3,6 +3,7 @@ is compiled and must give exactly the message the row shows."""
 
 from __future__ import annotations
 
+import doctest
 import os
 import re
 import shutil
@@ -34,13 +35,54 @@ def test_documented_error_message_is_real(first, second, message):
     assert caught.value.message == message
 
 
-def test_readme_excerpt_is_the_generated_backward_pass():
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
+_MODULE = re.compile(r"`(generated/[\w/]+\.py)`")
+
+
+def _generated_listings():
+    """(page, module, lines) for every ```python listing in the README and
+    docs/: a `python` fence shows generated code, and the module it shows
+    is the last `generated/....py` path the page names before it.  Other
+    fences (a formula, an error, JSON, a session) and indented blocks
+    (commands) show no generated code."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    listings = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for fence in _FENCE.finditer(text):
+            if fence.group(1) != "python":
+                continue
+            named = _MODULE.findall(text, 0, fence.start())
+            lines = [line for line in fence.group(2).splitlines()
+                     if line.strip() not in ("", "...")]
+            listings.append((page.name, named[-1] if named else None, lines))
+    return listings
+
+
+def test_the_generated_listings_are_found():
+    assert len(_generated_listings()) >= 5
+
+
+@pytest.mark.parametrize("page, module, lines", _generated_listings(),
+                         ids=lambda value: value if isinstance(value, str) else "")
+def test_a_listing_shows_its_modules_lines_in_order(page, module, lines):
+    assert module is not None, f"a listing in {page} names no generated/ module before it"
+    written = (ROOT / module).read_text(encoding="utf-8").splitlines()
+    position = 0
+    for line in lines:
+        assert line in written[position:], f"{page}: not in {module} after line {position}: {line}"
+        position = written.index(line, position) + 1
+
+
+def test_the_readmes_python_session_prints_what_it_shows(monkeypatch):
+    monkeypatch.chdir(ROOT)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    excerpt = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    module = (ROOT / "generated" / "staged.py").read_text(encoding="utf-8")
-    lines = [line for line in excerpt.splitlines() if line.strip() not in ("", "...")]
-    assert len(lines) >= 10
-    assert all(line + "\n" in module for line in lines)
+    sessions = [fence.group(2) for fence in _FENCE.finditer(readme) if fence.group(1) == "pycon"]
+    assert sessions
+    runner = doctest.DocTestRunner()
+    for index, session in enumerate(sessions):
+        runner.run(doctest.DocTestParser().get_doctest(session, {}, f"README{index}", "README.md", 0))
+    assert runner.summarize(verbose=False) == (0, 4 * len(sessions))
 
 
 def test_readme_numbers_are_the_staged_examples():

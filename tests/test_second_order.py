@@ -205,18 +205,6 @@ def test_generated_second_order_modules_are_current(name):
     assert (GENERATED / "second_order" / f"{name}.py").read_text(encoding="utf-8") == expected
 
 
-def test_readme_second_order_excerpt_is_the_generated_module():
-    from conftest import GENERATED, ROOT
-
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Second order", 1)[1].split("\n## ", 1)[0]
-    excerpt = section.split("```\n", 1)[1].split("```", 1)[0]
-    module = (GENERATED / "second_order" / "staged.py").read_text(encoding="utf-8")
-    lines = [line for line in excerpt.splitlines() if line.strip() not in ("", "...")]
-    assert len(lines) >= 8
-    assert all(line + "\n" in module for line in lines)
-
-
 def test_array_api_modules_agree_with_numpy_on_torch_tensors():
     torch = pytest.importorskip("torch")
     reference = build(TWO_LAYER, second_order=("jvp", "hvp"))
