@@ -143,6 +143,18 @@ def test_the_forward_rule_of_a_labelled_loss_matches_central_differences(target)
     assert float(tangent) == pytest.approx(2 * (S[0, 0] + S[1, 3] + S[2, 1]), rel=1e-14)
 
 
+@pytest.mark.parametrize("labels, message", [
+    ([0, 1.5], "y holds class labels, which are whole numbers, but it has 1.5"),
+    ([0, 3], "y holds class labels in 0 ... 2, but it has 3"),
+    ([-1, 0], "y holds class labels in 0 ... 2, but it has -1"),
+])
+def test_the_numpy_label_check_shows_the_offending_label_as_written(labels, message):
+    module = build("S: [N, C]\ny: [N] of C\nf = sum(pick(S, y))", target="numpy")
+    with pytest.raises(ValueError) as raised:
+        module.forward(np.zeros((2, 3)), np.array(labels, dtype=float))
+    assert str(raised.value) == message
+
+
 def test_a_class_count_written_as_a_number_sizes_onehot():
     module = build("X: [N, D]\ny: [N] of 3\nZ = onehot(y) * sum(X, axis=1)")
     Z = module.Z(np.ones((2, 4)), [2, 0])

@@ -152,11 +152,11 @@ def _labels(name, labels, classes):
     wrong = labels[whole != labels]
     if wrong.size:
         raise ValueError(f"{name} holds class labels, which are whole numbers, "
-                         f"but it has {wrong[0]!r}")
+                         f"but it has {wrong[0]:g}")
     wrong = labels[(whole < 0) | (whole >= classes)]
     if wrong.size:
         raise ValueError(f"{name} holds class labels in 0 ... {classes - 1}, "
-                         f"but it has {wrong[0]!r}")
+                         f"but it has {wrong[0]:g}")
     return whole.astype(np.intp)
 
 
