@@ -73,12 +73,12 @@ def _emit_owned(owned: list, target: str | None, style: str,
     staged = reverse.staged
     target = target or ("numpy" if staged.shaped else "math")
     _check_array_options(staged, target, style)
-    module = context(reverse, style, target)
+    module = context(reverse, style, target, with_terms=bool(second_order))
     # jvp and hvp follow the lecture style's lines, whose every adjoint has
     # a line of its own to differentiate: a compact module takes them from
     # the lecture style's context.
     lecture = None if not second_order else module if style == "lecture" \
-        else context(reverse, "lecture", target)
+        else context(reverse, "lecture", target, with_terms=True)
     del reverse
     if second_order:
         # Imported here: a module without jvp and hvp, the common case,

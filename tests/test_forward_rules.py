@@ -39,7 +39,7 @@ def second_order_module(gate, constant=None, target: str = "math"):
     const = Const(float(constant)) if gate.takes_constant else None
     staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
                       {n: n for n in names})
-    module = context(adjoint(staged), "lecture", target)
+    module = context(adjoint(staged), "lecture", target, with_terms=True)
     module = with_second_order(module, staged, second_order_emit.scalar_lines(module, target),
                                ("jvp", "hvp"), target)
     return module_from_source(render(module, target), f"hvp_{gate.name}_{target}",

@@ -109,13 +109,15 @@ def _blocks(adjoint_ir: AdjointIR, printed: Printed, lines) -> tuple[BackwardBlo
 
 
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
-            target: str = "math") -> TemplateContext:
+            target: str = "math", with_terms: bool = False) -> TemplateContext:
     """The one context of every module: a file of numbers and a file that
-    declares shapes go through the same printers, terms and template."""
+    declares shapes go through the same printers, terms and template.
+    `with_terms`: keep every block's terms, which jvp and hvp read."""
     staged, spec = adjoint_ir.staged, TARGETS[target]
     # The module's own names come last, around every name of the formula's.
     names = own_names(staged, spec)
     printer = _printer(staged, spec, style, names)
+    printer.keep_trees = with_terms or staged.shaped
     printed = _print(adjoint_ir, printer)
     terms = _terms(adjoint_ir, printed, printer, names)
     cached_names = _cached(adjoint_ir, printer, terms)
@@ -132,7 +134,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         # Kept where a tool runs them (an array module's trace); a big file
         # of numbers frees them once its lines are written.
         terms=tuple(block for block in terms if block) if staged.shaped else (),
-        backward_terms=terms,
+        backward_terms=terms if with_terms else (),
     )
     return _homed(result, spec, staged.output)
 

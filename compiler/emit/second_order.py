@@ -400,6 +400,8 @@ def array_api_lines(module) -> Lines:
 def _terms_of(module, target: str, seeded: bool = False) -> dict:
     """The Lines fields of the backward terms: `seeded` when the lines are
     grad's, which write a factor times the seed alone."""
+    if module.blocks and not module.backward_terms:
+        raise ValueError("jvp and hvp read the blocks' terms: make the context with_terms")
     own = {name: module.names.get(name, name) for name in TARGETS[target].own_values}
     return {"terms": module.backward_terms, "seed": module.seed if seeded else None,
             "own_values": own, "target": target}

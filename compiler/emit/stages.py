@@ -67,6 +67,9 @@ class StagePrinter:
         self._calls: dict[int, tuple] = {}
         self.reads: set[str] = set()
         """The forward values the local gradients printed so far read."""
+        self.keep_trees = False
+        """Whether each Local keeps its tree and values, which a file of
+        10^5 gates would otherwise hold all at once: for jvp and hvp."""
 
     def values(self, stage: Stage) -> dict[str, str]:
         """What each placeholder of the stage's code stands for: worked out
@@ -112,6 +115,7 @@ class StagePrinter:
         # Run once per contribution of a formula of 10^5 gates: the names
         # this loop reads are bound here, once per stage.
         plans, operands, calls, read = self._plans, stage.operands, self.calls, self.reads.update
+        kept = values if self.keep_trees else None
         printed = []
         for contribution in contributions:
             tree = trees[contribution.index]
@@ -121,7 +125,7 @@ class StagePrinter:
             read(reads)
             printed.append(Local(template.format_map(values), reads,
                                  number and _number(number, stage),
-                                 self._call(tree, values) if calls else None, lowered, values))
+                                 self._call(tree, values) if calls else None, lowered, kept))
         return tuple(printed)
 
     def number_locals(self, stage: Stage, contributions: tuple[Contribution, ...],
