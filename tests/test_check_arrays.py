@@ -374,3 +374,19 @@ def test_at_gives_a_points_numbers_and_leaves_its_arrays_random():
     assert [(p.origin, dict(p.values)["c"]) for p in report.points] == \
         [("given", 2.0), ("given", -1.0)]
     assert report.ok
+
+
+def test_a_reductions_tie_is_judged_by_its_own_convention(tmp_path):
+    """max(x) splits a tie's gradient evenly (§8), where the elementwise max
+    gives it to the first tied operand: SymPy agrees with the module on
+    both, and each kink states its own convention."""
+    np = pytest.importorskip("numpy")
+    source = tmp_path / "tie.txt"
+    source.write_text("x: [D]\nf = max(x) + sum(max(x, 0.5))\n", encoding="utf-8")
+    point = tmp_path / "tie.npz"
+    np.savez(point, x=np.array([0.5, 2.0, 2.0]))
+    report = compiler.check(source.read_text(encoding="utf-8"), at_file=str(point))
+    assert report.ok
+    assert report.points[0].kinks == (
+        "max tie: the tied entries share the gradient evenly by convention (line 2, column 5)",
+        "max tie: the first argument takes the gradient by convention (line 2, column 18)")

@@ -20,7 +20,7 @@ pieces here; `oracle.switch` makes them a `Piecewise`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
+from itertools import combinations, product
 from typing import Callable
 
 import sympy as sp
@@ -77,6 +77,30 @@ PIECEWISE: dict[str, Pieces] = {
     "min": Pieces(lambda *args: args, lambda v: v.index(min(v)),
                   lambda v: v.count(min(v)) > 1),
 }
+
+
+def _shared_extremum(extreme: Callable[[list], float]) -> Pieces:
+    """The largest (smallest) entry of a line, as §8's reductions define it:
+    at a tie the tied entries share the gradient evenly, so each set of
+    entries that can tie is a piece of its own, their mean (the singletons
+    first, so that piece i is entry i)."""
+    def subsets(count: int) -> list[tuple[int, ...]]:
+        return [chosen for size in range(1, count + 1)
+                for chosen in combinations(range(count), size)]
+
+    def pieces(*args):
+        return tuple(sp.Add(*(args[i] for i in chosen)) / len(chosen)
+                     for chosen in subsets(len(args)))
+
+    def active(values: list[float]) -> int:
+        best = extreme(values)
+        return subsets(len(values)).index(tuple(i for i, v in enumerate(values) if v == best))
+
+    return Pieces(pieces, active, lambda v: v.count(extreme(v)) > 1)
+
+
+REDUCTIONS: dict[str, Pieces] = {"max": _shared_extremum(max), "min": _shared_extremum(min)}
+"""The reductions' meaning at a tie (the elementwise gates' is PIECEWISE's)."""
 
 CONSTANTS = {"e": sp.E, "pi": sp.pi, "π": sp.pi}
 

@@ -36,7 +36,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from compiler.checker.meaning import (ARRAY, CONSTANTS, EXTREMA, PIECEWISE, SMOOTH,
+from compiler.checker.meaning import (ARRAY, CONSTANTS, EXTREMA, PIECEWISE, REDUCTIONS, SMOOTH,
                                       TAKES_AXIS, Tensor, aligned, broadcast, matmul,
                                       onehot, reduction)
 from compiler.errors import Span
@@ -138,9 +138,8 @@ class Oracle:
             owner.update((next(symbols), name) for _ in range(count))
         messages, affected = {}, set()
         for switch in tied:
-            gate = next(n for n, rule in PIECEWISE.items() if rule is switch.rule)
             where = f"line {switch.span.line}, column {switch.span.column}"
-            messages.setdefault(f"{CONVENTIONS[gate]} ({where})", None)
+            messages.setdefault(f"{_convention(switch.rule)} ({where})", None)
             for arg in switch.args:
                 affected |= {owner[s] for s in arg.free_symbols if s in owner}
         return tuple(messages), frozenset(affected)
@@ -213,7 +212,7 @@ def _float(result) -> float:
 
 def _extremum(name: str, a: Tensor, axis, node: Apply, switches, selector) -> Tensor:
     def combine(xs: list) -> sp.Expr:
-        return switch(name, node.span, tuple(xs), switches, selector)
+        return switch(name, node.span, tuple(xs), switches, selector, REDUCTIONS[name])
     return reduction(combine)(a, axis)
 
 
@@ -222,6 +221,18 @@ CONVENTIONS = {"relu": "relu at 0: the gradient is 0 by convention",
                "max": "max tie: the first argument takes the gradient by convention",
                "min": "min tie: the first argument takes the gradient by convention"}
 """gradc's conventions at a kink, as the report states them."""
+
+SHARED_TIES = {"max": "max tie: the tied entries share the gradient evenly by convention",
+               "min": "min tie: the tied entries share the gradient evenly by convention"}
+"""The reductions' convention at a tie (max(A), max(A, axis=k))."""
+
+
+def _convention(rule) -> str:
+    for table, texts in ((PIECEWISE, CONVENTIONS), (REDUCTIONS, SHARED_TIES)):
+        for name, known in table.items():
+            if known is rule:
+                return texts[name]
+    raise LookupError("a switch whose rule has no convention")
 
 
 def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:
@@ -358,10 +369,11 @@ def _apply(name: str, node: Apply, args: tuple[Tensor, ...], switches: list[Swit
 
 
 def switch(name: str, span: Span, args: tuple, switches: list[Switch],
-           selector: Callable[[str], sp.Symbol] = sp.Dummy) -> sp.Expr:
-    """The piecewise gate `name` of these arguments, its Switch recorded;
-    `selector` makes a selector symbol from a name."""
-    rule = PIECEWISE[name]
+           selector: Callable[[str], sp.Symbol] = sp.Dummy, rule=None) -> sp.Expr:
+    """The piecewise gate `name` of these arguments (by PIECEWISE's rule
+    unless `rule` is given), its Switch recorded; `selector` makes a
+    selector symbol from a name."""
+    rule = rule or PIECEWISE[name]
     pieces = rule.pieces(*args)
     selectors = tuple(selector(f"{name}{i}") for i in range(len(pieces) - 1))
     switches.append(Switch(span, rule, args, selectors))
