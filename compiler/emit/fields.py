@@ -36,13 +36,13 @@ class TemplateContext:
     seed: str
     forward_lines: tuple[str, ...]
     seed_line: str
+    """What grad sets before backward's lines: `df = 1.0`, or nothing when
+    the lines do not read the seed (compact)."""
     grad_blocks: tuple[BackwardBlock, ...]
     """backward's blocks as grad runs them: without the factor of a seed of 1
     (`dnum = invden`, not `dnum = invden * df`) in the lecture style."""
     fused_grad: bool
     """Whether `grad` repeats the lines in one body (see FUSED_GRAD_LIMIT)."""
-    """What grad sets before backward's lines: `df = 1.0`, or nothing when
-    the lines do not read the seed (compact)."""
     cache_tuple: str
     unpack_line: str
     blocks: tuple[BackwardBlock, ...]
