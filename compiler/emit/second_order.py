@@ -127,45 +127,53 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     """`kinds`: "jvp", or "jvp" and "hvp"; `taken`: every name the module
     already uses, which its helpers' names avoid."""
     staged = tangents.staged
-    shapes = staged.shapes()
-    directions = tangents.directions
     names = internal_names(set(taken) | set(tangents.names.values()),
                            ("_hessian", "_direction", "_jvp_at", "_hvp_at", "_jvp_kernel",
                             "_hvp_kernel"))
     namespace = () if lines.namespace is None else \
-        (lines.namespace((*staged.inputs, *directions.values())),)
-    head = namespace + lines.prologue + tuple(_direction_lines(staged, directions, names, lines))
+        (lines.namespace((*staged.inputs, *tangents.directions.values())),)
+    head = namespace + lines.prologue + tuple(_direction_lines(staged, tangents.directions,
+                                                               names, lines))
     stages = _forward(tangents, lines, target)
-    forward = head + tuple(written.line for written in stages)
-    output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
-        else lines.zeros(staged.output)
-    number_output = not shapes.get(staged.output)
-    with_hvp = "hvp" in kinds and number_output
+    with_hvp = "hvp" in kinds and not staged.shapes().get(staged.output)
     hvp_lines, products = _hvp(tangents, lines, tuple(
         map(Written, head + lines.gradient_prologue)) + stages) \
         if with_hvp else ((), "")
+    return _record(tangents, lines, names, head + tuple(w.line for w in stages),
+                   hvp_lines if with_hvp else None, products)
+
+
+def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
+            hvp_lines: tuple[str, ...] | None, products: str) -> SecondOrder:
+    """The template's fields, from the jvp's lines and (None without hvp)
+    the hvp's lines and the name of the tuple of its products."""
+    staged, directions = tangents.staged, tangents.directions.values()
+    with_hvp = hvp_lines is not None
+    output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
+        else lines.zeros(staged.output)
     gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    shapes = staged.shapes()
     numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
     return SecondOrder(
-        params=_signature(params, directions.values()),
+        params=_signature(params, directions),
         call=params,
         output=staged.output,
         jvp_lines=forward,
         jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
-        hvp_lines=hvp_lines,
+        hvp_lines=hvp_lines or (),
         hvp_result=(f"{lines.value(staged.output)}, " if not lines.kernels else "")
         + f"{lines.returned(_tuple(gradient_names))}, {lines.returned(products)}"
         if with_hvp else "",
         gradients=_tuple(gradient_names),
         products=products,
-        hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions.values())
+        hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions)
         if with_hvp and numbers_only and params else (),
         names=names,
         array_directions=lines.shape_of is not None,
         kernels=lines.kernels,
-        loop_names=(*staged.inputs, *directions.values()),
-        loop_literal=_tuple((*staged.inputs, *directions.values())),
+        loop_names=(*staged.inputs, *directions),
+        loop_literal=_tuple((*staged.inputs, *directions)),
         jvp_outputs=(staged.output, output_tangent),
         hvp_outputs=(staged.output, *gradient_names,
                      *(name.rstrip(",") for name in _names_of(products)))

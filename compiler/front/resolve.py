@@ -70,23 +70,15 @@ class Program:
 
 
 def resolve(statements: tuple[Statement, ...]) -> Program:
-    declarations = [s for s in statements if isinstance(s, Declare)]
-    if declarations:
-        statements = tuple(s for s in statements if not isinstance(s, Declare))
-    if not statements:
-        raise GradcError("expected a formula, such as f(x, y) = x * y", Span(1, 1, 1, 1))
+    statements, declarations, signature = _split(statements)
     _check_statement_forms(statements)
     assigned = _assigned_names(statements)
-    signature = statements[-1] if isinstance(statements[-1], Signature) else None
     params = _check_params(signature, assigned) if signature else {}
-    if signature is not None:
-        declarations = list(signature.declared) + declarations
     shapes, dims = _declared_shapes(declarations, assigned, params, signature)
     labels = {d.target.id: d.classes.value for d in declarations if d.classes is not None}
     _check_class_counts(declarations)
     if shapes:
         statements = textbook_notation(statements, {*assigned, *params, *shapes, *dims})
-    declared_at = {d.target.id: d.target.span for d in declarations}
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
@@ -97,16 +89,8 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     # declares hold in the stages written above it too.
     own_lines = declarations[len(signature.declared):] if signature else declarations
     _check_declared_before_use(own_lines, free, statements)
-    if signature:
-        inputs = _inputs(signature, free)
-    else:
-        # A declaration is the input's first appearance, and declares it
-        # even where no formula reads it.
-        first = {d.target.id: d.target for d in declarations}
-        first.update((name, node) for name, node in free.items() if name not in first)
-        inputs = tuple(first.values())
     return Program(
-        inputs=inputs,
+        inputs=_inputs(signature, free) if signature else _first_uses(declarations, free),
         bindings=tuple(_binding(statement) for statement in statements),
         constants=constants,
         output_named=not isinstance(statements[-1], Bare),
@@ -114,9 +98,31 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         shapes=shapes,
         dims=dims,
         calls=calls,
-        declared_at=declared_at,
+        declared_at={d.target.id: d.target.span for d in declarations},
         labels=labels,
     )
+
+
+def _split(statements: tuple[Statement, ...]):
+    """(the formula's statements, every declaration, the signature or None);
+    the signature's own declarations come first, as it binds the whole file."""
+    declarations = [s for s in statements if isinstance(s, Declare)]
+    statements = tuple(s for s in statements if not isinstance(s, Declare))
+    if not statements:
+        raise GradcError("expected a formula, such as f(x, y) = x * y", Span(1, 1, 1, 1))
+    signature = statements[-1] if isinstance(statements[-1], Signature) else None
+    if signature is not None:
+        declarations = list(signature.declared) + declarations
+    return statements, declarations, signature
+
+
+def _first_uses(declarations: list[Declare], free: dict[str, Name]) -> tuple[Name, ...]:
+    """The inputs of a file without a signature, in order of first appearance.
+    A declaration is an input's first appearance, and declares it even where
+    no formula reads it."""
+    first = {d.target.id: d.target for d in declarations}
+    first.update((name, node) for name, node in free.items() if name not in first)
+    return tuple(first.values())
 
 
 def _declared_shapes(declarations: list[Declare], assigned, params, signature):
