@@ -9,7 +9,9 @@ process, and prints each one's median and its ratio to the bare start.
 The goal is a ratio of at most 8 for both.  With `--against`, the same
 two commands run from another checkout too (`git archive REV | tar -x -C
 DIR`), in the same turns: on this machine, whose speed drifts by 2x
-within the hour, only ratios taken side by side compare.
+within the hour, only ratios taken side by side compare.  Each checkout
+runs from its bytecode (`__pycache__`, written by a first, untimed run), as
+an installed package does.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ def commands(output: str, root: Path, label: str = "") -> dict[str, tuple[list[s
 
 def timed(argv: list[str], root: Path) -> float:
     # Run from the checkout itself: Python puts the working folder first
-    # on the path, before PYTHONPATH and the installed package.
+    # on the path, before PYTHONPATH and the installed package.  Bytecode
+    # is written and read as in an installed package (pip compiles it at
+    # install), even where the shell asks Python not to write any.
     environment = {**os.environ, "PYTHONPATH": str(root)}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     subprocess.run(argv, check=True, env=environment, cwd=root, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

@@ -42,12 +42,33 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile a formula to a Python module that computes its value "
                     "and its gradient, staged like hand-written backpropagation.")
     parser.add_argument("--version", action="version", version=f"gradc {__version__}")
+    parser.add_argument("--self-check", action=_SelfCheck,
+                        help="check every row of the gate table and exit (status 1 "
+                             "naming the first malformed row)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_compile, _check, _draw, _explain):
         command = add(commands)
         command.add_argument("file", help="the formula file (UTF-8)")
         pass_options.add_options(command)
     return parser
+
+
+class _SelfCheck(argparse.Action):
+    """`gradc --self-check`: the gate table's checks, which a compile does not
+    run (compiler/gates/table.py), for an install whose table was edited."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from compiler import gates
+
+        try:
+            count = gates.check()
+        except AssertionError as problem:
+            parser.exit(1, f"gradc: the gate table is malformed: {problem}\n")
+        print(f"gradc {__version__}: the gate table's {count} rows check out")
+        parser.exit(0)
 
 
 def _compile(commands) -> argparse.ArgumentParser:

@@ -152,14 +152,37 @@ def test_an_output_that_cannot_be_written_is_bad_input(command, output, message,
 
 def test_a_compile_of_numbers_imports_neither_numpy_nor_sympy_nor_lark_nor_the_tools(
         tmp_path):
-    """The fast parser reads a valid file; Lark is for the files it gives up on."""
+    """The fast parser reads a valid file; Lark is for the files it gives up on.
+    The gate table's checks run in the test suite and `gradc --self-check`."""
     probe = ("import sys, compiler.cli; "
              f"compiler.cli.main(['compile', {str(EXAMPLES / 'staged.txt')!r}, '-o', "
              f"{str(tmp_path / 'staged.py')!r}]); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sympy', 'lark') "
              "or m.startswith(('compiler.tools', 'compiler.checker.', 'compiler.emit.second_order', "
-             "'compiler.passes.tangent'))))")
+             "'compiler.passes.tangent', 'compiler.gates.checks'))))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert (run.returncode, run.stdout, run.stderr) == (0, "[]\n", "")
     assert (tmp_path / "staged.py").read_text(encoding="utf-8") == \
         (GENERATED / "staged.py").read_text(encoding="utf-8")
+
+
+def test_self_check_checks_every_row_of_the_gate_table():
+    from compiler.gates.table import GATES
+
+    run = gradc("--self-check")
+    assert (run.returncode, run.stdout, run.stderr) == \
+        (0, f"gradc {__version__}: the gate table's {len(GATES)} rows check out\n", "")
+
+
+def test_self_check_names_a_malformed_row(monkeypatch, capsys):
+    from dataclasses import replace
+
+    from compiler.gates import Form, table
+
+    broken = replace(table.GATES["square"], compact=Form("{a} * {b}", ("2.0 * {a}",)))
+    monkeypatch.setattr(table, "_ROWS", (*table._ROWS, broken))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--self-check"])
+    assert exit_.value.code == 1
+    assert capsys.readouterr() == ("", "gradc: the gate table is malformed: "
+                                       "gate square: bad math form ['b']\n")

@@ -100,3 +100,11 @@ def test_a_compact_form_must_fit_its_rows_placeholders():
     broken = replace(GATES["square"], compact=Form("{a} * {b}", ("2.0 * {a}",)))
     with pytest.raises(AssertionError, match=r"gate square: bad math form \['b'\]"):
         gate_checks.check_table([broken], GATES, CHAINS)
+
+
+def test_every_row_of_the_table_checks_out():
+    # The checks no longer run at import (table.py): this is where a
+    # malformed row fails.
+    from compiler.gates import check
+
+    assert check() == len(GATES)

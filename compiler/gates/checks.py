@@ -1,10 +1,11 @@
-"""Load-time checks of the gate table: gate rows -> nothing, or AssertionError.
+"""Checks of the gate table: gate rows -> nothing, or AssertionError.
 
 Each row's snippets may use only the placeholders its arity and constant
 give it, every kink has its condition, every constant form and rewrite names
-a real row, and every target can run the row's code.  `table.py` runs
-these when it is imported, so a malformed row never reaches a pass; in
-doing so it parses every snippet of code into its tree (expr.py), once.
+a real row, and every target can run the row's code.  `table.check()`
+runs them over the whole table, from the test suite and `gradc
+--self-check`; they parse every snippet of every target into its tree
+(expr.py), which a compile does only for the rows and targets it uses.
 """
 
 from __future__ import annotations

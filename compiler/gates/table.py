@@ -5,7 +5,9 @@ them branches on a gate's name.  A new gate is one new row, and the tests,
 which are parametrized over `GATES`, pick it up.
 
 The row format is in `row.py`, the array rows in `arrays.py`.  Every
-snippet is checked against its row's arity when this module is imported.
+snippet is checked against its row's arity by `check()`, which the test
+suite and `gradc --self-check` run: not at import, where parsing every
+snippet of every target took a quarter of a compile's start-up.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import math
 from dataclasses import replace
 from typing import Callable
 
-from compiler.gates import checks as gate_checks
 from compiler.gates.arrays import ARRAY_ROWS, AXES, fixed
 from compiler.gates.row import ConstForm, Form, Gate, Rewrite
 
@@ -270,6 +271,13 @@ SNIPPET_BUILTINS = {"max": max, "min": min, "abs": abs}
 """The builtins a row's math snippet may call; gradc evaluates its own
 snippets with these alone (constant folding, `gradc explain`)."""
 
-# Checked when the table loads: a row whose snippets use placeholders it
-# does not have, or whose forms do not fit a target, fails at import.
-gate_checks.check_table(_ROWS, GATES, CHAINS)
+
+
+def check() -> int:
+    """Check every row (checks.py): a row whose snippets use placeholders
+    it does not have, or whose forms do not fit a target, raises
+    AssertionError naming it.  Returns the number of rows checked."""
+    from compiler.gates import checks
+
+    checks.check_table(_ROWS, GATES, CHAINS)
+    return len(_ROWS)
