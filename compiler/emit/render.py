@@ -1,6 +1,7 @@
 """TemplateContext -> module text, with Jinja.
 
-One template per target, shipped in the wheel.  The environment is strict
+One template per target, shipped in the wheel, its compiled code kept
+between runs (compiler/template_cache.py).  The environment is strict
 (an undefined variable is an error, not an empty string) and does no
 autoescaping: the context holds only code gradc wrote itself.
 """
@@ -12,7 +13,7 @@ import functools
 
 import jinja2
 
-from compiler import resources
+from compiler import resources, template_cache
 from compiler.gates import targets
 
 TARGET_NAMES = tuple(targets.TARGETS)
@@ -28,6 +29,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        # Compiling the templates is most of a small compile's own time.
+        bytecode_cache=template_cache.cache(),
     )
 
 
