@@ -65,7 +65,7 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**16
+BLOCK = 2**15
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
@@ -89,8 +89,10 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    np.divide(np.exp(np.minimum(dot, 0)), 1 + np.exp(-np.abs(dot)), out=f)
-    ddot = f * (np.exp(-np.maximum(dot, 0)) / (1 + np.exp(-np.abs(dot))))
+    exp_dot = np.exp(-np.abs(dot))
+    add_exp_dot = 1 + exp_dot
+    np.divide(np.maximum(exp_dot, dot >= 0), add_exp_dot, out=f)
+    ddot = f * (np.maximum(exp_dot, dot <= 0) / add_exp_dot)
     dw2[...] = ddot
     np.multiply(x1, ddot, out=dw1)
     np.multiply(w1, ddot, out=dx1)

@@ -21,6 +21,7 @@ ALLOWED = {
     "passes/naming.py": "Python builtins the generated modules call",
     "emit/printers.py": "NumPy's ufunc names for Python's operators",
     "emit/compact.py": "NumPy's ufunc names for a sum's last operation",
+    "emit/blocks.py": "the NumPy functions of σ's exp that a block shares, and its lines' names",
     "emit/differentiate.py": "the functions of the targets' modules whose derivatives it knows",
 }
 

@@ -15,6 +15,9 @@ for bit, since an operator on arrays is its ufunc.
 
 from __future__ import annotations
 
+from compiler.gates.expr import (Attr, BinOp, Call, Expr, Field, Function, Group, Name, Number,
+                                 Slice, Subscript, UnaryOp, children, map_children, walk)
+
 BLOCK_BYTES = 2**23
 """What a block's arrays may take together, in bytes: about 8 MiB, inside
 the caches of the machines gradc is measured on (docs/performance.md)."""
@@ -39,3 +42,150 @@ def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str,
         return f"{name}[...] = {code}"
     ufunc, operands = call
     return f"{numpy}.{ufunc}({', '.join(operands)}, out={name})"
+
+
+# -- one block's lines, each shared value computed once ----------------------
+
+_LEAVES = (Name, Number, Function, Field, Slice)
+_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", ">=": "ge", "<=": "le",
+          ">": "gt", "<": "lt", "==": "eq", "!=": "ne", "&": "and"}
+
+
+def shared_lines(lines: list[tuple[str, Expr]], results: frozenset[str]
+                 ) -> list[tuple[str, Expr]]:
+    """A block's lines, `(name, tree)` in order, as the lines that compute
+    each value once: a line no result needs is dropped, `exp(min(a, 0))` and
+    `exp(-max(a, 0))` read the `exp(-abs(a))` that σ's denominator computes
+    (`one_exp`), and a value two lines compute becomes a line of its own,
+    named after what it computes (`exp_x`).  Every value keeps its bits:
+    the same operations run on the same operands."""
+    lines = _live([(name, one_exp(_bare(tree))) for name, tree in lines], results)
+    taken = {name for name, _ in lines} | {node.id for _, tree in lines
+                                           for node in walk(tree) if isinstance(node, Name)}
+    numbering = _Numbering()
+    roots = [numbering.number(tree) for _, tree in lines]
+    for root in roots:
+        numbering.uses[root] += 1
+    out: list[tuple[str, Expr]] = []
+    for (name, _), root in zip(lines, roots):
+        tree = numbering.written(root, out, taken, top=True)
+        if not isinstance(tree, _LEAVES):
+            # Later lines read the value by this name; a line that only
+            # copies a name or a number leaves that name to be read.
+            numbering.names.setdefault(root, name)
+        out.append((name, tree))
+    return out
+
+
+def one_exp(tree: Expr) -> Expr:
+    """`exp(min(a, 0))` as `maximum(exp(-abs(a)), a >= 0)` and `exp(-max(a,
+    0))` as `maximum(exp(-abs(a)), a <= 0)`: the same bits (exp(-|a|) is
+    exp(a) where a < 0 and at most 1 elsewhere; NaN stays NaN), and the
+    exp is the one σ's denominator `1 + exp(-abs(a))` computes already."""
+    tree = map_children(tree, one_exp)
+    if not (isinstance(tree, Call) and tree.func == Function("exp") and len(tree.args) == 1):
+        return tree
+    inner, test = tree.args[0], ">="
+    if isinstance(inner, UnaryOp) and inner.op == "-":
+        inner, test = inner.operand, "<="
+    extremum = "minimum" if test == ">=" else "maximum"
+    if not (isinstance(inner, Call) and inner.func == Function(extremum)
+            and len(inner.args) == 2 and _is_zero(inner.args[1])):
+        return tree
+    operand = inner.args[0]
+    decayed = Call(Function("exp"), (UnaryOp("-", Call(Function("abs"), (operand,))),))
+    return Call(Function("maximum"), (decayed, BinOp(test, operand, Number("0"))))
+
+
+def _is_zero(node: Expr) -> bool:
+    return isinstance(node, Number) and node.value == 0
+
+
+def _bare(tree: Expr) -> Expr:
+    """The tree without the parentheses a row wrote (`Group`): the printer
+    adds those precedence needs, and equal values compare equal."""
+    while isinstance(tree, Group):
+        tree = tree.inner
+    return map_children(tree, _bare)
+
+
+def _live(lines: list[tuple[str, Expr]], results: frozenset[str]) -> list[tuple[str, Expr]]:
+    """The lines a result reads, directly or through other lines."""
+    needed, kept = set(results), []
+    for name, tree in reversed(lines):
+        if name in needed:
+            kept.append((name, tree))
+            needed |= {node.id for node in walk(tree) if isinstance(node, Name)}
+    return kept[::-1]
+
+
+class _Numbering:
+    """Value numbering: equal subtrees get one number; `uses` counts the
+    places that read each number once computed (a parent computed once
+    reads its operands once), and `names` what a computed number is called."""
+
+    def __init__(self):
+        self.key: dict[Expr, int] = {}
+        self.nodes: list[tuple[Expr, tuple[int, ...]]] = []
+        self.uses: list[int] = []
+        self.names: dict[int, str] = {}
+
+    def number(self, node: Expr) -> int:
+        operands = () if isinstance(node, _LEAVES) else tuple(map(self.number, children(node)))
+        marks = iter(operands)
+        key = node if not operands else map_children(node, lambda _: Name(f" {next(marks)}"))
+        found = self.key.get(key)
+        if found is None:
+            found = self.key[key] = len(self.nodes)
+            self.nodes.append((node, operands))
+            self.uses.append(0)
+            for operand in operands:
+                self.uses[operand] += 1
+        return found
+
+    def written(self, number: int, out: list, taken: set[str], top: bool = False) -> Expr:
+        """The tree of `number`, each operand computed by a line already
+        by that line's name; a value read twice and not yet computed gets
+        a line of its own first, appended to `out`."""
+        if number in self.names:
+            return Name(self.names[number])
+        node, operands = self.nodes[number]
+        if not operands:
+            return node
+        written = iter([self.written(operand, out, taken) for operand in operands])
+        tree = map_children(node, lambda _: next(written))
+        if top or self.uses[number] < 2 or not _computed(node):
+            return tree
+        name = _fresh(_named(tree), taken)
+        out.append((name, tree))
+        self.names[number] = name
+        return Name(name)
+
+
+def _computed(node: Expr) -> bool:
+    """Whether a node is a value worth a line: not a method (`.astype`)
+    and not a number alone."""
+    return not isinstance(node, (Attr, Subscript)) and any(
+        isinstance(each, Name) for each in walk(node))
+
+
+def _named(tree: Expr) -> str:
+    """A line's name from what it computes: its outermost operation and
+    the first name it reads (`exp_x`, `add_x`)."""
+    if isinstance(tree, Call) and isinstance(tree.func, Function):
+        word = tree.func.name.rsplit(".", 1)[-1]
+    elif isinstance(tree, BinOp):
+        word = _WORDS.get(tree.op, "value")
+    else:
+        word = "neg" if isinstance(tree, UnaryOp) else "value"
+    first = next(node.id for node in walk(tree) if isinstance(node, Name))
+    return f"{word}_{first}"
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    candidate, count = name, 1
+    while candidate in taken:
+        count += 1
+        candidate = f"{name}{count}"
+    taken.add(candidate)
+    return candidate

@@ -34,6 +34,8 @@ from typing import NamedTuple
 from compiler.passes.adjoint import Block, adjoint_name
 from compiler.emit.stages import Local, number_call, unparenthesized
 from compiler.emit.printers import UfuncCall
+from compiler.emit.terms import filled
+from compiler.gates.expr import BinOp, Expr, Name, Number, UnaryOp
 from compiler.gates.snippets import factor, format_number
 
 
@@ -48,6 +50,9 @@ class Code(NamedTuple):
     minus: str | None = None
     """For a negation whose operand the text wraps in parentheses
     (`-(2 * x)`), that operand as an argument: `2 * x`."""
+    tree: Expr | None = None
+    """The code as a tree, where the local gradients kept theirs (a block
+    of points, blocks.py); a name or a number needs none (`tree_of`)."""
 
     @property
     def inner(self) -> str:
@@ -72,8 +77,10 @@ class Compact:
 
 
 def compact_lines(blocks: tuple[Block, ...], printed: tuple[tuple[Local, ...], ...],
-                  seed: str, inputs: tuple[str, ...], as_code: bool = False) -> Compact:
-    """`printed`: each block's local gradients, one per contribution."""
+                  seed: str, inputs: tuple[str, ...], as_code: bool = False,
+                  trees: bool = False) -> Compact:
+    """`printed`: each block's local gradients, one per contribution;
+    `trees`: whether they kept their trees, and each sum is to keep its."""
     last = {c.target: (i, j) for i, block in enumerate(blocks)
             for j, c in enumerate(block.contributions)}
     alias: dict[str, Code | None] = {seed: None}
@@ -86,7 +93,7 @@ def compact_lines(blocks: tuple[Block, ...], printed: tuple[tuple[Local, ...], .
             terms.setdefault(c.target, []).append(_term(local, upstream))
             if last[c.target] != (i, j):
                 continue
-            name, value = adjoint_name(c.target), _sum(terms.pop(c.target))
+            name, value = adjoint_name(c.target), _sum(terms.pop(c.target), trees)
             if c.target in inputs and as_code:
                 gradients.append((c.target, value))
             elif c.target in inputs or not (value.text.isidentifier() or value.number == 1.0
@@ -99,6 +106,30 @@ def compact_lines(blocks: tuple[Block, ...], printed: tuple[tuple[Local, ...], .
     return Compact(tuple(lines), tuple(gradients))
 
 
+def tree_of(code: Code) -> Expr | None:
+    """The code's tree: its own, or the name or number it is; None where
+    the local gradients kept no tree."""
+    if code.tree is not None or code.text.isidentifier():
+        return code.tree or Name(code.text)
+    return Number(code.inner) if code.number is not None else None
+
+
+def _local_tree(local: Local) -> Expr | None:
+    """None where the printer kept no trees (StagePrinter.keep_trees)."""
+    if local.values is None:
+        return None
+    if local.number is not None:
+        return Number(local.inner)
+    return filled(local.tree, local.values, {})
+
+
+def _with(operator: str, *operands: Expr | None) -> Expr | None:
+    """A node over operands that all have a tree, else None."""
+    if any(operand is None for operand in operands):
+        return None
+    return UnaryOp(operator, *operands) if len(operands) == 1 else BinOp(operator, *operands)
+
+
 def _term(local: Local, upstream: Code | None) -> tuple[Code, bool]:
     """The code of local * upstream (None: the seed, a unit), and whether
     it can stand in a sum without parentheses."""
@@ -107,16 +138,19 @@ def _term(local: Local, upstream: Code | None) -> tuple[Code, bool]:
             return _number(format_number(local.number, False).strip("()"), local.number), True
         if local.number is not None:
             return _number(local.code, local.number), True
-        return Code(local.code, None, local.call), local.code.isidentifier()
+        return Code(local.code, None, local.call, tree=_local_tree(local)), \
+            local.code.isidentifier()
     if local.number == 1.0:
         return upstream, True
     if local.number == -1.0:
         return _negated(upstream), True
     if upstream.number == -1.0:
         return Code(f"-{factor(local.code)}", None, ("negative", (local.inner,)),
-                    local.inner), True
+                    local.inner, _with("-", _local_tree(local))), True
+    tree = _local_tree(local)
     return Code(f"{factor(local.code)} * {upstream.text}", None,
-                ("multiply", (local.inner, upstream.inner))), True
+                ("multiply", (local.inner, upstream.inner)),
+                tree=tree and BinOp("*", tree, tree_of(upstream))), True
 
 
 def _number(text: str, number: float) -> Code:
@@ -126,11 +160,33 @@ def _number(text: str, number: float) -> Code:
 def _negated(code: Code) -> Code:
     """-code for a name or a number; negating a number is exact."""
     if code.number is None:
-        return Code(f"-{code.text}", None, ("negative", (code.text,)))
+        return Code(f"-{code.text}", None, ("negative", (code.text,)),
+                    tree=_with("-", tree_of(code)))
     return _number(format_number(-code.number, False), -code.number)
 
 
-def _sum(terms: list[tuple[Code, bool]]) -> Code:
+def _sum_tree(terms: list[tuple[Code, bool]]) -> Expr | None:
+    """The sum's tree as its text reads: a term written with a leading
+    minus (a negation, a negative number) is subtracted."""
+    total = tree_of(terms[0][0])
+    for code, _ in terms[1:]:
+        tree = tree_of(code)
+        if code.text.startswith("-"):
+            tree = _magnitude(tree)
+        total = _with("-" if code.text.startswith("-") else "+", total, tree)
+    return total
+
+
+def _magnitude(tree: Expr | None) -> Expr | None:
+    """The tree of a term written with a leading minus, without it."""
+    if isinstance(tree, UnaryOp) and tree.op == "-":
+        return tree.operand
+    if isinstance(tree, Number) and tree.text.startswith("-"):
+        return Number(tree.text[1:])
+    return None
+
+
+def _sum(terms: list[tuple[Code, bool]], trees: bool) -> Code:
     if len(terms) == 1:
         return terms[0][0]
     parts = []
@@ -143,7 +199,8 @@ def _sum(terms: list[tuple[Code, bool]]) -> Code:
     *earlier, (last, bare) = terms
     # The last term's operation comes last: (a + b) + c, a - b.
     left = " ".join(parts[:-1]) if len(earlier) > 1 else earlier[0][0].inner
+    tree = _sum_tree(terms) if trees else None
     if parts[-1].startswith("- "):
         right = last.minus if last.minus is not None else parts[-1][2:]
-        return Code(" ".join(parts), None, ("subtract", (left, right)))
-    return Code(" ".join(parts), None, ("add", (left, last.inner)))
+        return Code(" ".join(parts), None, ("subtract", (left, right)), tree=tree)
+    return Code(" ".join(parts), None, ("add", (left, last.inner)), tree=tree)

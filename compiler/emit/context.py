@@ -23,14 +23,15 @@ import dataclasses
 import hashlib
 from typing import NamedTuple
 
-from compiler.emit.blocks import block_power, written_into
-from compiler.emit.compact import Code, Compact, compact_lines
+from compiler.emit.blocks import block_power, shared_lines, written_into
+from compiler.emit.compact import Code, Compact, compact_lines, tree_of
 from compiler.emit.fields import BackwardBlock, TemplateContext
 from compiler.emit.interface import (interface_fields, loop_fields, module_fields, own_names,
                                      shaped_fields, taken, tuple_code, upstream_sizes,
                                      zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
-from compiler.emit.terms import ShapedTerms, Term, lecture_term, seeded_line
+from compiler.emit.terms import ShapedTerms, Term, filled, lecture_term, seeded_line
+from compiler.gates.expr import Number
 from compiler.gates.targets import TARGETS
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.passes.shapes import shown
@@ -117,11 +118,13 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     # The module's own names come last, around every name of the formula's.
     names = own_names(staged, spec)
     printer = _printer(staged, spec, style, names)
-    printer.keep_trees = with_terms or staged.shaped
+    # A blocked grad computes each value once from the lines' trees.
+    blocked_trees = spec.blocked and not staged.shaped and len(staged.stages) <= FUSED_GRAD_LIMIT
+    printer.keep_trees = with_terms or staged.shaped or blocked_trees
     printed = _print(adjoint_ir, printer)
     terms = _terms(adjoint_ir, printed, printer, names)
     cached_names = _cached(adjoint_ir, printer, terms)
-    compact = _compact(adjoint_ir, printed, style, spec)
+    compact = _compact(adjoint_ir, printed, style, spec, blocked_trees)
     result = TemplateContext(
         **module_fields(staged, spec, printer, names),
         forward_lines=_forward_lines(staged, printed),
@@ -161,15 +164,16 @@ def _cached(adjoint_ir: AdjointIR, printer: StagePrinter, terms) -> tuple[str, .
     return cached(adjoint_ir.staged, reads)
 
 
-def _compact(adjoint_ir: AdjointIR, printed: Printed, style: str, spec) -> Compact | None:
+def _compact(adjoint_ir: AdjointIR, printed: Printed, style: str, spec,
+             trees: bool = False) -> Compact | None:
     """The compact style's lines, where they are written: the compact
     style, and a blocked target's grad.  They cost a tenth of the compile
-    time of a big formula."""
+    time of a big formula.  `trees`: each line keeps its tree too."""
     staged = adjoint_ir.staged
     if staged.shaped or not (style == "compact" or spec.blocked):
         return None
     return compact_lines(adjoint_ir.blocks, printed.locals, adjoint_name(staged.output),
-                         staged.inputs, spec.gradients_as_code)
+                         staged.inputs, spec.gradients_as_code, trees)
 
 
 def _homed(result: TemplateContext, spec, output: str) -> TemplateContext:
@@ -232,14 +236,45 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
         return {"block_lines": (), "block_power": block_power(len(staged.inputs)),
                 "broadcast_size": ""}
     results = {staged.output, *(adjoint_name(name) for name in staged.gradient_inputs)}
-    lines = [written_into(stage.name, printer.call(stage), code, numpy) if stage.name in results
-             else line for stage, code, line in zip(staged.stages, printed.forward, printed.lines)]
-    lines += [written_into(name, code.call, code.text, numpy) if name in results
-              else f"{name} = {code.text}" for block in compact.lines for name, code in block]
-    lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
+    trees = _block_trees(adjoint_ir, printer, compact)
+    if trees is not None:
+        lines = [_block_line(name, tree, name in results, printer, numpy)
+                 for name, tree in shared_lines(trees, frozenset(results))]
+    else:
+        lines = [written_into(stage.name, printer.call(stage), code, numpy)
+                 if stage.name in results else line
+                 for stage, code, line in zip(staged.stages, printed.forward, printed.lines)]
+        lines += [written_into(name, code.call, code.text, numpy) if name in results
+                  else f"{name} = {code.text}" for block in compact.lines for name, code in block]
+        lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
             "block_power": block_power(len(staged.inputs) + len(lines)),
             "broadcast_size": _broadcast_size(staged.inputs, numpy)}
+
+
+def _block_trees(adjoint_ir: AdjointIR, printer: StagePrinter, compact: Compact) -> list | None:
+    """Every line of a block as `(name, tree)`: forward's, backward's in
+    the compact style, and the zero gradients; None where the printer kept
+    no trees (a formula past FUSED_GRAD_LIMIT)."""
+    if not printer.keep_trees:
+        return None
+    trees = [(stage.name, filled(printer.code.lower(stage.gate.forward_tree(
+        len(stage.operands), printer.target, printer.compact)), printer.values(stage), printer.own))
+        for stage in adjoint_ir.staged.stages]
+    trees += [(name, tree_of(code)) for block in compact.lines for name, code in block]
+    trees += [(adjoint_name(name), Number("0.0")) for name in adjoint_ir.zero]
+    return trees if all(tree is not None for _, tree in trees) else None
+
+
+def _block_line(name: str, tree, result: bool, printer: StagePrinter, numpy: str) -> str:
+    """`name = code`, or for a result the code computed into its array."""
+    code = printer.code.print(tree)
+    if not result:
+        return f"{name} = {code}"
+    call = printer.code.ufunc_call(tree)
+    if call is not None:
+        call = call[0], tuple(map(printer.code.print, call[1]))
+    return written_into(name, call, code, numpy)
 
 
 NUMPY_MAX_ARGS = 64

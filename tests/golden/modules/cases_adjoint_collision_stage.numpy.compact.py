@@ -79,7 +79,7 @@ def _grad_block(x, y, f, dx, dy):
     invy = 1.0 / y
     np.multiply(dnum_, invy, out=f)
     np.multiply(-1.0 / (y * y), dnum_, out=dy)
-    dnum = (2.0) * invy
+    dnum = 2.0 * invy
     dx[...] = dnum
 
 

@@ -82,8 +82,8 @@ def _grad_block(x, y, f, dx, dy):
     dnum_ = num * 2
     invy = 1.0 / y
     np.multiply(dnum_, invy, out=f)
-    np.multiply(-1.0 / (y**2), dnum_, out=dy)
-    dnum = (2) * invy
+    np.multiply(-1.0 / y**2, dnum_, out=dy)
+    dnum = 2 * invy
     dx[...] = dnum
 
 

@@ -72,7 +72,7 @@ def _grad_block(x, f, dx):
     invx = 1.0 / x
     np.multiply(3, invx, out=f)
     dinvx = 3
-    np.multiply(-1.0 / (x**2), dinvx, out=dx)
+    np.multiply(-1.0 / x**2, dinvx, out=dx)
 
 
 def _in_blocks(inputs, names):

@@ -78,7 +78,7 @@ def _grad_block(x, y, f, dx, dy):
     den = y + 2.0
     invden = 1.0 / den
     np.multiply(num, invden, out=f)
-    dden = (-1.0 / (den * den)) * num
+    dden = -1.0 / (den * den) * num
     dy[...] = dden
     dx[...] = invden
 

@@ -82,7 +82,7 @@ def _grad_block(x, y, f, dx, dy):
     den = y + 2
     invden = 1.0 / den
     np.multiply(num, invden, out=f)
-    dden = (-1.0 / (den**2)) * num
+    dden = -1.0 / den**2 * num
     dy[...] = dden
     dx[...] = invden
 

@@ -84,7 +84,9 @@ def _grad_block(x, y, f, dx, dy):
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx, dy."""
-    sigx = np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+    exp_x = np.exp(-np.abs(x))
+    add_exp_x = 1 + exp_x
+    sigx = np.maximum(exp_x, x >= 0) / add_exp_x
     logy = np.log(y)
     sigxplogy = sigx + logy
     scx = x / 4.0
@@ -98,7 +100,7 @@ def _grad_block(x, y, f, dx, dy):
     dscx2 = -1.0 / np.sqrt(1.0 - scx2 * scx2)
     dscx = 1.0 / np.sqrt(1.0 - scx * scx)
     np.add(1.0 / (1.0 + y * y), 1.0 / y, out=dy)
-    np.add((1.0 / 5.0) * dscx2 + (1.0 / 4.0) * dscx, sigx * (np.exp(-np.maximum(x, 0)) / (1 + np.exp(-np.abs(x)))), out=dx)
+    np.add(1.0 / 5.0 * dscx2 + 1.0 / 4.0 * dscx, sigx * (np.maximum(exp_x, x <= 0) / add_exp_x), out=dx)
 
 
 def _in_blocks(inputs, names):

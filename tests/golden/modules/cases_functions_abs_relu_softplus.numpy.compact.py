@@ -80,9 +80,10 @@ def _grad_block(x, y, f, dx, dy):
     reluy = np.maximum(y, 0.0)
     absxpreluy = absx + reluy
     xy = x * y
-    softpxy = np.maximum(xy, 0.0) + np.log1p(np.exp(-np.abs(xy)))
+    exp_xy = np.exp(-np.abs(xy))
+    softpxy = np.maximum(xy, 0.0) + np.log1p(exp_xy)
     np.add(absxpreluy, softpxy, out=f)
-    dxy = np.exp(np.minimum(xy, 0)) / (1 + np.exp(-np.abs(xy)))
+    dxy = np.maximum(exp_xy, xy >= 0) / (1 + exp_xy)
     np.add(x * dxy, np.where(y > 0, 1.0, 0.0), out=dy)
     np.add(y * dxy, np.sign(x), out=dx)
 

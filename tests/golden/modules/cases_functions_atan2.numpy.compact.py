@@ -67,8 +67,9 @@ def _grad_block(y, x, f, dy, dx):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dy, dx."""
     np.arctan2(y, x, out=f)
-    np.divide(x, y * y + x * x, out=dy)
-    np.divide(-y, y * y + x * x, out=dx)
+    add_y = y * y + x * x
+    np.divide(x, add_y, out=dy)
+    np.divide(-y, add_y, out=dx)
 
 
 def _in_blocks(inputs, names):

@@ -85,7 +85,7 @@ def _grad_block(x, y, f, dx, dy):
     sum2plogpx = sum2 + logpx
     expmy = np.expm1(y)
     np.add(sum2plogpx, expmy, out=f)
-    np.add((expmy + 1.0) + (0.5 / sqrty), 1.0 / y, out=dy)
+    np.add(expmy + 1.0 + 0.5 / sqrty, 1.0 / y, out=dy)
     np.add(1.0 / (1.0 + x), expx, out=dx)
 
 

@@ -93,8 +93,8 @@ def _grad_block(x, y, f, dx, dy):
     tanhy = np.tanh(y)
     np.add(diff, tanhy, out=f)
     dcoshx = -1.0
-    np.add((1.0 - tanhy * tanhy) + (np.cosh(y)), (-np.sin(y)) * sinx, out=dy)
-    np.add((np.sinh(x)) * dcoshx + (1.0 + tanx * tanx), (np.cos(x)) * cosy, out=dx)
+    np.add(1.0 - tanhy * tanhy + np.cosh(y), -np.sin(y) * sinx, out=dy)
+    np.add(np.sinh(x) * dcoshx + (1.0 + tanx * tanx), np.cos(x) * cosy, out=dx)
 
 
 def _in_blocks(inputs, names):

@@ -122,8 +122,8 @@ def _grad_block(x, y, f, dx, dy):
     tanhy = np.tanh(y)
     np.add(diff, tanhy, out=f)
     dcoshx = -1.0
-    np.add((1 - tanhy**2) + (np.cosh(y)), (-np.sin(y)) * sinx, out=dy)
-    np.add((np.sinh(x)) * dcoshx + (1 + tanx**2), (np.cos(x)) * cosy, out=dx)
+    np.add(1 - tanhy**2 + np.cosh(y), -np.sin(y) * sinx, out=dy)
+    np.add(np.sinh(x) * dcoshx + (1 + tanx**2), np.cos(x) * cosy, out=dx)
 
 
 def _in_blocks(inputs, names):

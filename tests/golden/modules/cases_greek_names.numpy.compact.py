@@ -48,7 +48,7 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**17
+BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
@@ -69,9 +69,11 @@ def _grad_block(α, β1, f, dα, dβ1):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dα, dβ1."""
     αβ1 = α * β1
-    sigα = np.exp(np.minimum(α, 0)) / (1 + np.exp(-np.abs(α)))
+    exp_α = np.exp(-np.abs(α))
+    add_exp_α = 1 + exp_α
+    sigα = np.maximum(exp_α, α >= 0) / add_exp_α
     np.add(αβ1, sigα, out=f)
-    np.add(sigα * (np.exp(-np.maximum(α, 0)) / (1 + np.exp(-np.abs(α)))), β1, out=dα)
+    np.add(sigα * (np.maximum(exp_α, α <= 0) / add_exp_α), β1, out=dα)
     dβ1[...] = α
 
 

@@ -69,10 +69,12 @@ def _grad_block(x, f, dx):
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx."""
-    sigx = np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+    exp_x = np.exp(-np.abs(x))
+    add_exp_x = 1 + exp_x
+    sigx = np.maximum(exp_x, x >= 0) / add_exp_x
     np.multiply(3, sigx, out=f)
     dsigx = 3
-    np.multiply(sigx * (np.exp(-np.maximum(x, 0)) / (1 + np.exp(-np.abs(x)))), dsigx, out=dx)
+    np.multiply(sigx * (np.maximum(exp_x, x <= 0) / add_exp_x), dsigx, out=dx)
 
 
 def _in_blocks(inputs, names):

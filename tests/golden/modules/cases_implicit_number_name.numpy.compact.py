@@ -76,7 +76,7 @@ def _grad_block(x, f, dx):
     scxsqr = 3.0 * xsqr
     np.add(scx, scxsqr, out=f)
     dxsqr = 3.0
-    np.add((2 * x) * dxsqr, 2.0, out=dx)
+    np.add(2 * x * dxsqr, 2.0, out=dx)
 
 
 def _in_blocks(inputs, names):

@@ -83,7 +83,7 @@ def _grad_block(x, f, dx):
     scxsqr = 3 * xsqr
     np.add(scx, scxsqr, out=f)
     dxsqr = 3
-    np.add((2 * x) * dxsqr, 2, out=dx)
+    np.add(scx * dxsqr, 2, out=dx)
 
 
 def _in_blocks(inputs, names):

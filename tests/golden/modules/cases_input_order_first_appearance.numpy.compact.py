@@ -60,7 +60,7 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**16
+BLOCK = 2**15
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
@@ -84,8 +84,10 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     sum2 = w0x0pw1x1 + w2
-    np.divide(np.exp(np.minimum(sum2, 0)), 1 + np.exp(-np.abs(sum2)), out=f)
-    dsum2 = f * (np.exp(-np.maximum(sum2, 0)) / (1 + np.exp(-np.abs(sum2))))
+    exp_sum2 = np.exp(-np.abs(sum2))
+    add_exp_sum2 = 1 + exp_sum2
+    np.divide(np.maximum(exp_sum2, sum2 >= 0), add_exp_sum2, out=f)
+    dsum2 = f * (np.maximum(exp_sum2, sum2 <= 0) / add_exp_sum2)
     dw2[...] = dsum2
     np.multiply(x1, dsum2, out=dw1)
     np.multiply(w1, dsum2, out=dx1)

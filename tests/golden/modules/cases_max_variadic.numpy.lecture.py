@@ -69,8 +69,9 @@ def _grad_block(x, y, z, f, dx, dy, dz):
     copied there: f, dx, dy, dz."""
     np.maximum(np.maximum(x, y), z, out=f)
     dx[...] = (x == f).astype(float)
-    dy[...] = ((y == f) & (x != f)).astype(float)
-    dz[...] = ((z == f) & (x != f) & (y != f)).astype(float)
+    ne_x = x != f
+    dy[...] = ((y == f) & ne_x).astype(float)
+    dz[...] = ((z == f) & ne_x & (y != f)).astype(float)
 
 
 def _in_blocks(inputs, names):

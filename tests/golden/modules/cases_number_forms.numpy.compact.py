@@ -74,7 +74,7 @@ def _grad_block(x, f, dx):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx."""
     scx = 3.0 * x
-    scx2 = 3.0 * x
+    scx2 = scx
     scxpscx2 = scx + scx2
     scx3 = 0.5 * x
     sum2 = scxpscx2 + scx3

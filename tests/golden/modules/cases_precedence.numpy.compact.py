@@ -87,7 +87,7 @@ def _grad_block(x, y, z, f, dx, dy, dz):
     dxinvy = -1.0
     dinvy = x * dxinvy
     np.add(invy * dxinvy, 1.0, out=dx)
-    np.add((-1.0 / (y * y)) * dinvy, z, out=dy)
+    np.add(-1.0 / (y * y) * dinvy, z, out=dy)
     dz[...] = y
 
 

@@ -80,8 +80,8 @@ def _grad_block(x, y, f, dx, dy):
     sum2 = xnegy + xmnegy
     xpownegy = np.power(x, negy)
     np.add(sum2, xpownegy, out=f)
-    np.add((negy * np.power(x, negy - 1)) + 1.0, negy, out=dx)
-    dnegy = (xpownegy * np.log(x)) - 1.0 + x
+    np.add(negy * np.power(x, negy - 1) + 1.0, negy, out=dx)
+    dnegy = xpownegy * np.log(x) - 1.0 + x
     np.negative(dnegy, out=dy)
 
 

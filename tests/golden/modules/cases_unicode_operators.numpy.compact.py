@@ -91,7 +91,7 @@ def _grad_block(x, y, z, f, dx, dy, dz):
     dinvy = num * dnuminvy
     dyz = x * dnum
     np.add(1.0, yz * dnum, out=dx)
-    np.add((-1.0 / (y * y)) * dinvy, z * dyz, out=dy)
+    np.add(-1.0 / (y * y) * dinvy, z * dyz, out=dy)
     np.multiply(y, dyz, out=dz)
 
 

@@ -76,10 +76,10 @@ def _grad_block(w, x, e, dw, dx):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: e, dw, dx."""
     h1 = w * x
-    h2 = np.exp(np.minimum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
     negh1 = -h1
-    np.add(np.maximum(negh1, 0.0), np.log1p(np.exp(-np.abs(negh1))), out=e)
-    dnegh1 = np.exp(np.minimum(negh1, 0)) / (1 + np.exp(-np.abs(negh1)))
+    exp_negh1 = np.exp(-np.abs(negh1))
+    np.add(np.maximum(negh1, 0.0), np.log1p(exp_negh1), out=e)
+    dnegh1 = np.maximum(exp_negh1, negh1 >= 0) / (1 + exp_negh1)
     dh1 = -dnegh1
     np.multiply(x, dh1, out=dw)
     np.multiply(w, dh1, out=dx)

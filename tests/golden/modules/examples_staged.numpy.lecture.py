@@ -77,7 +77,7 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**16
+BLOCK = 2**15
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
@@ -97,18 +97,22 @@ def _grad_block(x, y, f, dx, dy):
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx, dy."""
-    sigy = np.exp(np.minimum(y, 0)) / (1 + np.exp(-np.abs(y)))
+    exp_y = np.exp(-np.abs(y))
+    add_exp_y = 1 + exp_y
+    sigy = np.maximum(exp_y, y >= 0) / add_exp_y
     num = x + sigy
-    sigx = np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+    exp_x = np.exp(-np.abs(x))
+    add_exp_x = 1 + exp_x
+    sigx = np.maximum(exp_x, x >= 0) / add_exp_x
     xpy = x + y
     xpysqr = np.square(xpy)
     den = sigx + xpysqr
     invden = 1.0 / den
     np.multiply(num, invden, out=f)
-    dden = (-1.0 / (den**2)) * num
-    dxpy = (2 * xpy) * dden
-    np.add(dxpy + (sigx * (np.exp(-np.maximum(x, 0)) / (1 + np.exp(-np.abs(x))))) * dden, invden, out=dx)
-    np.add(dxpy, (sigy * (np.exp(-np.maximum(y, 0)) / (1 + np.exp(-np.abs(y))))) * invden, out=dy)
+    dden = -1.0 / den**2 * num
+    dxpy = 2 * xpy * dden
+    np.add(dxpy + sigx * (np.maximum(exp_x, x <= 0) / add_exp_x) * dden, invden, out=dx)
+    np.add(dxpy, sigy * (np.maximum(exp_y, y <= 0) / add_exp_y) * invden, out=dy)
 
 
 def _in_blocks(inputs, names):
