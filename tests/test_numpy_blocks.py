@@ -192,6 +192,35 @@ def test_blocks_reuse_memory_in_a_process_that_freed_no_large_array():
     assert int(faults) < 100
 
 
+RESULTS = """
+import resource, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from compiler import compile_source
+from compiler.loader import module_from_source
+module = module_from_source(compile_source({text!r}, target="numpy"), "m", "<m>")
+columns = np.random.default_rng(1).random((len(module.INPUTS), 10**6))
+module.grad(*columns)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    module.grad(*columns)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, Linux's counts")
+def test_results_of_40_mb_a_call_reuse_memory():
+    """circuit's five results at 10^6 points take 40 MB, past the 32 MiB
+    that glibc keeps after a 16 MiB array is freed: each call took about
+    2,700 page faults (10,000 pages zeroed) before the module freed one of
+    just under 32 MiB."""
+    root = str(Path(__file__).resolve().parent.parent)
+    code = RESULTS.format(root=root, text=example("circuit"))
+    faults = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert int(faults) < 100
+
+
 @pytest.mark.parametrize("count", [10, 20_000])
 def test_more_inputs_than_np_broadcast_takes(count):
     """np.broadcast takes at most 64 arrays; a formula may have more inputs.
