@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from compiler.inputs import choose_sizes, draw
-from compiler.tools.trace import module_trace
+from compiler.tools.trace import trace_drawn
 from compiler.cli import main
 from compiler.build import build
 from compiler.driver import compile_source
@@ -59,7 +59,7 @@ def test_the_numbers_are_the_modules_at_checks_first_point(source):
     """The trace runs the module's lines at the point check draws first: its
     values and gradients are the module's, bit for bit."""
     text = source.read_text(encoding="utf-8")
-    result = module_trace(build(text), seed=3)
+    result = trace_drawn(build(text), seed=3)
     program = resolve(parse(text))
     module = module_from_source(compile_source(text), "explained", "<test>")
     staged = result.ir.staged

@@ -154,7 +154,7 @@ def _value_scale(trace) -> float:
 
 def _gradient_scale(trace, python_name: str) -> float:
     target = python_name
-    return max((abs(step.product) for step in trace.steps
+    return max((abs(step.term) for step in trace.steps
                 if step.contribution.target == target), default=0.0)
 
 

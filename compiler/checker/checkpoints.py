@@ -22,7 +22,7 @@ from compiler.errors import GradcError, Span
 from compiler.inputs import DRAW_RANGE, MAX_DRAWS, parse_point, uniform
 from compiler.gates.snippets import fill
 from compiler.passes.stage import Ref, Stage
-from compiler.tools.trace import Trace, trace
+from compiler.tools.trace import Lines, Trace
 
 
 
@@ -44,6 +44,7 @@ class Probe:
         self.module = module
         self.names = names
         """The inputs as the formula file writes them."""
+        self.lines = Lines(ir, module)
 
     def forward(self, *point: float) -> float:
         return self.module.forward(*point)[0]
@@ -51,7 +52,7 @@ class Probe:
     def at(self, point: tuple[float, ...]):
         """(Trace, generated) at a usable point; otherwise why it is not."""
         try:
-            result = trace(self.ir, point)
+            result = self.lines.at(point)
         except TypeError:
             # Python's ** gives a complex number for a negative base and a
             # fractional exponent, and the trace cannot make a float of it.

@@ -33,7 +33,7 @@ from compiler.files import output_path, write_atomically, write_bytes_atomically
 from compiler.gates.snippets import fill, spell
 from compiler.passes.stage import Const, Stage
 from compiler.passes.shapes import shown
-from compiler.tools.trace import ModuleTrace, Trace, given_point, module_trace, takes_arrays, trace
+from compiler.tools.trace import Trace, given_point, takes_arrays, trace, trace_drawn
 
 # Output suffix -> Graphviz output format; None means the DOT text itself.
 FORMATS = {".svg": "svg", ".png": "png", ".dot": None}
@@ -52,7 +52,7 @@ NO_PACKAGE = "drawing needs the graphviz package: install it with pip install 'g
 def run(formula: Build, args) -> int:
     target = _output_path(args.file, args.output)
     if takes_arrays(formula, args):
-        at = _drawable(module_trace(formula, args.dims, args.seed, args.at, args.at_file))
+        at = _drawable(trace_drawn(formula, args.dims, args.seed, args.at, args.at_file))
     elif args.at or args.at_file:
         at = _drawable(trace(formula.adjoint, given_point(formula, args)))
     else:
@@ -102,10 +102,10 @@ def _graphviz():
     return graphviz
 
 
-def dot_source(ir: AdjointIR, at: Trace | ModuleTrace | None = None) -> str:
+def dot_source(ir: AdjointIR, at: Trace | None = None) -> str:
     staged = ir.staged
     caption = {"labelloc": "b", "label": _caption(at), "fontname": "Helvetica",
-               "fontsize": "11"} if isinstance(at, ModuleTrace) else {}
+               "fontsize": "11"} if _shaped(at) else {}
     graph = _graphviz().Digraph(
         staged.output, graph_attr={"rankdir": "LR", "nodesep": "0.4", "ranksep": "0.6",
                                    **caption},
@@ -163,10 +163,8 @@ def _edge_in(graph, staged, stage: Stage, index: int, operand, at,
 def _edge_gradients(at) -> dict[tuple[str, str], list]:
     """(gate, operand name) -> the gradients flowing back to that operand,
     in operand order: the gate of `x * x` sends two back to x."""
-    flows = [] if at is None else \
-        [(line.block, line.contribution, line.term) for line in at.lines] \
-        if isinstance(at, ModuleTrace) else \
-        [(step.block, step.contribution, step.product) for step in at.steps]
+    flows = [] if at is None else [(step.block, step.contribution, step.term)
+                                   for step in at.steps]
     edges: dict[tuple[str, str], list] = {}
     for block, contribution, gradient in flows:
         edges.setdefault((block.stage.name, contribution.target), []).append(gradient)
@@ -186,14 +184,20 @@ def _input_label(name: str, at) -> str:
     head = _named(name, at)
     # With --wrt, an input outside it has no gradient to show.
     if at is None or adjoint_name(name) not in at.adjoints:
-        return f"<{head}>" if isinstance(at, ModuleTrace) else head
+        return f"<{head}>" if _shaped(at) else head
     return f"<{head}<br/>{_coloured(at.adjoints[adjoint_name(name)], RED)}>"
 
 
 def _named(name: str, at, shaped_as: str | None = None) -> str:
     """`W1 [D, H]`; a number's wire has its name alone."""
-    shape = at.shape(shaped_as or name) if isinstance(at, ModuleTrace) else ()
+    shape = at.shape(shaped_as or name) if _shaped(at) else ()
     return f"{name} {shown(shape)}" if shape else name
+
+
+def _shaped(at: Trace | None) -> bool:
+    """Whether the drawing is of a file that declares shapes, whose wires
+    name their shapes and whose caption says how the arrays were drawn."""
+    return at is not None and at.ir.staged.shaped
 
 
 def _coloured(value, colour: str) -> str:
@@ -211,7 +215,7 @@ def _magnitude(value) -> str:
     return f"‖·‖ {format(float(np.linalg.norm(value)), DIGITS)}"
 
 
-def _caption(result: ModuleTrace) -> str:
+def _caption(result: Trace) -> str:
     staged = result.ir.staged
     sizes = ", ".join(f"{name} = {size}" for name, size in result.sizes.items())
     lines = [f"{staged.output}({', '.join(staged.inputs)})"

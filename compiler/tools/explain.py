@@ -36,7 +36,7 @@ from compiler.build import Build
 from compiler.gates.snippets import fill
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.passes.shapes import shown
-from compiler.tools.trace import ModuleTrace, Trace, given_point, module_trace, takes_arrays, trace
+from compiler.tools.trace import Trace, given_point, takes_arrays, trace, trace_drawn
 
 FORWARD = ("stage", "gate", "at", "value")
 BACKWARD = ("stage", "into", "local gradient", "local", "upstream", "product")
@@ -53,7 +53,7 @@ BOLD, GREEN, RED = "1", "32", "31"
 def run(formula: Build, args) -> int:
     colour = _wants_colour(sys.stdout)
     if takes_arrays(formula, args):
-        result = module_trace(formula, args.dims, args.seed, args.at, args.at_file)
+        result = trace_drawn(formula, args.dims, args.seed, args.at, args.at_file)
         text = shaped_explanation(result, colour)
     else:
         result = trace(formula.adjoint, given_point(formula, args))
@@ -100,14 +100,14 @@ def _backward_rows(result: Trace) -> list[tuple[str, ...]]:
         contribution = step.contribution
         into = f"{adjoint_name(contribution.target)} {'=' if contribution.first else '+='}"
         rows.append((step.block.stage.name, into, step.code, repr(step.local),
-                     f"{contribution.upstream} = {step.upstream!r}", repr(step.product)))
+                     f"{contribution.upstream} = {step.upstream!r}", repr(step.term)))
     return rows
 
 
 
 # -- a file that declares shapes -------------------------------------------------
 
-def shaped_explanation(result: ModuleTrace, colour: bool = False) -> str:
+def shaped_explanation(result: Trace, colour: bool = False) -> str:
     lines = [*_heading(result), "", *_table(INPUTS, _input_rows(result), {2: GREEN}, colour),
              "", "forward", "",
              *_table(SHAPED_FORWARD, _shaped_forward_rows(result), {4: GREEN}, colour)]
@@ -119,7 +119,7 @@ def shaped_explanation(result: ModuleTrace, colour: bool = False) -> str:
     return "\n".join(lines + ["", *_result_lines(result)]) + "\n"
 
 
-def _heading(result: ModuleTrace):
+def _heading(result: Trace):
     staged = result.ir.staged
     inputs = "random inputs" if result.origin == "random" else \
         "the given inputs (any others random)"
@@ -135,18 +135,18 @@ def _heading(result: ModuleTrace):
            f"point; numbers to {DIGITS[1]} significant digits")
 
 
-def _input_rows(result: ModuleTrace):
+def _input_rows(result: Trace):
     return [(name, shown(result.shape(name)), summary(result.values[name]))
             for name in result.ir.staged.inputs]
 
 
-def _shaped_forward_rows(result: ModuleTrace):
+def _shaped_forward_rows(result: Trace):
     return [(stage.name, fill(stage.gate.notation, stage.gate, stage.operands, stage.constant),
              str(stage.span), shown(stage.shape), summary(result.values[stage.name]))
             for stage in result.ir.staged.stages if stage.name in result.values]
 
 
-def _seed_line(result: ModuleTrace) -> str:
+def _seed_line(result: Trace) -> str:
     output = result.ir.staged.output
     seed = adjoint_name(output)
     if result.upstream is None:
@@ -156,12 +156,12 @@ def _seed_line(result: ModuleTrace) -> str:
             f"the gradient is that of sum({seed} * {output})")
 
 
-def _line_rows(result: ModuleTrace):
-    return [(line.block.stage.name, line.code, line.note, summary(line.term))
-            for line in result.lines]
+def _line_rows(result: Trace):
+    return [(step.block.stage.name, step.line, step.note, summary(step.term))
+            for step in result.steps]
 
 
-def _result_lines(result: ModuleTrace):
+def _result_lines(result: Trace):
     staged = result.ir.staged
     yield f"{staged.output} = {summary(result.values[staged.output])}"
     yield "gradient:"
