@@ -37,7 +37,8 @@ _value_at = _grad_block - _in_blocks
 _kernel = _HOME / (2 + cos(_compiled))
 _value_kernel = _grad_at * _value_at
 _run = _value_kernel + _kernel
-out = _run * text
+_loop_input = _run * text
+out = 2 * _loop_input
 """
 INPUTS = ("math", "np", "numba", "sys", "cache", "gradient", "shape", "value", "each", "size",
           "argv", "values", "text", "name", "_point", "_main")
@@ -54,12 +55,12 @@ def _value(p: dict) -> float:
     home = math.tanh(p["name"]) * p["_point"]
     compiled = p["_main"] * math.sin(p["math"])
     run = (unbroadcast + block) * (grad_block - in_blocks) + home / (2 + math.cos(compiled))
-    return run * p["text"]
+    return 2 * run * p["text"]
 
 
 def test_the_formula_is_written_in_every_internal_name():
     assert set(INTERNAL) - {"out"} <= set(re.findall(r"\w+", STAGES))
-    assert "u_out = u__run * u_text" in PREFIXED and "σ(u_math)" in PREFIXED
+    assert "u_out = 2 * u__loop_input" in PREFIXED and "σ(u_math)" in PREFIXED
 
 
 @pytest.mark.parametrize("style", ["lecture", "compact"])

@@ -25,7 +25,7 @@ from compiler.gates import GATES, SCALAR_GATES
 from compiler.loader import module_from_file, module_from_source
 from compiler.emit.render import render
 from compiler.passes.stage import Const, Ref, Stage, StagedIR
-from arrays import ATOL, RTOL, example, pointwise, random_points
+from arrays import ATOL, RTOL, example, pointwise, random_points, summed
 from conftest import EXAMPLES, GENERATED, ROOT, build
 from gate_math import MEANING, POSITIVE_ONLY
 
@@ -176,6 +176,69 @@ def test_an_input_the_output_ignores_neither_widens_the_value_nor_gets_a_gradien
     value, (dx, dy) = module.grad(np.ones(4), np.ones((2, 1)))
     assert value.tolist() == [3.0] * 4
     assert dx.tolist() == [3.0] * 4 and dy.tolist() == [[0.0], [0.0]]
+
+
+# -- what the loop reads and writes: each input where it lies when it can,
+# each result an array of its own, one compiled signature whatever comes in.
+
+def test_an_input_of_the_broadcast_shape_in_float64_is_read_where_it_lies(numba_module):
+    module = numba_module(example("staged"))
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    assert np.shares_memory(module._loop_input(x, (3, 4), 12), x)
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    for copied, shape in ((x[:, ::2], (3, 2)), (np.asfortranarray(x), (3, 4)),
+                          (x.astype(np.float32), (3, 4)), (x.astype(int), (3, 4)),
+                          (read_only, (3, 4)), (x[0], (3, 4)), (2.5, (3, 4))):
+        row = module._loop_input(copied, shape, int(np.prod(shape)))
+        assert not np.shares_memory(row, x) and row.dtype == np.float64 and row.shape == (
+            int(np.prod(shape)),)
+        np.testing.assert_array_equal(row.reshape(shape), np.broadcast_to(copied, shape))
+
+
+def test_inputs_of_every_layout_and_type_give_the_math_values_from_one_loop(numba_module):
+    module = numba_module(example("staged"))
+    x, y = random_points(24, "xy", seed=11)
+    read_only = y.reshape(4, 6).copy()
+    read_only.flags.writeable = False
+    calls = [(x.reshape(4, 6), read_only), (x.reshape(6, 4).T, y.reshape(4, 6)),
+             (x.reshape(4, 6)[:, ::2], y.reshape(4, 6)[:, ::2].astype(np.float32)),
+             (np.arange(-3, 3), y[:6]), (x[:6].tolist(), 0.5)]
+    math_module = build(example("staged"))
+    for first, second in calls:
+        kept = np.array(first, copy=True), np.array(second, copy=True)
+        value, gradient = module.grad(first, second)
+        columns = [np.broadcast_to(np.asarray(each, float), np.shape(value)).ravel()
+                   for each in (first, second)]
+        values, gradients = pointwise(math_module, columns)
+        np.testing.assert_allclose(np.ravel(value), values, rtol=RTOL, atol=ATOL)
+        for got, expected, each in zip(gradient, gradients, (first, second)):
+            np.testing.assert_allclose(got, summed(expected.reshape(np.shape(value)),
+                                                   np.shape(each)), rtol=RTOL, atol=ATOL)
+        np.testing.assert_array_equal(first, kept[0])       # inputs read, never written
+        np.testing.assert_array_equal(second, kept[1])
+    assert len(module._kernel.signatures) == 1
+
+
+def test_each_result_is_an_array_of_its_own_size(numba_module):
+    """One block of all the results, past 32 MiB, glibc maps afresh at
+    every call, and the loop faults it in page by page."""
+    module = numba_module(example("neuron"))
+    value, gradient = module.grad(*random_points(1000, range(5)))
+    for result in (value, *gradient):
+        assert result.base is None or result.base.nbytes == result.nbytes == 8000
+
+
+def test_eight_inputs_apart_and_nine_results_in_rows_of_one_array(numba_module):
+    """Past eight arrays a side, the loop takes one array of a row per value."""
+    text = "f(a, b, c, d, e, g, h, k) = a*b + σ(c - d) * e + max(g, h) / (1 + k^2)"
+    module, math_module = numba_module(text), build(text)
+    columns = random_points(50, range(8), seed=4)
+    values, gradients = pointwise(math_module, columns)
+    value, gradient = module.grad(*columns)
+    np.testing.assert_allclose(value, values, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.array(gradient), gradients, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(module.f(*columns), values, rtol=RTOL, atol=ATOL)
 
 
 # -- the compiled loop is cached on disk: a second process does not compile.

@@ -51,7 +51,7 @@ INTERNAL = (
     "math", "np", "numba", "sys", "cache", "out", "gradient", "shape", "value", "each",
     "size", "argv", "values", "text", "name", "_point", "_main", "_unbroadcast", "BLOCK",
     "_grad_block", "_in_blocks", "_HOME", "_compiled", "_grad_at", "_value_at", "_kernel",
-    "_value_kernel", "_run",
+    "_value_kernel", "_run", "_loop_input",
 )
 
 ARRAY_INTERNAL = ("_bind", "sizes", "_labels", "_number", "_upstream")

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_b7750ba29667dcdc"
+_HOME = "_gradc_f_ba32c021c6b7aac6"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -141,9 +141,9 @@ def _log1p(u):
 @_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
-    from column _point of values, the results into that column of out."""
-    x = values[0, _point]
-    y = values[1, _point]
+    at point _point of values, the results into that point of out."""
+    x = values[0][_point]
+    y = values[1][_point]
     absx = abs(x)
     reluy = (0.0 if y < 0.0 else y)
     absxpreluy = absx + reluy
@@ -161,36 +161,36 @@ def _grad_at(values, out, _point):
     # backprop absx = abs(x)
     dx = y * dxy + (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0)
 
-    out[0, _point] = f
-    out[1, _point] = dx
-    out[2, _point] = dy
+    out[0][_point] = f
+    out[1][_point] = dx
+    out[2][_point] = dy
 
 
 @_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
-    x = values[0, _point]
-    y = values[1, _point]
+    x = values[0][_point]
+    y = values[1][_point]
     absx = abs(x)
     reluy = (0.0 if y < 0.0 else y)
     absxpreluy = absx + reluy
     xy = x * y
     softpxy = max(xy, 0.0) + _log1p(_exp(-abs(xy)))
     f = absxpreluy + softpxy
-    out[0, _point] = f
+    out[0][_point] = f
 
 
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""
-    for _point in numba.prange(out.shape[1]):
+    for _point in numba.prange(out[0].shape[-1]):
         _grad_at(values, out, _point)
 
 
 @_compiled(parallel=True)
 def _value_kernel(values, out):
     """_value_at at every point, in parallel."""
-    for _point in numba.prange(out.shape[1]):
+    for _point in numba.prange(out[0].shape[-1]):
         _value_at(values, out, _point)
 
 
@@ -227,14 +227,37 @@ def _run(kernel, inputs, count):
     point by point; NumPy scalars when the inputs are all numbers."""
     shape = np.broadcast_shapes(*(np.shape(value) for value in inputs))
     size = int(np.prod(shape))
-    # One array in, one out, of float64 whatever the inputs: the loop is
-    # compiled for one type, and its analysis does not grow with the inputs.
-    values = np.empty((len(inputs), size))
-    for row, value in zip(values, inputs):
-        row.reshape(shape)[...] = value
-    out = np.empty((count, size))
+    # The loop is compiled for one type: a tuple of float64 arrays on each
+    # side, an array per value, or past 8 values (numba's compile time
+    # grows fast with the arrays a loop takes) a single array, a row per
+    # value.  The inputs are read where they lie when they can be.  An array
+    # per result (8 bytes a point) is one glibc's malloc keeps and reuses
+    # from call to call; one block of all the results, past 32 MiB, it would
+    # map afresh at every call, and the loop would fault it in page by page.
+    if len(inputs) <= 8:
+        values = tuple(_loop_input(value, shape, size) for value in inputs)
+    else:
+        values = (np.empty((len(inputs), size)),)
+        for row, value in zip(values[0], inputs):
+            row.reshape(shape)[...] = value
+    if count <= 8:
+        out = tuple(np.empty(size) for _ in range(count))
+    else:
+        out = (np.empty((count, size)),)
     kernel(values, out)
-    return tuple(row.reshape(shape)[()] for row in out)
+    return tuple(row.reshape(shape)[()] for row in (out if count <= 8 else out[0]))
+
+
+def _loop_input(value, shape, size):
+    """`value` as the loop reads it: a float64 array of the broadcast shape,
+    contiguous and writable, as it is (no copy); anything else copied,
+    broadcast, into a new one."""
+    if (type(value) is np.ndarray and value.dtype == np.float64 and value.shape == shape
+            and value.flags.c_contiguous and value.flags.writeable and value.flags.aligned):
+        return value.reshape(size)
+    row = np.empty(size)
+    row.reshape(shape)[...] = value
+    return row
 
 
 def _unbroadcast(gradient, shape):

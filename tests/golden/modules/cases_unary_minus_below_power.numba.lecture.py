@@ -25,7 +25,7 @@ INPUTS = ('x',)
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_1e7d2ea252e8f49f"
+_HOME = "_gradc_f_fc9fd6d8f82e0b33"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -49,8 +49,8 @@ def _compiled(**options):
 @_compiled(inline="always")
 def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
-    from column _point of values, the results into that column of out."""
-    x = values[0, _point]
+    at point _point of values, the results into that point of out."""
+    x = values[0][_point]
     xsqr = x**2
     f = -xsqr
     df = 1.0
@@ -61,30 +61,30 @@ def _grad_at(values, out, _point):
     # backprop xsqr = x**2
     dx = (2 * x) * dxsqr
 
-    out[0, _point] = f
-    out[1, _point] = dx
+    out[0][_point] = f
+    out[1][_point] = dx
 
 
 @_compiled(inline="always")
 def _value_at(values, out, _point):
     """f alone at one point."""
-    x = values[0, _point]
+    x = values[0][_point]
     xsqr = x**2
     f = -xsqr
-    out[0, _point] = f
+    out[0][_point] = f
 
 
 @_compiled(parallel=True)
 def _kernel(values, out):
     """_grad_at at every point, in parallel."""
-    for _point in numba.prange(out.shape[1]):
+    for _point in numba.prange(out[0].shape[-1]):
         _grad_at(values, out, _point)
 
 
 @_compiled(parallel=True)
 def _value_kernel(values, out):
     """_value_at at every point, in parallel."""
-    for _point in numba.prange(out.shape[1]):
+    for _point in numba.prange(out[0].shape[-1]):
         _value_at(values, out, _point)
 
 
@@ -120,14 +120,37 @@ def _run(kernel, inputs, count):
     point by point; NumPy scalars when the inputs are all numbers."""
     shape = np.broadcast_shapes(*(np.shape(value) for value in inputs))
     size = int(np.prod(shape))
-    # One array in, one out, of float64 whatever the inputs: the loop is
-    # compiled for one type, and its analysis does not grow with the inputs.
-    values = np.empty((len(inputs), size))
-    for row, value in zip(values, inputs):
-        row.reshape(shape)[...] = value
-    out = np.empty((count, size))
+    # The loop is compiled for one type: a tuple of float64 arrays on each
+    # side, an array per value, or past 8 values (numba's compile time
+    # grows fast with the arrays a loop takes) a single array, a row per
+    # value.  The inputs are read where they lie when they can be.  An array
+    # per result (8 bytes a point) is one glibc's malloc keeps and reuses
+    # from call to call; one block of all the results, past 32 MiB, it would
+    # map afresh at every call, and the loop would fault it in page by page.
+    if len(inputs) <= 8:
+        values = tuple(_loop_input(value, shape, size) for value in inputs)
+    else:
+        values = (np.empty((len(inputs), size)),)
+        for row, value in zip(values[0], inputs):
+            row.reshape(shape)[...] = value
+    if count <= 8:
+        out = tuple(np.empty(size) for _ in range(count))
+    else:
+        out = (np.empty((count, size)),)
     kernel(values, out)
-    return tuple(row.reshape(shape)[()] for row in out)
+    return tuple(row.reshape(shape)[()] for row in (out if count <= 8 else out[0]))
+
+
+def _loop_input(value, shape, size):
+    """`value` as the loop reads it: a float64 array of the broadcast shape,
+    contiguous and writable, as it is (no copy); anything else copied,
+    broadcast, into a new one."""
+    if (type(value) is np.ndarray and value.dtype == np.float64 and value.shape == shape
+            and value.flags.c_contiguous and value.flags.writeable and value.flags.aligned):
+        return value.reshape(size)
+    row = np.empty(size)
+    row.reshape(shape)[...] = value
+    return row
 
 
 def _unbroadcast(gradient, shape):
