@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from compiler.errors import GradcError
 from compiler.front.resolve import Program
@@ -270,11 +270,14 @@ class Point:
 
 
 def draw(module, program: Program, sizes: dict[str, int], rng: random.Random,
-         output_shape: tuple[int, ...], fixed: dict | None = None) -> Point:
+         output_shape: tuple[int, ...], fixed: dict | None = None,
+         usable: Callable[[tuple, object], str] | None = None,
+         output: str = "the output") -> Point:
     """A point where the module's value and gradient are finite: `fixed`
-    values as given, the rest drawn (again, until finite)."""
+    values as given, the rest drawn (again, until finite).  `usable`, when
+    given, says first why a point cannot be used ('' when it can)."""
     fixed = fixed or {}
-    redraws = []
+    redraws, outcome = [], ""
     classes = {name: sizes.get(count, count) for name, count in (program.labels or {}).items()}
     for _ in range(1 if fixed and len(fixed) == len(program.inputs) else MAX_DRAWS):
         values = tuple(fixed[n.id] if n.id in fixed else
@@ -282,19 +285,35 @@ def draw(module, program: Program, sizes: dict[str, int], rng: random.Random,
                        if n.id in classes else
                        uniform(rng, shape_of(program, n.id, sizes)) for n in program.inputs)
         upstream = uniform(rng, output_shape) if output_shape else None
-        outcome = run(module, values, upstream)
+        outcome = (usable and usable(values, upstream)) or run(module, values, upstream)
         if not isinstance(outcome, str):
             origin = "given" if fixed else "random"
             return Point(values, origin, upstream, tuple(redraws), *outcome)
-        redraws.append(outcome)
+        where = show_point([n.id for n in program.inputs], values)
+        redraws.append(f"at {where}: {outcome}" if where else outcome)
     if len(redraws) == 1:
-        raise GradcError(f"expected a point where the output and its gradient are finite, "
-                         f"but at the given point {redraws[0]}")
+        where = show_point([n.id for n in program.inputs], values) or "the given point"
+        raise GradcError(f"expected a point where {output} and its gradient are finite, "
+                         f"but at {where}, {outcome}")
     # The given values may be what fails every draw: the last reason says.
-    raise GradcError(f"found no point where the output and its gradient are finite in "
+    raise GradcError(f"found no point where {output} and its gradient are finite in "
                      f"{MAX_DRAWS} random draws from [-{DRAW_RANGE:g}, {DRAW_RANGE:g}]"
-                     f"{' of the inputs --at and --at-file do not give' if fixed else ''}; "
-                     f"the last was rejected because {redraws[-1]}")
+                     + (" of the inputs --at and --at-file do not give" if fixed
+                        else ": give one with --at")
+                     + f"; the last was rejected because {outcome}")
+
+
+def show_point(names, values) -> str:
+    """`x=3 y=-4`, when every value is a number; '' when one is an array,
+    which is too long for a line."""
+    if any(getattr(value, "ndim", 0) for value in values):
+        return ""
+    return " ".join(f"{name}={show_number(value)}" for name, value in zip(names, values))
+
+
+def show_number(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def run(module, values, upstream):

@@ -11,7 +11,7 @@ import pytest
 import compiler
 from compiler import gates
 from compiler.checker import oracle
-from compiler.checker.checking import judge as _row
+from compiler.checker.compare import judge as _row
 from compiler.checker.report import to_text
 from compiler.inputs import MAX_DRAWS
 from compiler.errors import GradcError
@@ -57,7 +57,8 @@ def test_the_oracle_covers_exactly_the_gates_a_formula_can_spell():
     spelled = {name for name, gate in gates.SCALAR_GATES.items() if gate.spellings}
     # Unary minus has no spelling of its own: '-' spells subtraction.
     assert set(oracle.SMOOTH) | set(oracle.PIECEWISE) == spelled | {"neg"}
-    assert set(oracle.PIECEWISE) == {n for n, g in gates.GATES.items() if g.kink}
+    reductions = {row for name in oracle.REDUCTIONS for row in gates.GATES[name].axis_rows}
+    assert set(oracle.PIECEWISE) | reductions == {n for n, g in gates.GATES.items() if g.kink}
     assert set(oracle.CONSTANTS) == set(CONSTANTS)
 
 
@@ -200,6 +201,23 @@ def test_a_given_point_outside_the_domain_is_bad_input():
     assert caught.value.message.startswith(
         "expected a point where f and its gradient are finite, but at x=-1, stage f fails "
         "in the forward pass: ")
+
+
+def test_an_input_a_given_point_leaves_out_is_drawn():
+    # A number is an array of rank 0: what --at does not give is drawn, as
+    # for a file with arrays.
+    report = compiler.check("f = x*y", at="x=2")
+    (x, given), (y, drawn) = report.points[0].values
+    assert (x, given, y) == ("x", 2.0, "y") and -3 <= drawn <= 3 and drawn != round(drawn)
+    assert report.points[0].origin == "given" and report.ok
+
+
+def test_a_formula_finite_nowhere_says_why_the_last_draw_failed():
+    with pytest.raises(GradcError) as caught:
+        compiler.check("f = sqrt(-1 - x^2)")
+    assert caught.value.message.endswith(
+        "give one with --at; the last was rejected because stage f fails in the forward "
+        "pass: has no real value: shxsqr = -1.006561")
 
 
 def test_given_and_random_points_together():

@@ -14,7 +14,7 @@ import pytest
 import compiler
 from compiler import gates
 from compiler.checker import meaning, oracle as oracles
-from compiler.checker.array_checking import FD_DIRECTIONS
+from compiler.checker.compare import FD_DIRECTIONS
 from compiler.checker.report import to_json, to_text
 from compiler.cli import main
 from compiler.front.parse import parse
@@ -165,8 +165,9 @@ def test_kinks_are_reported_and_not_differenced():
     report = compiler.check("f(x: [D], y: [D]) = sum(relu(x - x) + max(x, x, y))", points=1)
     point = report.points[0]
     assert report.ok
-    assert point.kinks[0].startswith("relu at 0: the gradient is 0 by convention (line 1")
-    assert point.kinks[1].startswith("max tie: the first argument takes the gradient")
+    assert point.kinks == (
+        "relu at 0 at stage reluxmx: the gradient is 0 by convention",
+        "max tie at stage maxxxy: the first argument takes the gradient by convention")
     assert [row.verdict for row in point.rows] == ["ok", "kink", "kink"]
 
 
@@ -388,5 +389,31 @@ def test_a_reductions_tie_is_judged_by_its_own_convention(tmp_path):
     report = compiler.check(source.read_text(encoding="utf-8"), at_file=str(point))
     assert report.ok
     assert report.points[0].kinks == (
-        "max tie: the tied entries share the gradient evenly by convention (line 2, column 5)",
-        "max tie: the first argument takes the gradient by convention (line 2, column 18)")
+        "max tie at stage maxx: the tied entries share the gradient evenly by convention",
+        "max tie at stage maxx2: the first argument takes the gradient by convention")
+
+
+# -- one checker: an array is checked as a number is ------------------------------
+
+def test_a_kink_is_found_from_the_trace_even_without_sympy():
+    report = compiler.check("f(x: [D], y: [D]) = sum(relu(x - x) * y)", points=1,
+                            sympy_timeout=0)
+    point = report.points[0]
+    assert point.kinks == ("relu at 0 at stage reluxmx: the gradient is 0 by convention",)
+    assert report.ok and _rows(report)["x"].verdict == "unchecked"
+    assert _rows(report)["y"].verdict == "ok"
+
+
+def test_a_redrawn_array_point_names_the_stage_that_failed():
+    report = compiler.check("x: [D]\nf = sum(log(-x))\n", points=1)
+    redraws = report.points[0].redraws
+    assert redraws[0] == "stage lognegx fails in the forward pass: is not a number (2 of 2 entries)"
+
+
+def test_gradients_come_in_the_order_wrt_gives_for_arrays_too():
+    from compiler.passes.optimize import Passes
+
+    report = compiler.check("W: [H, D]\nx: [D]\nloss = sum(σ(W @ x))\n", points=1,
+                            passes=Passes(wrt=("x", "W")))
+    assert [row.name for row in report.points[0].rows] == ["loss", "x", "W"]
+    assert report.ok

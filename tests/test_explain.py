@@ -122,6 +122,20 @@ def test_columns_line_up_and_colour_changes_nothing_else(capsys):
     assert all(line == line.rstrip() for line in plain.splitlines())
 
 
+def test_the_trace_runs_the_modules_own_backward_lines():
+    """A number is traced as an array is: each step is a line of the math
+    module's backward pass, its term the product the lecture writes."""
+    from compiler.build import build
+
+    formula = build(STAGED.read_text(encoding="utf-8"))
+    traced = trace(formula.adjoint, (3.0, -4.0))
+    module_text = formula.module("math")
+    backward = module_text[module_text.index("def backward"):module_text.index("def grad")]
+    assert [step.line for step in traced.steps] == [
+        line.strip() for line in backward.splitlines()[1:] if line.strip().startswith("d")]
+    assert all(step.term == step.local * step.upstream for step in traced.steps)
+
+
 def test_a_forward_overflow_is_named_at_its_stage(tmp_path, capsys):
     source = formula(tmp_path, "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)^2)\n")
     status, out, err = explain(capsys, source, "x=1e200", "y=1")

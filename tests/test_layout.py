@@ -112,14 +112,20 @@ def test_no_array_twin_remains_in_the_back_end():
     assert sorted(path.name for path in (PACKAGE / "emit").glob("array*")) == []
 
 
-ARRAY_TWINS_LEFT = {"checker/array_checking.py"}
-"""The comparison for files that declare shapes: its points (the module's
-forward and backward at random arrays) and its scale (the array's largest
-SymPy entry) are not yet the scalar comparison's (the trace's stages and
-terms)."""
+def test_no_module_is_an_array_twin():
+    assert sorted(path.relative_to(PACKAGE).as_posix() for path in MODULES
+                  if path.name.startswith("array_")) == []
 
 
-def test_no_module_is_an_array_twin_but_the_one_listed():
-    found = {path.relative_to(PACKAGE).as_posix() for path in MODULES
-             if path.name.startswith("array_")}
-    assert found == ARRAY_TWINS_LEFT
+def _function_names(part: str) -> set[str]:
+    return {node.name for path in MODULES if _part(path) == part
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+@pytest.mark.parametrize("part", ["checker", "tools"])
+def test_the_tools_and_the_checker_run_numbers_and_arrays_alike(part):
+    # A number is an array of rank 0: no function of theirs is for arrays alone.
+    names = _function_names(part)
+    assert "check" in names or "trace" in names
+    assert sorted(name for name in names if name.lstrip("_").startswith("array")) == []

@@ -1,111 +1,104 @@
-"""AdjointIR + module -> the points `gradc check` compares at.
+"""Build + module -> the points `gradc check` compares at, each with its trace.
 
-A point is usable when the generated module gives a finite value and a
-finite gradient there.  Points given with --at must be usable (otherwise the
-input is bad); random points are drawn uniformly from [-3, 3], rounded to
-three decimals so that the report shows them exactly, and redrawn until
-they are usable, keeping the reason for each redraw.
+A point is usable when the module's trace runs to the end with every value
+and gradient finite (tools/trace.py), and the module's forward and backward
+give a finite value and gradient there.  Points given with --at or
+--at-file must be usable (otherwise the input is bad); anything not given
+is drawn as `inputs.draw` draws it, again until usable, keeping the reason
+for each redraw.  A number is an array of rank 0: it is drawn, traced and
+run as an array is.
 
-Also here: what the staged values say about a point, namely which stages
-sit on a kink (asked of each row's `kink_at`) and the operands of the
-piecewise stages, on which the oracle picks its pieces.
+Also here: what the trace says about a point, namely which stages sit on a
+kink (asked of each row's `kink_at`, run as the module's own code) and the
+operands of the piecewise stages over numbers, on which the oracle picks
+its pieces.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
+from functools import cached_property
 
-from compiler.passes.adjoint import AdjointIR
-from compiler.errors import GradcError, Span
-from compiler.inputs import DRAW_RANGE, MAX_DRAWS, parse_point, uniform
+from compiler import inputs
+from compiler.build import Build
+from compiler.errors import Span
 from compiler.gates.snippets import fill
+from compiler.inputs import Point
+from compiler.passes.adjoint import AdjointIR
 from compiler.passes.stage import Ref, Stage
 from compiler.tools.trace import Lines, Trace
 
 
-
 @dataclass(frozen=True)
 class Drawn:
-    point: tuple[float, ...]
-    origin: str
-    redraws: tuple[str, ...]
+    point: Point
     trace: Trace
-    generated: tuple[float, tuple[float, ...]]
-    """What the module's grad() returned."""
 
 
-class Probe:
-    """Runs the generated module and its trace at a point."""
+@dataclass(frozen=True)
+class Setup:
+    """What every point of one check shares."""
 
-    def __init__(self, ir: AdjointIR, module, names: tuple[str, ...]):
-        self.ir = ir
-        self.module = module
-        self.names = names
+    formula: Build
+    module: object
+    sizes: dict[str, int]
+
+    @cached_property
+    def lines(self) -> Lines:
+        return Lines(self.formula.adjoint, self.module)
+
+    @property
+    def program(self):
+        return self.formula.program
+
+    @property
+    def staged(self):
+        return self.formula.staged
+
+    @property
+    def names(self) -> tuple[str, ...]:
         """The inputs as the formula file writes them."""
-        self.lines = Lines(ir, module)
+        return tuple(n.id for n in self.program.inputs)
 
-    def forward(self, *point: float) -> float:
-        return self.module.forward(*point)[0]
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        staged = self.staged
+        shape = next((s.shape for s in staged.stages if s.name == staged.output), ())
+        return tuple(self.sizes.get(d, d) for d in shape)
 
-    def at(self, point: tuple[float, ...]):
-        """(Trace, generated) at a usable point; otherwise why it is not."""
-        try:
-            result = self.lines.at(point)
-        except TypeError:
-            # Python's ** gives a complex number for a negative base and a
-            # fractional exponent, and the trace cannot make a float of it.
-            return "a power of a negative number has no real value there"
-        if result.failure is not None:
-            failure = result.failure
-            return f"stage {failure.stage.name} fails in the {failure.phase} pass: " \
-                   f"{failure.message}"
-        try:
-            value, gradient = self.module.grad(*point)
-        except (ArithmeticError, ValueError, TypeError) as error:
-            return f"the module raises {type(error).__name__}: {error}"
-        numbers = (value, *gradient)
-        if not all(isinstance(n, float) and math.isfinite(n) for n in numbers):
-            return f"the module returns {value!r}, {gradient!r}"
-        return result, (value, tuple(gradient))
+    @property
+    def returned(self) -> dict[int, int]:
+        """Input index -> where backward returns its gradient (`--wrt` chooses)."""
+        staged = self.staged
+        return {staged.inputs.index(name): k for k, name in enumerate(staged.gradient_inputs)}
+
+    def shape(self, index: int) -> tuple[int, ...]:
+        return inputs.shape_of(self.program, self.names[index], self.sizes)
 
 
-def show_point(names, point) -> str:
-    return " ".join(f"{name}={show_number(value)}" for name, value in zip(names, point))
-
-
-def show_number(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def choose_points(probe: Probe, given: list[list[str]], count: int,
+def choose_points(setup: Setup, given: tuple[dict, ...], count: int,
                   rng: random.Random) -> list[Drawn]:
-    chosen = []
-    for words in given:
-        point = parse_point(words, probe.names)
-        outcome = probe.at(point)
-        if isinstance(outcome, str):
-            raise GradcError(f"expected a point where {probe.ir.staged.output} and its "
-                             f"gradient are finite, but at {show_point(probe.names, point)}, "
-                             f"{outcome}")
-        chosen.append(Drawn(point, "given", (), *outcome))
-    chosen.extend(_draw(probe, rng) for _ in range(count))
-    return chosen
+    """The given points (each an {input: value}, the rest drawn), then
+    `count` random ones."""
+    def usable(values, upstream) -> str:
+        """Why the trace cannot run at a point, or '' when it runs to the end
+        or finds the module's code wrong, which the comparison reports."""
+        try:
+            failure = setup.lines.at(values, upstream).failure
+        except Exception:  # noqa: BLE001 (the input checks': the module's run names it)
+            return ""
+        if failure is None or failure.broken:
+            return ""
+        return f"stage {failure.stage.name} fails in the {failure.phase} pass: " \
+               f"{failure.message}"
 
-
-def _draw(probe: Probe, rng: random.Random) -> Drawn:
-    redraws = []
-    for _ in range(MAX_DRAWS):
-        point = tuple(uniform(rng, ()) for _ in probe.names)
-        outcome = probe.at(point)
-        if not isinstance(outcome, str):
-            return Drawn(point, "random", tuple(redraws), *outcome)
-        redraws.append(f"at {show_point(probe.names, point)}: {outcome}")
-    raise GradcError(f"found no point where {probe.ir.staged.output} and its gradient are "
-                     f"finite in {MAX_DRAWS} random draws from [-{DRAW_RANGE:g}, "
-                     f"{DRAW_RANGE:g}]: give one with --at")
+    drawn = []
+    for fixed in [*given, *[{}] * count]:
+        point = inputs.draw(setup.module, setup.program, setup.sizes, rng, setup.output_shape,
+                            fixed, usable, setup.staged.output)
+        drawn.append(Drawn(point, setup.lines.at(point.values, point.upstream)))
+    return drawn
 
 
 def _live_stages(ir: AdjointIR):
@@ -113,20 +106,30 @@ def _live_stages(ir: AdjointIR):
     return [stage for stage in ir.staged.stages if stage.name in live]
 
 
-def _operands(stage: Stage, values: dict[str, float]) -> list[float]:
-    return [values[op.name] if isinstance(op, Ref) else op.value for op in stage.operands]
+def _kink_globals():
+    import numpy as np
+
+    return {"np": np, "__builtins__": {}}
 
 
-def kinks_at(ir: AdjointIR, result: Trace) -> tuple[tuple[str, ...], frozenset[str]]:
+def kinks_at(setup: Setup, result: Trace) -> tuple[tuple[str, ...], frozenset[str]]:
     """A message per stage that sits on its gate's kink at this point, and
     the inputs those stages depend on (by their names in the module)."""
+    import numpy as np
+
+    ir = setup.formula.adjoint
     found, affected = [], set()
     depends = _dependencies(ir)
     for stage in _live_stages(ir):
         test = stage.gate.kink_at
-        code = test and fill(test, stage.gate, stage.operands, stage.constant, out=stage.name)
-        # The code is the row's own condition filled with stage names.
-        if code and eval(code, {"__builtins__": {}}, dict(result.values)):
+        if not test or stage.name not in result.values:  # a trace the code broke
+            continue
+        # The row's own condition, filled with stage names, run as the
+        # module's code runs: on arrays, it holds where any entry is on it.
+        code = fill(test, stage.gate, stage.operands, stage.constant, out=stage.name)
+        with np.errstate(all="ignore"):
+            on_kink = np.any(eval(code, _kink_globals(), dict(result.values)))
+        if on_kink:
             where, _, convention = stage.gate.kink.partition(": ")
             found.append(f"{where} at stage {stage.name}: {convention}")
             affected |= depends[stage.name]
@@ -135,13 +138,27 @@ def kinks_at(ir: AdjointIR, result: Trace) -> tuple[tuple[str, ...], frozenset[s
 
 def _dependencies(ir: AdjointIR) -> dict[str, set[str]]:
     depends = {name: {name} for name in ir.staged.inputs}
+    depends.update((name, set()) for name in ir.staged.dims)
     for stage in ir.staged.stages:
         depends[stage.name] = set().union(
             *(depends[op.name] for op in stage.operands if isinstance(op, Ref)))
     return depends
 
 
+def _operands(stage: Stage, values: dict) -> list:
+    return [values[op.name] if isinstance(op, Ref) else op.value for op in stage.operands]
+
+
 def operand_values(ir: AdjointIR, result: Trace) -> dict[Span, list[float]]:
-    """The float64 operands of every piecewise stage, by its source span."""
-    return {stage.span: _operands(stage, result.values)
-            for stage in _live_stages(ir) if stage.gate.kink is not None}
+    """The float64 operands of every piecewise stage over numbers, by its
+    source span.  Over arrays one span is many switches of the oracle, each
+    decided from its own operands."""
+    import numpy as np
+
+    found = {}
+    for stage in _live_stages(ir):
+        operands = _operands(stage, result.values) \
+            if stage.gate.kink is not None and stage.name in result.values else []
+        if operands and all(np.ndim(value) == 0 for value in operands):
+            found[stage.span] = [float(value) for value in operands]
+    return found

@@ -61,21 +61,18 @@ class Pieces:
 
     pieces: Callable[..., tuple]
     active: Callable[[list[float]], int]
-    tied: Callable[[list[float]], bool]
-    """Whether the operands sit on the kink, where the pick is a convention."""
+    """At a tie, the pick is gradc's convention (the trace finds the ties,
+    by the table's rows, and the report states them)."""
 
 
 PIECEWISE: dict[str, Pieces] = {
     # At 0 the constant piece is in force: value 0, slope 0.
     "abs": Pieces(lambda a: (a, -a, sp.S.Zero),
-                  lambda v: 0 if v[0] > 0 else 1 if v[0] < 0 else 2, lambda v: v[0] == 0),
-    "relu": Pieces(lambda a: (a, sp.S.Zero), lambda v: 0 if v[0] > 0 else 1,
-                   lambda v: v[0] == 0),
+                  lambda v: 0 if v[0] > 0 else 1 if v[0] < 0 else 2),
+    "relu": Pieces(lambda a: (a, sp.S.Zero), lambda v: 0 if v[0] > 0 else 1),
     # list.index finds the first of tied extrema.
-    "max": Pieces(lambda *args: args, lambda v: v.index(max(v)),
-                  lambda v: v.count(max(v)) > 1),
-    "min": Pieces(lambda *args: args, lambda v: v.index(min(v)),
-                  lambda v: v.count(min(v)) > 1),
+    "max": Pieces(lambda *args: args, lambda v: v.index(max(v))),
+    "min": Pieces(lambda *args: args, lambda v: v.index(min(v))),
 }
 
 
@@ -96,7 +93,7 @@ def _shared_extremum(extreme: Callable[[list], float]) -> Pieces:
         best = extreme(values)
         return subsets(len(values)).index(tuple(i for i, v in enumerate(values) if v == best))
 
-    return Pieces(pieces, active, lambda v: v.count(extreme(v)) > 1)
+    return Pieces(pieces, active)
 
 
 REDUCTIONS: dict[str, Pieces] = {"max": _shared_extremum(max), "min": _shared_extremum(min)}

@@ -100,7 +100,7 @@ class Oracle:
         given, is `choose`'s pick.  None when the expressions cannot be
         evaluated there."""
         if chosen is None:
-            chosen = self.choose(point, operand_values)[0]
+            chosen = self.choose(point, operand_values)
         flags = [chosen[selector] for selector in self._selectors()]
         return settled(lambda: compiled(*map(mpmath.mpf, point), *flags))
 
@@ -130,28 +130,13 @@ class Oracle:
                            [directional, *second], modules="mpmath",
                            cse=lambda exprs: (steps, exprs))
 
-    def kinks(self, tied: list[Switch], owners) -> tuple[tuple[str, ...], frozenset[str]]:
-        """A message per kinked gate (by its place in the file), and the
-        inputs its operands depend on; `owners` is (input, entries) in order."""
-        owner, symbols = {}, iter(self.symbols)
-        for name, count in owners:
-            owner.update((next(symbols), name) for _ in range(count))
-        messages, affected = {}, set()
-        for switch in tied:
-            where = f"line {switch.span.line}, column {switch.span.column}"
-            messages.setdefault(f"{_convention(switch.rule)} ({where})", None)
-            for arg in switch.args:
-                affected |= {owner[s] for s in arg.free_symbols if s in owner}
-        return tuple(messages), frozenset(affected)
-
     def _selectors(self) -> tuple[sp.Symbol, ...]:
         return tuple(s for switch in self.switches for s in switch.selectors)
 
-    def choose(self, point, operand_values) -> tuple[dict[sp.Symbol, bool], list[Switch]]:
-        """The piece in force for every switch, and the switches on a kink."""
+    def choose(self, point, operand_values) -> dict[sp.Symbol, bool]:
+        """The piece in force for every switch."""
         at = {symbol: sp.Rational(value) for symbol, value in zip(self.symbols, point)}
         chosen: dict[sp.Symbol, bool] = {}
-        tied = []
         for switch in self.switches:
             values = operand_values.get(switch.span)
             if values is None or len(values) != len(switch.args):
@@ -160,9 +145,7 @@ class Oracle:
                           for arg in switch.args]
             active = switch.rule.active(list(values))
             chosen.update((s, i == active) for i, s in enumerate(switch.selectors))
-            if switch.rule.tied(list(values)):
-                tied.append(switch)
-        return chosen, tied
+        return chosen
 
 
 def settled(run: Callable[[], list]) -> list[float] | None:
@@ -214,25 +197,6 @@ def _extremum(name: str, a: Tensor, axis, node: Apply, switches, selector) -> Te
     def combine(xs: list) -> sp.Expr:
         return switch(name, node.span, tuple(xs), switches, selector, REDUCTIONS[name])
     return reduction(combine)(a, axis)
-
-
-CONVENTIONS = {"relu": "relu at 0: the gradient is 0 by convention",
-               "abs": "abs at 0: the gradient is 0 by convention",
-               "max": "max tie: the first argument takes the gradient by convention",
-               "min": "min tie: the first argument takes the gradient by convention"}
-"""gradc's conventions at a kink, as the report states them."""
-
-SHARED_TIES = {"max": "max tie: the tied entries share the gradient evenly by convention",
-               "min": "min tie: the tied entries share the gradient evenly by convention"}
-"""The reductions' convention at a tie (max(A), max(A, axis=k))."""
-
-
-def _convention(rule) -> str:
-    for table, texts in ((PIECEWISE, CONVENTIONS), (REDUCTIONS, SHARED_TIES)):
-        for name, known in table.items():
-            if known is rule:
-                return texts[name]
-    raise LookupError("a switch whose rule has no convention")
 
 
 def differentiate(value: sp.Expr, wanted) -> tuple[list, tuple]:

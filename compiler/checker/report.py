@@ -102,7 +102,7 @@ def _where(report: CheckReport, point: PointReport, before: str) -> str:
 
 def _numbers(point: PointReport) -> str:
     """The point's number inputs as `x=3 y=-4`; its arrays are in the JSON."""
-    from compiler.checker.checkpoints import show_point
+    from compiler.inputs import show_point
 
     numbers = [(name, value) for name, value in point.values if _is_number(value)]
     return show_point(*zip(*numbers)) if numbers else ""

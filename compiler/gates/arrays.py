@@ -33,7 +33,8 @@ shapes up at the last axis, so only a matrix's axis 1 must be put back."""
 
 def _axis_rows(name: str, forward: str, vjp: str, jvp: str, symbol: str,
                rule: str = "reduce", axes=AXES, spelled: bool = True,
-               forms=lambda fill: ()) -> list[Gate]:
+               forms=lambda fill: (), kink: str | None = None,
+               kink_at: str | None = None) -> list[Gate]:
     """A function of an array with an optional axis: one row for every entry
     (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
     first row's constant forms choose.  In the snippets, `{axis}` is
@@ -54,7 +55,8 @@ def _axis_rows(name: str, forward: str, vjp: str, jvp: str, symbol: str,
                     else f"{symbol}({{a}}{', axis=' + axis if axis.isdigit() else ''})",
                     shape_rule=rule, axis=int(axis) if axis else None,
                     vjp=fixed(vjp.format_map(fill)), jvp=fixed(jvp.format_map(fill)),
-                    forms=forms(fill), **extra)
+                    forms=forms(fill), kink=kink,
+                    kink_at=kink_at and kink_at.format_map(fill), **extra)
     if not spelled:  # the reductions of a function that is elementwise too: max(A)
         return [row(axis) for axis in axes]
     return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:]),
@@ -103,7 +105,10 @@ def _extremum_rows(name: str) -> list[Gate]:
         return (("array-api", Form(f"xp.{name}({{a}}{fill['axis']})", ("",), fixed(rule_xp),
                                    fixed(tangent_xp))),)
     return _axis_rows("a" + name, f"np.{name}({{a}}{{axis}})", rule, tangent, name,
-                      spelled=False, forms=forms)
+                      spelled=False, forms=forms,
+                      kink=f"{name} tie: the tied entries share the gradient evenly by "
+                           "convention",
+                      kink_at="np.sum(" + tied + "{axis}) > 1")
 
 
 class _Keep(dict):

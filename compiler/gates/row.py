@@ -111,8 +111,10 @@ class Gate:
     kink: str | None = None
     """Where the local gradient follows a convention rather than calculus."""
     kink_at: str | None = None
-    """A condition on the operands and `{out}`, true exactly at the points
-    where `kink` applies; `gradc check` asks it of the staged values."""
+    """A condition on the operands and `{out}`, true exactly where `kink`
+    applies; `gradc check` runs it on the staged values as NumPy code (`np`),
+    numbers and arrays alike, entry by entry: a stage is on its kink where
+    any entry is."""
     commutative: bool = False
     """Swapping the operands changes neither the value nor any local
     gradient, so `x + y` and `y + x` are one stage.  max and min are not:

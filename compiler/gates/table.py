@@ -109,7 +109,9 @@ def _extremum(name: str, ufunc: str) -> Gate:
                 name + "{args}", name, name, notation=name + "({args})", variadic=True,
                 axis_rows=("a" + name, "a" + name + "0", "a" + name + "1"), axis_lookalike=True,
                 kink=f"{name} tie: the first argument takes the gradient by convention",
-                kink_at="[{args}].count({out}) > 1",
+                # Entry by entry: more than one argument equals the output.
+                kink_at="np.sum(np.array(np.broadcast_arrays({args}, {out}))[:-1] == {out}, "
+                        "axis=0) > 1",
                 forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
 
 

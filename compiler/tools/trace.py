@@ -67,6 +67,9 @@ class Failure:
     `overflowed: xpy = 1e+200`."""
     contribution: Contribution | None = None
     """The backward contribution that failed."""
+    broken: bool = False
+    """The line raised what no value explains (a shape that does not fit):
+    the module's code is wrong, not the point."""
 
     def describe(self) -> str:
         """`stage xpysqr (1:32) overflowed: xpy = 1e+200`."""
@@ -108,6 +111,10 @@ class Lines:
 
         target = "numpy" if ir.staged.shaped else "math"
         self.ir = ir
+        # Python's math raises where a value is not finite or not real; NumPy,
+        # its warnings ignored, returns inf or nan instead, and raises only
+        # for code that is wrong.
+        self.raises = (ArithmeticError, ValueError) if target == "math" else ()
         self.context = context(ir, "lecture", target, with_terms=True)
         self.module = module or module_from_source(render(self.context, target), "traced",
                                                    "<gradc trace>")
@@ -120,7 +127,7 @@ class Lines:
         result = Trace(self.ir, upstream)
         scope = dict(zip(self.ir.staged.inputs, point))
         with np.errstate(all="ignore"):
-            _run(self.context, _Scope(vars(self.module), scope), result)
+            _run(self.context, _Scope(vars(self.module), scope, self.raises), result)
         return result
 
 
@@ -169,8 +176,8 @@ def trace_drawn(formula, dims=None, seed: int | None = None, at=None,
 class _Scope:
     """The module's lines, run in its globals over a scope of its locals."""
 
-    def __init__(self, globals_: dict, scope: dict):
-        self.globals, self.scope = globals_, scope
+    def __init__(self, globals_: dict, scope: dict, raises: tuple = ()):
+        self.globals, self.scope, self.raises = globals_, scope, raises
 
     def run(self, line: str, name: str | None = None):
         exec(line, self.globals, self.scope)
@@ -186,10 +193,11 @@ def _run(context, scope: _Scope, result: Trace) -> None:
         scope.run(line)
     result.values.update((name, scope.scope[name]) for name in staged.inputs)
     for stage, line in zip(staged.stages, context.forward_lines):
-        value, problem = _attempt(lambda: scope.run(line, stage.name))
+        value, problem, broken = _attempt(lambda: scope.run(line, stage.name), scope.raises)
         if problem is not None:
             result.failure = Failure(stage, "forward",
-                                     f"{problem}{_operands_text(stage, result.values)}")
+                                     f"{problem}{_operands_text(stage, result.values)}",
+                                     broken=broken)
             return
         result.values[stage.name] = value
     seed = adjoint_name(staged.output)
@@ -209,12 +217,13 @@ def _backward(scope: _Scope, block: Block, contribution: Contribution, term: Ter
     """Runs one backward line as its term and its sum, so that the drawing
     has the gradient each wire carries; the module keeps only the sum."""
     name = adjoint_name(contribution.target)
-    local = None if term.local is None else _attempt(lambda: scope.value(term.local.code))
-    value, problem = (math.nan, local[1]) if local and local[1] else \
-        _attempt(lambda: scope.value(term.code))
+    local = None if term.local is None else \
+        _attempt(lambda: scope.value(term.local.code), scope.raises)
+    value, problem, broken = local if local and local[1] else \
+        _attempt(lambda: scope.value(term.code), scope.raises)
     if problem is not None:
         result.failure = Failure(block.stage, "backward", _backward_message(
-            problem, name, term, local and local[0], scope.scope), contribution)
+            problem, name, term, local and local[0], scope.scope), contribution, broken)
         return False
     total = value if contribution.first else scope.scope[name] + value
     scope.scope[name] = result.adjoints[name] = total
@@ -232,24 +241,28 @@ _PROBLEMS = ((OverflowError, "overflowed"), (ZeroDivisionError, "divided by zero
              (ValueError, "has no real value"), (ArithmeticError, "failed"))
 
 
-def _attempt(compute) -> tuple[object, str | None]:
-    """A value the module computes, and what went wrong when it is not finite:
-    `overflowed`, or over arrays `overflowed (2 of 3 entries)`."""
+def _attempt(compute, raises: tuple) -> tuple[object, str | None, bool]:
+    """A value the module computes, what went wrong when it is not finite
+    (`overflowed`, or over arrays `overflowed (2 of 3 entries)`), and
+    whether the code raised what `raises`, the target's errors for values,
+    does not explain."""
     import numpy as np
 
     try:
         value = compute()
-    except (ArithmeticError, ValueError) as error:
-        return math.nan, next(word for kind, word in _PROBLEMS if isinstance(error, kind))
+    except raises as error:
+        return math.nan, next(word for kind, word in _PROBLEMS if isinstance(error, kind)), False
+    except Exception as error:  # noqa: BLE001 (any other error is the code's)
+        return math.nan, f"raises {type(error).__name__}: {error}", True
     if np.iscomplexobj(value):  # a negative number to a fractional power
-        return math.nan, "has no real value"
+        return math.nan, "has no real value", False
     finite = np.isfinite(value)
     if np.all(finite):
-        return value, None
+        return value, None, False
     kind = "is not a number" if np.any(np.isnan(value)) else "overflowed"
     entries = "" if np.ndim(value) == 0 else \
         f" ({np.size(value) - int(np.sum(finite))} of {np.size(value)} entries)"
-    return value, kind + entries
+    return value, kind + entries, False
 
 
 def _shown_values(names, values: dict) -> str:
@@ -272,6 +285,8 @@ def _is_array(value) -> bool:
 def _backward_message(problem: str, name: str, term: Term, local, scope: dict) -> str:
     """Names the local gradient that failed, or the product that overflowed;
     over arrays, the gradient the line adds into."""
+    if problem.startswith("raises "):
+        return f"in the backward pass, into {name}, {problem}"
     kind, _, entries = problem.partition(" (")
     head = f"{kind} in the backward pass, into {name}"
     if term.local is None:
