@@ -35,6 +35,22 @@ class Drawn:
     point: Point
     trace: Trace
 
+    @cached_property
+    def magnitude(self) -> float:
+        """The largest number the forward pass holds (for a layer, with the
+        upstream-weighted output): it rounds at that size."""
+        point = self.point
+        weighted = [] if point.upstream is None else [point.upstream * point.value]
+        return largest([*self.trace.values.values(), *weighted])
+
+
+def largest(values) -> float:
+    """The largest magnitude of any entry of `values` (numbers or arrays)."""
+    import numpy as np
+
+    return max((abs(v) if type(v) is float else float(np.max(np.abs(np.asarray(v, dtype=float))))
+                for v in values if type(v) is float or np.size(v)), default=0.0)
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -81,13 +97,16 @@ def choose_points(setup: Setup, given: tuple[dict, ...], count: int,
                   rng: random.Random) -> list[Drawn]:
     """The given points (each an {input: value}, the rest drawn), then
     `count` random ones."""
+    last: dict = {}
+
     def usable(values, upstream) -> str:
         """Why the trace cannot run at a point, or '' when it runs to the end
         or finds the module's code wrong, which the comparison reports."""
         try:
-            failure = setup.lines.at(values, upstream).failure
+            last["values"], last["trace"] = values, setup.lines.at(values, upstream)
         except Exception:  # noqa: BLE001 (the input checks': the module's run names it)
             return ""
+        failure = last["trace"].failure
         if failure is None or failure.broken:
             return ""
         return f"stage {failure.stage.name} fails in the {failure.phase} pass: " \
@@ -97,7 +116,10 @@ def choose_points(setup: Setup, given: tuple[dict, ...], count: int,
     for fixed in [*given, *[{}] * count]:
         point = inputs.draw(setup.module, setup.program, setup.sizes, rng, setup.output_shape,
                             fixed, usable, setup.staged.output)
-        drawn.append(Drawn(point, setup.lines.at(point.values, point.upstream)))
+        # The trace of the point drawn was the last one `usable` ran.
+        traced = last["trace"] if last.get("values") is point.values else \
+            setup.lines.at(point.values, point.upstream)
+        drawn.append(Drawn(point, traced))
     return drawn
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.checker.checkpoints import Drawn, Setup
+from compiler.checker.checkpoints import Drawn, Setup, largest
 from compiler.checker.records import Row
 from compiler.inputs import forward_sum
 
@@ -74,7 +74,7 @@ def gradient_row(setup: Setup, drawn: Drawn, index: int, sympy: list, kink: bool
     if broken:
         return Row(name, False, math.nan, None, None, None, "FAIL", broken,
                    shape=written, entries=0, failing=len(sympy))
-    magnitude = _magnitude(drawn)
+    magnitude = drawn.magnitude
     fd = None if how.directions else _entries(setup, drawn, index, magnitude)
     terms = np.ravel(np.broadcast_to(_term_scale(drawn, setup.staged.inputs[index]), shape))
     floor = _scale(sympy)
@@ -107,12 +107,6 @@ def where(shape: tuple[int, ...], flat: int) -> str:
     return "[" + ", ".join(map(str, np.unravel_index(flat, shape))) + "]" if shape else ""
 
 
-def largest(values) -> float:
-    """The largest magnitude of any entry of `values` (numbers or arrays)."""
-    return max((float(np.max(np.abs(np.asarray(v, dtype=float)))) for v in values
-                if np.size(v)), default=0.0)
-
-
 def _scale(exact) -> float:
     known = [abs(s) for s in exact if s is not None and math.isfinite(s)]
     return max(known, default=0.0)
@@ -123,13 +117,6 @@ def _term_scale(drawn: Drawn, python_name: str):
     terms = [np.abs(step.term) for step in drawn.trace.steps
              if step.contribution.target == python_name]
     return np.maximum.reduce(np.broadcast_arrays(*terms)) if terms else 0.0
-
-
-def _magnitude(drawn: Drawn) -> float:
-    """The largest number the forward pass holds: it rounds at that size."""
-    point = drawn.point
-    weighted = [] if point.upstream is None else [point.upstream * point.value]
-    return largest([*drawn.trace.values.values(), *weighted])
 
 
 def judge(name, is_value, got, exact, fd, scale, kink, rtol, atol,

@@ -25,7 +25,7 @@ import random
 import numpy as np
 
 from compiler.checker.checkpoints import Drawn, Setup, kinks_at, operand_values
-from compiler.checker.compare import _magnitude, _scale, judge, summary, where
+from compiler.checker.compare import _scale, judge, summary, where
 from compiler.checker.records import PointReport, Row
 
 
@@ -130,7 +130,7 @@ class _Rows:
     def __init__(self, setup: Setup, drawn: Drawn, rtol, atol, why: str):
         self.setup, self.point = setup, drawn.point
         self.values = dict(zip(setup.staged.inputs, drawn.point.values))
-        self.magnitude = _magnitude(drawn)
+        self.magnitude = drawn.magnitude
         # At a kink central differences straddle two pieces: SymPy alone judges.
         self.kink = bool(kinks_at(setup, drawn.trace)[1])
         self.rtol, self.atol, self.why = rtol, atol, why

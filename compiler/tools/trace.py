@@ -115,6 +115,7 @@ class Lines:
         # its warnings ignored, returns inf or nan instead, and raises only
         # for code that is wrong.
         self.raises = (ArithmeticError, ValueError) if target == "math" else ()
+        self.compiled: dict = {}
         self.context = context(ir, "lecture", target, with_terms=True)
         self.module = module or module_from_source(render(self.context, target), "traced",
                                                    "<gradc trace>")
@@ -127,7 +128,8 @@ class Lines:
         result = Trace(self.ir, upstream)
         scope = dict(zip(self.ir.staged.inputs, point))
         with np.errstate(all="ignore"):
-            _run(self.context, _Scope(vars(self.module), scope, self.raises), result)
+            _run(self.context, _Scope(vars(self.module), scope, self.raises, self.compiled),
+                 result)
         return result
 
 
@@ -176,15 +178,24 @@ def trace_drawn(formula, dims=None, seed: int | None = None, at=None,
 class _Scope:
     """The module's lines, run in its globals over a scope of its locals."""
 
-    def __init__(self, globals_: dict, scope: dict, raises: tuple = ()):
+    def __init__(self, globals_: dict, scope: dict, raises: tuple = (),
+                 compiled: dict | None = None):
         self.globals, self.scope, self.raises = globals_, scope, raises
+        self.compiled = {} if compiled is None else compiled
+        """Each line's code object, compiled once for every point."""
+
+    def _code(self, text: str, mode: str):
+        code = self.compiled.get((text, mode))
+        if code is None:
+            code = self.compiled[text, mode] = compile(text, "<gradc trace>", mode)
+        return code
 
     def run(self, line: str, name: str | None = None):
-        exec(line, self.globals, self.scope)
+        exec(self._code(line, "exec"), self.globals, self.scope)
         return None if name is None else self.scope[name]
 
     def value(self, code: str):
-        return eval(code, self.globals, self.scope)
+        return eval(self._code(code, "eval"), self.globals, self.scope)
 
 
 def _run(context, scope: _Scope, result: Trace) -> None:
@@ -250,6 +261,8 @@ def _attempt(compute, raises: tuple) -> tuple[object, str | None, bool]:
 
     try:
         value = compute()
+        if type(value) is float and math.isfinite(value):  # most of a file of numbers
+            return value, None, False
     except raises as error:
         return math.nan, next(word for kind, word in _PROBLEMS if isinstance(error, kind)), False
     except Exception as error:  # noqa: BLE001 (any other error is the code's)
