@@ -1,9 +1,10 @@
 """The gate table's snippets as expression trees, parsed once per snippet.
 
 A row writes its code as Python text with placeholders (`math.exp({a})`,
-`{g} @ {b}.T`); `parse` turns that text into a small tree once, when the
-table loads, and the printers (compiler/emit/printers.py) print the tree for
-each target and style.  Nothing after the table reads a snippet as text.
+`{g} @ {b}.T`); `parse` turns that text into a small tree once, the first
+time a compile asks for it (Gate.trees), and the printers
+(compiler/emit/printers.py) print the tree for each target and style.
+Nothing after the table reads a snippet as text.
 
 The nodes, all immutable (frozen, hashable, compared by value):
 
