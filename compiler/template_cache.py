@@ -10,8 +10,9 @@ A cache can only cost time, never change what gradc writes:
 
 * each file holds a SHA-256 digest of the rest, and a file whose digest
   does not match (cut short, overwritten, corrupted) is ignored;
-* Jinja rejects code compiled from another version of the template's text
-  (it checks a hash of the source) or by another Python;
+* code compiled from another version of the template's text, under other
+  settings of the environment (`trim_blocks`, ...) or by another Python is
+  stale, and rejected (a hash of the text and the settings is checked);
 * a file is written to a temporary name and renamed into place, so no
   reader sees half of one;
 * a folder that cannot be made or written (a read-only home, no home at
@@ -32,13 +33,23 @@ from compiler.files import write_bytes_atomically
 
 _DIGEST = hashlib.sha256().digest_size
 
+# The environment's settings that shape a template's compiled code, beside
+# its text (those of jinja2.lexer.get_lexer, and escaping and optimizing).
+_COMPILED_WITH = (
+    "block_start_string", "block_end_string", "variable_start_string",
+    "variable_end_string", "comment_start_string", "comment_end_string",
+    "line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks",
+    "newline_sequence", "keep_trailing_newline", "autoescape", "optimized",
+)
+
 
 def folder() -> Path | None:
     """Where this gradc and Jinja keep their compiled templates (None: no
     home folder to keep them in)."""
-    base = os.environ.get("XDG_CACHE_HOME")
+    base = os.environ.get("XDG_CACHE_HOME", "")
     try:
-        root = Path(base) if base else Path.home() / ".cache"
+        # The standard's rule: a relative path is ignored.
+        root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     except RuntimeError:
         return None
     return root / "gradc" / f"{__version__}-jinja{jinja2.__version__}"
@@ -47,6 +58,13 @@ def folder() -> Path | None:
 class TemplateCache(jinja2.BytecodeCache):
     def __init__(self, where: Path) -> None:
         self.where = where
+
+    def get_bucket(self, environment, name, filename, source) -> jinja2.bccache.Bucket:
+        # Jinja checks the text's hash alone: the settings join it, so that
+        # code compiled under other settings is stale too.
+        settings = [getattr(environment, option) for option in _COMPILED_WITH]
+        return super().get_bucket(environment, name, filename,
+                                  f"{settings!r} {sorted(environment.extensions)!r}\n{source}")
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:

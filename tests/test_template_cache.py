@@ -17,11 +17,11 @@ from conftest import EXAMPLES, GENERATED
 TEMPLATE = "math.py.jinja"
 
 
-def environment(where, compiles: list) -> jinja2.Environment:
+def environment(where, compiles: list, **settings) -> jinja2.Environment:
     """The templates' environment with a cache at `where`, recording in
     `compiles` each template it compiles rather than loads."""
     made = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resources.directory("templates"))),
-                              bytecode_cache=TemplateCache(where))
+                              bytecode_cache=TemplateCache(where), **settings)
     compile_source = made.compile
 
     def counted(source, name=None, filename=None, raw=False, defer_init=False):
@@ -76,6 +76,14 @@ def test_code_of_another_template_text_is_not_used(tmp_path):
     assert compiles == [TEMPLATE]
 
 
+def test_code_compiled_under_other_settings_is_not_used(tmp_path):
+    environment(tmp_path, [], trim_blocks=True).get_template(TEMPLATE)
+    compiles: list = []
+    environment(tmp_path, compiles, trim_blocks=False).get_template(TEMPLATE)
+    environment(tmp_path, compiles, trim_blocks=False).get_template(TEMPLATE)
+    assert compiles == [TEMPLATE]
+
+
 def test_a_folder_that_cannot_be_written_leaves_the_cache_unused(tmp_path):
     blocked = tmp_path / "a file"
     blocked.write_text("", encoding="utf-8")
@@ -90,6 +98,10 @@ def test_the_cache_folder_is_per_gradc_and_jinja_version(monkeypatch, tmp_path):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert folder() == tmp_path / "gradc" / f"{__version__}-jinja{jinja2.__version__}"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert folder() == tmp_path / "home" / ".cache" / "gradc" / \
+        f"{__version__}-jinja{jinja2.__version__}"
 
 
 @pytest.mark.parametrize("cache", ["cold", "warm", "corrupt", "read-only"])
