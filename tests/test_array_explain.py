@@ -192,3 +192,20 @@ def test_given_values_that_fail_every_draw_are_named_by_the_modules_reason(tmp_p
         "and its gradient are finite in 100 random draws from [-3, 3] of the inputs --at and "
         "--at-file do not give; the last was rejected because the module raises ValueError: "
         "y holds class labels in 0 ... 2")
+
+
+def test_a_line_that_raises_is_named_at_its_stage(monkeypatch, capsys, tmp_path):
+    """A rule whose code cannot run (a forgotten transpose) is wrong code,
+    not a bad point: explain names the line that raised, as check fails it."""
+    from dataclasses import replace
+
+    from compiler import gates
+
+    row = replace(gates.GATES["matmul"], vjp=lambda i, r: ("{g} @ {b}", "{a}.T @ {g}")[i])
+    monkeypatch.setitem(gates.GATES, "matmul", row)
+    path = tmp_path / "layer.txt"
+    path.write_text("Z(W: [H, K], X: [K, N]) = W @ X\n", encoding="utf-8")
+    status, out, err = run(capsys, "explain", path)
+    assert status == 1 and err == ""
+    assert out.splitlines()[-1].startswith(
+        "stage Z (1:27) in the backward pass, into dW, raises ValueError: matmul: ")
