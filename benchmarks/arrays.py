@@ -22,6 +22,9 @@ with a ones cotangent (`JAX vjp`), each call waiting for its results;
 PyTorch, autograd on float64 CPU tensors made before timing.  `--numba-at
 REV` adds a column for the numba module generated/<example>_numba.py was
 at that git commit, to measure a change of the numba target in one run.
+`memory floor` is a compiled loop (numba) that reads the example's inputs
+and writes as many new arrays as grad returns, one addition a point: the
+bytes grad must move at the least, at this machine's speed.
 """
 
 from __future__ import annotations
@@ -74,6 +77,23 @@ def numba_at(revision: str):
     return column
 
 
+def memory_floor(stem, text, arrays):
+    """A column: the inputs read and len(arrays) + 1 new arrays written."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def moved(inputs, results):
+        for point in numba.prange(results[0].shape[0]):
+            total = 0.0
+            for each in inputs:
+                total += each[point]
+            for each in results:
+                each[point] = total
+
+    arrays = tuple(arrays)
+    return lambda: moved(arrays, tuple(np.empty(len(arrays[0])) for _ in range(len(arrays) + 1)))
+
+
 def inputs(text: str) -> tuple[str, ...]:
     return module_from_source(compile_source(text, target="numpy"), "arrays", "<arrays>").INPUTS
 
@@ -95,7 +115,8 @@ def _gradc(make):
 def _columns() -> dict:
     """Each column's name: (whether it is installed, make(stem, text, arrays) -> call())."""
     columns = {"numpy whole": (True, _gradc(lambda text: numpy_grad(text, sys.maxsize))),
-               "numba": (HAS_NUMBA, _gradc(numba_grad))}
+               "numba": (HAS_NUMBA, _gradc(numba_grad)),
+               "memory floor": (HAS_NUMBA, memory_floor)}
     columns.update((name, (make is not None, make)) for name, make in ARRAY_PEERS.items())
     return columns
 
@@ -113,7 +134,7 @@ def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
     present = [name for name, (installed, _) in columns.items()
                if installed and (only is None or name in only)]
     jax = [name for name in JAX if name in present]
-    against = [name for name in ("numpy", "numba", f"numba at {revision}")
+    against = [name for name in ("numpy", "numba", f"numba at {revision}", "memory floor")
                if jax and (name == "numpy" or name in present)]
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
