@@ -121,7 +121,7 @@ def _sympy(setup: Setup, drawn: list[Drawn]) -> list:
     results = []
     for d in drawn:
         chosen = oracle.choose(flat(d.point), operand_values(setup.formula.adjoint, d.trace))
-        numbers = oracle.evaluate(compiled, flat(d.point), {}, chosen)
+        numbers = oracle.evaluate(compiled, flat(d.point), chosen)
         results.append(None if numbers is None else (numbers[:size], numbers[size:]))
     return results
 

@@ -81,26 +81,10 @@ class Oracle:
     """How many of the symbols are input entries (the rest are upstream)."""
     output: Tensor = None
 
-    def gradient(self) -> tuple[sp.Expr, ...]:
-        return tuple(sp.diff(self.value, symbol) for symbol in self.symbols)
-
-    def compile(self, exprs) -> Callable:
-        """`exprs` as one mpmath function of the inputs, then the selectors;
-        common subexpressions are computed once, as a formula's stages are."""
-        return sp.lambdify(self.symbols + self._selectors(), list(exprs),
-                           modules="mpmath", cse=True)
-
-    def evaluate(self, compiled: Callable, point, operand_values: dict[Span, list[float]],
-                 chosen: dict[sp.Symbol, bool] | None = None):
-        """The compiled expressions at `point`, each switch on its piece.
-
-        `operand_values` holds the float64 operands of the module's own
-        piecewise stages; a switch the module folded away or merged is
-        decided from its operands evaluated here instead.  `chosen`, when
-        given, is `choose`'s pick.  None when the expressions cannot be
+    def evaluate(self, compiled: Callable, point, chosen: dict[sp.Symbol, bool]):
+        """The compiled expressions at `point`, each switch on the piece
+        `chosen` picks (`choose`).  None when the expressions cannot be
         evaluated there."""
-        if chosen is None:
-            chosen = self.choose(point, operand_values)
         flags = [chosen[selector] for selector in self._selectors()]
         return settled(lambda: compiled(*map(mpmath.mpf, point), *flags))
 
@@ -133,8 +117,11 @@ class Oracle:
     def _selectors(self) -> tuple[sp.Symbol, ...]:
         return tuple(s for switch in self.switches for s in switch.selectors)
 
-    def choose(self, point, operand_values) -> dict[sp.Symbol, bool]:
-        """The piece in force for every switch."""
+    def choose(self, point, operand_values: dict[Span, list[float]]) -> dict[sp.Symbol, bool]:
+        """The piece in force for every switch at `point`.  `operand_values`
+        holds the float64 operands of the module's own piecewise stages over
+        numbers, by span; a switch the module folded away or merged, or one
+        entry of an array's, is decided from its operands evaluated here."""
         at = {symbol: sp.Rational(value) for symbol, value in zip(self.symbols, point)}
         chosen: dict[sp.Symbol, bool] = {}
         for switch in self.switches:

@@ -100,7 +100,7 @@ class _Products:
     def at(self, entries, chosen, tangents) -> tuple | None:
         """∇f · v, and the gradient of ∇f · v by each input (a dict), then
         by the upstream's entries."""
-        numbers = self.oracle.evaluate(self.compiled, entries + tangents, {}, chosen)
+        numbers = self.oracle.evaluate(self.compiled, entries + tangents, chosen)
         if numbers is None:
             return None
         by_input, offset = {}, 1
