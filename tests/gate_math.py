@@ -32,6 +32,7 @@ MEANING = {
     "powr": (lambda a, c: a**c, C),
     "cpow": (lambda a, c: c**a, C),
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), None),
+    "signeg": (lambda a: 1 / (1 + sp.exp(a)), None),
     "exp": (sp.exp, None),
     "log": (sp.log, None),
     "sqrt": (sp.sqrt, None),
@@ -52,6 +53,10 @@ MEANING = {
     "softplus": (lambda a: sp.log(1 + sp.exp(a)), None),
     "max": (lambda *args: sp.Max(*args), None),
     "min": (lambda *args: sp.Min(*args), None),
+    # The cross-entropy of a logit a against a target b, as the lecture writes it.
+    "bce": (lambda a, b: -b * sp.log(1 / (1 + sp.exp(-a)))
+            - (1 - b) * sp.log(1 - 1 / (1 + sp.exp(-a))), None),
+    "bce1": (lambda a: -sp.log(1 / (1 + sp.exp(-a))), None),
     "copy": (lambda a: a, None),
     "const": (lambda c: c, C),
 }

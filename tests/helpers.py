@@ -9,6 +9,7 @@ from compiler.emit.context import context
 from compiler.emit.render import render
 from compiler.loader import module_from_source
 from compiler.passes.adjoint import adjoint
+from compiler.gates import GATES
 from compiler.passes.stage import Const, Ref, Stage, StagedIR
 
 OPERAND_NAMES = ("a", "b", "u")
@@ -19,13 +20,31 @@ def operand_count(gate) -> int:
     return 3 if gate.variadic else gate.arity
 
 
+def gate_stages(gate, operands: tuple, constant=None, name: str = "f") -> tuple:
+    """The stages of `name = gate(operands)`: first the values its row reads
+    beside its operands (Gate.helpers), each a stage of its own, as the
+    staging pass makes them."""
+    stages = []
+
+    def planned(plan):
+        if isinstance(plan, int):
+            return operands[plan]
+        row, *parts = plan
+        refs = tuple(planned(part) for part in parts)
+        stages.append(Stage(f"{name}_{row}{len(stages)}", GATES[row], refs, None, None))
+        return Ref(stages[-1].name)
+    helpers = tuple(planned(plan) for _, plan in gate.helpers)
+    stages.append(Stage(name, gate, tuple(operands) + helpers, constant, None))
+    return tuple(stages)
+
+
 def single_gate_module(gate, constant=None, target: str = "math", style: str = "lecture"):
     """The module of `f = gate(a, b, ...)`, with `constant` as the gate's
     constant when it takes one; its inputs are OPERAND_NAMES in order."""
     names = OPERAND_NAMES[:operand_count(gate)]
     const = Const(float(constant)) if gate.takes_constant else None
-    stage = Stage("f", gate, tuple(map(Ref, names)), const, None)
-    staged = StagedIR(names, (stage,), "f", {n: n for n in names})
+    staged = StagedIR(names, gate_stages(gate, tuple(map(Ref, names)), const), "f",
+                      {n: n for n in names})
     source = render(context(adjoint(staged), style, target), target)
     return module_from_source(source, f"gate_{gate.name}_{target}_{style}", f"<gate {gate.name}>")
 

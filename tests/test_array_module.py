@@ -222,7 +222,8 @@ def test_forks_accumulate_without_updating_in_place():
 def test_log_of_softmax_is_log_softmax_and_log_sum_exp_is_logsumexp():
     source = compile_source("f(S: [N, C], Y: [N, C]) = sum(Y * log(softmax(S)))")
     assert "np.log(np.exp(" not in source and "np.exp(" not in _body(source, "forward")[-3]
-    assert re.search(r"\n    lsmS = S - np\.max\(S, axis=-1", source)
+    assert re.search(r"\n    shiftS = S - np\.max\(S, axis=-1, keepdims=True\)  # \[N, C\]"
+                     r"\n    lsmS = shiftS - np\.log1p\(", source)
     source = compile_source("f(A: [N, C]) = log(sum(exp(A)))")
     assert "    f = np.max(A) + np.log1p(np.sum(np.where(A < np.max(A, keepdims=True), " \
            "np.exp(A - np.max(A, keepdims=True)), 0.0)) + (np.sum(A == np.max(A, " \

@@ -56,6 +56,10 @@ ROWS = {
     "log_softmax": "Z(A: [M, N]) = log_softmax(A)",
     "log_softmax0": "Z(A: [M, N]) = log_softmax(A, 0)",
     "log_softmax1": "Z(A: [M, N]) = log_softmax(A, 1)",
+    # The shift by each row's maximum is a stage of log_softmax's own.
+    "shift": "Z(A: [M, N]) = log_softmax(A * A)",
+    "shift0": "Z(A: [M, N]) = softmax(A, 0)",
+    "shift1": "Z(A: [M, N]) = log_softmax(A * A, 1)",
     "softmax": "z(x: [N]) = softmax(x)",
     "softmax0": "Z(A: [M, N]) = softmax(A, 0)",
     "softmax1": "Z(A: [M, N]) = softmax(A, 1)",

@@ -182,10 +182,10 @@ def _compact_grad(name: str) -> str:
     ("multiply", "return (x * y, (y, x))"),
     ("compound", "q = x + y\nreturn (q * z, (z, z, q))"),
     ("logistic_loss", "h1 = w * x\n"
-     "h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))\nnegh1 = -h1\n"
-     "dnegh1 = 1.0 / (1.0 + exp(-negh1)) if negh1 >= 0.0 else exp(negh1) / (1.0 + exp(negh1))\n"
-     "dh1 = -dnegh1\n"
-     "return ((0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1))), (x * dh1, w * dh1))"),
+     "h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))\n"
+     "signegh1 = 1.0 / (1.0 + exp(h1)) if h1 <= 0.0 else exp(-h1) / (1.0 + exp(-h1))\n"
+     "dh1 = -signegh1\n"
+     "return ((0.0 if h1 > 0.0 else -h1) + log1p(exp(-abs(h1))), (x * dh1, w * dh1))"),
     ("circuit", "xy = x * y\nmaxzw = max(z, w)\nxypmaxzw = xy + maxzw\n"
      "return (2.0 * xypmaxzw, (y * 2.0, x * 2.0, (1.0 if z == maxzw else 0.0) * 2.0, "
      "(1.0 if w == maxzw and z != maxzw else 0.0) * 2.0))"),

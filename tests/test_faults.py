@@ -63,6 +63,19 @@ def test_a_renamed_dimension_is_renamed_everywhere(dim, target):
     np.testing.assert_allclose(dx, want, rtol=1e-8)
 
 
+@pytest.mark.parametrize("command", [["check", "--points", "1"], ["explain"],
+                                     ["draw", "-o", "out.dot"]])
+def test_a_renamed_dimension_works_in_check_explain_and_draw(command, tmp_path):
+    (tmp_path / "f.txt").write_text("X: [N, print]\nf = sum(X * X)\n", encoding="utf-8")
+    ran = subprocess.run([sys.executable, "-m", "compiler", command[0], "f.txt", *command[1:]],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert (ran.returncode, ran.stderr) == (0, "")
+    if command[0] == "draw":
+        assert "print" in (tmp_path / "out.dot").read_text(encoding="utf-8")
+    else:
+        assert "print" in ran.stdout
+
+
 def test_a_renamed_dimension_sizes_the_script_runner(tmp_path):
     script = tmp_path / "module.py"
     script.write_text(compile_source("x: [len]\nf = sum(x) / len\n"))
@@ -195,6 +208,30 @@ def test_a_stage_gradc_names_never_shadows_a_builtin():
     code = compile_source((EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8"))
     assert "    sum2 = sumW1W1 + sumW2W2  # a number\n" in code
     assert re.search(r"^\s+sum = ", code, flags=re.M) is None
+
+
+def test_a_sums_gradient_is_multiplied_where_it_broadcasts_not_spread_first():
+    code = compile_source((EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8"))
+    assert "np.full(" not in code
+    assert "    dW1 = W1 * dsumW1W1  # [D, H]\n    dW1 = dW1 + W1 * dsumW1W1  # [D, H]\n" in code
+    assert "    dY = lsmS * dsumYlsmS  # [N, C]\n    dlsmS = Y * dsumYlsmS  # [N, C]\n" in code
+    # A factor that is not of the stage's shape still needs the spread.
+    spread = compile_source("x: [D]\nf = sum(2 * x)\n")
+    assert "    dscx = np.full((D,), df)  # a number -> [D]\n" in spread
+    module = build("x: [D]\nb: [D]\nf = sum(x * x + b)\n")
+    value, (dx, db) = module.grad(np.array([1.0, -2.0]), np.array([0.5, 0.25]))
+    np.testing.assert_array_equal(dx, [2.0, -4.0])
+    np.testing.assert_array_equal(db, [1.0, 1.0])
+
+
+def test_log_softmax_shifts_by_each_rows_maximum_once():
+    code = compile_source((EXAMPLES / "arrays" / "two_layer.txt").read_text(encoding="utf-8"))
+    assert "    shiftS = S - np.max(S, axis=-1, keepdims=True)  # [N, C]\n" in code
+    assert code.count("np.max(") == 1
+    lines = [line for line in code.splitlines() if line.startswith("    lsmS = ")]
+    assert lines == ["    lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), "
+                     "0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, "
+                     "keepdims=True) - 1))  # [N, C]"]
 
 
 def test_a_stage_the_user_names_sum_keeps_its_name():
@@ -370,8 +407,8 @@ def test_the_array_api_module_computes_sizes_and_constants_as_arrays(text, value
 
 
 def test_a_negated_adjoint_is_subtracted_where_gradients_add():
-    code = compile_source((EXAMPLES / "arrays" / "dense_bce.txt").read_text(encoding="utf-8"))
-    assert "    dz = dz - dnegz  # [H]\n" in code and "+ -" not in code
+    code = compile_source("x: [D]\nf = sum(x * exp(-x))\n")
+    assert "    dx = dx - dnegx  # [D]\n" in code and "+ -" not in code
     module = build("x: [D]\nf = sum(exp(x) - x)\n")
     value, (dx,) = module.grad(np.array([0.0, 1.0]))
     want, = central_differences(lambda x: np.sum(np.exp(x) - x), [np.array([0.0, 1.0])], None)

@@ -28,7 +28,7 @@ from compiler.loader import module_from_source
 from compiler.passes.adjoint import adjoint
 from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from gate_math import MEANING, NEGATIVE_POINTS, POINTS, POSITIVE_ONLY
-from helpers import OPERAND_NAMES, operand_count
+from helpers import OPERAND_NAMES, gate_stages, operand_count
 
 DIRECTIONS = (0.7, -1.3, 0.4)
 
@@ -37,7 +37,7 @@ def second_order_module(gate, constant=None, target: str = "math"):
     """The --hvp module of `f = gate(a, b, ...)`."""
     names = OPERAND_NAMES[:operand_count(gate)]
     const = Const(float(constant)) if gate.takes_constant else None
-    staged = StagedIR(names, (Stage("f", gate, tuple(map(Ref, names)), const, None),), "f",
+    staged = StagedIR(names, gate_stages(gate, tuple(map(Ref, names)), const), "f",
                       {n: n for n in names})
     module = context(adjoint(staged), "lecture", target, with_terms=True)
     module = with_second_order(module, staged, second_order_emit.scalar_lines(module, target),
@@ -130,6 +130,20 @@ def _evaluate(code: str, values: dict):
     return eval(code, {"np": np}, values)
 
 
+def _helper_values(row, operands: dict) -> dict:
+    """The values the row's code reads beside its operands (Gate.helpers),
+    each computed by its plan's rows' own NumPy code."""
+    def planned(plan):
+        if isinstance(plan, int):
+            return operands["ab"[plan]]
+        gate, *parts = plan
+        args = [planned(part) for part in parts]
+        names = "ab"[:len(args)]
+        code = printer("numpy")(GATES[gate].forward_tree(len(args), "numpy"))
+        return _evaluate(code.format_map(dict(zip(names, names))), dict(zip(names, args)))
+    return {field: planned(plan) for field, plan in row.helpers}
+
+
 @pytest.mark.parametrize("row, ranks", list(_array_rows()),
                          ids=lambda value: getattr(value, "name", str(value)))
 def test_array_forward_rule_matches_central_differences(row, ranks):
@@ -141,8 +155,9 @@ def test_array_forward_rule_matches_central_differences(row, ranks):
     forward = code(row.forward_tree(len(ranks), "numpy"))
 
     def value(*arrays):
-        return _evaluate(forward.format_map(dict(zip(letters, letters))),
-                         dict(zip(letters, arrays)))
+        values = dict(zip(letters, arrays))
+        values.update(_helper_values(row, values))
+        return _evaluate(forward.format_map({name: name for name in values}), values)
 
     out = value(*operands)
     total = 0

@@ -28,6 +28,7 @@ from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from arrays import ATOL, RTOL, example, pointwise, random_points, summed
 from conftest import EXAMPLES, GENERATED, ROOT, build
 from gate_math import MEANING, POSITIVE_ONLY
+from helpers import gate_stages
 
 pytest.importorskip("numba")
 
@@ -74,7 +75,7 @@ def _all_gates() -> StagedIR:
         operands = [f"{name}_{i}" for i in range(3 if gate.variadic else gate.arity)]
         const = Const(float(MEANING[name][1])) if gate.takes_constant else None
         inputs += operands + [f"w_{name}"]
-        stages.append(Stage(f"g_{name}", gate, tuple(map(Ref, operands)), const, None))
+        stages += gate_stages(gate, tuple(map(Ref, operands)), const, f"g_{name}")
         stages.append(Stage(f"t_{name}", GATES["mul"], (Ref(f"w_{name}"), Ref(f"g_{name}")),
                             None, None))
         terms.append(f"t_{name}")

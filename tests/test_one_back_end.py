@@ -41,7 +41,7 @@ def test_an_array_module_whose_output_is_named_like_its_runner_still_runs(tmp_pa
 
 def test_one_context_type_serves_both_kinds_of_file():
     numbers = context(compile_formula("f = x * y").adjoint)
-    shaped = context(compile_formula("x: [D]\nf = sum(x * x)").adjoint, target="numpy")
+    shaped = context(compile_formula("x: [D]\nf = sum(2 * x)").adjoint, target="numpy")
     assert type(numbers) is type(shaped)
     assert not numbers.shaped and shaped.shaped
     assert shaped.bind_lines == ("sizes = {}", "x = _bind('x', x, sizes)", "D = sizes['D'][0]")

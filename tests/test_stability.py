@@ -89,15 +89,22 @@ def test_softplus_gradient_at_zero_is_exactly_one_half(target):
 
 
 def test_log_of_a_sigmoid_is_rewritten_named_or_not():
+    # The lecture's logistic loss, the cross-entropy with y = 1: softplus(-z),
+    # and the lecture's ŷ - 1 as -σ(-z), from σ(-z) cached.
     rewritten = compile_source("f = -log(σ(w*x))")
-    assert "math.log(" not in rewritten and "math.exp(-wx)" not in rewritten
-    assert "    negwx = -wx\n" in rewritten
-    assert "    f = max(negwx, 0.0) + math.log1p(math.exp(-abs(negwx)))\n" in rewritten
-    # Through a stage the user named: its log reads σ's operand, and the
-    # stage stays in the forward pass, as the file wrote it.
+    assert "math.log(" not in rewritten
+    assert "    f = max(-wx, 0.0) + math.log1p(math.exp(-abs(wx)))\n" in rewritten
+    assert "    dwx = (-signegwx) * df  # df/dsigwx · dsigwx/dwx = (sigwx − 1)/(sigwx(1 − sigwx))" \
+        " · sigwx(1 − sigwx)\n" in rewritten
+    # Through a stage the user named: the loss reads σ's operand, and the
+    # stage stays in the forward pass, as the file wrote it; the comment names it.
     named = compile_source("h2 = σ(x)\ne = -log(h2)\n")
     assert "math.log(" not in named and "    h2 = 1.0 / (1 + math.exp(-x))" in named
-    assert "    e = max(negx, 0.0) + math.log1p(math.exp(-abs(negx)))\n" in named
+    assert "    e = max(-x, 0.0) + math.log1p(math.exp(-abs(x)))\n" in named
+    assert "    dx = (-signegx) * de  # de/dh2 · dh2/dx = (h2 − 1)/(h2(1 − h2)) · h2(1 − h2)\n" \
+        in named
+    # Without the minus it is log σ, -softplus(-x), as before.
+    assert "    f = -softpnegx\n" in compile_source("f = log(σ(x))")
     # A named σ that something else reads stays, beside the rewritten log.
     shared = compile_source("h2 = σ(x)\ne = -log(h2) + h2\n")
     assert "    h2 = 1.0 / (1 + math.exp(-x))" in shared and "math.log(" not in shared
@@ -113,8 +120,8 @@ def test_log_sigmoid_of_a_large_negative_input_is_exact_in_every_target(target):
 
 
 BCE = "l(x, y) = -y*log(σ(x)) - (1 - y)*log(1 - σ(x))"
-BCE_POINTS = (-700.0, -500.0, -37.0, -36.7, -20.0, -5.0, -1.0, -0.5, 0.5, 1.0, 5.0, 20.0,
-              36.7, 37.0, 100.0, 500.0, 700.0,
+BCE_POINTS = (-700.0, -500.0, -40.0, -37.0, -36.7, -20.0, -5.0, -1.0, -0.5, 0.5, 1.0, 5.0, 20.0,
+              36.7, 37.0, 40.0, 100.0, 500.0, 700.0,
               *np.random.default_rng(37).uniform(2.0, 700.0, 40) * np.tile([-1.0, 1.0], 20))
 
 

@@ -32,6 +32,7 @@ from compiler.emit.interface import (interface_fields, loop_fields, module_field
 from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.emit.terms import ShapedTerms, Term, filled, lecture_term, seeded_line
 from compiler.gates.expr import Number
+from compiler.gates.snippets import placeholders
 from compiler.gates.targets import TARGETS
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.passes.shapes import shown
@@ -203,7 +204,8 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
         lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
                       for block in compact.lines)
     else:
-        lines = tuple(tuple([term.line for term in block]) for block in terms)
+        lines = _derived(adjoint_ir, tuple(tuple([term.line for term in block])
+                                           for block in terms))
     blocks = _blocks(adjoint_ir, printed, lines)
     fused = len(staged.stages) <= FUSED_GRAD_LIMIT
     # Past the limit grad calls forward and backward, and writes no lines.
@@ -211,12 +213,33 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
     return {
         "seed": seed,
         "blocks": blocks,
-        "grad_blocks": _blocks(adjoint_ir, printed, tuple(
+        "grad_blocks": _blocks(adjoint_ir, printed, _derived(adjoint_ir, tuple(
             tuple(seeded_line(term, seed, spec.accumulate) for term in block)
-            for block in terms)) if lecture_grad else blocks,
+            for block in terms))) if lecture_grad else blocks,
         "fused_grad": fused,
         "seed_line": _seed_line(terms, seed) if style != "compact" else "",
     }
+
+
+def _derived(adjoint_ir: AdjointIR, lines: tuple[tuple[str, ...], ...]) -> tuple:
+    """Each backward line whose row derives its rule as the lecture does,
+    with that derivation in its comment, after the shapes (`dz = ... # [H];
+    dl/dŷ · dŷ/dz = ...`)."""
+    if not any(block.stage.gate.derivations for block in adjoint_ir.blocks):
+        return lines
+    loss = adjoint_ir.staged.output
+    return tuple(tuple(_with_derivation(line, contribution, loss)
+                       for line, contribution in zip(block_lines, block.contributions))
+                 for block_lines, block in zip(lines, adjoint_ir.blocks))
+
+
+def _with_derivation(line: str, contribution, loss: str) -> str:
+    stage = contribution.stage
+    if not stage.gate.derivations:
+        return line
+    values = placeholders(stage.gate, stage.operands, stage.constant, out=stage.name)
+    text = stage.gate.derivations[contribution.index].format_map({**values, "loss": loss})
+    return f"{line}; {text}" if "  # " in line else f"{line}  # {text}"
 
 
 def _seed_line(terms, seed: str) -> str:

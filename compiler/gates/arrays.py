@@ -4,6 +4,7 @@ over the upstream gradient `{g}` for its operands' ranks, and a shape rule
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from compiler.gates.row import ConstForm, Form, Gate
@@ -34,7 +35,7 @@ shapes up at the last axis, so only a matrix's axis 1 must be put back."""
 def _axis_rows(name: str, forward: str, vjp: str, jvp: str, symbol: str,
                rule: str = "reduce", axes=AXES, spelled: bool = True,
                forms=lambda fill: (), kink: str | None = None,
-               kink_at: str | None = None) -> list[Gate]:
+               kink_at: str | None = None, helpers=lambda axis: ()) -> list[Gate]:
     """A function of an array with an optional axis: one row for every entry
     (`sum(A)`) and one per axis (`sum(A, 1)`, the row `sum1`), which the
     first row's constant forms choose.  In the snippets, `{axis}` is
@@ -56,7 +57,8 @@ def _axis_rows(name: str, forward: str, vjp: str, jvp: str, symbol: str,
                     shape_rule=rule, axis=int(axis) if axis else None,
                     vjp=fixed(vjp.format_map(fill)), jvp=fixed(jvp.format_map(fill)),
                     forms=forms(fill), kink=kink,
-                    kink_at=kink_at and kink_at.format_map(fill), **extra)
+                    kink_at=kink_at and kink_at.format_map(fill), helpers=helpers(axis),
+                    **extra)
     if not spelled:  # the reductions of a function that is elementwise too: max(A)
         return [row(axis) for axis in axes]
     return [row(axes[0], optional=1, const_forms=_axis_forms(name, axes[1:]),
@@ -70,6 +72,12 @@ def _axis_names(name: str, axes=AXES) -> tuple[str, ...]:
 
 def _axis_forms(name: str, axes) -> tuple[ConstForm, ...]:
     return tuple(ConstForm(1, name + axis, float(axis)) for axis in axes)
+
+
+def _spreading(rows: list[Gate]) -> list[Gate]:
+    """The rows of a sum: of every entry, its gradient is the upstream
+    number spread over the operand (Gate.spreads)."""
+    return [replace(rows[0], spreads=True), *rows[1:]]
 
 
 def _softmax_rows() -> list[Gate]:
@@ -151,8 +159,25 @@ def _log_sum_forms(fill, forward: str, keep: str):
 
 
 _LSE = "np.max({a}{axis}) + " + _log_sum("", _count(""))
-_LSM = ("{a} - " + _MAX_KEPT + " - "
-        + _log_sum(", keepdims=True", _count(", keepdims=True")))
+# log_softmax from the shifted entries {p} = a - max, a stage of its own
+# (`helpers`), so that each row's maximum is computed once: the entries
+# below the maximum are those below 0, and exp sees only numbers <= 0.
+_COUNT_SHIFTED = "np.sum({p} == 0{axis}, keepdims=True)"
+_LSM = ("{p} - np.log1p(np.sum(np.where({p} < 0, np.exp({p}), 0.0){axis}, keepdims=True)"
+        " + (" + _COUNT_SHIFTED + " - 1))")
+# The shift's own rules, which no backward line reads (log_softmax does not
+# change with it): at the maximum ({out} == 0) the gradient is shared, as max's is.
+_AT_MAX = "({out} == 0)"
+_SHIFT_VJP = ("{g} - " + _AT_MAX + " * np.sum({g}{axis}, keepdims=True) / np.sum("
+              + _AT_MAX + "{axis}, keepdims=True)")
+_SHIFT_JVP = ("{t} - np.sum(" + _AT_MAX + " * {t}{axis}, keepdims=True) / np.sum("
+              + _AT_MAX + "{axis}, keepdims=True)")
+
+
+def _lsm_forms(fill):
+    """log_softmax in the standard, which sums numbers only."""
+    counted = _LSM.replace(_COUNT_SHIFTED, "np.sum(np.astype({p} == 0, dtype){axis}, keepdims=True)")
+    return (("array-api", Form(counted.replace("np.", "xp.").format_map(fill), ("",))),)
 ARRAY_ROWS: tuple[Gate, ...] = (
     Gate("matmul", ("@",), 2, "{a} @ {b}", ("", ""), "{a}{b}", "matmul", "@",
          notation="{a} @ {b}", shape_rule="matrix_product", vjp=_matmul_vjp, vjp_note=True,
@@ -169,7 +194,7 @@ ARRAY_ROWS: tuple[Gate, ...] = (
          # 0 at the zero array by convention: there {a} is 0 and so is the quotient.
          vjp=fixed("{g} * {a} / np.where({out} > 0, {out}, 1.0)"),
          jvp=fixed("np.sum({a} * {t}) / np.where({out} > 0, {out}, 1.0)")),
-    *_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "np.sum({t}{axis})", "sum"),
+    *_spreading(_axis_rows("sum", "np.sum({a}{axis})", "{spread}", "np.sum({t}{axis})", "sum")),
     *_axis_rows("mean", "np.mean({a}{axis})", "{mean}", "np.mean({t}{axis})", "mean"),
     # The max shift makes exp see only numbers <= 0; its gradient cancels
     # exactly, so the rules treat it as a constant.
@@ -179,11 +204,13 @@ ARRAY_ROWS: tuple[Gate, ...] = (
                 # as exp of a number <= 0.
                 "np.sum(np.exp({a} - {out}{keep}) * {t}{axis})", "lse",
                 forms=lambda fill: _log_sum_forms(fill, _LSE, "")),
+    *_axis_rows("shift", "{a} - " + _MAX_KEPT, _SHIFT_VJP, _SHIFT_JVP, "shift", rule="along",
+                axes=("-1", "0", "1"), spelled=False),
     *_axis_rows("log_softmax", _LSM,
                 "{g} - np.exp({out}) * np.sum({g}{axis}, keepdims=True)",
                 "{t} - np.sum(np.exp({out}) * {t}{axis}, keepdims=True)", "lsm",
-                rule="along", axes=("-1", "0", "1"),
-                forms=lambda fill: _log_sum_forms(fill, _LSM, ", keepdims=True")),
+                rule="along", axes=("-1", "0", "1"), forms=_lsm_forms,
+                helpers=lambda axis: (("p", ("shift" + axis if axis != "-1" else "shift", 0)),)),
     *_softmax_rows(),
     *_extremum_rows("max"),
     *_extremum_rows("min"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from compiler.gates import expr
 from compiler.gates.expr import Attr, Call, Expr, Field, Function, IfExp, Name, Number
+from compiler.gates.row import HELPER_FIELDS
 from compiler.gates.targets import TARGETS, Target
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def _allowed(row: Gate, count: int, in_forward: bool) -> set[str]:
         allowed = set("ab"[:row.arity])
     if row.takes_constant:
         allowed.add("c")
+    allowed |= {field for field, _ in row.helpers}
     return allowed if in_forward else allowed | {"out"}
 
 
@@ -90,8 +92,22 @@ def _validate(row: Gate, table, chains) -> None:
     for form in row.const_forms:
         if form.gate not in table:
             raise AssertionError(f"gate {row.name}: unknown constant form {form.gate}")
+    for field, plan in row.helpers:
+        if field not in HELPER_FIELDS or not _plan_rows(plan) <= table.keys():
+            raise AssertionError(f"gate {row.name}: bad helper {field}")
+    for derivation in row.derivations:
+        problems |= _placeholders(derivation) - _allowed(row, count, False) - {"loss"}
+    if row.derivations and len(row.derivations) != row.arity:
+        raise AssertionError(f"gate {row.name}: one derivation per operand")
     if problems:
         raise AssertionError(f"gate {row.name}: unknown placeholders {sorted(problems)}")
+
+
+def _plan_rows(plan) -> set[str]:
+    """The rows a `staged_as` plan names."""
+    if isinstance(plan, int):
+        return set()
+    return {plan[0]}.union(*map(_plan_rows, plan[1:]))
 
 
 def _validate_forms(row: Gate, table) -> None:

@@ -25,6 +25,9 @@ from typing import Callable
 from compiler.gates.expr import BinOp, Expr, Field, Group, Name, Number, UnaryOp, parse
 from compiler.gates.targets import TARGETS
 
+HELPER_FIELDS = frozenset(("p", "q"))
+"""The placeholders of the values a row reads beside its operands (Gate.helpers)."""
+
 
 @dataclass(frozen=True)
 class ConstForm:
@@ -167,6 +170,27 @@ class Gate:
     reads_classes: bool = False
     """The labels' class count is the row's last operand, which the formula
     does not write (`onehot(y)` is the row's `{a}` = y, `{b}` = C)."""
+    spreads: bool = False
+    """Its backward rule only spreads the upstream gradient, a number, over
+    the operand's shape (`np.full`): where the operand is an elementwise
+    stage whose every local factor has the stage's shape, the number itself
+    multiplies them, and broadcasting does the spreading (passes/adjoint.py)."""
+    helpers: tuple[tuple[str, tuple], ...] = ()
+    """Values the row's rules read beside its operands, each named by its
+    placeholder and made from the operands by a `staged_as` plan: the
+    fused cross-entropy's backward line reads ŷ = σ(z) and σ(-z), `{p}` and
+    `{q}`.  A stage holds them as its last operands, stages of their own
+    that forward computes and caches; no gradient flows to them, since
+    the rules for the operands account for them."""
+    fuses: tuple[str, ...] = ()
+    """Formulas over the operands' letters `a` and `b` that the row stands
+    for as a whole, in the spellings a file may write them
+    (compiler/passes/fusion.py): a subtree that spells one is one stage of
+    this row."""
+    derivations: tuple[str, ...] = ()
+    """For each operand, the lecture's derivation of its backward rule, for
+    the comment of its backward line, over the placeholders and `{loss}`,
+    the module's output (empty: no comment)."""
     compact: Form | None = None
     """Faster math code for the compact style, equal to the row's code
     within rounding: `{a} * {a}` for `{a}**2`, and float constants, since
@@ -229,6 +253,11 @@ class Gate:
         wanted = f"at least {self.arity}" if self.variadic else f"{self.arity}"
         plural = "" if wanted == "1" else "s"
         return f"'{spelling}' takes {wanted} argument{plural}, got {count}"
+
+    def operand_count(self, count: int) -> int:
+        """Of a stage's `count` operands, how many are the row's own, with
+        the helpers after them (the operands the gradient reaches)."""
+        return count - len(self.helpers)
 
     @property
     def on_numbers(self) -> bool:

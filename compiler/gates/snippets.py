@@ -7,6 +7,7 @@ printed here from their parsed values, never copied from the input text.
 from __future__ import annotations
 
 from compiler.gates import Gate
+from compiler.gates.row import HELPER_FIELDS
 from compiler.gates.expr import Expr, fields
 
 # A fixed-arity row names its operands {a} and {b}; a variadic row {a0},
@@ -44,6 +45,8 @@ def placeholders(gate: Gate, operands, constant=None, out: str | None = None,
         values.update((f"a{i}", text) for i, text in enumerate(spelled))
     else:
         values.update(zip(_LETTERS, spelled))
+    if gate.helpers:
+        values.update(zip((field for field, _ in gate.helpers), spelled[-len(gate.helpers):]))
     if constant is not None:
         values["c"] = spell(constant, floats)
     return values
@@ -56,11 +59,12 @@ def fill(snippet: str, gate: Gate, operands, constant=None, out: str | None = No
 
 def value_placeholders(tree: Expr) -> tuple[tuple[str, int], ...]:
     """The placeholders of a tree that stand for a forward value, each
-    with its operand's index (-1: the gate's own output), in the order the
+    with its operand's index (-1: the gate's own output, or a value it
+    reads beside its operands, Gate.helpers), in the order the
     code reads them."""
     found = []
     for field in fields(tree):
-        if field == "out":
+        if field == "out" or field in HELPER_FIELDS:
             found.append((field, -1))
         elif field in _LETTERS:
             found.append((field, _LETTERS.index(field)))

@@ -54,6 +54,9 @@ SIGMOID_FLOAT = ("1.0 / (1.0 + math.exp(-{a})) if {a} >= 0.0"
 # max({a}, 0.0) without the call: the same value for -0.0 and NaN too.
 RELU_FLOAT = "(0.0 if {a} < 0.0 else {a})"
 SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
+# σ(-x), as SIGMOID computes it of -x.
+SIGMOID_NEG = ("1.0 / (1 + math.exp({a})) if {a} <= 0.0"
+               " else math.exp(-{a}) / (1 + math.exp(-{a}))")
 # σ for numba's compiled loop, the same formula as SIGMOID (exp(0.0) is
 # 1.0, and for x < 0, -|x| is x), with no conditional: a loop that vectorizes
 # computes both exps on every lane, where a branch around one would stop it.
@@ -113,6 +116,55 @@ def _extremum(name: str, ufunc: str) -> Gate:
                 kink_at="np.sum(np.array(np.broadcast_arrays({args}, {out}))[:-1] == {out}, "
                         "axis=0) > 1",
                 forms=(("numpy", Form(_pairwise(ufunc), _first_extremum_np)),))
+
+
+# softplus(x) and softplus(-x) share their tail log1p(exp(-|x|)).
+_TAIL = {"math": "math.log1p(math.exp(-abs({a})))", "numpy": "np.log1p(np.exp(-np.abs({a})))",
+         "numba": "np.log1p(np.exp(-abs({a})))"}
+_RELU = {"math": "max({x}, 0.0)", "numpy": "np.maximum({x}, 0.0)", "numba": "max({x}, 0.0)"}
+# max(-x, 0.0) and max(x, 0.0) without the call, for the compact style (RELU_FLOAT).
+_COMPACT_RELU = {"-{a}": "(0.0 if {a} > 0.0 else -{a})", "{a}": RELU_FLOAT}
+
+
+def _cross_entropy_rows() -> tuple[Gate, Gate]:
+    """The binary cross-entropy of a logit `a` against a target `b`, as the
+    lecture writes it after `ŷ = σ(z)`: -y log ŷ - (1 - y) log(1 - ŷ), one
+    stage (fusion.py reads the formula as the row).  Its value is
+    y·softplus(-z) + (1 - y)·softplus(z), the two sharing their tail, so a
+    confident, correct prediction keeps its relative precision (4.2e-18 at
+    z = 40, y = 1).  Its gradient is the lecture's ŷ - y, computed as
+    (1 - y)·ŷ - y·σ(-z) from the cached ŷ and σ(-z) (`helpers`): ŷ - y
+    itself is 0 at z = 40, where the gradient is -4.2e-18.  With y = 1
+    (`-log(σ(z))`, the lecture's logistic loss) it is softplus(-z) and -σ(-z)."""
+    def code(target: str, y: str | None, compact: bool = False) -> str:
+        negative, positive = (_COMPACT_RELU[x] if compact else _RELU[target].format(x=x)
+                              for x in ("-{a}", "{a}"))
+        one = "1.0" if compact else "1"
+        if y is None:
+            return f"{negative} + {_TAIL[target]}"
+        return f"{y} * {negative} + ({one} - {y}) * {positive} + {_TAIL[target]}"
+
+    def forms(y: str | None, local: tuple[str, ...]):
+        return tuple((target, Form(code(target, y), local)) for target in ("numpy", "numba"))
+
+    helpers = (("p", ("sigmoid", 0)), ("q", ("signeg", 0)))
+    lecture = "d{loss}/d{p} · d{p}/d{a} = ({p} − %s)/({p}(1 − {p})) · {p}(1 − {p})"
+    spelled = ("-b*log(σ(a)) - (1 - b)*log(1 - σ(a))",
+               "-(1 - b)*log(1 - σ(a)) - b*log(σ(a))",
+               "-(b*log(σ(a)) + (1 - b)*log(1 - σ(a)))")
+    local = ("(1 - {b}) * {p} - {b} * {q}", "-{a}")
+    return (
+        Gate("bce", (), 2, code("math", "{b}"), local, "bce{a}", "bce", "BCE",
+             notation="−{b} log σ({a}) − (1 − {b}) log(1 − σ({a}))",
+             const_forms=(ConstForm(1, "bce1", 1.0),), forms=forms("{b}", local),
+             helpers=helpers, fuses=spelled,
+             derivations=(lecture % "{b}", "d{loss}/d{b} = log(1 − {p}) − log({p}) = −{a}"),
+             compact=Form(code("math", "{b}", True), ("(1.0 - {b}) * {p} - {b} * {q}", "-{a}"))),
+        Gate("bce1", (), 1, code("math", None), ("-{q}",), "bce{a}", "bce", "BCE",
+             notation="−log σ({a})", forms=forms(None, ("-{q}",)), helpers=helpers,
+             fuses=("-log(σ(a))",), derivations=(lecture % "1",),
+             compact=Form(code("math", None, True), ("-{q}",))),
+    )
 
 
 _ROWS: tuple[Gate, ...] = (
@@ -178,6 +230,13 @@ _ROWS: tuple[Gate, ...] = (
            numpy=(SIGMOID_NP, "{out} * (" + SIGMOID_NEG_NP + ")"),
            numba=(SIGMOID_SELECT, "(1 - {out}) * {out}"),
            compact=(SIGMOID_FLOAT, "(1.0 - {out}) * {out}")),
+    # σ(-x) of x itself, which the cross-entropy's backward line reads: the
+    # same bits as σ of a negated stage, without the stage; its denominator
+    # is σ(x)'s and softplus's 1 + exp(-|x|).
+    _unary("signeg", (), SIGMOID_NEG, "-(1 - {out}) * {out}", "signeg", "σ(−x)",
+           notation="σ(−{a})", numpy=(SIGMOID_NEG_NP, "-{out} * (" + SIGMOID_NP + ")"),
+           numba=("np.exp(-max({a}, 0.0)) / (1 + np.exp(-abs({a})))", "-(1 - {out}) * {out}"),
+           compact=(SIGMOID_NEG.replace("(1 +", "(1.0 +"), "-(1.0 - {out}) * {out}")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
     _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log",
@@ -236,6 +295,7 @@ _ROWS: tuple[Gate, ...] = (
            numpy=("np.maximum({a}, 0.0) + np.log1p(np.exp(-np.abs({a})))", SIGMOID_NP),
            numba=("max({a}, 0.0) + np.log1p(np.exp(-abs({a})))", SIGMOID_SELECT),
            compact=(RELU_FLOAT + " + math.log1p(math.exp(-abs({a})))", SIGMOID_FLOAT)),
+    *_cross_entropy_rows(),
     _extremum("max", "np.maximum"),
     _extremum("min", "np.minimum"),
     *ARRAY_ROWS,

@@ -18,8 +18,11 @@ for their target, whatever the operands' ranks.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from compiler.gates.expr import fields
 
 from compiler.passes.shapes import reduced_axes
 from compiler.passes.stage import Ref, Stage, StagedIR
@@ -73,11 +76,12 @@ def adjoint(staged: StagedIR) -> AdjointIR:
     reached: set[str] = {staged.output}
     shapes = staged.shapes() if staged.shaped else None
     relevant = _relevant(staged)
+    spread = _spread(staged, shapes) if shapes is not None else {}
     blocks = []
     for stage in reversed(staged.stages):
         if stage.name not in reached or stage.name not in relevant:
             continue
-        blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes)))
+        blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes, spread)))
     return AdjointIR(
         staged=staged,
         blocks=tuple(blocks),
@@ -96,19 +100,70 @@ def _relevant(staged: StagedIR) -> set[str]:
     return relevant
 
 
+def _spread(staged: StagedIR, shapes: dict[str, tuple]) -> dict[str, str]:
+    """The stages whose adjoint would be a number spread over their shape
+    (`np.full`) only to multiply local factors of that very shape
+    (`sum(W1 * W1)`): each, with the adjoint its terms multiply instead,
+    the reduction's (`W1 * dsumW1W1`), which broadcasts.  Only a stage that
+    the reduction alone reads, and never the output."""
+    readers = Counter(op.name for stage in staged.stages for op in stage.operands
+                      if isinstance(op, Ref))
+    by_name = {stage.name: stage for stage in staged.stages}
+    spread = {}
+    for stage in staged.stages:
+        inner = by_name.get(stage.operands[0].name) if stage.gate.spreads \
+            and isinstance(stage.operands[0], Ref) else None
+        if inner is not None and readers[inner.name] == 1 and inner.name != staged.output \
+                and _fills_its_shape(inner, shapes):
+            spread[inner.name] = adjoint_name(stage.name)
+    return spread
+
+
+def _fills_its_shape(stage: Stage, shapes: dict[str, tuple]) -> bool:
+    """Whether every local factor of an elementwise stage reads a value of
+    the stage's own shape, so that it times a number has that shape.  An
+    array program's code is numpy's, or the standard's spelling of it."""
+    gate = stage.gate
+    if gate.vjp is not None or gate.shape_rule != "elementwise":
+        return False
+    count = gate.operand_count(len(stage.operands))
+    values = {"out": stage.shape}
+    values.update(zip(_LETTERS, (_shape_of(op, shapes) for op in stage.operands[:count])))
+    values.update((field, _shape_of(op, shapes)) for (field, _), op
+                  in zip(gate.helpers, stage.operands[count:]))
+    trees = gate.local_trees(len(stage.operands), "numpy")
+    return all(any(values.get(field) == stage.shape for field in fields(trees[index]))
+               for index in range(count))
+
+
+def _shape_of(operand, shapes: dict[str, tuple]) -> tuple:
+    return shapes.get(operand.name, ()) if isinstance(operand, Ref) else ()
+
+
+_LETTERS = "ab"
+
+
 def _contributions(stage: Stage, reached: set[str], relevant: set[str],
-                   shapes: dict[str, tuple] | None) -> tuple[Contribution, ...]:
+                   shapes: dict[str, tuple] | None,
+                   spread: dict[str, str]) -> tuple[Contribution, ...]:
     """One contribution per operand that is a value the gradient reaches
-    (in an array program, not a dimension's size)."""
-    upstream = adjoint_name(stage.name)
+    (in an array program, not a dimension's size); none to a stage whose
+    terms multiply this stage's adjoint themselves (`_spread`)."""
+    upstream = spread.get(stage.name) or adjoint_name(stage.name)
     operand_shapes, ranks = None, ()
     if shapes is not None:
         operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
                           for op in stage.operands]
         ranks = tuple(map(len, operand_shapes))
     contributions = []
-    for index, operand in enumerate(stage.operands):
+    # A row's helpers (its last operands) get no gradient: its rules for
+    # the other operands account for them.
+    own = stage.operands[:stage.gate.operand_count(len(stage.operands))]
+    for index, operand in enumerate(own):
         if not isinstance(operand, Ref) or operand.name not in relevant:
+            continue
+        if spread.get(operand.name) == upstream and operand.name not in reached:
+            reached.add(operand.name)
             continue
         summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
         contributions.append(Contribution(operand.name, operand.name not in reached, stage,

@@ -13,7 +13,9 @@ mnemonic can spell its operands' final names (`xpy` -> `xpysqr`).
 
 A row's `rewrites` replace a gate applied to an unnamed stage of another
 gate by an exact reformulation (log of σ is -softplus(-x); the negation of
-a negation is the value itself), before any other lowering.
+a negation is the value itself), before any other lowering.  Before a
+binding is lowered, each subtree that spells a fused row (fusion.py: the
+cross-entropy of σ) becomes one call of that row.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from compiler import gates
 from compiler.passes import shapes
 from compiler.errors import GradcError, Span
 from compiler.gates import Gate
+from compiler.passes.fusion import Matcher, StageValue, may_fuse
 from compiler.passes.naming import Namer
 from compiler.passes.notation import ArrayNotation, Axis, RowVector
 from compiler.passes.values import Const, Operand, Ref
@@ -155,6 +158,10 @@ class _Lowering(ArrayNotation):
         # those it did.
         self.rewritable_stages: dict[Ref, Stage] = {}
         self.read_through: set[str] = set()
+        # Those stages by what they compute, for a row's helpers to reuse.
+        self.computed: dict[tuple, Ref] = {}
+        self.fusing = Matcher(program.gate_name, self._stage_named, self._leaf) \
+            if may_fuse((program.calls or {}).values()) else None
 
     def run(self) -> StagedIR:
         stages: list[Stage] = []
@@ -186,7 +193,15 @@ class _Lowering(ArrayNotation):
     # -- lowering ------------------------------------------------------------
 
     def _lower(self, root: Expr):
+        if self.fusing is not None:
+            root = self.fusing.rewrite(root)
+            self.read_through |= self.fusing.read_through
         return fold(root, self._leaf, self._operation)
+
+    def _stage_named(self, name: str) -> Stage | None:
+        """The stage a name of the file gives, where a rewrite may read it."""
+        value = self.bindings.get(name)
+        return self.rewritable_stages.get(value) if isinstance(value, Ref) else None
 
     def _operation(self, node: Apply, args: list):
         gate = gates.GATES[self.program.gate_name(node)]
@@ -236,6 +251,8 @@ class _Lowering(ArrayNotation):
         return self.shapes.get(value.name, ()) if isinstance(value, Ref) else ()
 
     def _leaf(self, node: Union[Name, Number, Keyword]):
+        if isinstance(node, StageValue):
+            return Ref(node.id)
         if isinstance(node, Keyword):
             value = node.value
             return Axis(int(value.value) if isinstance(value, Number) else value.id, node)
@@ -328,8 +345,22 @@ class _Lowering(ArrayNotation):
             shape = shapes.infer(gate, operand_shapes,
                                  lambda: ([gate.name] * len(operands), gate.name), span,
                                  self._classes(operands))
+        if gate.helpers:
+            # The values its code reads beside its operands, stages of their own.
+            operands = [*operands, *(self._helper(plan, list(operands), span)
+                                     for _, plan in gate.helpers)]
         self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
         return _Slot(len(self.drafts) - 1)
+
+    def _helper(self, plan, operands: list, span: Span):
+        """A value a row reads beside its operands: the stage of an earlier
+        line that computes it already (`ŷ = σ(z)` for the cross-entropy of
+        z), or a stage of its own."""
+        if not isinstance(plan, int) and all(isinstance(part, int) for part in plan[1:]):
+            known = self.computed.get((plan[0], *(operands[part] for part in plan[1:])))
+            if known is not None:
+                return known
+        return self._expand(plan, operands, span)
 
     # -- naming --------------------------------------------------------------
 
@@ -349,6 +380,7 @@ class _Lowering(ArrayNotation):
                 self.shapes[refs[-1].name] = draft.shape
             if draft.gate.name in REWRITE_OPERANDS:
                 self.rewritable_stages[refs[-1]] = stages[-1]
+                self.computed.setdefault((draft.gate.name, *operands), refs[-1])
         self.drafts.clear()
         return refs
 

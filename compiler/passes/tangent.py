@@ -65,7 +65,9 @@ def tangent(staged: StagedIR) -> TangentIR:
     shapes = staged.shapes() if staged.shaped else None
     tangents = []
     for stage in staged.stages:
-        shares = tuple(Share(index, moving[op.name]) for index, op in enumerate(stage.operands)
+        # A row's helpers move with its operands, whose shares count them.
+        own = stage.operands[:stage.gate.operand_count(len(stage.operands))]
+        shares = tuple(Share(index, moving[op.name]) for index, op in enumerate(own)
                        if isinstance(op, Ref) and op.name in moving)
         if not shares:
             tangents.append(None)

@@ -21,63 +21,22 @@ def forward(x, W, b, y):
     W = _bind('W', W, sizes)
     b = _bind('b', b, sizes)
     y = _bind('y', y, sizes)
-    H = sizes['H'][0]
     Wx = W @ x  # [H]
     z = Wx + b  # [H]
     ŷ = np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))  # [H]
-    negy = -y  # [H]
-    negz = -z  # [H]
-    softpnegz = np.maximum(negz, 0.0) + np.log1p(np.exp(-np.abs(negz)))  # [H]
-    neg = -softpnegz  # [H]
-    negyneg = negy * neg  # [H]
-    shy = 1 - y  # [H]
-    softpz = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # [H]
-    negsoftpz = -softpz  # [H]
-    prod = shy * negsoftpz  # [H]
-    diff = negyneg - prod  # [H]
-    l = np.sum(diff)  # a number
-    return l, (x, W, H, z, negy, negz, neg, shy, negsoftpz)
+    signegz = np.exp(-np.maximum(z, 0)) / (1 + np.exp(-np.abs(z)))  # [H]
+    bcez = y * np.maximum(-z, 0.0) + (1 - y) * np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # [H]
+    l = np.sum(bcez)  # a number
+    return l, (x, W, y, z, ŷ, signegz)
 
 
 def backward(cache, dl=1.0):
     """Return the gradient (dx, dW, db, dy) of l, scaled by dl."""
-    x, W, H, z, negy, negz, neg, shy, negsoftpz = cache
+    x, W, y, z, ŷ, signegz = cache
 
-    # backprop l = np.sum(diff)
-    ddiff = np.full((H,), dl)  # a number -> [H]
-
-    # backprop diff = negyneg - prod
-    dnegyneg = ddiff  # [H]
-    dprod = -ddiff  # [H]
-
-    # backprop prod = shy * negsoftpz
-    dshy = negsoftpz * dprod  # [H]
-    dnegsoftpz = shy * dprod  # [H]
-
-    # backprop negsoftpz = -softpz
-    dsoftpz = -dnegsoftpz  # [H]
-
-    # backprop softpz = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-    dz = (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))) * dsoftpz  # [H]
-
-    # backprop shy = 1 - y
-    dy = -dshy  # [H]
-
-    # backprop negyneg = negy * neg
-    dnegy = neg * dnegyneg  # [H]
-    dneg = negy * dnegyneg  # [H]
-
-    # backprop neg = -softpnegz
-    dsoftpnegz = -dneg  # [H]
-
-    # backprop softpnegz = np.maximum(negz, 0.0) + np.log1p(np.exp(-np.abs(negz)))
-    dnegz = (np.exp(np.minimum(negz, 0)) / (1 + np.exp(-np.abs(negz)))) * dsoftpnegz  # [H]
-
-    # backprop negz = -z
-    dz = dz - dnegz  # [H]
-
-    # backprop negy = -y
-    dy = dy - dnegy  # [H]
+    # backprop bcez = y * np.maximum(-z, 0.0) + (1 - y) * np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    dz = ((1 - y) * ŷ - y * signegz) * dl  # [H]; dl/dŷ · dŷ/dz = (ŷ − y)/(ŷ(1 − ŷ)) · ŷ(1 − ŷ)
+    dy = (-z) * dl  # [H]; dl/dy = log(1 − ŷ) − log(ŷ) = −z
 
     # backprop z = Wx + b
     dWx = dz  # [H]

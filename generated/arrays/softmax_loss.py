@@ -22,11 +22,11 @@ def forward(W, X, y, reg):
     y = _bind('y', y, sizes)
     reg = _number('reg', reg)
     y = _labels('y', y, sizes['C'][0])
-    D = sizes['D'][0]
     C = sizes['C'][0]
     N = sizes['N'][0]
     S = X @ W  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - np.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]  # [N]
     sumlsmSaty = np.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -36,12 +36,12 @@ def forward(W, X, y, reg):
     sumWW = np.sum(WW)  # a number
     regsumWW = reg * sumWW  # a number
     loss = data_loss + regsumWW  # a number
-    return loss, (W, X, y, reg, D, C, N, lsmS, invN, sumWW)
+    return loss, (W, X, y, reg, C, N, lsmS, invN, sumWW)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dW, dX, dreg) of loss, scaled by dloss."""
-    W, X, y, reg, D, C, N, lsmS, invN, sumWW = cache
+    W, X, y, reg, C, N, lsmS, invN, sumWW = cache
 
     # backprop loss = data_loss + regsumWW
     ddata_loss = (1) * dloss  # a number
@@ -51,12 +51,9 @@ def backward(cache, dloss=1.0):
     dreg = sumWW * dregsumWW  # a number
     dsumWW = reg * dregsumWW  # a number
 
-    # backprop sumWW = np.sum(WW)
-    dWW = np.full((D, C), dsumWW)  # a number -> [D, C]
-
     # backprop WW = W * W
-    dW = W * dWW  # [D, C]
-    dW = dW + W * dWW  # [D, C]
+    dW = W * dsumWW  # [D, C]
+    dW = dW + W * dsumWW  # [D, C]
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
@@ -70,7 +67,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]
     dlsmS = (np.arange(C) == y[:, None]) * dlsmSaty[:, None]  # [N] -> [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = X @ W

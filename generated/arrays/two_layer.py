@@ -25,15 +25,13 @@ def forward(X, W1, b1, W2, b2, Y, reg):
     Y = _bind('Y', Y, sizes)
     reg = _number('reg', reg)
     N = sizes['N'][0]
-    D = sizes['D'][0]
-    H = sizes['H'][0]
-    C = sizes['C'][0]
     XW1 = X @ W1  # [N, H]
     XW1pb1 = XW1 + b1  # [N, H]
     h = np.maximum(XW1pb1, 0.0)  # [N, H]
     hW2 = h @ W2  # [N, C]
     S = hW2 + b2  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - np.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = np.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
@@ -47,12 +45,12 @@ def forward(X, W1, b1, W2, b2, Y, reg):
     sum2 = sumW1W1 + sumW2W2  # a number
     scregsum2 = screg * sum2  # a number
     loss = data_loss + scregsum2  # a number
-    return loss, (X, W1, W2, Y, N, D, H, C, h, lsmS, invN, screg, sum2)
+    return loss, (X, W1, W2, Y, h, lsmS, invN, screg, sum2)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW1, db1, dW2, db2, dY, dreg) of loss, scaled by dloss."""
-    X, W1, W2, Y, N, D, H, C, h, lsmS, invN, screg, sum2 = cache
+    X, W1, W2, Y, h, lsmS, invN, screg, sum2 = cache
 
     # backprop loss = data_loss + scregsum2
     ddata_loss = (1) * dloss  # a number
@@ -66,19 +64,13 @@ def backward(cache, dloss=1.0):
     dsumW1W1 = (1) * dsum2  # a number
     dsumW2W2 = (1) * dsum2  # a number
 
-    # backprop sumW2W2 = np.sum(W2W2)
-    dW2W2 = np.full((H, C), dsumW2W2)  # a number -> [H, C]
-
     # backprop W2W2 = W2 * W2
-    dW2 = W2 * dW2W2  # [H, C]
-    dW2 = dW2 + W2 * dW2W2  # [H, C]
-
-    # backprop sumW1W1 = np.sum(W1W1)
-    dW1W1 = np.full((D, H), dsumW1W1)  # a number -> [D, H]
+    dW2 = W2 * dsumW2W2  # [H, C]
+    dW2 = dW2 + W2 * dsumW2W2  # [H, C]
 
     # backprop W1W1 = W1 * W1
-    dW1 = W1 * dW1W1  # [D, H]
-    dW1 = dW1 + W1 * dW1W1  # [D, H]
+    dW1 = W1 * dsumW1W1  # [D, H]
+    dW1 = dW1 + W1 * dsumW1W1  # [D, H]
 
     # backprop screg = 0.5 * reg
     dreg = (0.5) * dscreg  # a number
@@ -89,14 +81,11 @@ def backward(cache, dloss=1.0):
     # backprop num = -sumYlsmS
     dsumYlsmS = (-1) * dnum  # a number
 
-    # backprop sumYlsmS = np.sum(YlsmS)
-    dYlsmS = np.full((N, C), dsumYlsmS)  # a number -> [N, C]
-
     # backprop YlsmS = Y * lsmS
-    dY = lsmS * dYlsmS  # [N, C]
-    dlsmS = Y * dYlsmS  # [N, C]
+    dY = lsmS * dsumYlsmS  # [N, C]
+    dlsmS = Y * dsumYlsmS  # [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = hW2 + b2

@@ -29,61 +29,21 @@ def forward(x, W, b, y):
     Wx = W @ x  # [H]
     z = Wx + b  # [H]
     ŷ = xp.exp(xp.minimum(z, 0)) / (1 + xp.exp(-xp.abs(z)))  # [H]
-    negy = -y  # [H]
-    negz = -z  # [H]
-    softpnegz = xp.maximum(negz, 0.0) + xp.log1p(xp.exp(-xp.abs(negz)))  # [H]
-    neg = -softpnegz  # [H]
-    negyneg = negy * neg  # [H]
-    shy = 1 - y  # [H]
-    softpz = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))  # [H]
-    negsoftpz = -softpz  # [H]
-    prod = shy * negsoftpz  # [H]
-    diff = negyneg - prod  # [H]
-    l = xp.sum(diff)  # a number
-    return l, ((xp, dtype, device), (x, W, z, negy, negz, neg, shy, negsoftpz, diff))
+    signegz = xp.exp(-xp.maximum(z, 0)) / (1 + xp.exp(-xp.abs(z)))  # [H]
+    bcez = y * xp.maximum(-z, 0.0) + (1 - y) * xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))  # [H]
+    l = xp.sum(bcez)  # a number
+    return l, ((xp, dtype, device), (x, W, y, z, ŷ, signegz))
 
 
 def backward(cache, dl=1.0):
     """Return the gradient (dx, dW, db, dy) of l, scaled by dl."""
     (xp, dtype, device), cache = cache
-    x, W, z, negy, negz, neg, shy, negsoftpz, diff = cache
+    x, W, y, z, ŷ, signegz = cache
     dl = xp.asarray(dl, dtype=dtype, device=device)
 
-    # backprop l = xp.sum(diff)
-    ddiff = xp.ones_like(diff) * dl  # a number -> [H]
-
-    # backprop diff = negyneg - prod
-    dnegyneg = ddiff  # [H]
-    dprod = -ddiff  # [H]
-
-    # backprop prod = shy * negsoftpz
-    dshy = negsoftpz * dprod  # [H]
-    dnegsoftpz = shy * dprod  # [H]
-
-    # backprop negsoftpz = -softpz
-    dsoftpz = -dnegsoftpz  # [H]
-
-    # backprop softpz = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
-    dz = (xp.exp(xp.minimum(z, 0)) / (1 + xp.exp(-xp.abs(z)))) * dsoftpz  # [H]
-
-    # backprop shy = 1 - y
-    dy = -dshy  # [H]
-
-    # backprop negyneg = negy * neg
-    dnegy = neg * dnegyneg  # [H]
-    dneg = negy * dnegyneg  # [H]
-
-    # backprop neg = -softpnegz
-    dsoftpnegz = -dneg  # [H]
-
-    # backprop softpnegz = xp.maximum(negz, 0.0) + xp.log1p(xp.exp(-xp.abs(negz)))
-    dnegz = (xp.exp(xp.minimum(negz, 0)) / (1 + xp.exp(-xp.abs(negz)))) * dsoftpnegz  # [H]
-
-    # backprop negz = -z
-    dz = dz - dnegz  # [H]
-
-    # backprop negy = -y
-    dy = dy - dnegy  # [H]
+    # backprop bcez = y * xp.maximum(-z, 0.0) + (1 - y) * xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+    dz = ((1 - y) * ŷ - y * signegz) * dl  # [H]; dl/dŷ · dŷ/dz = (ŷ − y)/(ŷ(1 − ŷ)) · ŷ(1 − ŷ)
+    dy = (-z) * dl  # [H]; dl/dy = log(1 − ŷ) − log(ŷ) = −z
 
     # backprop z = Wx + b
     dWx = dz  # [H]

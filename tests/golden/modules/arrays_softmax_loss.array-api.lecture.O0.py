@@ -30,7 +30,8 @@ def forward(W, X, y, reg):
     C = sizes['C'][0]
     N = sizes['N'][0]
     S = X @ W  # [N, C]
-    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - xp.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)  # [N]
     sumlsmSaty = xp.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -40,13 +41,13 @@ def forward(W, X, y, reg):
     sumWW = xp.sum(WW)  # a number
     regsumWW = reg * sumWW  # a number
     loss = data_loss + regsumWW  # a number
-    return loss, ((xp, dtype, device), (W, X, y, reg, C, N, lsmS, lsmSaty, invN, WW, sumWW))
+    return loss, ((xp, dtype, device), (W, X, y, reg, C, N, lsmS, lsmSaty, invN, sumWW))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dW, dX, dreg) of loss, scaled by dloss."""
     (xp, dtype, device), cache = cache
-    W, X, y, reg, C, N, lsmS, lsmSaty, invN, WW, sumWW = cache
+    W, X, y, reg, C, N, lsmS, lsmSaty, invN, sumWW = cache
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + regsumWW
@@ -57,12 +58,9 @@ def backward(cache, dloss=1.0):
     dreg = sumWW * dregsumWW  # a number
     dsumWW = reg * dregsumWW  # a number
 
-    # backprop sumWW = xp.sum(WW)
-    dWW = xp.ones_like(WW) * dsumWW  # a number -> [D, C]
-
     # backprop WW = W * W
-    dW = W * dWW  # [D, C]
-    dW = dW + W * dWW  # [D, C]
+    dW = W * dsumWW  # [D, C]
+    dW = dW + W * dsumWW  # [D, C]
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
@@ -76,7 +74,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)
     dlsmS = xp.astype(xp.arange(C, device=device) == xp.expand_dims(y, axis=1), dtype) * xp.expand_dims(dlsmSaty, axis=1)  # [N] -> [N, C]
 
-    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))
     dS = dlsmS - xp.exp(lsmS) * xp.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = X @ W

@@ -29,19 +29,20 @@ def forward(X, W, b, Y):
     N = sizes['N'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - xp.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = xp.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
     invN = 1.0 / N  # a number
     loss = num * invN  # a number
-    return loss, ((xp, dtype, device), (X, W, Y, lsmS, YlsmS, invN))
+    return loss, ((xp, dtype, device), (X, W, Y, lsmS, invN))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW, db, dY) of loss, scaled by dloss."""
     (xp, dtype, device), cache = cache
-    X, W, Y, lsmS, YlsmS, invN = cache
+    X, W, Y, lsmS, invN = cache
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = num * invN
@@ -50,14 +51,11 @@ def backward(cache, dloss=1.0):
     # backprop num = -sumYlsmS
     dsumYlsmS = (-1) * dnum  # a number
 
-    # backprop sumYlsmS = xp.sum(YlsmS)
-    dYlsmS = xp.ones_like(YlsmS) * dsumYlsmS  # a number -> [N, C]
-
     # backprop YlsmS = Y * lsmS
-    dY = lsmS * dYlsmS  # [N, C]
-    dlsmS = Y * dYlsmS  # [N, C]
+    dY = lsmS * dsumYlsmS  # [N, C]
+    dlsmS = Y * dsumYlsmS  # [N, C]
 
-    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))
     dS = dlsmS - xp.exp(lsmS) * xp.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b

@@ -22,21 +22,21 @@ def forward(X, W, b, Y):
     b = _bind('b', b, sizes)
     Y = _bind('Y', Y, sizes)
     N = sizes['N'][0]
-    C = sizes['C'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - np.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))  # [N, C]
     YlsmS = Y * lsmS  # [N, C]
     sumYlsmS = np.sum(YlsmS)  # a number
     num = -sumYlsmS  # a number
     invN = 1.0 / N  # a number
     loss = num * invN  # a number
-    return loss, (X, W, Y, N, C, lsmS, invN)
+    return loss, (X, W, Y, lsmS, invN)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW, db, dY) of loss, scaled by dloss."""
-    X, W, Y, N, C, lsmS, invN = cache
+    X, W, Y, lsmS, invN = cache
 
     # backprop loss = num * invN
     dnum = invN * dloss  # a number
@@ -44,14 +44,11 @@ def backward(cache, dloss=1.0):
     # backprop num = -sumYlsmS
     dsumYlsmS = (-1) * dnum  # a number
 
-    # backprop sumYlsmS = np.sum(YlsmS)
-    dYlsmS = np.full((N, C), dsumYlsmS)  # a number -> [N, C]
-
     # backprop YlsmS = Y * lsmS
-    dY = lsmS * dYlsmS  # [N, C]
-    dlsmS = Y * dYlsmS  # [N, C]
+    dY = lsmS * dsumYlsmS  # [N, C]
+    dlsmS = Y * dsumYlsmS  # [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b

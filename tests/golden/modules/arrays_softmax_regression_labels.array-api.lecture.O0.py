@@ -31,7 +31,8 @@ def forward(X, W, b, y):
     C = sizes['C'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - xp.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)  # [N]
     sumlsmSaty = xp.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -58,7 +59,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)
     dlsmS = xp.astype(xp.arange(C, device=device) == xp.expand_dims(y, axis=1), dtype) * xp.expand_dims(dlsmSaty, axis=1)  # [N] -> [N, C]
 
-    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))
     dS = dlsmS - xp.exp(lsmS) * xp.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b

@@ -26,7 +26,8 @@ def forward(X, W, b, y):
     C = sizes['C'][0]
     XW = X @ W  # [N, C]
     S = XW + b  # [N, C]
-    lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - np.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]  # [N]
     sumlsmSaty = np.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -51,7 +52,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]
     dlsmS = (np.arange(C) == y[:, None]) * dlsmSaty[:, None]  # [N] -> [N, C]
 
-    # backprop lsmS = S - np.max(S, axis=-1, keepdims=True) - np.log1p(np.sum(np.where(S < np.max(S, axis=-1, keepdims=True), np.exp(S - np.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (np.sum(S == np.max(S, axis=-1, keepdims=True), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1))
     dS = dlsmS - np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = XW + b

@@ -43,13 +43,13 @@ def forward(W, X, y, reg):
     sumWW = xp.sum(WW)  # a number
     regsumWW = reg * sumWW  # a number
     loss = data_loss + regsumWW  # a number
-    return loss, ((xp, dtype, device), (W, X, y, reg, C, N, shdiff, margins, invN, WW, sumWW))
+    return loss, ((xp, dtype, device), (W, X, y, reg, C, N, shdiff, margins, invN, sumWW))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dW, dX, dreg) of loss, scaled by dloss."""
     (xp, dtype, device), cache = cache
-    W, X, y, reg, C, N, shdiff, margins, invN, WW, sumWW = cache
+    W, X, y, reg, C, N, shdiff, margins, invN, sumWW = cache
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + regsumWW
@@ -60,12 +60,9 @@ def backward(cache, dloss=1.0):
     dreg = sumWW * dregsumWW  # a number
     dsumWW = reg * dregsumWW  # a number
 
-    # backprop sumWW = xp.sum(WW)
-    dWW = xp.ones_like(WW) * dsumWW  # a number -> [D, C]
-
     # backprop WW = W * W
-    dW = W * dWW  # [D, C]
-    dW = dW + W * dWW  # [D, C]
+    dW = W * dsumWW  # [D, C]
+    dW = dW + W * dsumWW  # [D, C]
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
@@ -73,11 +70,8 @@ def backward(cache, dloss=1.0):
     # backprop num = summargins - N
     dsummargins = (1) * dnum  # a number
 
-    # backprop summargins = xp.sum(margins)
-    dmargins = xp.ones_like(margins) * dsummargins  # a number -> [N, C]
-
     # backprop margins = xp.maximum(shdiff, 0)
-    dshdiff = (xp.astype((shdiff == margins), dtype)) * dmargins  # [N, C]
+    dshdiff = (xp.astype((shdiff == margins), dtype)) * dsummargins  # [N, C]
 
     # backprop shdiff = diff + 1
     ddiff = dshdiff  # [N, C]

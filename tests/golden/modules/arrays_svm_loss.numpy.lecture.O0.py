@@ -22,7 +22,6 @@ def forward(W, X, y, reg):
     y = _bind('y', y, sizes)
     reg = _number('reg', reg)
     y = _labels('y', y, sizes['C'][0])
-    D = sizes['D'][0]
     C = sizes['C'][0]
     N = sizes['N'][0]
     S = X @ W  # [N, C]
@@ -39,12 +38,12 @@ def forward(W, X, y, reg):
     sumWW = np.sum(WW)  # a number
     regsumWW = reg * sumWW  # a number
     loss = data_loss + regsumWW  # a number
-    return loss, (W, X, y, reg, D, C, N, shdiff, margins, invN, sumWW)
+    return loss, (W, X, y, reg, C, N, shdiff, margins, invN, sumWW)
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dW, dX, dreg) of loss, scaled by dloss."""
-    W, X, y, reg, D, C, N, shdiff, margins, invN, sumWW = cache
+    W, X, y, reg, C, N, shdiff, margins, invN, sumWW = cache
 
     # backprop loss = data_loss + regsumWW
     ddata_loss = (1) * dloss  # a number
@@ -54,12 +53,9 @@ def backward(cache, dloss=1.0):
     dreg = sumWW * dregsumWW  # a number
     dsumWW = reg * dregsumWW  # a number
 
-    # backprop sumWW = np.sum(WW)
-    dWW = np.full((D, C), dsumWW)  # a number -> [D, C]
-
     # backprop WW = W * W
-    dW = W * dWW  # [D, C]
-    dW = dW + W * dWW  # [D, C]
+    dW = W * dsumWW  # [D, C]
+    dW = dW + W * dsumWW  # [D, C]
 
     # backprop data_loss = num * invN
     dnum = invN * ddata_loss  # a number
@@ -67,11 +63,8 @@ def backward(cache, dloss=1.0):
     # backprop num = summargins - N
     dsummargins = (1) * dnum  # a number
 
-    # backprop summargins = np.sum(margins)
-    dmargins = np.full((N, C), dsummargins)  # a number -> [N, C]
-
     # backprop margins = np.maximum(shdiff, 0)
-    dshdiff = ((shdiff == margins).astype(float)) * dmargins  # [N, C]
+    dshdiff = ((shdiff == margins).astype(float)) * dsummargins  # [N, C]
 
     # backprop shdiff = diff + 1
     ddiff = dshdiff  # [N, C]

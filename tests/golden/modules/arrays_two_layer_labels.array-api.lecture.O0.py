@@ -37,7 +37,8 @@ def forward(X, W1, b1, W2, b2, y, reg):
     h = xp.maximum(XW1pb1, 0.0)  # [N, H]
     hW2 = h @ W2  # [N, C]
     S = hW2 + b2  # [N, C]
-    lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))  # [N, C]
+    shiftS = S - xp.max(S, axis=-1, keepdims=True)  # [N, C]
+    lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))  # [N, C]
     lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)  # [N]
     sumlsmSaty = xp.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
@@ -51,13 +52,13 @@ def forward(X, W1, b1, W2, b2, y, reg):
     sum2 = sumW1W1 + sumW2W2  # a number
     scregsum2 = screg * sum2  # a number
     loss = data_loss + scregsum2  # a number
-    return loss, ((xp, dtype, device), (X, W1, W2, y, N, C, h, lsmS, lsmSaty, invN, screg, W1W1, W2W2, sum2))
+    return loss, ((xp, dtype, device), (X, W1, W2, y, N, C, h, lsmS, lsmSaty, invN, screg, sum2))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dX, dW1, db1, dW2, db2, dreg) of loss, scaled by dloss."""
     (xp, dtype, device), cache = cache
-    X, W1, W2, y, N, C, h, lsmS, lsmSaty, invN, screg, W1W1, W2W2, sum2 = cache
+    X, W1, W2, y, N, C, h, lsmS, lsmSaty, invN, screg, sum2 = cache
     dloss = xp.asarray(dloss, dtype=dtype, device=device)
 
     # backprop loss = data_loss + scregsum2
@@ -72,19 +73,13 @@ def backward(cache, dloss=1.0):
     dsumW1W1 = (1) * dsum2  # a number
     dsumW2W2 = (1) * dsum2  # a number
 
-    # backprop sumW2W2 = xp.sum(W2W2)
-    dW2W2 = xp.ones_like(W2W2) * dsumW2W2  # a number -> [H, C]
-
     # backprop W2W2 = W2 * W2
-    dW2 = W2 * dW2W2  # [H, C]
-    dW2 = dW2 + W2 * dW2W2  # [H, C]
-
-    # backprop sumW1W1 = xp.sum(W1W1)
-    dW1W1 = xp.ones_like(W1W1) * dsumW1W1  # a number -> [D, H]
+    dW2 = W2 * dsumW2W2  # [H, C]
+    dW2 = dW2 + W2 * dsumW2W2  # [H, C]
 
     # backprop W1W1 = W1 * W1
-    dW1 = W1 * dW1W1  # [D, H]
-    dW1 = dW1 + W1 * dW1W1  # [D, H]
+    dW1 = W1 * dsumW1W1  # [D, H]
+    dW1 = dW1 + W1 * dsumW1W1  # [D, H]
 
     # backprop screg = 0.5 * reg
     dreg = (0.5) * dscreg  # a number
@@ -101,7 +96,7 @@ def backward(cache, dloss=1.0):
     # backprop lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)
     dlsmS = xp.astype(xp.arange(C, device=device) == xp.expand_dims(y, axis=1), dtype) * xp.expand_dims(dlsmSaty, axis=1)  # [N] -> [N, C]
 
-    # backprop lsmS = S - xp.max(S, axis=-1, keepdims=True) - xp.log1p(xp.sum(xp.where(S < xp.max(S, axis=-1, keepdims=True), xp.exp(S - xp.max(S, axis=-1, keepdims=True)), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(S == xp.max(S, axis=-1, keepdims=True), dtype), axis=-1, keepdims=True) - 1))
+    # backprop lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))
     dS = dlsmS - xp.exp(lsmS) * xp.sum(dlsmS, axis=-1, keepdims=True)  # [N, C]
 
     # backprop S = hW2 + b2

@@ -24,22 +24,19 @@ def forward(w, x):
     shape = tuple(value.shape for value in (w, x))
     h1 = w * x
     h2 = xp.exp(xp.minimum(h1, 0)) / (1 + xp.exp(-xp.abs(h1)))
-    negh1 = -h1
-    e = xp.maximum(negh1, 0.0) + xp.log1p(xp.exp(-xp.abs(negh1)))
-    return (float(e) if numbers else e), ((xp, dtype, device, numbers, shape), (w, x, negh1))
+    signegh1 = xp.exp(-xp.maximum(h1, 0)) / (1 + xp.exp(-xp.abs(h1)))
+    e = xp.maximum(-h1, 0.0) + xp.log1p(xp.exp(-xp.abs(h1)))
+    return (float(e) if numbers else e), ((xp, dtype, device, numbers, shape), (w, x, signegh1))
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de (a number,
     or an array that broadcasts with e), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (w, x, negh1) = cache
+    (xp, dtype, device, numbers, shape), (w, x, signegh1) = cache
     de = xp.asarray(de, dtype=dtype, device=device)
 
-    # backprop e = xp.maximum(negh1, 0.0) + xp.log1p(xp.exp(-xp.abs(negh1)))
-    dnegh1 = (xp.exp(xp.minimum(negh1, 0)) / (1 + xp.exp(-xp.abs(negh1)))) * de
-
-    # backprop negh1 = -h1
-    dh1 = (-1) * dnegh1
+    # backprop e = xp.maximum(-h1, 0.0) + xp.log1p(xp.exp(-xp.abs(h1)))
+    dh1 = (-signegh1) * de  # de/dh2 · dh2/dh1 = (h2 − 1)/(h2(1 − h2)) · h2(1 − h2)
 
     # backprop h1 = w * x
     dw = x * dh1

@@ -14,20 +14,17 @@ def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
     h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))
-    negh1 = -h1
-    e = (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1)))
-    return e, (w, x, negh1)
+    signegh1 = 1.0 / (1.0 + exp(h1)) if h1 <= 0.0 else exp(-h1) / (1.0 + exp(-h1))
+    e = (0.0 if h1 > 0.0 else -h1) + log1p(exp(-abs(h1)))
+    return e, (w, x, signegh1)
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de."""
-    w, x, negh1 = cache
+    w, x, signegh1 = cache
 
-    # backprop e = (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1)))
-    dnegh1 = 1.0 / (1.0 + exp(-negh1)) if negh1 >= 0.0 else exp(negh1) / (1.0 + exp(negh1))
-
-    # backprop negh1 = -h1
-    dh1 = -dnegh1
+    # backprop e = (0.0 if h1 > 0.0 else -h1) + log1p(exp(-abs(h1)))
+    dh1 = -signegh1
 
     return ((x * dh1) * de, (w * dh1) * de)
 
@@ -39,15 +36,12 @@ def grad(w, x):
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
     h2 = 1.0 / (1.0 + exp(-h1)) if h1 >= 0.0 else exp(h1) / (1.0 + exp(h1))
-    negh1 = -h1
+    signegh1 = 1.0 / (1.0 + exp(h1)) if h1 <= 0.0 else exp(-h1) / (1.0 + exp(-h1))
 
-    # backprop e = (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1)))
-    dnegh1 = 1.0 / (1.0 + exp(-negh1)) if negh1 >= 0.0 else exp(negh1) / (1.0 + exp(negh1))
+    # backprop e = (0.0 if h1 > 0.0 else -h1) + log1p(exp(-abs(h1)))
+    dh1 = -signegh1
 
-    # backprop negh1 = -h1
-    dh1 = -dnegh1
-
-    return (0.0 if negh1 < 0.0 else negh1) + log1p(exp(-abs(negh1))), (x * dh1, w * dh1)
+    return (0.0 if h1 > 0.0 else -h1) + log1p(exp(-abs(h1))), (x * dh1, w * dh1)
 
 
 def e(w, x):

@@ -14,20 +14,17 @@ def forward(w, x):
     """Return (e, cache): the output and the values backward reads."""
     h1 = w * x
     h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    negh1 = -h1
-    e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
-    return e, (w, x, negh1)
+    signegh1 = 1.0 / (1 + math.exp(h1)) if h1 <= 0.0 else math.exp(-h1) / (1 + math.exp(-h1))
+    e = max(-h1, 0.0) + math.log1p(math.exp(-abs(h1)))
+    return e, (w, x, signegh1)
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de."""
-    w, x, negh1 = cache
+    w, x, signegh1 = cache
 
-    # backprop e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
-    dnegh1 = (1.0 / (1 + math.exp(-negh1)) if negh1 >= 0.0 else math.exp(negh1) / (1 + math.exp(negh1))) * de
-
-    # backprop negh1 = -h1
-    dh1 = (-1) * dnegh1
+    # backprop e = max(-h1, 0.0) + math.log1p(math.exp(-abs(h1)))
+    dh1 = (-signegh1) * de  # de/dh2 · dh2/dh1 = (h2 − 1)/(h2(1 − h2)) · h2(1 − h2)
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -43,14 +40,11 @@ def grad(w, x):
     in one function: the same values, without two calls and a cache."""
     h1 = w * x
     h2 = 1.0 / (1 + math.exp(-h1)) if h1 >= 0.0 else math.exp(h1) / (1 + math.exp(h1))
-    negh1 = -h1
-    e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
+    signegh1 = 1.0 / (1 + math.exp(h1)) if h1 <= 0.0 else math.exp(-h1) / (1 + math.exp(-h1))
+    e = max(-h1, 0.0) + math.log1p(math.exp(-abs(h1)))
 
-    # backprop e = max(negh1, 0.0) + math.log1p(math.exp(-abs(negh1)))
-    dnegh1 = 1.0 / (1 + math.exp(-negh1)) if negh1 >= 0.0 else math.exp(negh1) / (1 + math.exp(negh1))
-
-    # backprop negh1 = -h1
-    dh1 = (-1) * dnegh1
+    # backprop e = max(-h1, 0.0) + math.log1p(math.exp(-abs(h1)))
+    dh1 = -signegh1  # de/dh2 · dh2/dh1 = (h2 − 1)/(h2(1 − h2)) · h2(1 − h2)
 
     # backprop h1 = w * x
     dw = x * dh1

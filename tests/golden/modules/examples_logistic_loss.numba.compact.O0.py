@@ -25,7 +25,7 @@ INPUTS = ('w', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_e_875c3edd27b436d7"
+_HOME = "_gradc_e_39f08e4c78d5e94b"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -146,15 +146,12 @@ def _grad_at(values, out, _point):
     x = values[1][_point]
     h1 = w * x
     h2 = _exp(min(h1, 0.0)) / (1 + _exp(-abs(h1)))
-    negh1 = -h1
-    e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
+    signegh1 = _exp(-max(h1, 0.0)) / (1 + _exp(-abs(h1)))
+    e = max(-h1, 0.0) + _log1p(_exp(-abs(h1)))
     de = 1.0
 
-    # backprop e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
-    dnegh1 = _exp(min(negh1, 0.0)) / (1 + _exp(-abs(negh1)))
-
-    # backprop negh1 = -h1
-    dh1 = -dnegh1
+    # backprop e = max(-h1, 0.0) + _log1p(_exp(-abs(h1)))
+    dh1 = -signegh1
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -172,8 +169,8 @@ def _value_at(values, out, _point):
     x = values[1][_point]
     h1 = w * x
     h2 = _exp(min(h1, 0.0)) / (1 + _exp(-abs(h1)))
-    negh1 = -h1
-    e = max(negh1, 0.0) + _log1p(_exp(-abs(negh1)))
+    signegh1 = _exp(-max(h1, 0.0)) / (1 + _exp(-abs(h1)))
+    e = max(-h1, 0.0) + _log1p(_exp(-abs(h1)))
     out[0][_point] = e
 
 

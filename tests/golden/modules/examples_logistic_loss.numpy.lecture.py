@@ -19,21 +19,18 @@ def forward(w, x):
     shape = tuple(np.shape(value) for value in (w, x))
     h1 = w * x
     h2 = np.exp(np.minimum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
-    negh1 = -h1
-    e = np.maximum(negh1, 0.0) + np.log1p(np.exp(-np.abs(negh1)))
-    return e, (shape, (w, x, negh1))
+    signegh1 = np.exp(-np.maximum(h1, 0)) / (1 + np.exp(-np.abs(h1)))
+    e = np.maximum(-h1, 0.0) + np.log1p(np.exp(-np.abs(h1)))
+    return e, (shape, (w, x, signegh1))
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dw, dx) of e, scaled by de (a number,
     or an array that broadcasts with e), each in its input's shape."""
-    shape, (w, x, negh1) = cache
+    shape, (w, x, signegh1) = cache
 
-    # backprop e = np.maximum(negh1, 0.0) + np.log1p(np.exp(-np.abs(negh1)))
-    dnegh1 = (np.exp(np.minimum(negh1, 0)) / (1 + np.exp(-np.abs(negh1)))) * de
-
-    # backprop negh1 = -h1
-    dh1 = (-1) * dnegh1
+    # backprop e = np.maximum(-h1, 0.0) + np.log1p(np.exp(-np.abs(h1)))
+    dh1 = (-signegh1) * de  # de/dh2 · dh2/dh1 = (h2 − 1)/(h2(1 − h2)) · h2(1 − h2)
 
     # backprop h1 = w * x
     dw = x * dh1
@@ -76,11 +73,10 @@ def _grad_block(w, x, e, dw, dx):
     result computed straight into its slice of the whole array (`out=`) or
     copied there: e, dw, dx."""
     h1 = w * x
-    negh1 = -h1
-    exp_negh1 = np.exp(-np.abs(negh1))
-    np.add(np.maximum(negh1, 0.0), np.log1p(exp_negh1), out=e)
-    dnegh1 = np.maximum(exp_negh1, negh1 >= 0) / (1 + exp_negh1)
-    dh1 = -dnegh1
+    exp_h1 = np.exp(-np.abs(h1))
+    signegh1 = np.maximum(exp_h1, h1 <= 0) / (1 + exp_h1)
+    np.add(np.maximum(-h1, 0.0), np.log1p(exp_h1), out=e)
+    dh1 = -signegh1
     np.multiply(x, dh1, out=dw)
     np.multiply(w, dh1, out=dx)
 
