@@ -148,12 +148,8 @@ def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
     """The template's fields, from the jvp's lines and (None without hvp)
     the hvp's lines and the name of the tuple of its products."""
     staged, directions = tangents.staged, tangents.directions.values()
-    with_hvp = hvp_lines is not None
     output_tangent = tangents.names[staged.output] if _moves(tangents, staged.output) \
         else lines.zeros(staged.output)
-    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
-    shapes = staged.shapes()
-    numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
     params = ", ".join(staged.inputs)
     return SecondOrder(
         params=_signature(params, directions),
@@ -161,25 +157,40 @@ def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
         output=staged.output,
         jvp_lines=forward,
         jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
-        hvp_lines=hvp_lines or (),
-        hvp_result=(f"{lines.value(staged.output)}, " if not lines.kernels else "")
-        + f"{lines.returned(_tuple(gradient_names))}, {lines.returned(products)}"
-        if with_hvp else "",
-        gradients=_tuple(gradient_names),
+        gradients=_tuple(adjoint_name(name) for name in staged.gradient_inputs),
         products=products,
-        hessian_calls=tuple(f"hvp({params}, {direction}=1.0)" for direction in directions)
-        if with_hvp and numbers_only and params else (),
         names=names,
         array_directions=lines.shape_of is not None,
         kernels=lines.kernels,
         loop_names=(*staged.inputs, *directions),
         loop_literal=_tuple((*staged.inputs, *directions)),
         jvp_outputs=(staged.output, output_tangent),
-        hvp_outputs=(staged.output, *gradient_names,
-                     *(name.rstrip(",") for name in _names_of(products)))
-        if with_hvp else (),
         wrt_params=_tuple(staged.gradient_inputs),
+        **_hvp_fields(tangents, lines, hvp_lines, products),
     )
+
+
+def _hvp_fields(tangents: TangentIR, lines: Lines, hvp_lines: tuple[str, ...] | None,
+                products: str) -> dict:
+    """hvp's lines and results, and hessian's calls of it where the
+    differentiated inputs are numbers; all empty without hvp (None)."""
+    if hvp_lines is None:
+        return {"hvp_lines": (), "hvp_result": "", "hessian_calls": (), "hvp_outputs": ()}
+    staged = tangents.staged
+    gradient_names = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    shapes = staged.shapes()
+    params = ", ".join(staged.inputs)
+    numbers_only = all(not shapes.get(name) for name in staged.gradient_inputs)
+    return {
+        "hvp_lines": hvp_lines,
+        "hvp_result": (f"{lines.value(staged.output)}, " if not lines.kernels else "")
+        + f"{lines.returned(_tuple(gradient_names))}, {lines.returned(products)}",
+        "hessian_calls": tuple(f"hvp({params}, {direction}=1.0)"
+                               for direction in tangents.directions.values())
+        if numbers_only and params else (),
+        "hvp_outputs": (staged.output, *gradient_names,
+                        *(name.rstrip(",") for name in _names_of(products))),
+    }
 
 
 def _signature(params: str, directions) -> str:
