@@ -215,9 +215,12 @@ def test_a_sums_gradient_is_multiplied_where_it_broadcasts_not_spread_first():
     assert "np.full(" not in code
     assert "    dW1 = W1 * dsumW1W1  # [D, H]\n    dW1 = dW1 + W1 * dsumW1W1  # [D, H]\n" in code
     assert "    dY = lsmS * dsumYlsmS  # [N, C]\n    dlsmS = Y * dsumYlsmS  # [N, C]\n" in code
-    # A factor that is not of the stage's shape still needs the spread.
+    # A factor that is not of the stage's shape still needs the spread, and
+    # a stage the file names keeps its adjoint.
     spread = compile_source("x: [D]\nf = sum(2 * x)\n")
     assert "    dscx = np.full((D,), df)  # a number -> [D]\n" in spread
+    named = compile_source("x: [D]\nq = x * x\nf = sum(q)\n")
+    assert "    dq = np.full((D,), df)  # a number -> [D]\n" in named
     module = build("x: [D]\nb: [D]\nf = sum(x * x + b)\n")
     value, (dx, db) = module.grad(np.array([1.0, -2.0]), np.array([0.5, 0.25]))
     np.testing.assert_array_equal(dx, [2.0, -4.0])

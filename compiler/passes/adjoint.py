@@ -105,15 +105,17 @@ def _spread(staged: StagedIR, shapes: dict[str, tuple]) -> dict[str, str]:
     (`np.full`) only to multiply local factors of that very shape
     (`sum(W1 * W1)`): each, with the adjoint its terms multiply instead,
     the reduction's (`W1 * dsumW1W1`), which broadcasts.  Only a stage that
-    the reduction alone reads, and never the output."""
+    the reduction alone reads and that the file does not name, whose
+    adjoint the file would look for."""
     readers = Counter(op.name for stage in staged.stages for op in stage.operands
                       if isinstance(op, Ref))
     by_name = {stage.name: stage for stage in staged.stages}
+    named = {*staged.user_names.values(), staged.output}
     spread = {}
     for stage in staged.stages:
         inner = by_name.get(stage.operands[0].name) if stage.gate.spreads \
             and isinstance(stage.operands[0], Ref) else None
-        if inner is not None and readers[inner.name] == 1 and inner.name != staged.output \
+        if inner is not None and readers[inner.name] == 1 and inner.name not in named \
                 and _fills_its_shape(inner, shapes):
             spread[inner.name] = adjoint_name(stage.name)
     return spread

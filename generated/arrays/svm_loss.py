@@ -63,8 +63,11 @@ def backward(cache, dloss=1.0):
     # backprop num = summargins - N
     dsummargins = (1) * dnum  # a number
 
+    # backprop summargins = np.sum(margins)
+    dmargins = np.full((N, C), dsummargins)  # a number -> [N, C]
+
     # backprop margins = np.maximum(shdiff, 0)
-    dshdiff = ((shdiff == margins).astype(float)) * dsummargins  # [N, C]
+    dshdiff = ((shdiff == margins).astype(float)) * dmargins  # [N, C]
 
     # backprop shdiff = diff + 1
     ddiff = dshdiff  # [N, C]

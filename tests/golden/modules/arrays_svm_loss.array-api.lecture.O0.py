@@ -70,8 +70,11 @@ def backward(cache, dloss=1.0):
     # backprop num = summargins - N
     dsummargins = (1) * dnum  # a number
 
+    # backprop summargins = xp.sum(margins)
+    dmargins = xp.ones_like(margins) * dsummargins  # a number -> [N, C]
+
     # backprop margins = xp.maximum(shdiff, 0)
-    dshdiff = (xp.astype((shdiff == margins), dtype)) * dsummargins  # [N, C]
+    dshdiff = (xp.astype((shdiff == margins), dtype)) * dmargins  # [N, C]
 
     # backprop shdiff = diff + 1
     ddiff = dshdiff  # [N, C]
