@@ -30,7 +30,8 @@ from compiler.emit.interface import (interface_fields, loop_fields, module_field
                                      shaped_fields, taken, tuple_code, upstream_sizes,
                                      zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
-from compiler.emit.terms import ShapedTerms, Term, filled, lecture_term, seeded_line
+from compiler.emit.terms import (ShapedTerms, Term, filled, lecture_line, lecture_term,
+                                 seeded_line)
 from compiler.gates.expr import Number
 from compiler.gates.snippets import placeholders
 from compiler.gates.targets import TARGETS
@@ -51,20 +52,26 @@ about 10 s for 10^5 stages)."""
 class Printed(NamedTuple):
     """The code of one module, printed once: each stage's forward code,
     and each block's local gradients, one per contribution (None for a
-    contribution over arrays, whose term is its row's rule)."""
+    contribution over arrays, whose term is its row's rule), or what
+    `_print`'s `kept` made of them."""
 
     forward: tuple[str, ...]
+    """Each stage's code; empty where `_print` was given `kept`."""
     lines: tuple[str, ...]
     """`name = code` for each stage."""
-    locals: tuple[tuple[Local | None, ...], ...]
+    locals: tuple
+    """Per block, in backward order: its `Local`s, or `kept(block, locals)`."""
 
 
-def _print(adjoint_ir: AdjointIR, printer: StagePrinter) -> Printed:
+def _print(adjoint_ir: AdjointIR, printer: StagePrinter, kept=None) -> Printed:
     """One pass in forward order, so that each stage's placeholders are
-    worked out once, for its forward code and its local gradients."""
+    worked out once, for its forward code and its local gradients.
+    `kept`: what to keep of each block's local gradients, made as soon as
+    they are printed, where the module needs less than all of them; the
+    forward code alone is then not kept either, only its lines."""
     staged = adjoint_ir.staged
     # The blocks are in backward order, the stages that have one among them.
-    blocks, forward, backward = list(adjoint_ir.blocks), [], []
+    blocks, forward, backward, lines = list(adjoint_ir.blocks), [], [], []
     print_stage = _shaped_stage if staged.shaped else StagePrinter.stage
     on_numbers = staged.input_free() if printer.spec.own_values else frozenset()
     for stage in staged.stages:
@@ -72,11 +79,31 @@ def _print(adjoint_ir: AdjointIR, printer: StagePrinter) -> Printed:
         code, locals_ = print_stage(printer, stage, block.contributions if block else ())
         if stage.name in on_numbers:
             code = printer.over_numbers(stage, code)
-        forward.append(code)
+        if kept is None:
+            forward.append(code)
+        lines.append(f"{stage.name} = {code}")
         if block is not None:
-            backward.append(locals_)
-    lines = tuple(f"{stage.name} = {code}" for stage, code in zip(staged.stages, forward))
-    return Printed(tuple(forward), lines, tuple(reversed(backward)))
+            backward.append(locals_ if kept is None else kept(block, locals_))
+    return Printed(tuple(forward), tuple(lines), tuple(reversed(backward)))
+
+
+class _LectureLines:
+    """A block's lecture lines, made from its local gradients as soon as
+    they are printed, where nothing else reads them: a formula of 10^6
+    gates would otherwise hold a `Local` and a `Term` per contribution at
+    once, more memory than all its lines."""
+
+    def __init__(self, accumulate: str, output_block):
+        self.accumulate, self.output_block = accumulate, output_block
+        self.seed_read = False
+        """Whether a line of the output's block reads the seed as a factor
+        of a number (`_seed_line`)."""
+
+    def __call__(self, block, locals_) -> tuple[str, ...]:
+        if block is self.output_block:
+            self.seed_read = any(local.number is not None for local in locals_)
+        return tuple([lecture_line(c, local, self.accumulate)
+                      for c, local in zip(block.contributions, locals_)])
 
 
 def _shaped_stage(printer: StagePrinter, stage, contributions) -> tuple:
@@ -122,14 +149,24 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     # A blocked grad computes each value once from the lines' trees.
     blocked_trees = spec.blocked and not staged.shaped and len(staged.stages) <= FUSED_GRAD_LIMIT
     printer.keep_trees = with_terms or staged.shaped or blocked_trees
-    printed = _print(adjoint_ir, printer)
-    terms = _terms(adjoint_ir, printed, printer, names)
+    # Without jvp and hvp, in a file of numbers, the terms make the lecture
+    # style's lines alone, and past FUSED_GRAD_LIMIT no grad lines: a
+    # block's lines are then made as soon as it is printed.
+    own_terms = with_terms or staged.shaped
+    streamed = None
+    if not own_terms and style == "lecture" and len(staged.stages) > FUSED_GRAD_LIMIT \
+            and not _needs_compact(staged, style, spec):
+        streamed = _LectureLines(spec.accumulate, adjoint_ir.blocks[0] if adjoint_ir.blocks
+                                 else None)
+    printed = _print(adjoint_ir, printer, streamed)
+    terms = _terms(adjoint_ir, printed, printer, names) \
+        if own_terms or (style == "lecture" and streamed is None) else ()
     cached_names = _cached(adjoint_ir, printer, terms)
     compact = _compact(adjoint_ir, printed, style, spec, blocked_trees)
     result = TemplateContext(
         **module_fields(staged, spec, printer, names),
         forward_lines=_forward_lines(staged, printed),
-        **_backward_fields(adjoint_ir, printed, terms, style, spec, compact),
+        **_backward_fields(adjoint_ir, printed, terms, style, spec, compact, streamed),
         **interface_fields(adjoint_ir, cached_names, names, names[spec.alias]),
         **_returns(adjoint_ir, printed, compact if style == "compact" else None, cached_names),
         **_block_fields(adjoint_ir, spec, printer, printed, compact, names["np"]),
@@ -171,10 +208,14 @@ def _compact(adjoint_ir: AdjointIR, printed: Printed, style: str, spec,
     style, and a blocked target's grad.  They cost a tenth of the compile
     time of a big formula.  `trees`: each line keeps its tree too."""
     staged = adjoint_ir.staged
-    if staged.shaped or not (style == "compact" or spec.blocked):
+    if not _needs_compact(staged, style, spec):
         return None
     return compact_lines(adjoint_ir.blocks, printed.locals, adjoint_name(staged.output),
                          staged.inputs, spec.gradients_as_code, trees)
+
+
+def _needs_compact(staged: StagedIR, style: str, spec) -> bool:
+    return not staged.shaped and (style == "compact" or spec.blocked)
 
 
 def _homed(result: TemplateContext, spec, output: str) -> TemplateContext:
@@ -196,13 +237,15 @@ def _forward_lines(staged: StagedIR, printed: Printed) -> tuple[str, ...]:
 
 
 def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str, spec,
-                     compact: Compact | None) -> dict:
+                     compact: Compact | None, streamed: _LectureLines | None = None) -> dict:
     """backward's blocks of lines, and grad's, which run for a seed of 1."""
     staged = adjoint_ir.staged
     seed = adjoint_name(staged.output)
     if style == "compact":
         lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
                       for block in compact.lines)
+    elif streamed is not None:
+        lines = printed.locals
     else:
         lines = _derived(adjoint_ir, tuple(tuple([term.line for term in block])
                                            for block in terms))
@@ -217,7 +260,8 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
             tuple(seeded_line(term, seed, spec.accumulate) for term in block)
             for block in terms))) if lecture_grad else blocks,
         "fused_grad": fused,
-        "seed_line": _seed_line(terms, seed) if style != "compact" else "",
+        "seed_line": "" if style == "compact" else _seed_line(terms, seed) if streamed is None
+        else f"{seed} = 1.0" if streamed.seed_read else "",
     }
 
 

@@ -52,14 +52,24 @@ class Term(NamedTuple):
 def lecture_term(contribution: Contribution, local: Local, accumulate: str) -> Term:
     """The local factor times the upstream: a name bare, anything else in
     parentheses, as the lecture writes it (`(1) * dden`, `invden * df`)."""
-    code, upstream = local.code, contribution.upstream
-    # Once per contribution of a formula of 10^5 gates: snippets.factor and
-    # `line`, inline, and the tuple made without Term's own __new__.
+    term, text = _lecture(contribution, local.code, accumulate)
+    # Once per contribution of a formula of 10^5 gates: the tuple made
+    # without Term's own __new__.
+    return _new_term(Term, (term, "", contribution.target, contribution.first,
+                            contribution.upstream, local.reads, text, local, None))
+
+
+def lecture_line(contribution: Contribution, local: Local, accumulate: str) -> str:
+    """backward's line of `lecture_term`, without the term."""
+    return _lecture(contribution, local.code, accumulate)[1]
+
+
+def _lecture(contribution: Contribution, code: str, accumulate: str) -> tuple[str, str]:
+    # snippets.factor and `line`, inline.
+    upstream = contribution.upstream
     term = f"{code} * {upstream}" if code.isidentifier() else f"({code}) * {upstream}"
     name = adjoint_name(contribution.target)
-    text = f"{name} = {term}" if contribution.first else accumulate.format(name, term)
-    return _new_term(Term, (term, "", contribution.target, contribution.first, upstream,
-                            local.reads, text, local, None))
+    return term, f"{name} = {term}" if contribution.first else accumulate.format(name, term)
 
 
 _new_term = tuple.__new__
