@@ -139,6 +139,16 @@ def choose_sizes(program: Program, given: dict[str, int]) -> dict[str, int]:
     return {name: sizes[name] for name in program.dims}
 
 
+def dimensions_line(sizes: dict[str, int], given) -> str:
+    """`dimensions: N=3 (given), D=2 H=4 (chosen; set with --dims)`, as
+    check and explain head their reports."""
+    named = [f"{name}={size}" for name, size in sizes.items() if name in given]
+    chosen = [f"{name}={size}" for name, size in sizes.items() if name not in given]
+    parts = ([f"{' '.join(named)} (given)"] if named else []) + \
+        ([f"{' '.join(chosen)} (chosen; set with --dims)"] if chosen else [])
+    return f"dimensions: {', '.join(parts)}"
+
+
 def shape_of(program: Program, name: str, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(sizes.get(d, d) for d in (program.shapes or {}).get(name, ()))
 

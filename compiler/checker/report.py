@@ -21,6 +21,7 @@ import os
 import sys
 
 from compiler.checker.records import CheckReport, PointReport, Row
+from compiler.inputs import dimensions_line, show_point
 
 SCHEMA = "gradc-check/2"
 _COLOURS = {"ok": "32", "kink": "33", "unchecked": "33", "FAIL": "1;31"}
@@ -62,12 +63,8 @@ def to_text(report: CheckReport, colour: bool = False) -> str:
 
 
 def _setting(report: CheckReport):
-    given = [f"{name}={size}" for name, size in report.dims if name in report.given]
-    chosen = [f"{name}={size}" for name, size in report.dims if name not in report.given]
-    parts = ([f"{' '.join(given)} (given)"] if given else []) + \
-        ([f"{' '.join(chosen)} (chosen; set with --dims)"] if chosen else [])
-    if parts:
-        yield f"dimensions: {', '.join(parts)}"
+    if report.dims:
+        yield dimensions_line(dict(report.dims), report.given)
     yield (f"entries drawn from [-3, 3] with seed {report.seed}; central differences: "
            f"{report.differences}")
     if report.output_shape:
@@ -102,8 +99,6 @@ def _where(report: CheckReport, point: PointReport, before: str) -> str:
 
 def _numbers(point: PointReport) -> str:
     """The point's number inputs as `x=3 y=-4`; its arrays are in the JSON."""
-    from compiler.inputs import show_point
-
     numbers = [(name, value) for name, value in point.values if _is_number(value)]
     return show_point(*zip(*numbers)) if numbers else ""
 

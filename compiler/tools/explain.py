@@ -34,6 +34,7 @@ import sys
 
 from compiler.build import Build
 from compiler.gates.snippets import fill
+from compiler.inputs import dimensions_line
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.passes.shapes import shown
 from compiler.tools.trace import Trace, given_point, takes_arrays, trace, trace_drawn
@@ -124,13 +125,8 @@ def _heading(result: Trace):
     inputs = "random inputs" if result.origin == "random" else \
         "the given inputs (any others random)"
     yield f"{staged.output}({', '.join(staged.inputs)}) at {inputs}"
-    given = [f"{name}={size}" for name, size in result.sizes.items() if name in result.given]
-    chosen = [f"{name}={size}" for name, size in result.sizes.items()
-              if name not in result.given]
-    parts = ([f"{' '.join(given)} (given)"] if given else []) + \
-        ([f"{' '.join(chosen)} (chosen; set with --dims)"] if chosen else [])
-    if parts:
-        yield f"dimensions: {', '.join(parts)}"
+    if result.sizes:
+        yield dimensions_line(result.sizes, result.given)
     yield (f"entries drawn from [-3, 3] with seed {result.seed}, as gradc check's first "
            f"point; numbers to {DIGITS[1]} significant digits")
 
