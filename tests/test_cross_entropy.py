@@ -122,3 +122,19 @@ def test_without_optimizations_the_fused_stage_is_still_right():
     value, (dz, dy) = module.grad(40.0, 1.0)
     exact, exact_dz, exact_dy = _exact(40.0, 1.0)
     assert _close(value, exact) and _close(dz, exact_dz) and _close(dy, exact_dy)
+
+
+@pytest.mark.parametrize("target, points", [("numpy", (-40.0, -2.0, 0.5, 40.0)),
+                                            ("math", (-40.0, -2.0, 0.5))])
+def test_the_hessian_reads_the_cached_stages_tangents(target, points):
+    """The backward line's tangent is (1 − y)·ŷ′ − y·σ(−z)′ − (ŷ + σ(−z))·ẏ:
+    σ(z)σ(−z), −1 and 0, relatively exact where σ(−z)′ would lose it.  (The
+    math target's σ′ is the lecture's (1 − ŷ)·ŷ, 0 for z > 36.7.)"""
+    module = build("ŷ = σ(z)\nl = -y*log(ŷ) - (1 - y)*log(1 - ŷ)\n", target=target,
+                   second_order=("jvp", "hvp"))
+    for z in points:
+        _, _, hessian = module.hessian(z, 0.3)
+        with mpmath.workdps(50):
+            curvature = float(1 / ((1 + mpmath.exp(-z)) * (1 + mpmath.exp(z))))
+        assert _close(hessian[0][0], curvature), (z, hessian)
+        assert (hessian[0][1], hessian[1][0], hessian[1][1]) == (-1.0, -1.0, 0.0)

@@ -233,10 +233,14 @@ _ROWS: tuple[Gate, ...] = (
     # σ(-x) of x itself, which the cross-entropy's backward line reads: the
     # same bits as σ of a negated stage, without the stage; its denominator
     # is σ(x)'s and softplus's 1 + exp(-|x|).
-    _unary("signeg", (), SIGMOID_NEG, "-(1 - {out}) * {out}", "signeg", "σ(−x)",
+    # Its local gradient -σ(-x)·σ(x) keeps its relative precision where the
+    # lecture's -(1 - s)·s is 0 (x < -36.7); no backward line shows it, only
+    # the tangents of a module with hvp.
+    _unary("signeg", (), SIGMOID_NEG, "-{out} * (" + SIGMOID + ")", "signeg", "σ(−x)",
            notation="σ(−{a})", numpy=(SIGMOID_NEG_NP, "-{out} * (" + SIGMOID_NP + ")"),
-           numba=("np.exp(-max({a}, 0.0)) / (1 + np.exp(-abs({a})))", "-(1 - {out}) * {out}"),
-           compact=(SIGMOID_NEG.replace("(1 +", "(1.0 +"), "-(1.0 - {out}) * {out}")),
+           numba=("np.exp(-max({a}, 0.0)) / (1 + np.exp(-abs({a})))",
+                  "-{out} * (" + SIGMOID_SELECT + ")"),
+           compact=(SIGMOID_NEG.replace("(1 +", "(1.0 +"), "-{out} * (" + SIGMOID_FLOAT + ")")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).
     _unary("log", ("log", "ln"), "math.log({a})", "1.0 / {a}", "log",

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from compiler.gates.expr import fields
-
 from compiler.passes.shapes import reduced_axes
 from compiler.passes.stage import Ref, Stage, StagedIR
 
