@@ -78,20 +78,21 @@ def numba_at(revision: str):
 
 
 def memory_floor(stem, text, arrays):
-    """A column: the inputs read and len(arrays) + 1 new arrays written."""
+    """A column: the inputs read and len(arrays) + 1 new arrays written, by a
+    loop written out for this count (a loop over a tuple of arrays keeps
+    numba from vectorizing it)."""
     import numba
 
-    @numba.njit(parallel=True)
-    def moved(inputs, results):
-        for point in numba.prange(results[0].shape[0]):
-            total = 0.0
-            for each in inputs:
-                total += each[point]
-            for each in results:
-                each[point] = total
-
-    arrays = tuple(arrays)
-    return lambda: moved(arrays, tuple(np.empty(len(arrays[0])) for _ in range(len(arrays) + 1)))
+    reads = [f"a{index}" for index in range(len(arrays))]
+    writes = [f"r{index}" for index in range(len(arrays) + 1)]
+    source = (f"def moved({', '.join(reads + writes)}):\n"
+              f"    for point in numba.prange(r0.shape[0]):\n"
+              f"        total = {' + '.join(name + '[point]' for name in reads)}\n"
+              + "".join(f"        {name}[point] = total\n" for name in writes))
+    namespace = {"numba": numba}
+    exec(source, namespace)                 # noqa: S102 - the benchmark's own text
+    moved = numba.njit(parallel=True)(namespace["moved"])
+    return lambda: moved(*arrays, *(np.empty(len(arrays[0])) for _ in writes))
 
 
 def inputs(text: str) -> tuple[str, ...]:
