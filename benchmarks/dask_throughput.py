@@ -14,6 +14,11 @@ timed:
 - `numpy target`: the module on NumPy arrays in this process, with
   OpenBLAS's own threads (one per core) and with one thread, the measure of
   one core that the Dask columns are compared with;
+- `numpy target by chunks`: the same module in this process on one thread,
+  called on each chunk's rows in turn and the results added, the work of a
+  row-chunk call without Dask (a whole call's temporaries, 80 MB each at
+  10^7 rows, are mapped afresh and faulted in at every call, a chunk's are
+  not);
 - `array-api`: the --target array-api module on Dask arrays, one task per
   array operation and chunk;
 - `row chunks`: compiler.distributed.grad_by_row_chunks, the numpy module
@@ -105,6 +110,17 @@ def one_thread(call):
     return limited
 
 
+def by_chunks(module, X, w, y, b, chunk: int):
+    """The module's loss and gradients over all rows, from each chunk's in turn."""
+    total = None
+    for start in range(0, len(X), chunk):
+        loss, gradients = module.grad(X[start:start + chunk], w, y[start:start + chunk], b)
+        share = min(chunk, len(X) - start) / len(X)
+        part = [share * loss] + [share * np.asarray(each) for each in gradients]
+        total = part if total is None else [mine + theirs for mine, theirs in zip(total, part)]
+    return total
+
+
 def measure(workers: int, data, chunk: int, rounds: int):
     """On a cluster of `workers`: every column's seconds, interleaved, and
     where a row-chunk call's time goes."""
@@ -132,6 +148,8 @@ def measure(workers: int, data, chunk: int, rounds: int):
         seconds, cpu = interleaved({
             "numpy target, one thread": one_thread(lambda: numpy_module.grad(X_here, w, y_here, b)),
             "numpy target, own threads": lambda: numpy_module.grad(X_here, w, y_here, b),
+            "numpy target by chunks, one thread": one_thread(
+                lambda: by_chunks(numpy_module, X_here, w, y_here, b, chunk)),
             f"array-api, {workers} worker{plural}": standard,
             f"row chunks, {workers} worker{plural}": by_rows,
             "one chunk here": one_thread(lambda: numpy_module.grad(part[0], w, part[1], b)),
