@@ -39,12 +39,18 @@ _UNARY = [
     (("softplus({})",), lambda a: sp.log(1 + sp.exp(a))),
     (("({})^2", "({})**2"), lambda a: a**2),
     (("-({})", "−({})"), lambda a: -a),
+    (("-log(σ({}))", "-ln(sigmoid({}))"), lambda a: -sp.log(_sigmoid(a))),
 ]
 _BINARY = [
     (("({}) + ({})",), lambda a, b: a + b),
     (("({}) - ({})", "({}) − ({})"), lambda a, b: a - b),
     (("({}) * ({})", "({}) · ({})", "({}) × ({})", "({})({})"), lambda a, b: a * b),
     (("({}) / (1 + ({})^2)", "({}) ÷ (1 + ({})^2)"), lambda a, b: a / (1 + b**2)),
+    # The cross-entropy of a logit against a target, one stage however spelled.
+    (("-({1})*log(σ({0})) - (1 - ({1}))*log(1 - σ({0}))",
+      "-(1.0 - ({1}))*ln(1 - sigmoid({0})) - ({1})*ln(sigmoid({0}))",
+      "-(log(σ({0}))*({1}) + log(1 - σ({0}))*(1 - ({1})))"),
+     lambda a, b: -b * sp.log(_sigmoid(a)) - (1 - b) * sp.log(1 - _sigmoid(a))),
 ]
 
 leaves = st.one_of(
