@@ -421,3 +421,15 @@ def test_gradients_come_in_the_order_wrt_gives_for_arrays_too():
                             passes=Passes(wrt=("x", "W")))
     assert [row.name for row in report.points[0].rows] == ["loss", "x", "W"]
     assert report.ok
+
+
+@pytest.mark.parametrize("text, kink", [
+    ("x: [D]\nnp = relu(x - x)\nf = sum(np * x)\n",
+     "relu at 0 at stage np: the gradient is 0 by convention"),
+    ("np = max(x, x)\nf = np * y\n",
+     "max tie at stage np: the first argument takes the gradient by convention"),
+])
+def test_a_value_named_np_does_not_hide_numpy_from_a_kink_condition(text, kink):
+    report = compiler.check(text, points=1)
+    assert report.points[0].kinks == (kink,)
+    assert report.ok

@@ -134,6 +134,18 @@ def _kink_globals():
     return {"np": np, "__builtins__": {}}
 
 
+def _kink_condition(stage: Stage, test: str, values: dict) -> tuple[str, dict]:
+    """The condition's code and the values it reads, each under a name of
+    its own (`v0`, `v1`, `out`) rather than the file's: a value the file
+    calls `np` would otherwise hide NumPy from the condition."""
+    operands = [Ref(f"v{index}") if isinstance(op, Ref) else op
+                for index, op in enumerate(stage.operands)]
+    scope = {ref.name: values[op.name]
+             for ref, op in zip(operands, stage.operands) if isinstance(op, Ref)}
+    scope["out"] = values[stage.name]
+    return fill(test, stage.gate, operands, stage.constant, out="out"), scope
+
+
 def kinks_at(setup: Setup, result: Trace) -> tuple[tuple[str, ...], frozenset[str]]:
     """A message per stage that sits on its gate's kink at this point, and
     the inputs those stages depend on (by their names in the module)."""
@@ -146,11 +158,11 @@ def kinks_at(setup: Setup, result: Trace) -> tuple[tuple[str, ...], frozenset[st
         test = stage.gate.kink_at
         if not test or stage.name not in result.values:  # a trace the code broke
             continue
-        # The row's own condition, filled with stage names, run as the
-        # module's code runs: on arrays, it holds where any entry is on it.
-        code = fill(test, stage.gate, stage.operands, stage.constant, out=stage.name)
+        # The row's own condition, run as the module's code runs: on arrays,
+        # it holds where any entry is on it.
+        code, scope = _kink_condition(stage, test, result.values)
         with np.errstate(all="ignore"):
-            on_kink = np.any(eval(code, _kink_globals(), dict(result.values)))
+            on_kink = np.any(eval(code, _kink_globals(), scope))
         if on_kink:
             where, _, convention = stage.gate.kink.partition(": ")
             found.append(f"{where} at stage {stage.name}: {convention}")
