@@ -25,7 +25,7 @@ from compiler.front.resolve import Program, resolve
 from compiler.passes.adjoint import AdjointIR, adjoint
 from compiler.passes.naming import SECOND_ORDER_INTERFACE
 from compiler.passes.optimize import Passes, optimize
-from compiler.passes.stage import StagedIR, stage
+from compiler.passes.stage import StagedIR, stage_given
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,23 @@ def build(text: str, passes: Passes = Passes(), label: str = "<source>",
     user's name then does not take."""
     with without_cyclic_gc():
         program = resolve(parse(text))
-        interface = SECOND_ORDER_INTERFACE if second_order else frozenset()
-        staged = optimize(stage(program, interface), passes)
+        staged = _optimized([program], passes, second_order)
         return Build(text, program, staged, adjoint(staged), passes, label, second_order)
+
+
+def module_ir(text: str, passes: Passes = Passes(), second_order: tuple[str, ...] = ()
+              ) -> AdjointIR:
+    """The adjoint IR alone, which a module is emitted from: the resolved
+    program, whose AST takes as much memory as the staged IR, is freed as
+    soon as it is staged, before the passes and the adjoint pass run."""
+    with without_cyclic_gc():
+        return adjoint(_optimized([resolve(parse(text))], passes, second_order))
+
+
+def _optimized(owned: list, passes: Passes, second_order: tuple[str, ...]) -> StagedIR:
+    """`owned` holds the program, given up to be freed once staged."""
+    interface = SECOND_ORDER_INTERFACE if second_order else frozenset()
+    return optimize(stage_given(owned, interface), passes)
 
 
 def read(path: str | os.PathLike, passes: Passes = Passes(),

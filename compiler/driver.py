@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.build import build, passes_of, without_cyclic_gc
+from compiler.build import build, module_ir, passes_of, without_cyclic_gc
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.emit.context import STYLES, context
 from compiler.errors import GradcError
@@ -30,7 +30,7 @@ def staged_ir(text: str, **passes) -> StagedIR:
 
 
 def adjoint_ir(text: str, **passes) -> AdjointIR:
-    return build(text, passes_of(**passes)).adjoint
+    return module_ir(text, passes_of(**passes))
 
 
 def compile_source(text: str, target: str | None = None, style: str = "lecture",
@@ -46,7 +46,7 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
         # The list holds the only reference to the IR, so that it is freed
         # as soon as the next step has read it, before the cyclic GC is
         # back on and would walk it.
-        return _emit_owned([build(text, passes_of(**passes), second_order=second_order).adjoint],
+        return _emit_owned([module_ir(text, passes_of(**passes), second_order)],
                            target, style, second_order)
 
 

@@ -130,7 +130,19 @@ REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
 def stage(program: Program, interface: frozenset[str] = frozenset()) -> StagedIR:
     """`interface`: the module's interface names beyond §6's, which the
     user's names then avoid (`jvp`, `hvp`, `hessian` with --hvp)."""
-    return _Lowering(program, interface).run()
+    return _Lowering(program, interface).run(list(reversed(program.bindings)))
+
+
+def stage_given(owned: list, interface: frozenset[str] = frozenset()) -> StagedIR:
+    """`stage` of the program `owned` holds, given up: each binding's
+    expression is freed as soon as it is lowered, so that the AST and the
+    stages are never both whole in memory."""
+    program = owned.pop()
+    pending = list(reversed(program.bindings))
+    lowering = _Lowering(program, interface)
+    lowering.program = dataclasses.replace(program, bindings=())
+    del program
+    return lowering.run(pending)
 
 
 class _Lowering(ArrayNotation):
@@ -160,13 +172,16 @@ class _Lowering(ArrayNotation):
         self.read_through: set[str] = set()
         # Those stages by what they compute, for a row's helpers to reuse.
         self.computed: dict[tuple, Ref] = {}
-        self.fusing = Matcher(program.gate_name, self._stage_named, self._leaf) \
-            if may_fuse((program.calls or {}).values()) else None
+        # Through `self.program`, which `stage_given` replaces by one
+        # without its bindings.
+        self.fusing = Matcher(lambda node: self.program.gate_name(node), self._stage_named,
+                              self._leaf) if may_fuse((program.calls or {}).values()) else None
 
-    def run(self) -> StagedIR:
+    def run(self, pending: list) -> StagedIR:
+        """`pending`: the bindings, last first, each dropped once lowered."""
         stages: list[Stage] = []
-        last = len(self.program.bindings) - 1
-        for position, binding in enumerate(self.program.bindings):
+        while pending:
+            binding = pending.pop()
             value = self._lower(binding.value)
             if isinstance(value, RowVector):
                 self._refuse_row_vector(value)
@@ -176,7 +191,7 @@ class _Lowering(ArrayNotation):
                 # `q = x` or `r = q` names a value that already exists.
                 value = self._new(gates.GATES[gates.COPY], [value], None, binding.span)
             self.drafts[value.index].user_name = binding.name
-            refs = self._named(stages, is_output=position == last)
+            refs = self._named(stages, is_output=not pending)
             self.bindings[binding.name] = refs[value.index]
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
         # Labels are data: they get no gradient, as if --wrt left them out.
