@@ -12,6 +12,9 @@ with respect to W1, b1, W2 and b2, on a batch of N examples of D features
 with one-hot targets:
 
 - `gradc`: the module `gradc compile --wrt W1,b1,W2,b2` makes, its `grad`;
+- `gradc f+b`: the same module's `forward` and then `backward`, the lecture's
+  listing, which is what its `grad` ran before it wrote into its own arrays
+  (docs/targets.md): the new grad against the old in one run;
 - `gradc all`: generated/arrays/two_layer.py, which also returns dX and dY
   (dX is one more product of the size of X @ W1);
 - `hand`: the forward and backward pass of the CS231n assignment, in NumPy
@@ -105,6 +108,15 @@ def gradc_step(arrays):
     return lambda: module.grad(*arrays, REG)
 
 
+def gradc_forward_backward_step(arrays):
+    module = load(FORMULA, wrt=PARAMS)
+
+    def step():
+        loss, cache = module.forward(*arrays, REG)
+        return loss, module.backward(cache)
+    return step
+
+
 def gradc_all_step(arrays):
     module = module_from_source(GENERATED.read_text(encoding="utf-8"), "two_layer", str(GENERATED))
 
@@ -152,7 +164,8 @@ def jax_step(arrays):
     return lambda: jax.block_until_ready(compiled(W1, b1, W2, b2, X, Y))
 
 
-COLUMNS = {"gradc": (None, gradc_step), "gradc all": (None, gradc_all_step),
+COLUMNS = {"gradc": (None, gradc_step), "gradc f+b": (None, gradc_forward_backward_step),
+           "gradc all": (None, gradc_all_step),
            "hand": (None, hand_step), "PyTorch": ("torch", torch_step),
            "JAX jit": ("jax", jax_step), "floor": (None, floor_step)}
 

@@ -32,7 +32,8 @@ from compiler.emit.interface import (interface_fields, loop_fields, module_field
 from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.emit.terms import (ShapedTerms, Term, filled, lecture_line, lecture_term,
                                  seeded_line)
-from compiler.gates.expr import Number
+from compiler.emit.in_place import Line, in_place
+from compiler.gates.expr import BinOp, Name, Number
 from compiler.gates.snippets import placeholders
 from compiler.gates.targets import TARGETS
 from compiler.passes.adjoint import AdjointIR, adjoint_name
@@ -177,6 +178,9 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
         terms=tuple(block for block in terms if block) if staged.shaped else (),
         backward_terms=terms if with_terms else (),
     )
+    if staged.shaped and not result.layer and spec.blocked:
+        result = dataclasses.replace(result, owned_grad_lines=_owned_grad_lines(
+            adjoint_ir, printer, printed, terms, result))
     return _homed(result, spec, staged.output)
 
 
@@ -325,9 +329,7 @@ def _block_trees(adjoint_ir: AdjointIR, printer: StagePrinter, compact: Compact)
     no trees (a formula past FUSED_GRAD_LIMIT)."""
     if not printer.keep_trees:
         return None
-    trees = [(stage.name, filled(printer.code.lower(stage.gate.forward_tree(
-        len(stage.operands), printer.target, printer.compact)), printer.values(stage), printer.own))
-        for stage in adjoint_ir.staged.stages]
+    trees = [(stage.name, _forward_tree(printer, stage)) for stage in adjoint_ir.staged.stages]
     trees += [(name, tree_of(code)) for block in compact.lines for name, code in block]
     trees += [(adjoint_name(name), Number("0.0")) for name in adjoint_ir.zero]
     return trees if all(tree is not None for _, tree in trees) else None
@@ -342,6 +344,38 @@ def _block_line(name: str, tree, result: bool, printer: StagePrinter, numpy: str
     if call is not None:
         call = call[0], tuple(map(printer.code.print, call[1]))
     return written_into(name, call, code, numpy)
+
+
+def _owned_grad_lines(adjoint_ir: AdjointIR, printer: StagePrinter, printed: Printed, terms,
+                      module: TemplateContext) -> tuple[str, ...]:
+    """grad's body for a file that declares shapes and has a number for
+    output: the inputs' checks, forward's lines, the seed, backward's
+    lines and its zeros, each line writing into an array the call made and
+    frees where it can (in_place.py)."""
+    staged = adjoint_ir.staged
+    seed = adjoint_name(staged.output)
+    lines = [Line("", None, text) for text in module.bind_lines]
+    lines += [Line(stage.name, _forward_tree(printer, stage), text, shown(stage.shape))
+              for stage, text in zip(staged.stages, _forward_lines(staged, printed))]
+    lines.append(Line(seed, None, f"{seed} = 1.0"))
+    lines += [Line(adjoint_name(term.target), term.tree if term.first else BinOp(
+        "+", Name(adjoint_name(term.target)), term.tree), term.line, term.note)
+        for block in terms for term in block]
+    lines += [Line("", None, text) for text in module.zero_lines]
+    gradients = tuple(adjoint_name(name) for name in staged.gradient_inputs)
+    return in_place(lines, _named_shapes(adjoint_ir), (staged.output, *gradients), printer.code)
+
+
+def _forward_tree(printer: StagePrinter, stage):
+    """A stage's forward code as a tree, its placeholders filled."""
+    tree = stage.gate.forward_tree(len(stage.operands), printer.target, printer.compact)
+    return filled(printer.code.lower(tree), printer.values(stage), printer.own)
+
+
+def _named_shapes(adjoint_ir: AdjointIR) -> dict[str, tuple]:
+    """The shape of every value and of every adjoint, by name."""
+    shapes = adjoint_ir.staged.shapes()
+    return {**shapes, **{adjoint_name(name): shape for name, shape in shapes.items()}}
 
 
 NUMPY_MAX_ARGS = 64

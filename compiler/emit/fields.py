@@ -114,6 +114,9 @@ class TemplateContext:
     """Some input holds class labels, which forward checks (`_labels`)."""
     upstream_line: str = field(default="", repr=False)
     """A layer's backward check of its upstream gradient's shape."""
+    owned_grad_lines: tuple[str, ...] = field(default=(), repr=False)
+    """grad's body for a number output: forward's lines and backward's,
+    writing into arrays the call made and frees (in_place.py)."""
     terms: tuple = field(default=(), repr=False)
     """Each block's terms (emit/terms.py), for the tools that run them."""
     backward_terms: tuple = field(default=(), repr=False, compare=False)

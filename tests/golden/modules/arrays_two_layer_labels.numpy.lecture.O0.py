@@ -114,9 +114,68 @@ def backward(cache, dloss=1.0):
 
 
 def grad(X, W1, b1, W2, b2, y, reg):
-    """Return (loss, (dX, dW1, db1, dW2, db2, dreg)): the value and its gradient."""
-    loss, cache = forward(X, W1, b1, W2, b2, y, reg)
-    return loss, backward(cache)
+    """Return (loss, (dX, dW1, db1, dW2, db2, dreg)): the value and its gradient.
+    forward's lines and then backward's, for a seed of 1, in one body; a
+    line whose result may go into an array this call made and no later line
+    reads writes it there (`out=`), a new array fewer, the same numbers."""
+    sizes = {}
+    X = _bind('X', X, sizes)
+    W1 = _bind('W1', W1, sizes)
+    b1 = _bind('b1', b1, sizes)
+    W2 = _bind('W2', W2, sizes)
+    b2 = _bind('b2', b2, sizes)
+    y = _bind('y', y, sizes)
+    reg = _number('reg', reg)
+    y = _labels('y', y, sizes['C'][0])
+    N = sizes['N'][0]
+    C = sizes['C'][0]
+    XW1 = X @ W1  # [N, H]
+    XW1pb1 = np.add(XW1, b1, out=XW1)  # [N, H]
+    h = np.maximum(XW1pb1, 0.0, out=XW1pb1)  # [N, H]
+    hW2 = h @ W2  # [N, C]
+    S = np.add(hW2, b2, out=hW2)  # [N, C]
+    shiftS = np.subtract(S, np.max(S, axis=-1, keepdims=True), out=S)  # [N, C]
+    lsmS = np.subtract(shiftS, np.log1p(np.sum(np.where(shiftS < 0, np.exp(shiftS), 0.0), axis=-1, keepdims=True) + (np.sum(shiftS == 0, axis=-1, keepdims=True) - 1)), out=shiftS)  # [N, C]
+    lsmSaty = lsmS[np.arange(lsmS.shape[0]), y]  # [N]
+    sumlsmSaty = np.sum(lsmSaty)  # a number
+    num = -sumlsmSaty  # a number
+    invN = 1.0 / N  # a number
+    data_loss = num * invN  # a number
+    screg = 0.5 * reg  # a number
+    W1W1 = W1 * W1  # [D, H]
+    sumW1W1 = np.sum(W1W1)  # a number
+    W2W2 = W2 * W2  # [H, C]
+    sumW2W2 = np.sum(W2W2)  # a number
+    sum2 = sumW1W1 + sumW2W2  # a number
+    scregsum2 = screg * sum2  # a number
+    loss = data_loss + scregsum2  # a number
+    dloss = 1.0
+    ddata_loss = (1) * dloss  # a number
+    dscregsum2 = (1) * dloss  # a number
+    dscreg = sum2 * dscregsum2  # a number
+    dsum2 = screg * dscregsum2  # a number
+    dsumW1W1 = (1) * dsum2  # a number
+    dsumW2W2 = (1) * dsum2  # a number
+    dW2 = W2 * dsumW2W2  # [H, C]
+    dW2 = np.add(dW2, W2 * dsumW2W2, out=dW2)  # [H, C]
+    dW1 = W1 * dsumW1W1  # [D, H]
+    dW1 = np.add(dW1, W1 * dsumW1W1, out=dW1)  # [D, H]
+    dreg = (0.5) * dscreg  # a number
+    dnum = invN * ddata_loss  # a number
+    dsumlsmSaty = (-1) * dnum  # a number
+    dlsmSaty = np.full((N,), dsumlsmSaty)  # a number -> [N]
+    dlsmS = (np.arange(C) == y[:, None]) * dlsmSaty[:, None]  # [N] -> [N, C]
+    dS = np.subtract(dlsmS, np.exp(lsmS) * np.sum(dlsmS, axis=-1, keepdims=True), out=dlsmS)  # [N, C]
+    dhW2 = dS  # [N, C]
+    db2 = np.sum(dS, axis=0)  # [N, C] -> [C]
+    dh = dhW2 @ W2.T  # [N, C] @ [C, H] -> [N, H]
+    dW2 = np.add(dW2, h.T @ dhW2, out=dW2)  # [H, N] @ [N, C] -> [H, C]
+    dXW1pb1 = np.multiply(h > 0, dh, out=dh)  # [N, H]
+    dXW1 = dXW1pb1  # [N, H]
+    db1 = np.sum(dXW1pb1, axis=0)  # [N, H] -> [H]
+    dX = dXW1 @ W1.T  # [N, H] @ [H, D] -> [N, D]
+    dW1 = np.add(dW1, X.T @ dXW1, out=dW1)  # [D, N] @ [N, H] -> [D, H]
+    return loss, (dX, dW1, db1, dW2, db2, dreg)
 
 
 def loss(X, W1, b1, W2, b2, y, reg):
