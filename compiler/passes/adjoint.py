@@ -40,14 +40,22 @@ class Contribution(NamedTuple):
     """The stage whose row gives the rule."""
     index: int
     """Which of the stage's operands `target` is."""
-    upstream: str
-    """The adjoint it multiplies: `dsigx`."""
+    spread_to: str | None
+    """The adjoint it multiplies where that is not its stage's own, which
+    is spread (`_spread`); None for the stage's own, which `upstream`
+    spells when asked, so that a file of 10^6 stages holds no second name
+    per stage."""
     ranks: tuple[int, ...] = ()
     """For an array program, the operands' ranks, which choose the row's
     vector-Jacobian product (empty: a number's program)."""
     summed: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
     """The axes that broadcasting stretched the operand along, which its
     gradient sums away: (leading axes gained, axes of 1 kept)."""
+
+    @property
+    def upstream(self) -> str:
+        """The adjoint it multiplies: `dsigx`."""
+        return self.spread_to or adjoint_name(self.stage.name)
 
 
 class Block(NamedTuple):
@@ -150,7 +158,8 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str],
     """One contribution per operand that is a value the gradient reaches
     (in an array program, not a dimension's size); none to a stage whose
     terms multiply this stage's adjoint themselves (`_spread`)."""
-    upstream = spread.get(stage.name) or adjoint_name(stage.name)
+    spread_to = spread.get(stage.name)
+    upstream = spread_to or adjoint_name(stage.name)
     operand_shapes, ranks = None, ()
     if shapes is not None:
         operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
@@ -168,7 +177,7 @@ def _contributions(stage: Stage, reached: set[str], relevant: set[str],
             continue
         summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
         contributions.append(Contribution(operand.name, operand.name not in reached, stage,
-                                          index, upstream, ranks, summed))
+                                          index, spread_to, ranks, summed))
         reached.add(operand.name)
     return tuple(contributions)
 
