@@ -104,11 +104,36 @@ def test_the_compact_style_gets_the_lecture_styles_jvp_and_hvp(target):
     assert plain.split("\nINPUTS")[1].split("\ndef _main")[0] in with_hvp
 
 
-def test_a_direction_whose_name_the_file_uses_is_refused():
-    from compiler.errors import GradcError
+REFUSED = "error: the direction of 'x' is named 'v_x' (§10), but the file already has " \
+          "a value of that name: rename it"
 
-    with pytest.raises(GradcError, match="the direction of 'x' is named 'v_x'"):
-        compile_source("f(x, v_x) = x * v_x", second_order=("jvp",))
+
+@pytest.mark.parametrize("text, line, column", [
+    ("E(x, v_x) = x^2 + v_x^2\n", 1, 6),
+    ("x: [D]\nv_x: [D]\nf = sum(x * v_x)\n", 2, 1),
+    ("v_x = 2\nf = x * v_x\n", 1, 1),
+], ids=["input", "array input", "stage"])
+def test_a_direction_whose_name_the_file_uses_is_refused_at_that_name(tmp_path, capsys,
+                                                                     text, line, column):
+    from compiler.cli import main
+
+    formula = tmp_path / "clash.txt"
+    formula.write_text(text, encoding="utf-8")
+    out = tmp_path / "clash.py"
+    shown = text.splitlines()[line - 1] + "\n" + " " * (column - 1) + "^\n"
+    for command in (["compile", str(formula), "--hvp", "-o", str(out)],
+                    ["check", str(formula), "--jvp"]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == f"{formula}:{line}:{column}: {REFUSED}\n{shown}"
+    assert not out.exists()
+
+
+def test_a_direction_is_refused_only_for_an_input_that_takes_one(tmp_path):
+    from compiler.cli import main
+
+    formula = tmp_path / "clash.txt"
+    formula.write_text("E(x, v_x) = x^2 + v_x^2\n", encoding="utf-8")
+    assert main(["compile", str(formula), "--hvp", "--wrt", "v_x", "-o", "-"]) == 0
 
 
 def test_numpy_batches_of_points_and_broadcast_inputs():

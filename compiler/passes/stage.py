@@ -67,6 +67,9 @@ class StagedIR:
     """The dimension names; a stage may read one as a number, its size."""
     declared_at: dict[str, Span] = field(default_factory=dict, compare=False)
     """Where each array input is declared, by its Python name."""
+    input_at: dict[str, Span] = field(default_factory=dict, compare=False)
+    """Where the file first names each input (its signature, or its first
+    use), by its Python name, for errors about the input as a whole."""
     read_through: frozenset[str] = frozenset()
     """The stages the file names that a stable rewrite read through (`ŷ =
     σ(z)` before `log(ŷ)`): they stay in the forward pass though nothing
@@ -202,6 +205,7 @@ class _Lowering(ArrayNotation):
                         declared=self.declared,
                         declared_at={self.python[name]: span for name, span
                                      in (self.program.declared_at or {}).items()},
+                        input_at={self.python[n.id]: n.span for n in self.program.inputs},
                         dims=tuple(self.python[dim] for dim in self.program.dims),
                         read_through=frozenset(self.read_through))
 

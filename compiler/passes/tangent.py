@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from compiler.errors import GradcError
+from compiler.errors import GradcError, Span
 from compiler.passes.adjoint import adjoint_name
 from compiler.passes.stage import Ref, Stage, StagedIR
 
@@ -90,7 +90,8 @@ def _names(staged: StagedIR) -> dict[str, str]:
         direction = direction_name(name)
         if direction in taken:
             raise GradcError(f"the direction of '{name}' is named '{direction}' (§10), "
-                             f"but the file already has a value of that name: rename it")
+                             f"but the file already has a value of that name: rename it",
+                             _named_at(staged, direction))
         names[name] = direction
         taken.add(direction)
     for name in (*(stage.name for stage in staged.stages), *adjoints):
@@ -100,3 +101,10 @@ def _names(staged: StagedIR) -> dict[str, str]:
         taken.add(candidate)
         names[name] = candidate
     return names
+
+
+def _named_at(staged: StagedIR, name: str) -> Span | None:
+    """Where the file names the value `name`: an input where it first
+    appears, a stage at its line."""
+    spans = {stage.name: stage.span for stage in staged.stages} | staged.input_at
+    return spans.get(name)
