@@ -295,3 +295,27 @@ def test_a_signatures_shapes_hold_in_the_stages_above_it():
     assert loss == 0.0  # W @ x + b is [-0.5, -2]: relu clips both entries
     assert dW.tolist() == [[0.0, 0.0], [0.0, 0.0]] and db.tolist() == [0.0, 0.0]
     assert namespace["SHAPES"] == {"W": ("H", "D"), "x": ("D",), "b": ("H",)}
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+@pytest.mark.parametrize("classes", ["C", "4"])
+def test_a_module_with_labels_runs_as_a_script_at_labels_in_range(tmp_path, target, classes):
+    pytest.importorskip("array_api_compat")
+    text = f"S: [N, {classes}]\ny: [N] of {classes}\nL = -sum(pick(log_softmax(S), y))\n"
+    script = tmp_path / "labels.py"
+    script.write_text(compile_source(text, target=target), encoding="utf-8")
+    sizes = ["N=3", "C=4"] if classes == "C" else ["N=3"]
+    run = subprocess.run([sys.executable, str(script), *sizes], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    # The script's point: entries drawn in INPUTS order, then the labels.
+    generator = np.random.default_rng(0)
+    S = generator.standard_normal((3, 4))
+    generator.standard_normal(3)
+    y = generator.integers(4, size=3)
+    S_shifted = S - S.max(axis=1, keepdims=True)
+    expected = -np.sum(S_shifted[range(3), y] - np.log(np.exp(S_shifted).sum(axis=1)))
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("L = ") and lines[1].startswith("dL/dS = ")
+    assert float(lines[0][4:]) == pytest.approx(expected, rel=1e-12)
+    assert not any(line.startswith("dL/dy") for line in lines)

@@ -112,6 +112,9 @@ class TemplateContext:
     """forward's run-time checks of the inputs, and the sizes it reads."""
     labels: bool = field(default=False, repr=False)
     """Some input holds class labels, which forward checks (`_labels`)."""
+    classes_literal: str = field(default="", repr=False)
+    """Each labels input's class count as the file writes it, for the script
+    that draws a point; empty without labels."""
     upstream_line: str = field(default="", repr=False)
     """A layer's backward check of its upstream gradient's shape."""
     owned_grad_lines: tuple[str, ...] = field(default=(), repr=False)

@@ -132,6 +132,8 @@ def shaped_fields(staged: StagedIR, names: dict[str, str], cached_names) -> dict
         "layer": bool(output_shape),
         "bind_lines": _bind_lines(staged, names, cached_names),
         "labels": bool(staged.labels),
+        "classes_literal": "{" + ", ".join(f"{name!r}: {count!r}" for name, count
+                                           in staged.labels.items()) + "}" if staged.labels else "",
         "upstream_line": _upstream_line(staged, names),
     }
 

@@ -257,6 +257,10 @@ def _main(argv):
     generator = np.random.default_rng(0)
     values = [generator.standard_normal([int(sizes.get(d, d)) for d in SHAPES[name]])
               if name in SHAPES else generator.standard_normal() for name in INPUTS]
+    # Labels are whole numbers below their class count, which forward checks.
+    for name, count in {'y': 'C'}.items():
+        values[INPUTS.index(name)] = generator.integers(
+            int(sizes.get(count, count)), size=[int(sizes.get(d, d)) for d in SHAPES[name]])
     loss, cache = forward(*values)
     print("loss =", loss)
     gradient = backward(cache)
