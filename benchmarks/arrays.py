@@ -5,6 +5,7 @@
     python benchmarks/arrays.py --block 65536 # the numpy target's block size
     python benchmarks/arrays.py --examples circuit multiply --columns "JAX vmap"
     python benchmarks/arrays.py --numba-at 1a2b3c4  # beside the numba module of a commit
+    python benchmarks/arrays.py --numpy-at 1a2b3c4  # beside the numpy module of a commit
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
@@ -21,7 +22,8 @@ jax.numpy with 64-bit floats, the inputs put on the device before timing,
 with a ones cotangent (`JAX vjp`), each call waiting for its results;
 PyTorch, autograd on float64 CPU tensors made before timing.  `--numba-at
 REV` adds a column for the numba module generated/<example>_numba.py was
-at that git commit, to measure a change of the numba target in one run.
+at that git commit, to measure a change of the numba target in one run;
+`--numpy-at REV` the same for generated/<example>_numpy.py.
 `memory floor` is a compiled loop (numba) that reads the example's inputs
 and writes as many new arrays as grad returns, one addition a point: the
 bytes grad must move at the least, at this machine's speed.
@@ -64,15 +66,16 @@ def numba_grad(text: str):
     return module_from_file(compile_source(text, target="numba"), "bench").grad
 
 
-def numba_at(revision: str):
-    """A column: the numba module the repository held for the example at `revision`."""
+def module_at(revision: str, target: str = "numba"):
+    """A column: the module of `target` the repository held for the example
+    at `revision` (generated/<example>_<target>.py)."""
     import subprocess
 
     def column(stem, text, arrays):
         source = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{revision}:generated/{stem}_numba.py"],
+            ["git", "-C", str(ROOT), "show", f"{revision}:generated/{stem}_{target}.py"],
             capture_output=True, text=True, check=True).stdout
-        grad = module_from_file(source, "bench_at").grad
+        grad = module_from_file(source, f"bench_{target}_at").grad
         return lambda: grad(*arrays)
     return column
 
@@ -126,16 +129,21 @@ JAX = ("JAX vmap", "JAX vjp")
 
 
 def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
-        only: list[str] | None = None, revision: str | None = None) -> None:
+        only: list[str] | None = None, revision: str | None = None,
+        numpy_revision: str | None = None) -> None:
     """`only`: the columns to time beside the numpy target (default: all);
-    `revision`: a commit whose numba modules get a column too."""
+    `revision`, `numpy_revision`: a commit whose numba, numpy modules get a
+    column too."""
     columns = _columns()
     if revision and HAS_NUMBA:
-        columns[f"numba at {revision}"] = (True, numba_at(revision))
+        columns[f"numba at {revision}"] = (True, module_at(revision))
+    if numpy_revision:
+        columns[f"numpy at {numpy_revision}"] = (True, module_at(numpy_revision, "numpy"))
     present = [name for name, (installed, _) in columns.items()
                if installed and (only is None or name in only)]
     jax = [name for name in JAX if name in present]
-    against = [name for name in ("numpy", "numba", f"numba at {revision}", "memory floor")
+    against = [name for name in ("numpy", f"numpy at {numpy_revision}", "numba",
+                                 f"numba at {revision}", "memory floor")
                if jax and (name == "numpy" or name in present)]
     print(f"## Arrays: value + gradient at {size:,} points "
           "(ratio to the numpy target; lower is faster)\n")
@@ -177,10 +185,14 @@ def main() -> None:
                         help="only these columns beside numpy: " + ", ".join(_columns()))
     parser.add_argument("--numba-at", metavar="REV",
                         help="also the numba modules generated/ held at this git commit")
+    parser.add_argument("--numpy-at", metavar="REV",
+                        help="also the numpy modules generated/ held at this git commit")
     args = parser.parse_args()
     examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
-    only = args.columns and args.columns + [f"numba at {args.numba_at}"]
-    run(args.size, args.rounds, examples, block=args.block, only=only, revision=args.numba_at)
+    only = args.columns and args.columns + [f"numba at {args.numba_at}",
+                                            f"numpy at {args.numpy_at}"]
+    run(args.size, args.rounds, examples, block=args.block, only=only, revision=args.numba_at,
+        numpy_revision=args.numpy_at)
 
 
 if __name__ == "__main__":

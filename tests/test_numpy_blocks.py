@@ -65,11 +65,26 @@ def test_a_line_no_result_reads_is_dropped():
     assert sum(line.count("np.exp(") for line in lines) == 1, lines
 
 
+@pytest.mark.parametrize("stem, written", [
+    ("compound", ("np.add(x, y, out=dz)", "np.multiply(dz, z, out=f)", "dx[...] = z")),
+    ("neuron", ("np.multiply(f, np.maximum(exp_dot, dot <= 0) / add_exp_dot, out=dw2)",
+                "np.multiply(x1, dw2, out=dw1)")),
+    ("squared_error", ("np.multiply(2, ymwx, out=dy)", "dwx = -dy")),
+])
+def test_a_result_that_copies_a_value_of_the_block_computes_it_there(stem, written):
+    """dz = q computes q straight into dz's slice, and the lines after read
+    it there; an input (dx = z) is the caller's and is copied."""
+    lines = _block_lines(example(stem))
+    assert all(line in lines for line in written), lines
+    assert not any(line.startswith(("q =", "ddot =", "dymwx =")) for line in lines), lines
+
+
 EDGES = np.array([0.0, -0.0, 1e-310, -1e-310, 5e-324, 1.0, -1.0, 36.0, -36.0, 40.0, -40.0, 709.0,
                   -709.0, 745.0, -745.0, 800.0, -800.0, 1e308, -1e308, np.inf, -np.inf, np.nan])
 
 
-@pytest.mark.parametrize("stem", ["staged", "neuron", "logistic_loss", "circuit", "compound"])
+@pytest.mark.parametrize("stem", ["staged", "neuron", "logistic_loss", "circuit", "compound",
+                                  "squared_error"])
 def test_blocks_give_forward_and_backward_s_bits(stem):
     """Each block computes the same operations on the same operands as
     forward and backward, shared or not, so the numbers are theirs to the

@@ -57,8 +57,10 @@ def shared_lines(lines: list[tuple[str, Expr]], results: frozenset[str]
     each value once: a line no result needs is dropped, `exp(min(a, 0))` and
     `exp(-max(a, 0))` read the `exp(-abs(a))` that σ's denominator computes
     (`one_exp`), and a value two lines compute becomes a line of its own,
-    named after what it computes (`exp_x`).  Every value keeps its bits:
-    the same operations run on the same operands."""
+    named after what it computes (`exp_x`); a result that only copies a
+    value the block computed takes that value's line (`_into_results`).
+    Every value keeps its bits: the same operations run on the same
+    operands."""
     lines = _live([(name, one_exp(_bare(tree))) for name, tree in lines], results)
     taken = {name for name, _ in lines} | {node.id for _, tree in lines
                                            for node in walk(tree) if isinstance(node, Name)}
@@ -74,7 +76,7 @@ def shared_lines(lines: list[tuple[str, Expr]], results: frozenset[str]
             # copies a name or a number leaves that name to be read.
             numbering.names.setdefault(root, name)
         out.append((name, tree))
-    return out
+    return _into_results(out, results)
 
 
 def one_exp(tree: Expr) -> Expr:
@@ -189,3 +191,26 @@ def _fresh(name: str, taken: set[str]) -> str:
         candidate = f"{name}{count}"
     taken.add(candidate)
     return candidate
+
+
+def _into_results(lines: list[tuple[str, Expr]], results: frozenset[str]
+                  ) -> list[tuple[str, Expr]]:
+    """A result that only copies a value the block computed (`dz = q`)
+    takes that value's line instead: `q` is computed straight into dz's
+    slice, and the lines after read it there, one pass and one array
+    fewer.  An input is the caller's and is copied still."""
+    defined = {name for name, _ in lines}
+    moved: dict[str, str] = {}
+    for name, tree in lines:
+        if (name in results and isinstance(tree, Name) and tree.id in defined
+                and tree.id not in results and tree.id not in moved):
+            moved[tree.id] = name
+    if not moved:
+        return lines
+
+    def renamed(node: Expr) -> Expr:
+        if isinstance(node, Name):
+            return Name(moved.get(node.id, node.id))
+        return map_children(node, renamed)
+    return [(moved.get(name, name), renamed(tree)) for name, tree in lines
+            if not (isinstance(tree, Name) and moved.get(tree.id) == name)]

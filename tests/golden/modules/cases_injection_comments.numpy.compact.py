@@ -67,8 +67,7 @@ def _grad_block(x, y, f, dx, dy):
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx, dy."""
-    q = x * y
-    f[...] = q
+    np.multiply(x, y, out=f)
     dx[...] = y
     dy[...] = x
 

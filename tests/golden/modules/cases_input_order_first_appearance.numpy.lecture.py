@@ -92,12 +92,11 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     exp_sum2 = np.exp(-np.abs(sum2))
     add_exp_sum2 = 1 + exp_sum2
     np.divide(np.maximum(exp_sum2, sum2 >= 0), add_exp_sum2, out=f)
-    dsum2 = f * (np.maximum(exp_sum2, sum2 <= 0) / add_exp_sum2)
-    dw2[...] = dsum2
-    np.multiply(x1, dsum2, out=dw1)
-    np.multiply(w1, dsum2, out=dx1)
-    np.multiply(x0, dsum2, out=dw0)
-    np.multiply(w0, dsum2, out=dx0)
+    np.multiply(f, np.maximum(exp_sum2, sum2 <= 0) / add_exp_sum2, out=dw2)
+    np.multiply(x1, dw2, out=dw1)
+    np.multiply(w1, dw2, out=dx1)
+    np.multiply(x0, dw2, out=dw0)
+    np.multiply(w0, dw2, out=dx0)
 
 
 def _in_blocks(inputs, names):

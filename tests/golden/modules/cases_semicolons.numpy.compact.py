@@ -70,9 +70,8 @@ def _grad_block(x, y, z, f, dx, dy, dz):
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
     copied there: f, dx, dy, dz."""
-    q = x + y
-    np.multiply(q, z, out=f)
-    dz[...] = q
+    np.add(x, y, out=dz)
+    np.multiply(dz, z, out=f)
     dx[...] = z
     dy[...] = z
 

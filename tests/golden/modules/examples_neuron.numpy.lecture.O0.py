@@ -92,12 +92,11 @@ def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
     exp_dot = np.exp(-np.abs(dot))
     add_exp_dot = 1 + exp_dot
     np.divide(np.maximum(exp_dot, dot >= 0), add_exp_dot, out=f)
-    ddot = f * (np.maximum(exp_dot, dot <= 0) / add_exp_dot)
-    dw2[...] = ddot
-    np.multiply(x1, ddot, out=dw1)
-    np.multiply(w1, ddot, out=dx1)
-    np.multiply(x0, ddot, out=dw0)
-    np.multiply(w0, ddot, out=dx0)
+    np.multiply(f, np.maximum(exp_dot, dot <= 0) / add_exp_dot, out=dw2)
+    np.multiply(x1, dw2, out=dw1)
+    np.multiply(w1, dw2, out=dx1)
+    np.multiply(x0, dw2, out=dw0)
+    np.multiply(w0, dw2, out=dx0)
 
 
 def _in_blocks(inputs, names):

@@ -78,9 +78,8 @@ def _grad_block(y, w, x, e, dy, dw, dx):
     wx = w * x
     ymwx = y - wx
     np.square(ymwx, out=e)
-    dymwx = 2 * ymwx
-    dy[...] = dymwx
-    dwx = -dymwx
+    np.multiply(2, ymwx, out=dy)
+    dwx = -dy
     np.multiply(x, dwx, out=dw)
     np.multiply(w, dwx, out=dx)
 
