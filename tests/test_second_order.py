@@ -203,6 +203,26 @@ def test_a_layer_gets_jvp_alone_with_the_output_shape():
         module.jvp(W, x, b, v_W=np.ones(4))
 
 
+@pytest.mark.parametrize("function", ["jvp", "hvp"])
+@pytest.mark.parametrize("direction, error, message", [
+    ({"v_t": np.ones(2)}, ValueError, "v_t has shape (2,), but it is a number"),
+    ({"v_t": "a"}, TypeError, "v_t holds text, but it is a number"),
+    ({"v_t": 1j}, TypeError, "v_t holds complex numbers, but it is a number"),
+    ({"v_S": "a"}, TypeError, "v_S holds text, but its input is made of real numbers"),
+    ({"v_S": np.ones((2, 3)) * 1j}, TypeError,
+     "v_S holds complex numbers, but its input is made of real numbers"),
+], ids=["number given an array", "number given text", "number given complex",
+        "array given text", "array given complex"])
+def test_a_direction_is_checked_as_its_input_is(function, direction, error, message):
+    module = build("S: [N, C]\nL = sum(log_softmax(S * t))", second_order=("jvp", "hvp"))
+    with pytest.raises(error) as raised:
+        getattr(module, function)(np.zeros((2, 3)), 2.0, **direction)
+    assert str(raised.value) == message
+    # A number's direction may be a NumPy number, as the number itself may.
+    value, tangent = module.jvp(np.zeros((2, 3)), 2.0, v_S=np.ones((2, 3)), v_t=np.float32(0.5))
+    assert value == pytest.approx(6 * np.log(1 / 3)) and tangent == pytest.approx(0.0, abs=1e-15)
+
+
 def test_the_command_line_adds_jvp_with_jvp_and_all_three_with_hvp(tmp_path, capsys):
     from compiler.cli import main
 

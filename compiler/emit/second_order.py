@@ -93,6 +93,9 @@ class Lines:
     """What the module returns for a tuple of gradients (`_unbroadcast`)."""
     shape_of: Callable[[str], str] | None = None
     """An array module's shape comment for a value."""
+    number: str = ""
+    """An array module's check of a number input (`_number`), which that
+    input's direction passes too."""
     namespace: Callable[[tuple[str, ...]], str] | None = None
     """The array-api target's first line, which finds the arrays' namespace
     and makes every argument, directions included, an array of it."""
@@ -222,13 +225,16 @@ def _moves(tangents: TangentIR, name: str) -> bool:
 
 
 def _direction_lines(staged, directions, names, lines: Lines):
-    """An array input's direction, checked against the input (§9)."""
+    """Each input's direction, checked as the input is (§9): an array
+    input's against the input, a number input's as a number."""
     if lines.shape_of is None:
         return
     for name, direction in directions.items():
         if name in staged.declared:
             yield (f"{direction} = {names['_direction']}({direction!r}, {direction}, {name}, "
                    f"{lines.module})")
+        else:
+            yield f"{direction} = {lines.number}({direction!r}, {direction})"
 
 
 def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[Written, ...]:
@@ -387,7 +393,7 @@ def array_lines(module, staged, target: str = "numpy") -> Lines:
     xp = names[TARGETS[target].alias]
     return Lines(forward=module.forward_lines, blocks=module.blocks,
                  seed_line=f"{module.seed} = 1.0", zero_lines=module.zero_lines,
-                 module=xp, prologue=module.bind_lines,
+                 module=xp, prologue=module.bind_lines, number=names["_number"],
                  zeros=lambda name: f"{xp}.zeros_like({name})" if shapes.get(name) else "0.0",
                  shape_of=lambda name: shown(shapes.get(name, ())),
                  namespace=_namespace_line(names, False) if target == "array-api" else None,

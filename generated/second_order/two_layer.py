@@ -247,6 +247,7 @@ def jvp(X, W1, b1, W2, b2, Y, reg, *,
     v_W2 = _direction('v_W2', v_W2, W2, np)
     v_b2 = _direction('v_b2', v_b2, b2, np)
     v_Y = _direction('v_Y', v_Y, Y, np)
+    v_reg = _number('v_reg', v_reg)
     XW1 = X @ W1  # [N, H]
     # tangent of XW1 = X @ W1
     t_XW1 = v_X @ W1 + X @ v_W1  # [N, H]
@@ -330,6 +331,7 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *,
     v_W2 = _direction('v_W2', v_W2, W2, np)
     v_b2 = _direction('v_b2', v_b2, b2, np)
     v_Y = _direction('v_Y', v_Y, Y, np)
+    v_reg = _number('v_reg', v_reg)
     XW1 = X @ W1  # [N, H]
     # tangent of XW1 = X @ W1
     t_XW1 = v_X @ W1 + X @ v_W1  # [N, H]
@@ -464,8 +466,15 @@ def hvp(X, W1, b1, W2, b2, Y, reg, *,
 def _direction(name, value, point, xp):
     """A direction as an array of its input's shape and type, from the
     namespace `xp`: a number is the same along every entry; another shape
-    is a ValueError."""
-    direction = xp.asarray(value, dtype=point.dtype)
+    is a ValueError, text or complex numbers a TypeError."""
+    direction = xp.asarray(value)
+    # A type without a kind (PyTorch's) is the array-api target's, which
+    # made the direction an array of the inputs' real type already.
+    kind = getattr(direction.dtype, "kind", "f")
+    if kind not in "biuf":
+        held = {"c": "complex numbers", "U": "text", "S": "text"}.get(kind, direction.dtype)
+        raise TypeError(f"{name} holds {held}, but its input is made of real numbers")
+    direction = xp.asarray(direction, dtype=point.dtype)
     if direction.ndim and tuple(direction.shape) != tuple(point.shape):
         raise ValueError(f"{name} has shape {tuple(direction.shape)}, but its input has "
                          f"shape {tuple(point.shape)}")
