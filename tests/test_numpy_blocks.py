@@ -13,7 +13,8 @@ import pytest
 
 from arrays import ATOL, RTOL, example, pointwise, random_points
 from compiler.passes.adjoint import adjoint
-from compiler.emit.blocks import block_power
+from compiler.emit.blocks import block_power, shared_lines
+from compiler.gates.expr import BinOp, Call, Function, IfExp, Name, Number
 from compiler.driver import staged_ir
 from compiler.emit.context import context
 from conftest import build
@@ -77,6 +78,14 @@ def test_a_result_that_copies_a_value_of_the_block_computes_it_there(stem, writt
     lines = _block_lines(example(stem))
     assert all(line in lines for line in written), lines
     assert not any(line.startswith(("q =", "ddot =", "dymwx =")) for line in lines), lines
+
+
+def test_a_part_of_a_conditional_is_never_computed_before_its_test():
+    """exp(x) under `if c` runs only where c holds; shared with a later
+    line it would run before the line, whatever c."""
+    exp_x = Call(Function("exp"), (Name("x"),))
+    lines = [("a", IfExp(Name("c"), exp_x, Number("0.0"))), ("f", BinOp("+", exp_x, Name("a")))]
+    assert shared_lines(lines, frozenset({"a", "f"})) == lines
 
 
 EDGES = np.array([0.0, -0.0, 1e-310, -1e-310, 5e-324, 1.0, -1.0, 36.0, -36.0, 40.0, -40.0, 709.0,

@@ -15,8 +15,8 @@ for bit, since an operator on arrays is its ufunc.
 
 from __future__ import annotations
 
-from compiler.gates.expr import (Attr, BinOp, Call, Expr, Field, Function, Group, Name, Number,
-                                 Slice, Subscript, UnaryOp, children, map_children, walk)
+from compiler.gates.expr import (Attr, BinOp, Call, Expr, Field, Function, Group, IfExp, Name,
+                                 Number, Slice, Subscript, UnaryOp, children, map_children, walk)
 
 BLOCK_BYTES = 2**23
 """What a block's arrays may take together, in bytes: about 8 MiB, inside
@@ -133,7 +133,7 @@ class _Numbering:
         self.names: dict[int, str] = {}
 
     def number(self, node: Expr) -> int:
-        operands = () if isinstance(node, _LEAVES) else tuple(map(self.number, children(node)))
+        operands = () if _opaque(node) else tuple(map(self.number, children(node)))
         marks = iter(operands)
         key = node if not operands else map_children(node, lambda _: Name(f" {next(marks)}"))
         found = self.key.get(key)
@@ -162,6 +162,13 @@ class _Numbering:
         out.append((name, tree))
         self.names[number] = name
         return Name(name)
+
+
+def _opaque(node: Expr) -> bool:
+    """A node numbered whole, its parts never shared: a leaf, and a
+    conditional or an `and`, whose parts may not all run (a shared part
+    would run before the line, whatever the test)."""
+    return isinstance(node, (*_LEAVES, IfExp)) or isinstance(node, BinOp) and node.op == "and"
 
 
 def _computed(node: Expr) -> bool:
