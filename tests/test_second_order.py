@@ -218,6 +218,13 @@ def test_a_direction_is_checked_as_its_input_is(function, direction, error, mess
     with pytest.raises(error) as raised:
         getattr(module, function)(np.zeros((2, 3)), 2.0, **direction)
     assert str(raised.value) == message
+    standard = build("S: [N, C]\nL = sum(log_softmax(S * t))", target="array-api",
+                     second_order=("jvp", "hvp"))
+    with pytest.raises(error) as raised:
+        getattr(standard, function)(np.zeros((2, 3)), 2.0, **direction)
+    # The array-api target says what every input is made of.
+    assert str(raised.value) == message.replace("it is a number", "it is made of real numbers") \
+        .replace("its input is made of", "it is made of") if error is TypeError else message
     # A number's direction may be a NumPy number, as the number itself may.
     value, tangent = module.jvp(np.zeros((2, 3)), 2.0, v_S=np.ones((2, 3)), v_t=np.float32(0.5))
     assert value == pytest.approx(6 * np.log(1 / 3)) and tangent == pytest.approx(0.0, abs=1e-15)

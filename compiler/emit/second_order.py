@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
 from compiler.emit.differentiate import tangent_tree
+from compiler.emit.interface import tuple_code
 from compiler.emit.printers import printer
 from compiler.emit.terms import term_tree
 from compiler.gates import expr
@@ -438,5 +439,9 @@ def _namespace_line(names: dict[str, str], numbers: bool) -> Callable[[tuple[str
         listed = ", ".join(arguments) + ("," if len(arguments) == 1 else "")
         setting = [names["xp"], names["dtype"], names["device"]] + \
             ([names["numbers"]] if numbers else [])
-        return f"{', '.join(setting)}, ({listed}) = {names['_namespace']}({', '.join(arguments)})"
+        # Beyond the inputs, the arguments are directions, which a type
+        # error names too.
+        named = "" if numbers else f", names={tuple_code(map(repr, arguments))}"
+        return (f"{', '.join(setting)}, ({listed}) = "
+                f"{names['_namespace']}({', '.join(arguments)}{named})")
     return line

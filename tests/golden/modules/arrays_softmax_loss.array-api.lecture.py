@@ -94,7 +94,7 @@ def loss(W, X, y, reg):
     return forward(W, X, y, reg)[0]
 
 
-def _namespace(*values):
+def _namespace(*values, names=INPUTS):
     """The namespace of the arrays among `values` (array_api_compat), the
     floating type the call computes in (the arrays' floating types promoted
     together, float64 if they have none), their device, and each value as
@@ -109,7 +109,7 @@ def _namespace(*values):
         import array_api_compat.numpy as xp
 
         dtype, device = xp.float64, None
-    for name, value in zip(INPUTS, values):
+    for name, value in zip(names, values):
         # The standard converts neither text nor complex numbers to reals.
         if isinstance(value, (str, bytes, complex)) or array_api_compat.is_array_api_obj(value) \
                 and xp.isdtype(value.dtype, "complex floating"):
