@@ -138,6 +138,28 @@ def _blocks(adjoint_ir: AdjointIR, printed: Printed, lines) -> tuple[BackwardBlo
                  for block, block_lines in zip(adjoint_ir.blocks, lines) if block_lines)
 
 
+class _Kept(NamedTuple):
+    """What a compile keeps of its printed stages, decided once from the
+    file's size and what its module serves."""
+
+    blocked_trees: bool  # a blocked grad computes each value once from the lines' trees
+    trees: bool          # the printer keeps each line's tree
+    terms: bool          # every block's terms, which jvp, hvp and a shaped file read
+    streamed: bool       # a big lecture file of numbers: lines made block by block
+
+
+def _kept(staged: StagedIR, spec, style: str, with_terms: bool) -> _Kept:
+    big = len(staged.stages) > FUSED_GRAD_LIMIT
+    blocked_trees = spec.blocked and not staged.shaped and not big
+    terms = with_terms or staged.shaped
+    # Without jvp and hvp, in a file of numbers, the terms make the lecture
+    # style's lines alone, and past FUSED_GRAD_LIMIT no grad lines: a
+    # block's lines are then made as soon as it is printed.
+    streamed = (not terms and style == "lecture" and big
+                and not _needs_compact(staged, style, spec))
+    return _Kept(blocked_trees, terms or blocked_trees, terms, streamed)
+
+
 def context(adjoint_ir: AdjointIR, style: str = "lecture",
             target: str = "math", with_terms: bool = False) -> TemplateContext:
     """The one context of every module: a file of numbers and a file that
@@ -147,23 +169,24 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     # The module's own names come last, around every name of the formula's.
     names = own_names(staged, spec)
     printer = _printer(staged, spec, style, names)
-    # A blocked grad computes each value once from the lines' trees.
-    blocked_trees = spec.blocked and not staged.shaped and len(staged.stages) <= FUSED_GRAD_LIMIT
-    printer.keep_trees = with_terms or staged.shaped or blocked_trees
-    # Without jvp and hvp, in a file of numbers, the terms make the lecture
-    # style's lines alone, and past FUSED_GRAD_LIMIT no grad lines: a
-    # block's lines are then made as soon as it is printed.
-    own_terms = with_terms or staged.shaped
-    streamed = None
-    if not own_terms and style == "lecture" and len(staged.stages) > FUSED_GRAD_LIMIT \
-            and not _needs_compact(staged, style, spec):
-        streamed = _LectureLines(spec.accumulate, adjoint_ir.blocks[0] if adjoint_ir.blocks
-                                 else None)
+    kept = _kept(staged, spec, style, with_terms)
+    printer.keep_trees = kept.trees
+    streamed = _LectureLines(spec.accumulate, adjoint_ir.blocks[0] if adjoint_ir.blocks
+                             else None) if kept.streamed else None
     printed = _print(adjoint_ir, printer, streamed)
     terms = _terms(adjoint_ir, printed, printer, names) \
-        if own_terms or (style == "lecture" and streamed is None) else ()
+        if kept.terms or (style == "lecture" and streamed is None) else ()
+    compact = _compact(adjoint_ir, printed, style, spec, kept.blocked_trees)
+    result = _filled(adjoint_ir, printed, printer, names, terms, compact, style, spec,
+                     streamed, with_terms)
+    return _homed(result, spec, staged.output)
+
+
+def _filled(adjoint_ir: AdjointIR, printed: Printed, printer: StagePrinter, names, terms,
+            compact, style: str, spec, streamed, with_terms: bool) -> TemplateContext:
+    """The template's fields, from finished lines."""
+    staged = adjoint_ir.staged
     cached_names = _cached(adjoint_ir, printer, terms)
-    compact = _compact(adjoint_ir, printed, style, spec, blocked_trees)
     result = TemplateContext(
         **module_fields(staged, spec, printer, names),
         forward_lines=_forward_lines(staged, printed),
@@ -181,7 +204,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     if staged.shaped and not result.layer and spec.blocked:
         result = dataclasses.replace(result, owned_grad_lines=_owned_grad_lines(
             adjoint_ir, printer, printed, terms, result))
-    return _homed(result, spec, staged.output)
+    return result
 
 
 def _printer(staged: StagedIR, spec, style: str, names: dict[str, str]) -> StagePrinter:
