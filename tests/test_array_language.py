@@ -140,23 +140,6 @@ def test_max_of_an_array_and_a_whole_number_offers_both_readings(text, expected)
     assert error_of(text) == expected
 
 
-@pytest.mark.parametrize("call, expected", [
-    ("max(S, 1, 2)", "2:9: 'max' takes an array and an optional axis, got 3 arguments: for the "
-                     "elementwise max of S, 1 and 2, write max(S, 1.0, 2)"),
-    ("min(S, 1, 2)", "2:9: 'min' takes an array and an optional axis, got 3 arguments: for the "
-                     "elementwise min of S, 1 and 2, write min(S, 1.0, 2)"),
-    ("max(S, 1, S, 3)", "2:9: 'max' takes an array and an optional axis, got 4 arguments: for "
-                        "the elementwise max of S, 1, S and 3, write max(S, 1.0, S, 3)"),
-])
-def test_max_of_an_array_a_whole_number_and_more_is_refused_as_an_axis_too_many(call, expected):
-    assert error_of(f"S: [N, C]\nm = sum({call})") == expected
-
-
-def test_max_of_an_array_zero_and_more_stays_elementwise():
-    module = build("x: [D]\nz = max(x, 0, 0.5)")
-    assert module.z(np.array([-2.0, 0.25, 3.0])).tolist() == [0.5, 0.5, 3.0]
-
-
 def test_max_of_numbers_keeps_its_meaning():
     module = build("f = max(x, 1)")
     assert module.grad(0.5) == (1.0, (0.0,))

@@ -55,26 +55,14 @@ class ArrayNotation:
                 raise GradcError(f"'{node.func}' takes at least {gate.arity} arguments, or "
                                  f"one array: {array()} is a number", node.func_span)
             return gates.GATES[gate.axis_rows[0]], args
-        if gate.axis_lookalike and len(args) >= 2 and self._shape(args[0]) \
+        if gate.axis_lookalike and len(args) == 2 and self._shape(args[0]) \
                 and isinstance(args[1], Const) and args[1].integral and args[1].value != 0:
-            self._refuse_lookalike(node, int(args[1].value))
+            k = int(args[1].value)
+            raise GradcError(f"{spelled(node)}: {k} after an array could be an axis or a "
+                             f"number: write {node.func}({array()}, axis={k}) for the "
+                             f"{node.func} along axis {k}, or {node.func}({array()}, {k}.0) for "
+                             f"the elementwise {node.func} of {array()} and {k}", node.func_span)
         return gate, args
-
-    @staticmethod
-    def _refuse_lookalike(node: Apply, k: int) -> None:
-        """`max(A, 1)` reads as an axis and as a number; `max(A, 1, 2)` as an
-        axis with an argument too many, or as an elementwise max."""
-        func, texts = node.func, [spelled(arg) for arg in node.args]
-        elementwise = f"{func}({', '.join([texts[0], f'{k}.0', *texts[2:]])})"
-        if len(texts) > 2:
-            compared = ", ".join(texts[:-1]) + " and " + texts[-1]
-            raise GradcError(f"'{func}' takes an array and an optional axis, got "
-                             f"{len(texts)} arguments: for the elementwise {func} of "
-                             f"{compared}, write {elementwise}", node.func_span)
-        raise GradcError(f"{spelled(node)}: {k} after an array could be an axis or a "
-                         f"number: write {func}({texts[0]}, axis={k}) for the "
-                         f"{func} along axis {k}, or {elementwise} for "
-                         f"the elementwise {func} of {texts[0]} and {k}", node.func_span)
 
     def _named_axis(self, node: Apply, axis: Axis, args: list) -> int:
         try:
