@@ -127,6 +127,19 @@ def test_max_with_zero_stays_the_lectures_relu_and_a_number_first_is_elementwise
     assert build("x: [D]\nz = max(x, 1.0)").z(x).tolist() == [1.0, 1.0, 3.0]
 
 
+def test_three_or_more_operands_are_elementwise_though_the_second_is_a_whole_number():
+    """Only max(A, k) reads two ways; with more operands there is no axis to read."""
+    both = build("A: [N, D]\nB: [N, D]\nf = sum(max(A, 1, B))")
+    clamp = build("A: [N, D]\nf = sum(min(A, 1, 2))")
+    A, B = RNG.standard_normal((3, 2)) * 2, RNG.standard_normal((3, 2)) * 2
+    value, (dA, dB) = both.grad(A, B)
+    assert value == np.sum(np.maximum(np.maximum(A, 1.0), B))
+    assert dA == pytest.approx(numeric_gradient(lambda a: both.f(a, B), A), abs=1e-8)
+    assert dB == pytest.approx(numeric_gradient(lambda b: both.f(A, b), B), abs=1e-8)
+    assert clamp.grad(A)[0] == np.sum(np.minimum(A, 1.0))
+    assert clamp.grad(A)[1][0].tolist() == (A < 1.0).astype(float).tolist()
+
+
 @pytest.mark.parametrize("text, expected", [
     ("S: [N, C]\nm = sum(max(S, 1))",
      "2:9: max(S, 1): 1 after an array could be an axis or a number: write max(S, axis=1) "
