@@ -3,6 +3,9 @@ central differences, and the two-layer network's hand-written pass."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 from compiler.emit.context import context
@@ -81,3 +84,25 @@ def two_layer_by_hand(X, Y, W1, b1, W2, b2, reg):
     dW1 = X.T @ dhidden + reg * W1
     db1 = dhidden.sum(axis=0)
     return loss, (dW1, db1, dW2, db2), hidden
+
+
+_PAGE_FAULTS = """
+import resource
+import numpy as np
+{load}
+columns = np.random.default_rng(1).random((len(module.INPUTS), {points}))
+module.grad(*columns)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range({calls}):
+    module.grad(*columns)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // {calls})
+"""
+
+
+def page_faults_per_call(load: str, points: int = 10**6, calls: int = 3, cwd=None) -> int:
+    """The minor page faults of one grad call at `points` points, in a fresh
+    process that has freed no large array of its own (so only what the
+    module does sets glibc's threshold); `load` imports it as `module`."""
+    code = _PAGE_FAULTS.format(load=load, points=points, calls=calls)
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=cwd).stdout)

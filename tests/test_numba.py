@@ -28,7 +28,7 @@ from compiler.passes.stage import Const, Ref, Stage, StagedIR
 from arrays import ATOL, RTOL, example, pointwise, random_points, summed
 from conftest import EXAMPLES, GENERATED, ROOT, build
 from gate_math import MEANING, POSITIVE_ONLY
-from helpers import gate_stages
+from helpers import gate_stages, page_faults_per_call
 
 pytest.importorskip("numba")
 
@@ -242,19 +242,6 @@ def test_eight_inputs_apart_and_nine_results_in_rows_of_one_array(numba_module):
     np.testing.assert_allclose(module.f(*columns), values, rtol=RTOL, atol=ATOL)
 
 
-_FAULTS = """
-import resource
-import numpy as np
-import neuron_numba as module
-columns = np.random.default_rng(1).random((5, 10**6))     # no large array freed
-module.grad(*columns)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(3):
-    module.grad(*columns)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
-"""
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, Linux's counts")
 def test_results_of_48_mb_a_call_reuse_memory(tmp_path):
     """neuron's six results at 10^6 points take 48 MB: in a process that had
@@ -262,9 +249,7 @@ def test_results_of_48_mb_a_call_reuse_memory(tmp_path):
     and the next call faulted them in again, about 3,000 page faults a call,
     before the module freed one array of just under 32 MiB."""
     (tmp_path / "neuron_numba.py").write_bytes((GENERATED / "neuron_numba.py").read_bytes())
-    faults = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True,
-                            check=True, cwd=tmp_path).stdout
-    assert int(faults) < 100
+    assert page_faults_per_call("import neuron_numba as module", cwd=tmp_path) < 100
 
 
 # -- the compiled loop is cached on disk: a second process does not compile.

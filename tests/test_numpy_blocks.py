@@ -4,7 +4,6 @@ that are not float64 computed whole."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from compiler.gates.expr import BinOp, Call, Function, IfExp, Name, Number
 from compiler.driver import staged_ir
 from compiler.emit.context import context
 from conftest import build
+from helpers import page_faults_per_call
 
 
 def _blocked(text: str, block: int = 16, **options):
@@ -189,19 +189,12 @@ def test_each_module_sets_its_own_block(stem, power):
     assert build(example(stem), target="numpy").BLOCK == 2**power
 
 
-PROCESS = """
-import resource, sys
-import numpy as np
+LOAD = """
+import sys
 sys.path.insert(0, {root!r})
 from compiler import compile_source
 from compiler.loader import module_from_source
 module = module_from_source(compile_source({text!r}, target="numpy"), "m", "<m>")
-x, y = np.random.default_rng(1).random((2, 300_000))    # no large array freed
-module.grad(x, y)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
-    module.grad(x, y)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 5)
 """
 
 
@@ -210,26 +203,8 @@ def test_blocks_reuse_memory_in_a_process_that_freed_no_large_array():
     """Without the module's one freed 16 MiB array, each call here took
     about 6,000 page faults for its blocks' temporaries (docs/targets.md)."""
     root = str(Path(__file__).resolve().parent.parent)
-    code = PROCESS.format(root=root, text=example("staged"))
-    faults = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
-    assert int(faults) < 100
-
-
-RESULTS = """
-import resource, sys
-import numpy as np
-sys.path.insert(0, {root!r})
-from compiler import compile_source
-from compiler.loader import module_from_source
-module = module_from_source(compile_source({text!r}, target="numpy"), "m", "<m>")
-columns = np.random.default_rng(1).random((len(module.INPUTS), 10**6))
-module.grad(*columns)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(3):
-    module.grad(*columns)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
-"""
+    load = LOAD.format(root=root, text=example("staged"))
+    assert page_faults_per_call(load, points=300_000, calls=5) < 100
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, Linux's counts")
@@ -239,10 +214,8 @@ def test_results_of_40_mb_a_call_reuse_memory():
     2,700 page faults (10,000 pages zeroed) before the module freed one of
     just under 32 MiB."""
     root = str(Path(__file__).resolve().parent.parent)
-    code = RESULTS.format(root=root, text=example("circuit"))
-    faults = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
-    assert int(faults) < 100
+    load = LOAD.format(root=root, text=example("circuit"))
+    assert page_faults_per_call(load) < 100
 
 
 @pytest.mark.parametrize("count", [10, 20_000])
