@@ -57,10 +57,15 @@ SIGMOID_NP = "np.exp(np.minimum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
 # σ(-x), as SIGMOID computes it of -x.
 SIGMOID_NEG = ("1.0 / (1 + math.exp({a})) if {a} <= 0.0"
                " else math.exp(-{a}) / (1 + math.exp(-{a}))")
-# σ for numba's compiled loop, the same formula as SIGMOID (exp(0.0) is
-# 1.0, and for x < 0, -|x| is x), with no conditional: a loop that vectorizes
-# computes both exps on every lane, where a branch around one would stop it.
-SIGMOID_SELECT = "np.exp(min({a}, 0.0)) / (1 + np.exp(-abs({a})))"
+# σ for numba's compiled loop, the same bits as SIGMOID with no conditional
+# (a branch around an inlined exp stops the loop's vectorizing): exp(-|x|)
+# is exp(x) where x < 0 and at most 1 elsewhere, so the max of x >= 0 and
+# it is SIGMOID's numerator; numerator and denominator read the same exp,
+# which LLVM computes once a point.  At the tie x = 0 max takes its first
+# argument, so the tangent there is the one from above, as with abs.
+SIGMOID_SELECT = "max({a} >= 0.0, np.exp(-abs({a}))) / (1 + np.exp(-abs({a})))"
+# σ(-x) in the same way: exp(-|x|) is exp(-x) where x > 0, and first at the tie.
+SIGMOID_NEG_SELECT = "max(np.exp(-abs({a})), {a} <= 0.0) / (1 + np.exp(-abs({a})))"
 # σ(-x), for σ's local gradient σ(x)·σ(-x), which keeps its relative precision
 # where the lecture's (1 - σ(x))·σ(x) is 0 (x > 36.7).
 SIGMOID_NEG_NP = "np.exp(-np.maximum({a}, 0)) / (1 + np.exp(-np.abs({a})))"
@@ -238,8 +243,7 @@ _ROWS: tuple[Gate, ...] = (
     # the tangents of a module with hvp.
     _unary("signeg", (), SIGMOID_NEG, "-{out} * (" + SIGMOID + ")", "signeg", "σ(−x)",
            notation="σ(−{a})", numpy=(SIGMOID_NEG_NP, "-{out} * (" + SIGMOID_NP + ")"),
-           numba=("np.exp(-max({a}, 0.0)) / (1 + np.exp(-abs({a})))",
-                  "-{out} * (" + SIGMOID_SELECT + ")"),
+           numba=(SIGMOID_NEG_SELECT, "-{out} * (" + SIGMOID_SELECT + ")"),
            compact=(SIGMOID_NEG.replace("(1 +", "(1.0 +"), "-{out} * (" + SIGMOID_FLOAT + ")")),
     _unary("exp", ("exp",), "math.exp({a})", "{out}", "exp"),
     # log σ(x) = -softplus(-x) keeps its relative precision (log σ(40) is not 0).

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_754648c4880e3b03"
+_HOME = "_gradc_f_0ae984aedd2a8926"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -134,7 +134,7 @@ def _grad_at(values, out, _point):
     at point _point of values, the results into that point of out."""
     x = values[0][_point]
     y = values[1][_point]
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     logy = _log(y)
     sigxplogy = sigx + logy
     scx = x / 4.0
@@ -156,7 +156,7 @@ def _grad_at(values, out, _point):
     # backprop logy = _log(y)
     dy = (1.0 / (1.0 + y * y)) + (1.0 / y)
 
-    # backprop sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    # backprop sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     dx = (1.0 / 5.0) * dscx2 + (1.0 / 4.0) * dscx + ((1 - sigx) * sigx)
 
     out[0][_point] = f
@@ -169,7 +169,7 @@ def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0][_point]
     y = values[1][_point]
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     logy = _log(y)
     sigxplogy = sigx + logy
     scx = x / 4.0

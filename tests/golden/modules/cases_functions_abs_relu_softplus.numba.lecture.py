@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_483fd020e8c49fba"
+_HOME = "_gradc_f_d14424450745d53e"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -157,7 +157,7 @@ def _grad_at(values, out, _point):
     dsoftpxy = (1) * df
 
     # backprop softpxy = max(xy, 0.0) + _log1p(_exp(-abs(xy)))
-    dxy = (_exp(min(xy, 0.0)) / (1 + _exp(-abs(xy)))) * dsoftpxy
+    dxy = (max(xy >= 0.0, _exp(-abs(xy))) / (1 + _exp(-abs(xy)))) * dsoftpxy
 
     # backprop xy = x * y
     dx = y * dxy

@@ -25,7 +25,7 @@ INPUTS = ('α', 'β1')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_420827760a03df62"
+_HOME = "_gradc_f_7d6b0897d7cf5fd7"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -104,7 +104,7 @@ def _grad_at(values, out, _point):
     α = values[0][_point]
     β1 = values[1][_point]
     αβ1 = α * β1
-    sigα = _exp(min(α, 0.0)) / (1 + _exp(-abs(α)))
+    sigα = max(α >= 0.0, _exp(-abs(α))) / (1 + _exp(-abs(α)))
     f = αβ1 + sigα
     df = 1.0
 
@@ -123,7 +123,7 @@ def _value_at(values, out, _point):
     α = values[0][_point]
     β1 = values[1][_point]
     αβ1 = α * β1
-    sigα = _exp(min(α, 0.0)) / (1 + _exp(-abs(α)))
+    sigα = max(α >= 0.0, _exp(-abs(α))) / (1 + _exp(-abs(α)))
     f = αβ1 + sigα
     out[0][_point] = f
 

@@ -25,7 +25,7 @@ INPUTS = ('x',)
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_dd21dc1d054e03b1"
+_HOME = "_gradc_f_8007907a59a9d2b1"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -102,14 +102,14 @@ def _grad_at(values, out, _point):
     """f and its gradient at one point, for a seed of 1: the inputs
     at point _point of values, the results into that point of out."""
     x = values[0][_point]
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     f = 3.0 * sigx
     df = 1.0
 
     # backprop f = 3.0 * sigx
     dsigx = 3.0
 
-    # backprop sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    # backprop sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     dx = ((1 - sigx) * sigx) * dsigx
 
     out[0][_point] = f
@@ -120,7 +120,7 @@ def _grad_at(values, out, _point):
 def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0][_point]
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     f = 3.0 * sigx
     out[0][_point] = f
 

@@ -25,7 +25,7 @@ INPUTS = ('w0', 'x0', 'w1', 'x1', 'w2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_b9f8d34bd1ccee4f"
+_HOME = "_gradc_f_13ce4527edf05cc2"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -110,10 +110,10 @@ def _grad_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     sum2 = w0x0pw1x1 + w2
-    f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     df = 1.0
 
-    # backprop f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    # backprop f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     dsum2 = (1 - f) * f
 
     # backprop sum2 = w0x0pw1x1 + w2
@@ -147,7 +147,7 @@ def _value_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     sum2 = w0x0pw1x1 + w2
-    f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     out[0][_point] = f
 
 

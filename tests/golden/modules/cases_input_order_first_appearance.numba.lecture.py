@@ -25,7 +25,7 @@ INPUTS = ('w0', 'x0', 'w1', 'x1', 'w2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_a87c6d78cc51d7a6"
+_HOME = "_gradc_f_66fcf90698bcdd0f"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -110,10 +110,10 @@ def _grad_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     sum2 = w0x0pw1x1 + w2
-    f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     df = 1.0
 
-    # backprop f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    # backprop f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     dsum2 = ((1 - f) * f) * df
 
     # backprop sum2 = w0x0pw1x1 + w2
@@ -152,7 +152,7 @@ def _value_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     sum2 = w0x0pw1x1 + w2
-    f = _exp(min(sum2, 0.0)) / (1 + _exp(-abs(sum2)))
+    f = max(sum2 >= 0.0, _exp(-abs(sum2))) / (1 + _exp(-abs(sum2)))
     out[0][_point] = f
 
 

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_c0a67b15f6081c5f"
+_HOME = "_gradc_f_006161cc12272ce3"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -103,9 +103,9 @@ def _grad_at(values, out, _point):
     at point _point of values, the results into that point of out."""
     x = values[0][_point]
     y = values[1][_point]
-    sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
+    sigy = max(y >= 0.0, _exp(-abs(y))) / (1 + _exp(-abs(y)))
     num = x + sigy
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy * xpy
     den = sigx + xpysqr
@@ -122,7 +122,7 @@ def _grad_at(values, out, _point):
     # backprop num = x + sigy
     dx = dxpy + ((1 - sigx) * sigx) * dden + invden
 
-    # backprop sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
+    # backprop sigy = max(y >= 0.0, _exp(-abs(y))) / (1 + _exp(-abs(y)))
     dy = dxpy + ((1 - sigy) * sigy) * invden
 
     out[0][_point] = f
@@ -135,9 +135,9 @@ def _value_at(values, out, _point):
     """f alone at one point."""
     x = values[0][_point]
     y = values[1][_point]
-    sigy = _exp(min(y, 0.0)) / (1 + _exp(-abs(y)))
+    sigy = max(y >= 0.0, _exp(-abs(y))) / (1 + _exp(-abs(y)))
     num = x + sigy
-    sigx = _exp(min(x, 0.0)) / (1 + _exp(-abs(x)))
+    sigx = max(x >= 0.0, _exp(-abs(x))) / (1 + _exp(-abs(x)))
     xpy = x + y
     xpysqr = xpy * xpy
     den = sigx + xpysqr

@@ -25,7 +25,7 @@ INPUTS = ('w', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_e_39f08e4c78d5e94b"
+_HOME = "_gradc_e_5484c9a5672b258b"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -145,8 +145,8 @@ def _grad_at(values, out, _point):
     w = values[0][_point]
     x = values[1][_point]
     h1 = w * x
-    h2 = _exp(min(h1, 0.0)) / (1 + _exp(-abs(h1)))
-    signegh1 = _exp(-max(h1, 0.0)) / (1 + _exp(-abs(h1)))
+    h2 = max(h1 >= 0.0, _exp(-abs(h1))) / (1 + _exp(-abs(h1)))
+    signegh1 = max(_exp(-abs(h1)), h1 <= 0.0) / (1 + _exp(-abs(h1)))
     e = max(-h1, 0.0) + _log1p(_exp(-abs(h1)))
     de = 1.0
 
@@ -168,8 +168,8 @@ def _value_at(values, out, _point):
     w = values[0][_point]
     x = values[1][_point]
     h1 = w * x
-    h2 = _exp(min(h1, 0.0)) / (1 + _exp(-abs(h1)))
-    signegh1 = _exp(-max(h1, 0.0)) / (1 + _exp(-abs(h1)))
+    h2 = max(h1 >= 0.0, _exp(-abs(h1))) / (1 + _exp(-abs(h1)))
+    signegh1 = max(_exp(-abs(h1)), h1 <= 0.0) / (1 + _exp(-abs(h1)))
     e = max(-h1, 0.0) + _log1p(_exp(-abs(h1)))
     out[0][_point] = e
 

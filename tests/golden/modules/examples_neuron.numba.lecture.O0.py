@@ -25,7 +25,7 @@ INPUTS = ('w0', 'x0', 'w1', 'x1', 'w2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_cc44aa2f511460e2"
+_HOME = "_gradc_f_62c02358880ba3a2"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -110,10 +110,10 @@ def _grad_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = _exp(min(dot, 0.0)) / (1 + _exp(-abs(dot)))
+    f = max(dot >= 0.0, _exp(-abs(dot))) / (1 + _exp(-abs(dot)))
     df = 1.0
 
-    # backprop f = _exp(min(dot, 0.0)) / (1 + _exp(-abs(dot)))
+    # backprop f = max(dot >= 0.0, _exp(-abs(dot))) / (1 + _exp(-abs(dot)))
     ddot = ((1 - f) * f) * df
 
     # backprop dot = w0x0pw1x1 + w2
@@ -152,7 +152,7 @@ def _value_at(values, out, _point):
     w1x1 = w1 * x1
     w0x0pw1x1 = w0x0 + w1x1
     dot = w0x0pw1x1 + w2
-    f = _exp(min(dot, 0.0)) / (1 + _exp(-abs(dot)))
+    f = max(dot >= 0.0, _exp(-abs(dot))) / (1 + _exp(-abs(dot)))
     out[0][_point] = f
 
 
