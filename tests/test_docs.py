@@ -85,14 +85,19 @@ def test_the_readmes_python_session_prints_what_it_shows(monkeypatch):
     assert runner.summarize(verbose=False) == (0, 4 * len(sessions))
 
 
-def test_readme_numbers_are_the_staged_examples():
+def test_the_readmes_check_table_is_what_gradc_check_prints():
     from compiler import check
+    from compiler.checker.report import to_text
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     report = check(ROOT / "examples" / "staged.txt", at={"x": 3, "y": -4})
     assert report.ok
-    for row in report.points[0].rows:
-        assert repr(row.generated) in readme
+    printed = [line.strip() for line in to_text(report).splitlines()]
+    table = printed[printed.index(next(line for line in printed if line.startswith("quantity"))):]
+    table = table[:1 + len(report.points[0].rows)]
+    shown = [line.strip() for line in readme.splitlines()]
+    start = shown.index(table[0])
+    assert shown[start:start + len(table)] == table
 
 
 _SECTION = re.compile(r"^## (\d+)\. ", re.M)
