@@ -36,7 +36,8 @@ _LETTERS = "abcdefghjklmnopqrstuvwxy"
 
 
 def grad_by_row_chunks(module, *args, wrt=None, rows: str | None = None,
-                       averaged: bool = True, split_every: int = 8):
+                       averaged: bool = True, split_every: int = 8,
+                       keep_freed_memory: bool = True):
     """(loss, gradients) as Dask arrays: the numpy module's `grad` on each
     chunk of rows, weighted and summed as a tree of `split_every` branches.
 
@@ -45,7 +46,10 @@ def grad_by_row_chunks(module, *args, wrt=None, rows: str | None = None,
     all of INPUTS); none of them may be a row input, whose gradient is not a
     sum over chunks.  `averaged`: the loss is the average of its rows' terms,
     so each chunk's loss and gradients are weighted by its rows over all
-    rows; False: their plain total."""
+    rows; False: their plain total.  `keep_freed_memory`: in a Dask worker,
+    let glibc keep up to 64 MiB of freed memory for the next chunk, where
+    the nanny's MALLOC_TRIM_THRESHOLD_ would give it back at every task
+    (False leaves the worker's malloc as the cluster set it)."""
     import dask.array as da
 
     if len(args) != len(module.INPUTS):
@@ -66,7 +70,7 @@ def grad_by_row_chunks(module, *args, wrt=None, rows: str | None = None,
         concatenate=True, dtype=np.float64, meta=np.empty((0, 0)),
         source=inspect.getsource(module), count=len(wrt),
         rows_of=module.INPUTS.index(row_inputs[0]),
-        total_rows=sum(chunks) if averaged else None)
+        total_rows=sum(chunks) if averaged else None, keep_freed_memory=keep_freed_memory)
     total = da.from_delayed(_tree_sum(list(partials.to_delayed().ravel()), split_every),
                             shape=(width,), dtype=np.float64)
     return total[0], tuple(_unpacked(total, shapes))
@@ -131,13 +135,14 @@ def _unpacked(total, shapes):
 _MODULES: dict[str, object] = {}
 
 
-def _chunk_gradient(*values, source, count, rows_of, total_rows):
+def _chunk_gradient(*values, source, count, rows_of, total_rows, keep_freed_memory):
     """One chunk's loss and gradients, packed in one row [loss, *gradients],
     weighted by the chunk's share of the rows when the loss is averaged."""
     module = _MODULES.get(source)
     if module is None:
         from compiler.loader import module_from_source
-        _keep_freed_memory_in_a_worker()
+        if keep_freed_memory:
+            _keep_freed_memory_in_a_worker()
         module = _MODULES[source] = module_from_source(source, "gradc_chunk", "<gradc chunk>")
     loss, gradients = module.grad(*values)
     if len(gradients) != count:
