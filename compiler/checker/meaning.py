@@ -217,9 +217,9 @@ ARRAY: dict[str, Callable[..., Tensor]] = {
 an axis get it as their second argument (None: their default)."""
 
 TAKES_AXIS = frozenset({"sum", "mean", "logsumexp", "softmax", "log_softmax"})
-EXTREMA = frozenset({"max", "min"})
+EXTREMA = frozenset(REDUCTIONS)
 """Elementwise of several operands; of one array, or with an axis, the
-largest (smallest) entry of all or of each line."""
+largest (smallest) entry of all or of each line: the reductions above."""
 
 
 def aligned(args: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
