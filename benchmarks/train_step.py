@@ -3,7 +3,7 @@ same gradient written by hand in NumPy, PyTorch eager and JAX jit.
 
     python benchmarks/train_step.py               # both sizes, own threads and one thread
     python benchmarks/train_step.py --quick       # tiny sizes, a few seconds
-    python benchmarks/train_step.py --threads 1   # BLAS, torch and XLA on one thread only
+    python benchmarks/train_step.py --threads 1   # one thread each, the process on one core
     python benchmarks/train_step.py --lines       # gradc's module, line by line
 
 The step is loss and gradient of examples/arrays/two_layer.txt (a ReLU
@@ -50,6 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from one_core import THREAD_VARIABLES, pin_to_one_core  # noqa: E402
 
 from compiler import load  # noqa: E402
 from compiler.loader import module_from_source  # noqa: E402
@@ -213,21 +215,19 @@ def check(name: str, result, expected) -> None:
                                    err_msg=name)
 
 
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
-
-
 def limit_threads(count: int) -> None:
-    """BLAS, torch and XLA on `count` threads (XLA reads its flag at start,
-    so this runs before JAX is imported)."""
+    """BLAS, torch and XLA on `count` threads, and for one thread the whole
+    process on one core, since XLA also splits its elementwise loops over
+    every core (XLA reads its flags at start, so this runs before JAX is
+    imported)."""
     import os
     if count == 1:
-        os.environ.update(ONE_THREAD)
+        print(f"pinned to CPU {pin_to_one_core()}")
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(count)
     except ImportError:
-        os.environ.update({k: str(count) for k in ONE_THREAD if k.endswith("THREADS")})
+        os.environ.update({k: str(count) for k in THREAD_VARIABLES if k.endswith("THREADS")})
     if installed("torch"):
         import torch
         torch.set_num_threads(count)
