@@ -6,6 +6,7 @@
     python benchmarks/arrays.py --examples circuit multiply --columns "JAX vmap"
     python benchmarks/arrays.py --numba-at 1a2b3c4  # beside the numba module of a commit
     python benchmarks/arrays.py --numpy-at 1a2b3c4  # beside the numpy module of a commit
+    python benchmarks/arrays.py --one-core          # every library on one CPU
 
 Each example's inputs are arrays of random points (magnitudes 0.05..3, either
 sign), and every column computes the value and every gradient on the same
@@ -27,17 +28,59 @@ at that git commit, to measure a change of the numba target in one run;
 `memory floor` is a compiled loop (numba) that reads the example's inputs
 and writes as many new arrays as grad returns, one addition a point: the
 bytes grad must move at the least, at this machine's speed.
+
+Without options each library runs on its own threads.  `--one-core` binds
+the process to one CPU (the lowest it may run on, or `--one-core N` for CPU
+N) and sets the thread variables of numba, OpenBLAS, OpenMP and XLA to one
+thread, before NumPy, numba, JAX or PyTorch is imported, so that each
+sizes its thread pool for that one CPU; the table's heading names the CPU.
+The variables alone are not enough: XLA's CPU runtime still splits a large
+elementwise loop over every core the process may use
+(`--xla_cpu_multi_thread_eigen=false` only keeps Eigen's own operations on
+one thread), so without the binding JAX's figures are those of the whole
+machine while numba's are those of one thread.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import timeit
 from pathlib import Path
 
-import numpy as np
+ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+
+
+def one_core_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--one-core", nargs="?", type=int, const=-1, metavar="CPU",
+                        help="bind the process to one CPU (default the lowest it may "
+                             "use) and every library to one thread")
+
+
+def pin_to_one_core(argv: list[str]) -> int | None:
+    """With --one-core in `argv`: bind this process to one CPU and set the
+    libraries' thread variables to one, and return the CPU; else None.  It
+    runs before NumPy, numba, JAX or PyTorch is imported: each reads these
+    variables, and the CPUs it may use, once, when it starts its threads."""
+    early = argparse.ArgumentParser(add_help=False)
+    one_core_option(early)
+    cpu = early.parse_known_args(argv)[0].one_core
+    if cpu is None:
+        return None
+    cpu = min(os.sched_getaffinity(0)) if cpu == -1 else cpu
+    os.sched_setaffinity(0, {cpu})
+    os.environ.update(ONE_THREAD)
+    os.environ["XLA_FLAGS"] = " ".join(
+        (os.environ.get("XLA_FLAGS", ""), "--xla_cpu_multi_thread_eigen=false")).strip()
+    return cpu
+
+
+ONE_CORE = pin_to_one_core(sys.argv[1:])
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -145,7 +188,8 @@ def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
     against = [name for name in ("numpy", f"numpy at {numpy_revision}", "numba",
                                  f"numba at {revision}", "memory floor")
                if jax and (name == "numpy" or name in present)]
-    print(f"## Arrays: value + gradient at {size:,} points "
+    threads = "own threads" if ONE_CORE is None else f"one core: CPU {ONE_CORE}"
+    print(f"## Arrays: value + gradient at {size:,} points, {threads} "
           "(ratio to the numpy target; lower is faster)\n")
     print("| example | numpy ms | " + " | ".join(present)
           + "".join(f" | {name} / best JAX" for name in against) + " |")
@@ -187,6 +231,7 @@ def main() -> None:
                         help="also the numba modules generated/ held at this git commit")
     parser.add_argument("--numpy-at", metavar="REV",
                         help="also the numpy modules generated/ held at this git commit")
+    one_core_option(parser)
     args = parser.parse_args()
     examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
     only = args.columns and args.columns + [f"numba at {args.numba_at}",
