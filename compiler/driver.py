@@ -12,12 +12,14 @@ Each step raises `GradcError` for bad input; nothing here writes files.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 from compiler.build import build, module_ir, passes_of, without_cyclic_gc
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.emit.context import STYLES, context
+from compiler.emit.fields import TemplateContext
 from compiler.errors import GradcError
-from compiler.emit.render import TARGET_NAMES, render
+from compiler.emit.render import TARGET_NAMES, render, rendered
 from compiler.gates.targets import TARGETS
 from compiler.passes.shapes import shown
 from compiler.passes.stage import StagedIR
@@ -41,13 +43,22 @@ def compile_source(text: str, target: str | None = None, style: str = "lecture",
     `second_order`: () or ("jvp",) or ("jvp", "hvp"), the functions of
     §10 the module adds.  `passes` are `staged_ir`'s keyword options:
     wrt, fold, cse, dce."""
+    return "".join(compiled(text, target, style, second_order, **passes))
+
+
+def compiled(text: str, target: str | None = None, style: str = "lecture",
+             second_order: tuple[str, ...] = (), **passes) -> Iterator[str]:
+    """`compile_source`'s module in pieces, to be written out as they are
+    rendered.  Bad input raises here, before the first piece: the pieces
+    themselves cannot fail on it."""
     _check_names(target, style)
     with without_cyclic_gc():
         # The list holds the only reference to the IR, so that it is freed
         # as soon as the next step has read it, before the cyclic GC is
         # back on and would walk it.
-        return _emit_owned([module_ir(text, passes_of(**passes), second_order)],
-                           target, style, second_order)
+        module, target = _context_owned([module_ir(text, passes_of(**passes), second_order)],
+                                        target, style, second_order)
+    return _rendered_owned([module], target)
 
 
 def emit(reverse: AdjointIR, target: str | None = None, style: str = "lecture",
@@ -55,7 +66,16 @@ def emit(reverse: AdjointIR, target: str | None = None, style: str = "lecture",
     """The module text of a compiled formula (see `compile_source`)."""
     _check_names(target, style)
     with without_cyclic_gc():
-        return _emit_owned([reverse], target, style, second_order)
+        module, target = _context_owned([reverse], target, style, second_order)
+        return render(module, target)
+
+
+def _rendered_owned(owned: list, target: str) -> Iterator[str]:
+    """`owned` holds the one context, freed once its module is rendered.
+    The context holds a tuple per line, which the cyclic GC would walk
+    again and again as the pieces are made."""
+    with without_cyclic_gc():
+        yield from rendered(owned.pop(), target)
 
 
 def _check_names(target: str | None, style: str) -> None:
@@ -66,9 +86,10 @@ def _check_names(target: str | None, style: str) -> None:
         raise GradcError(f"unknown style '{style}': expected one of {', '.join(STYLES)}")
 
 
-def _emit_owned(owned: list, target: str | None, style: str,
-                second_order: tuple[str, ...] = ()) -> str:
-    """`owned` holds the one IR, given up to be freed once read."""
+def _context_owned(owned: list, target: str | None, style: str,
+                   second_order: tuple[str, ...] = ()) -> tuple[TemplateContext, str]:
+    """The module's context and its target; `owned` holds the one IR,
+    given up to be freed once read."""
     reverse = owned.pop()
     staged = reverse.staged
     target = target or ("numpy" if staged.shaped else "math")
@@ -95,8 +116,7 @@ def _emit_owned(owned: list, target: str | None, style: str,
             # where the compact style may import bare names alone.
             module = dataclasses.replace(module, imports=module.imports + tuple(
                 line for line in lecture.imports if line not in module.imports))
-    del staged
-    return render(module, target)
+    return module, target
 
 
 def with_second_order(module, staged: StagedIR, lines, kinds, target: str):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import IO
 
 from compiler.errors import GradcError, Span
 
@@ -61,12 +63,20 @@ def output_path(path: str | os.PathLike, formula: str | os.PathLike) -> Path:
     return target
 
 
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    write_bytes_atomically(path, text.encode("utf-8"))
+def write_atomically(path: str | os.PathLike, pieces: Iterable[str]) -> None:
+    """Text in UTF-8, written piece by piece as `pieces` makes it, each
+    newline as it is."""
+    _write_atomically(path, lambda stream: stream.writelines(pieces),
+                      mode="w", encoding="utf-8", newline="")
 
 
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
     """The same safety for binary output, such as a PNG drawing."""
+    _write_atomically(path, lambda stream: stream.write(data), mode="wb")
+
+
+def _write_atomically(path: str | os.PathLike, write: Callable[[IO], object],
+                      **opening) -> None:
     target = Path(path)
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."),
@@ -75,8 +85,8 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
         raise GradcError(f"cannot write '{target}': {failure.strerror or failure}") \
             from None
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        with os.fdopen(handle, **opening) as stream:
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)

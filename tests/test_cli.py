@@ -65,6 +65,36 @@ def test_bad_input_leaves_an_existing_output_untouched(tmp_path):
     assert existing.read_text(encoding="utf-8") == "# an older module\n"
 
 
+def test_a_module_is_written_whole_or_not_at_all_as_it_is_rendered(tmp_path, monkeypatch):
+    # The module goes to its file piece by piece as it is rendered: a
+    # failure after the first piece leaves the older module and no
+    # temporary file beside it.
+    from compiler import cli
+
+    existing = tmp_path / "staged.py"
+    existing.write_text("# an older module\n", encoding="utf-8")
+
+    def failing(*args, **kwargs):
+        yield "# a new module's first line\n"
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "compiled", failing)
+    with pytest.raises(MemoryError):
+        main(["compile", str(EXAMPLES / "staged.txt"), "-o", str(existing)])
+    assert existing.read_text(encoding="utf-8") == "# an older module\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["staged.py"]
+
+
+def test_bad_input_fails_before_the_first_piece_of_a_module():
+    from compiler import GradcError
+    from compiler.driver import compiled
+
+    with pytest.raises(GradcError, match=r"expected '\)' to close"):
+        compiled("f = (x + y * 2\n")
+    with pytest.raises(GradcError, match="^unknown style"):
+        compiled("f = x\n", style="terse")
+
+
 def test_missing_file_gets_one_line(tmp_path):
     run = gradc("compile", "nowhere.txt", cwd=tmp_path)
     assert run.returncode == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterator
 
 import jinja2
 
@@ -35,6 +36,13 @@ def _environment() -> jinja2.Environment:
 
 
 def render(context, target: str = "math") -> str:
+    return "".join(rendered(context, target))
+
+
+def rendered(context, target: str = "math") -> Iterator[str]:
+    """The module's text in the pieces the template makes, as it makes
+    them, so that a big module is written out as it is rendered and is
+    never whole in memory."""
     template = _environment().get_template(f"{target}.py.jinja")
     # One level only: Jinja reads nested dataclasses by attribute, and
     # `dataclasses.asdict` would deep-copy every line (a third of the
@@ -43,4 +51,4 @@ def render(context, target: str = "math") -> str:
               for field in dataclasses.fields(context)}
     # The module's own names are variables of their own: `{{ np }}.exp`.
     assert fields.keys().isdisjoint(context.names)
-    return template.render(fields | context.names)
+    return template.generate(fields | context.names)
