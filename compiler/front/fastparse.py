@@ -90,7 +90,13 @@ _TOKEN = re.compile(r"[ \t\f]*(?:" + "|".join(f"(?P<{group}>{pattern})" for grou
     ("other", r"[^ \t\f]"))) + r")|[ \t\f]+")
 _BRACKET, _IMPLICIT, _SIGN = 0, _ALIAS_LEVELS["implicit"], _ALIAS_LEVELS["unary"]
 _GROUP, _CALL = "(", "call"
-_NEWLINE = _TOKEN.groupindex["newline"]
+_NAME, _NEWLINE = _TOKEN.groupindex["name"], _TOKEN.groupindex["newline"]
+_NAME_EDGES, _NUMBER_EDGES = Name._field_defaults["edges"], Number._field_defaults["edges"]
+
+# Nodes and spans are made by the tuple constructor itself: a named tuple's
+# own `__new__` is a Python function, which doubles the cost of a node.
+_tuple_new = tuple.__new__
+_GROUP_EDGES, _CALL_EDGES = ("LPAR", "RPAR"), ("NAME", "RPAR")
 
 
 class _GiveUp(Exception):
@@ -112,29 +118,46 @@ class _Parser:
         self.statements: list[Statement] = []
         self.names: dict[str, str] = {}
         self.gate_names = {op: gates.lookup(op).name for op in _PRECEDENCE}
+        # One list each for the whole file, so that `run` may hold them.
+        self.operands: list = []
+        self.ops: list[tuple] = []  # (precedence, kind, text, span, operand count)
         self._begin()
 
     def _begin(self) -> None:
-        self.operands: list = []
-        self.ops: list[tuple] = []  # (precedence, kind, text, span, operand count)
+        self.operands.clear()
+        self.ops.clear()
         self.expect_operand = True
         self.target = None
         self.after_name = False
 
     def run(self, text: str) -> None:
         line, line_start = 1, 0
-        handlers = (None, self._name, self._number, self._binary, self._lpar, self._rpar,
+        handlers = (None, None, self._number, self._binary, self._lpar, self._rpar,
                     self._comma, None, self._end, self._equals, _skip, _give_up)
+        names, operands = self.names, self.operands
         for match in _TOKEN.finditer(text):
             index = match.lastindex
-            if index == _NEWLINE:
-                self._end(None, None)
+            if index == _NAME:
+                # The most frequent token: its operand is pushed here, to
+                # save a call per name.
+                start, end = match.span(index)
+                written = text[start:end]
+                name = names.get(written) or self._new_name(written)
+                if not self.expect_operand:
+                    self._push_operator(_IMPLICIT, "implicit", "", None)
+                operands.append(_tuple_new(Name, (name, _tuple_new(Span, (
+                    line, start - line_start + 1, line, end - line_start + 1)), _NAME_EDGES)))
+                self.expect_operand = False
+                self.after_name = True
+            elif index == _NEWLINE:
+                self._end()
                 line, line_start = line + 1, match.end()
             elif index is not None:
+                # The other handlers make a span only where a node keeps one.
                 start, end = match.span(index)
-                handlers[index](match.group(index), Span(line, start - line_start + 1,
-                                                         line, end - line_start + 1))
-        self._end(None, None)
+                handlers[index](text[start:end], line, start - line_start + 1,
+                                end - line_start + 1)
+        self._end()
 
     # -- operands ----------------------------------------------------------
 
@@ -148,30 +171,23 @@ class _Parser:
         self.operands.append(node)
         self.expect_operand = False
 
-    def _name(self, text: str, span) -> None:
-        # The most frequent token: `_operand` written out, to save a call.
-        name = self.names.get(text) or self._new_name(text)
-        if not self.expect_operand:
-            self._push_operator(_IMPLICIT, "implicit", "", None)
-        self.operands.append(Name(name, span))
-        self.expect_operand = False
-        self.after_name = True
-
     def _new_name(self, text: str) -> str:
         name = self.names[text] = fold_text(text, None)
         return name
 
-    def _number(self, text: str, span) -> None:
+    def _number(self, text: str, line: int, column: int, end: int) -> None:
         value = float(text)
         if not math.isfinite(value):
             raise _GiveUp
-        self._operand(Number(value, text.isdigit(), span))
+        span = _tuple_new(Span, (line, column, line, end))
+        self._operand(_tuple_new(Number, (value, text.isdigit(), span, _NUMBER_EDGES)))
         self.after_name = False
 
     # -- operators ---------------------------------------------------------
 
-    def _binary(self, text: str, span) -> None:
+    def _binary(self, text: str, line: int, column: int, end: int) -> None:
         self.after_name = False
+        span = _tuple_new(Span, (line, column, line, end))
         if self.expect_operand:
             if text not in _PREFIX:
                 raise _GiveUp
@@ -193,15 +209,15 @@ class _Parser:
         right = self.operands.pop()
         if kind == "binary":
             left = self.operands.pop()
-            node = Apply(text, (left, right), Span.between(left.span, right.span), span,
-                         edges=_edges(left.edges[0], right.edges[1]))
+            node = _tuple_new(Apply, (text, (left, right), _between(left.span, right.span), span,
+                                      False, _edges(left.edges[0], right.edges[1])))
         elif kind == "implicit":
             node = implicit_product(self.operands.pop(), right)
         elif kind == "MINUS":
-            node = Apply(gates.NEG, (right,), Span.between(span, right.span), span,
-                         edges=_edges(kind, right.edges[1]))
+            node = _tuple_new(Apply, (gates.NEG, (right,), _between(span, right.span), span,
+                                      False, _edges(kind, right.edges[1])))
         else:
-            node = right._replace(span=Span.between(span, right.span),
+            node = right._replace(span=_between(span, right.span),
                                   edges=_edges(kind, right.edges[1]))
         self.operands.append(node)
 
@@ -218,7 +234,7 @@ class _Parser:
 
     # -- brackets and statements ---------------------------------------------
 
-    def _lpar(self, text: str, span) -> None:
+    def _lpar(self, text: str, line: int, column: int, end: int) -> None:
         if self.after_name:
             # NAME '(' is always a call, as in the LALR parser.
             self.after_name = False
@@ -227,25 +243,26 @@ class _Parser:
             self.expect_operand = True
             return
         self._juxtapose()
-        self.ops.append((_BRACKET, _GROUP, text, span, len(self.operands)))
+        self.ops.append((_BRACKET, _GROUP, text, _tuple_new(Span, (line, column, line, end)),
+                         len(self.operands)))
         self.expect_operand = True
 
-    def _rpar(self, text: str, close) -> None:
+    def _rpar(self, text: str, line: int, column: int, end: int) -> None:
         self.after_name = False
         _, kind, func, span, count = self._reduce_to_bracket()
+        whole = _tuple_new(Span, (span[0], span[1], line, end))
         if kind == _GROUP:
             if len(self.operands) != count + 1:
                 raise _GiveUp
             inner = self.operands.pop()
-            node = inner._replace(span=Span.between(span, close), edges=("LPAR", "RPAR"))
+            node = inner._replace(span=whole, edges=_GROUP_EDGES)
         else:
             args = tuple(self.operands[count:])
             del self.operands[count:]
-            node = Apply(func, args, Span.between(span, close), span, is_call=True,
-                         edges=("NAME", "RPAR"))
+            node = _tuple_new(Apply, (func, args, whole, span, True, _CALL_EDGES))
         self.operands.append(node)
 
-    def _comma(self, text: str, span) -> None:
+    def _comma(self, *_token) -> None:
         self.after_name = False
         bracket = self._reduce_to_bracket()
         if bracket[1] != _CALL:
@@ -253,7 +270,7 @@ class _Parser:
         self.ops.append(bracket)
         self.expect_operand = True
 
-    def _equals(self, text: str, span) -> None:
+    def _equals(self, *_token) -> None:
         self.after_name = False
         if self.target is not None or self.expect_operand:
             raise _GiveUp
@@ -269,10 +286,10 @@ class _Parser:
                 raise _GiveUp
             self._reduce()
         (value,) = self.operands
-        self.operands = []
+        self.operands.clear()
         return value
 
-    def _end(self, text, span) -> None:
+    def _end(self, *_token) -> None:
         if self.expect_operand and not self.operands and not self.ops:
             if self.target is not None:
                 raise _GiveUp
@@ -291,9 +308,13 @@ def _edges(first: str, last: str) -> tuple[str, str]:
     return _EDGE_PAIRS.setdefault(pair, pair)
 
 
-def _skip(text: str, span) -> None:
+def _between(first: Span, last: Span) -> Span:
+    return _tuple_new(Span, (first[0], first[1], last[2], last[3]))
+
+
+def _skip(*_token) -> None:
     pass
 
 
-def _give_up(text: str, span) -> None:
+def _give_up(*_token) -> None:
     raise _GiveUp

@@ -232,27 +232,30 @@ def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]
     A dimension name is a number in a formula, not an input."""
     free: dict[str, Name] = {}
     for index, statement in enumerate(statements):
-        for node in preorder(statement.value):
+        # `preorder` written out: this walk meets every node of the file.
+        stack = [statement.value]
+        while stack:
+            node = stack.pop()
             if isinstance(node, Name):
-                if node.id not in dims:
-                    _check_name(node, index, assigned, constants, free)
+                name = node.id
+                if name in dims:
+                    continue
+                where = assigned.get(name)
+                if where is not None:
+                    if where[0] >= index:
+                        raise GradcError(f"'{name}' is used before it is assigned (at "
+                                         f"{where[1]}): assign a stage before the lines "
+                                         "that use it", node.span)
+                elif name not in constants and name not in free:
+                    free[name] = node
             elif isinstance(node, Apply):
                 if node.is_call:
                     calls[node.func] = _check_call(node, assigned, free, dims)
+                stack.extend(reversed(node.args))
             elif isinstance(node, Declared):
                 raise GradcError("a shape is declared in a signature or on a line of its "
                                  "own, as in X: [N, D]", node.span)
     return free
-
-
-def _check_name(node: Name, index: int, assigned, constants, free) -> None:
-    if node.id in assigned:
-        where, span = assigned[node.id]
-        if where >= index:
-            raise GradcError(f"'{node.id}' is used before it is assigned (at {span}): "
-                             "assign a stage before the lines that use it", node.span)
-    elif node.id not in constants:
-        free.setdefault(node.id, node)
 
 
 def _check_call(node: Apply, assigned, free, dims) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, NamedTuple, Union
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Union
 
 if TYPE_CHECKING:  # Lark is imported only where the fast parser gives up
     from lark import Token
@@ -321,16 +321,15 @@ def fold(root: Expr, leaf: Callable, apply: Callable):
     right."""
     if not isinstance(root, Apply):
         return leaf(root)
-    # One frame per Apply being evaluated: the node and its argument values
-    # so far.  Leaf arguments are evaluated in place, without a frame.
-    frames: list[tuple[Apply, list]] = [(root, [])]
+    # One frame per Apply being evaluated: the node, its arguments not yet
+    # evaluated, and the values of those before.  Leaf arguments are
+    # evaluated in place, without a frame.
+    frames: list[tuple[Apply, Iterator, list]] = [(root, iter(root.args), [])]
     while True:
-        node, values = frames[-1]
-        args = node.args
-        while len(values) < len(args):
-            arg = args[len(values)]
+        node, pending, values = frames[-1]
+        for arg in pending:
             if isinstance(arg, Apply):
-                frames.append((arg, []))
+                frames.append((arg, iter(arg.args), []))
                 break
             values.append(leaf(arg))
         else:
@@ -338,7 +337,7 @@ def fold(root: Expr, leaf: Callable, apply: Callable):
             value = apply(node, values)
             if not frames:
                 return value
-            frames[-1][1].append(value)
+            frames[-1][2].append(value)
 
 
 def is_implicit(node: Apply) -> bool:

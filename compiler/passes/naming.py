@@ -108,12 +108,13 @@ class Namer:
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:
-        return (name not in self._taken and "d" + name not in self._taken
-                and not is_reserved(name))
+        # `is_reserved` written out: asked once or more for every name.
+        taken = self._taken
+        return (name not in taken and "d" + name not in taken and name not in _RESERVED
+                and not (name.startswith("__") and _DUNDER.fullmatch(name) is not None))
 
     def _claim(self, name: str) -> str:
-        self._taken.add(name)
-        self._taken.add("d" + name)
+        self._taken.update((name, "d" + name))
         return name
 
     def claim_fixed(self, names) -> None:

@@ -126,6 +126,11 @@ class _Slot(NamedTuple):
 
 
 # The gates some rewrite reformulates: only their stages are remembered.
+# Records made once per stage or operand are made by the tuple constructor
+# itself: a named tuple's own `__new__` is a Python function, which doubles
+# their cost.
+_tuple_new = tuple.__new__
+
 REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
                              for rewrite in row.rewrites)
 
@@ -175,6 +180,11 @@ class _Lowering(ArrayNotation):
         self.read_through: set[str] = set()
         # Those stages by what they compute, for a row's helpers to reuse.
         self.computed: dict[tuple, Ref] = {}
+        # The gate of each function name, and each row by name: read once
+        # per node, so held here rather than reached through the program.
+        self.calls = program.calls or {}
+        self.rows = gates.GATES
+        self.constants = program.constants
         # Through `self.program`, which `stage_given` replaces by one
         # without its bindings.
         self.fusing = Matcher(lambda node: self.program.gate_name(node), self._stage_named,
@@ -223,7 +233,7 @@ class _Lowering(ArrayNotation):
         return self.rewritable_stages.get(value) if isinstance(value, Ref) else None
 
     def _operation(self, node: Apply, args: list):
-        gate = gates.GATES[self.program.gate_name(node)]
+        gate = self.rows[self.calls[node.func] if node.is_call else node.func]
         if gate.axis_rows:
             gate, args = self._row_for_call(node, gate, list(args))
         if self.declared:
@@ -270,25 +280,28 @@ class _Lowering(ArrayNotation):
         return self.shapes.get(value.name, ()) if isinstance(value, Ref) else ()
 
     def _leaf(self, node: Union[Name, Number, Keyword]):
-        if isinstance(node, StageValue):
+        kind = type(node)
+        if kind is Name:  # most leaves: a value the file names
+            constant = self.constants.get(node.id)
+            return self.bindings[node.id] if constant is None else Const(constant)
+        if kind is Number:
+            return _tuple_new(Const, (node.value, node.integral))
+        if kind is StageValue:
             return Ref(node.id)
-        if isinstance(node, Keyword):
+        if kind is Keyword:
             value = node.value
             return Axis(int(value.value) if isinstance(value, Number) else value.id, node)
-        if isinstance(node, Number):
-            return Const(node.value, node.integral)
-        if node.id in self.program.constants:
-            return Const(self.program.constants[node.id])
-        return self.bindings[node.id]
+        raise TypeError(f"not a leaf: {node!r}")
 
     def _apply(self, gate: Gate, args: list, span: Span):
-        if gate.on_numbers and all(isinstance(arg, Const) for arg in args):
+        if gate.on_numbers and _all_constant(args):
             return _fold(gate, args, None, span)
         if gate.arrays_staged_as and all(map(self._shape, args)):
             return self._expand(gate.arrays_staged_as, args, span)
-        rewritten = self._rewritten(gate, args, None, span)
-        if rewritten is not None:
-            return rewritten
+        if gate.rewrites:
+            rewritten = self._rewritten(gate, args, None, span)
+            if rewritten is not None:
+                return rewritten
         for form in gate.const_forms:
             chosen = args[form.position] if form.position < len(args) else None
             if isinstance(chosen, Const) and form.matches(chosen.value):
@@ -369,7 +382,7 @@ class _Lowering(ArrayNotation):
             operands = [*operands, *(self._helper(plan, list(operands), span)
                                      for _, plan in gate.helpers)]
         self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
-        return _Slot(len(self.drafts) - 1)
+        return _tuple_new(_Slot, (len(self.drafts) - 1,))
 
     def _helper(self, plan, operands: list, span: Span):
         """A value a row reads beside its operands: the stage of an earlier
@@ -388,18 +401,21 @@ class _Lowering(ArrayNotation):
         returns a Ref to each.  Everything a name depends on is known once
         the binding is lowered, so its drafts need not outlive it."""
         refs: list[Ref] = []  # one per stage, shared by the stages that read it
+        output_at = len(self.drafts) - 1 if is_output else -1
         for index, draft in enumerate(self.drafts):
-            operands = tuple([refs[op.index] if isinstance(op, _Slot) else op
+            operands = tuple([refs[op.index] if type(op) is _Slot else op
                               for op in draft.operands])
-            last = is_output and index == len(self.drafts) - 1
-            refs.append(Ref(self.output if last else self._name_of(draft, operands)))
-            stages.append(Stage(refs[-1].name, draft.gate, operands, draft.constant, draft.span,
-                                draft.shape))
+            name = self.output if index == output_at else self._name_of(draft, operands)
+            ref = _tuple_new(Ref, (name,))
+            named = _tuple_new(Stage, (name, draft.gate, operands, draft.constant, draft.span,
+                                       draft.shape))
+            refs.append(ref)
+            stages.append(named)
             if draft.shape:
-                self.shapes[refs[-1].name] = draft.shape
+                self.shapes[name] = draft.shape
             if draft.gate.name in REWRITE_OPERANDS:
-                self.rewritable_stages[refs[-1]] = stages[-1]
-                self.computed.setdefault((draft.gate.name, *operands), refs[-1])
+                self.rewritable_stages[ref] = named
+                self.computed.setdefault((draft.gate.name, *operands), ref)
         self.drafts.clear()
         return refs
 
@@ -410,6 +426,13 @@ class _Lowering(ArrayNotation):
         if draft.role is not None:
             self.roles[name] = draft.role
         return name
+
+
+def _all_constant(operands: list) -> bool:
+    for operand in operands:
+        if type(operand) is not Const:
+            return False
+    return True
 
 
 def _generated_name(namer: Namer, gate: Gate, operands, role: str | None) -> str:
