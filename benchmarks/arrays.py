@@ -8,13 +8,18 @@
     python benchmarks/arrays.py --numpy-at 1a2b3c4  # beside the numpy module of a commit
     python benchmarks/arrays.py --one-core          # every library on one CPU
 
-Each example's inputs are arrays of random points (magnitudes 0.05..3, either
-sign), and every column computes the value and every gradient on the same
-points.  The time is the minimum over interleaved samples of one call each;
-the table gives each column's ratio to the numpy target, then the numpy and
-numba targets' ratios to the faster JAX column (`best JAX`).  `numpy whole`
-is the same numpy module with BLOCK past the size, so that grad computes
-every stage over all the points at once.  The numba module is compiled (or
+Each example's inputs are arrays of random points (magnitudes 0.05..3,
+either sign), and every column computes the value and every gradient on the
+same points.  The time is the minimum over interleaved samples of one call
+each, the columns in a new order each round: a call right after one that
+read the same inputs, or after a numba loop whose threads still spin, starts
+warm, and in a fixed order the same column would always be the one that
+gains (with two threads the memory floor, timed right after numba, took
+0.7-0.9x the time it took right after the numpy target); the table gives
+each column's ratio to the numpy target, then the numpy and numba targets'
+ratios to the faster JAX column (`best JAX`).  `numpy whole` is the same
+numpy module with BLOCK past the size, so that grad computes every stage
+over all the points at once.  The numba module is compiled (or
 loaded from its disk cache) and called once before it is timed; so is each
 peer.  The peers are benchmarks/peers.py's ARRAY_PEERS, each example written
 by hand in the peer's own array functions, as its users write it: JAX in
@@ -46,6 +51,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import random
 import sys
 import timeit
 from pathlib import Path
@@ -171,6 +177,12 @@ def _columns() -> dict:
 JAX = ("JAX vmap", "JAX vjp")
 
 
+def round_orders(names: list[str], rounds: int, seed: str) -> list[list[str]]:
+    """The order of the columns in each round: shuffled, the same in every run."""
+    shuffle = random.Random(seed)
+    return [shuffle.sample(names, len(names)) for _ in range(rounds)]
+
+
 def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
         only: list[str] | None = None, revision: str | None = None,
         numpy_revision: str | None = None) -> None:
@@ -202,9 +214,9 @@ def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
         for call in calls.values():
             call()                          # compile, load and warm up
         best = {name: float("inf") for name in calls}
-        for _ in range(rounds):
-            for name, call in calls.items():
-                best[name] = min(best[name], timeit.timeit(call, number=1))
+        for order in round_orders(list(calls), rounds, example.stem):
+            for name in order:
+                best[name] = min(best[name], timeit.timeit(calls[name], number=1))
         cells = [f"{best[name] / best['numpy']:.2f}" for name in present]
         fastest = min((best[name] for name in jax), default=None)
         cells += [f"{best[name] / fastest:.2f}" for name in against]

@@ -50,3 +50,18 @@ def test_one_core_takes_the_cpu_named():
 def test_without_one_core_every_cpu_and_thread_stays():
     cpus = sorted(os.sched_getaffinity(0))
     assert _seen("--size", "10") == f"None {cpus} {len(cpus)} {len(cpus)} None"
+
+
+def test_each_round_times_the_columns_in_an_order_of_its_own():
+    """A column timed right after another that read the same inputs starts
+    warm: no column may always follow the same one."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from arrays import round_orders
+
+    names = ["numpy", "numba", "memory floor", "JAX vmap", "JAX vjp"]
+    orders = round_orders(names, 25, "compound")
+    assert all(sorted(order) == sorted(names) for order in orders)
+    assert orders == round_orders(names, 25, "compound")
+    for name in names:
+        before = {order[order.index(name) - 1] if order.index(name) else None for order in orders}
+        assert len(before) >= 3, (name, before)
