@@ -230,6 +230,24 @@ def test_each_result_is_an_array_of_its_own_size(numba_module):
         assert result.base is None or result.base.nbytes == result.nbytes == 8000
 
 
+def test_inputs_of_one_shape_skip_numpys_broadcast_shapes_and_prod(numba_module, monkeypatch):
+    """Each of the two takes longer than the loop itself at a few points."""
+    module = numba_module(example("staged"))
+    x, y = random_points(6, "xy", seed=3)
+    value, gradient = module.grad(x, y)
+
+    def refused(*arguments, **options):
+        raise AssertionError("called for inputs of one shape")
+    monkeypatch.setattr(np, "broadcast_shapes", refused)
+    monkeypatch.setattr(np, "prod", refused)
+    shaped_value, shaped_gradient = module.grad(x.reshape(2, 3), y.reshape(2, 3))
+    np.testing.assert_array_equal(shaped_value, value.reshape(2, 3))
+    for shaped, flat in zip(shaped_gradient, gradient):
+        np.testing.assert_array_equal(shaped, flat.reshape(2, 3))
+    number_value, number_gradient = module.grad(float(x[0]), float(y[0]))
+    assert number_value == value[0] and number_gradient == (gradient[0][0], gradient[1][0])
+
+
 def test_eight_inputs_apart_and_nine_results_in_rows_of_one_array(numba_module):
     """Past eight arrays a side, the loop takes one array of a row per value."""
     text = "f(a, b, c, d, e, g, h, k) = a*b + σ(c - d) * e + max(g, h) / (1 + k^2)"

@@ -8,6 +8,7 @@ so a pool of one shows the binding came first.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -35,6 +36,15 @@ def _seen(*argv: str) -> str:
                           check=True, cwd=ROOT / "benchmarks", env=environment).stdout.strip()
 
 
+def _benchmark():
+    """benchmarks/arrays.py as a module (the tests' own helpers are `arrays`)."""
+    spec = importlib.util.spec_from_file_location("arrays_benchmark",
+                                                  ROOT / "benchmarks" / "arrays.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_one_core_binds_the_lowest_cpu_before_numba_starts():
     cpu = min(os.sched_getaffinity(0))
     assert _seen("--one-core", "--size", "10") == (
@@ -55,9 +65,7 @@ def test_without_one_core_every_cpu_and_thread_stays():
 def test_each_round_times_the_columns_in_an_order_of_its_own():
     """A column timed right after another that read the same inputs starts
     warm: no column may always follow the same one."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from arrays import round_orders
-
+    round_orders = _benchmark().round_orders
     names = ["numpy", "numba", "memory floor", "JAX vmap", "JAX vjp"]
     orders = round_orders(names, 25, "compound")
     assert all(sorted(order) == sorted(names) for order in orders)

@@ -118,8 +118,13 @@ def f(x):
 def _run(kernel, inputs, count):
     """`count` new arrays in the inputs' broadcast shape, which `kernel` fills
     point by point; NumPy scalars when the inputs are all numbers."""
-    shape = np.broadcast_shapes(*(np.shape(value) for value in inputs))
-    size = int(np.prod(shape))
+    shapes = [np.shape(value) for value in inputs]
+    # NumPy's broadcast_shapes and prod each take longer than the loop at a
+    # few points: inputs of one shape skip the first, Python multiplies.
+    shape = shapes[0] if shapes.count(shapes[0]) == len(shapes) else np.broadcast_shapes(*shapes)
+    size = 1
+    for length in shape:
+        size *= length
     # The loop is compiled for one type: a tuple of float64 arrays on each
     # side, an array per value, or past 8 values (numba's compile time
     # grows fast with the arrays a loop takes) a single array, a row per
