@@ -53,46 +53,51 @@ about 10 s for 10^5 stages)."""
 class Printed(NamedTuple):
     """The code of one module, printed once: each stage's forward code,
     and each block's local gradients, one per contribution (None for a
-    contribution over arrays, whose term is its row's rule), or what
-    `_print`'s `kept` made of them."""
+    contribution over arrays, whose term is its row's rule), or its
+    finished lines where `_print` was given `kept`."""
 
     forward: tuple[str, ...]
     """Each stage's code; empty where `_print` was given `kept`."""
     lines: tuple[str, ...]
     """`name = code` for each stage."""
     locals: tuple
-    """Per block, in backward order: its `Local`s, or `kept(block, locals)`."""
+    """Per block, in backward order: its `Local`s; or where `_print` was
+    given `kept`, each block that has lines, as a `BackwardBlock`."""
 
 
 def _print(adjoint_ir: AdjointIR, printer: StagePrinter, kept=None) -> Printed:
     """One pass in forward order, so that each stage's placeholders are
     worked out once, for its forward code and its local gradients.
-    `kept`: what to keep of each block's local gradients, made as soon as
-    they are printed, where the module needs less than all of them; the
-    forward code alone is then not kept either, only its lines."""
+    `kept`: a `_LectureLines`, which prints each stage and makes its
+    block's lines at once, where the module needs nothing else of its
+    local gradients; the forward code alone is then not kept either, only
+    its lines."""
     staged = adjoint_ir.staged
     # The blocks are in backward order, the stages that have one among them.
     blocks, forward, backward, lines = list(adjoint_ir.blocks), [], [], []
-    print_stage = _shaped_stage if staged.shaped else StagePrinter.stage
+    print_stage = kept or (_shaped_stage if staged.shaped else _number_stage)
     on_numbers = staged.input_free() if printer.spec.own_values else frozenset()
     for stage in staged.stages:
         block = blocks.pop() if blocks and blocks[-1].stage is stage else None
-        code, locals_ = print_stage(printer, stage, block.contributions if block else ())
+        code, locals_ = print_stage(printer, stage, block)
         if stage.name in on_numbers:
             code = printer.over_numbers(stage, code)
+        line = f"{stage.name} = {code}"
+        lines.append(line)
         if kept is None:
             forward.append(code)
-        lines.append(f"{stage.name} = {code}")
-        if block is not None:
-            backward.append(locals_ if kept is None else kept(block, locals_))
+            if block is not None:
+                backward.append(locals_)
+        elif locals_:
+            backward.append(BackwardBlock(line, locals_))
     return Printed(tuple(forward), tuple(lines), tuple(reversed(backward)))
 
 
 class _LectureLines:
-    """A block's lecture lines, made from its local gradients as soon as
-    they are printed, where nothing else reads them: a formula of 10^6
-    gates would otherwise hold a `Local` and a `Term` per contribution at
-    once, more memory than all its lines."""
+    """Prints a stage and makes its block's lecture lines at once, where
+    nothing else reads its local gradients: a formula of 10^6 gates would
+    otherwise hold a `Local` and a `Term` per contribution at once, more
+    memory than all its lines."""
 
     def __init__(self, accumulate: str, output_block):
         self.accumulate, self.output_block = accumulate, output_block
@@ -100,16 +105,25 @@ class _LectureLines:
         """Whether a line of the output's block reads the seed as a factor
         of a number (`_seed_line`)."""
 
-    def __call__(self, block, locals_) -> tuple[str, ...]:
-        if block is self.output_block:
-            self.seed_read = any(local.number is not None for local in locals_)
-        return tuple([lecture_line(c, local, self.accumulate)
-                      for c, local in zip(block.contributions, locals_)])
+    def __call__(self, printer: StagePrinter, stage, block) -> tuple[str, tuple[str, ...]]:
+        if block is None or block is not self.output_block:
+            return printer.lecture_stage(stage, block.shares if block else (), self.accumulate)
+        contributions = block.contributions
+        code, locals_ = printer.stage(stage, contributions)
+        self.seed_read = any(local.number is not None for local in locals_)
+        return code, tuple([lecture_line(c, local, self.accumulate)
+                            for c, local in zip(contributions, locals_)])
 
 
-def _shaped_stage(printer: StagePrinter, stage, contributions) -> tuple:
+def _number_stage(printer: StagePrinter, stage, block) -> tuple:
+    """A stage's forward code and each contribution's local gradient."""
+    return printer.stage(stage, block.contributions if block else ())
+
+
+def _shaped_stage(printer: StagePrinter, stage, block) -> tuple:
     """A stage's forward code and, for each contribution over numbers, its
     local gradient (None over arrays)."""
+    contributions = block.contributions if block else ()
     values = printer.values(stage)
     return printer.forward(stage, values), printer.number_locals(stage, contributions, values)
 
@@ -268,15 +282,14 @@ def _backward_fields(adjoint_ir: AdjointIR, printed: Printed, terms, style: str,
     """backward's blocks of lines, and grad's, which run for a seed of 1."""
     staged = adjoint_ir.staged
     seed = adjoint_name(staged.output)
-    if style == "compact":
-        lines = tuple(tuple(f"{name} = {code.text}" for name, code in block)
-                      for block in compact.lines)
-    elif streamed is not None:
-        lines = printed.locals
+    if streamed is not None:
+        blocks = printed.locals  # made as each stage was printed
+    elif style == "compact":
+        blocks = _blocks(adjoint_ir, printed, tuple(
+            tuple(f"{name} = {code.text}" for name, code in block) for block in compact.lines))
     else:
-        lines = _derived(adjoint_ir, tuple(tuple([term.line for term in block])
-                                           for block in terms))
-    blocks = _blocks(adjoint_ir, printed, lines)
+        blocks = _blocks(adjoint_ir, printed, _derived(adjoint_ir, tuple(
+            tuple([term.line for term in block]) for block in terms)))
     fused = len(staged.stages) <= FUSED_GRAD_LIMIT
     # Past the limit grad calls forward and backward, and writes no lines.
     lecture_grad = style != "compact" and fused and not staged.shaped

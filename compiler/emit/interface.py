@@ -37,17 +37,31 @@ def taken(staged: StagedIR) -> frozenset[str]:
     """The names the module gives to values and their adjoints, which a
     function called by its bare name must not shadow; in a file that
     declares shapes, also every name the file writes and its dimensions."""
+    values = _values(staged)
+    return frozenset((*values, *map(adjoint_name, values)))
+
+
+def _values(staged: StagedIR) -> tuple[str, ...]:
     values = (*staged.inputs, *(stage.name for stage in staged.stages), staged.output)
     if staged.shaped:
         values += (*staged.user_names.values(), *staged.dims)
-    return frozenset((*values, *map(adjoint_name, values)))
+    return values
 
 
 def own_names(staged: StagedIR, spec) -> dict[str, str]:
     """The module's own names, each chosen around every name of the
     formula's (naming.internal_names)."""
     internal = INTERNAL + (ARRAY_INTERNAL if staged.shaped else ()) + spec.own_names
-    return internal_names(taken(staged), internal)
+    # Of the names `taken` gives, only one that is an own name with `_`s
+    # after it can be in the way: the others are left out, of which a file
+    # of 10^5 stages would otherwise make a set, adjoints and all.
+    stems = {name.rstrip("_") for name in internal}
+    prefix = adjoint_name("")
+    adjoint_stems = {stem.removeprefix(prefix) for stem in stems if stem.startswith(prefix)}
+    values = _values(staged)
+    near = [name for name in values if name.rstrip("_") in stems]
+    near += [adjoint_name(name) for name in values if name.rstrip("_") in adjoint_stems]
+    return internal_names(near, internal)
 
 
 def module_fields(staged: StagedIR, spec, printer: StagePrinter, names: dict[str, str]) -> dict:

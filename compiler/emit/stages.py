@@ -14,10 +14,10 @@ import math
 from typing import NamedTuple
 
 from compiler.emit.printers import UfuncCall, printer
-from compiler.gates.expr import Expr, Field, Number
+from compiler.gates.expr import Expr, Field, Number, fields
 from compiler.gates.snippets import placeholders, value_placeholders
 from compiler.gates.targets import TARGETS
-from compiler.passes.adjoint import Contribution
+from compiler.passes.adjoint import Contribution, adjoint_name
 from compiler.passes.stage import Const, Ref, Stage, StagedIR
 
 
@@ -64,6 +64,7 @@ class StagePrinter:
         self.target, self.compact = target, compact
         self.calls = self.spec.blocked
         self._plans: dict[int, tuple] = {}
+        self._line_plans: dict[tuple, tuple] = {}
         self._calls: dict[int, tuple] = {}
         self.reads: set[str] = set()
         """The forward values the local gradients printed so far read."""
@@ -103,6 +104,67 @@ class StagePrinter:
         values = self.values(stage)
         code = self.code(forward).format_map(values)
         return code, self._locals(stage, contributions, values, trees) if contributions else ()
+
+    def lecture_stage(self, stage: Stage, shares: tuple[tuple[int, bool], ...],
+                      accumulate: str) -> tuple[str, tuple[str, ...]]:
+        """A stage's forward code, and the backward line of each of its
+        contributions (`Block.shares`) as the lecture writes it, `dx +=
+        ((1 - sigx) * sigx) * dsigx`: each line filled at once from the
+        stage's values, with no `Local` made on the way.  For a file of
+        numbers, whose every contribution carries its stage's own adjoint."""
+        forward, trees = stage.gate.trees(len(stage.operands), self.target, self.compact)
+        values = self.values(stage)
+        code = self.code(forward).format_map(values)
+        if not shares:
+            return code, ()
+        plans, operands, read = self._line_plans, stage.operands, self.reads.update
+        lines = []
+        for index, first in shares:
+            tree = trees[index]
+            name_line, other_line, lone, fields = plans.get((id(tree), index, first)) \
+                or self._line_plan(stage.gate, tree, index, first, accumulate)
+            read([values[field] for field, at in fields
+                  if at < 0 or isinstance(operands[at], Ref)])
+            line = name_line if lone is not None and values[lone].isidentifier() \
+                else other_line
+            lines.append(line.format_map(values) if line is not None else lecture_text(
+                adjoint_name(operands[index].name), self.code(tree).format_map(values),
+                adjoint_name(stage.name), first, accumulate))
+        return code, tuple(lines)
+
+    def _line_plan(self, gate, tree: Expr, index: int, first: bool, accumulate: str) -> tuple:
+        """`lecture_stage`'s plan of one contribution's line, worked out once
+        per row, operand and `=` or `+=`: the line as a template with its
+        factor bare, as one in parentheses, the placeholder whose value is
+        the factor where it is one placeholder (a name, or a number, put in
+        parentheses), and the placeholders of the forward values it reads.
+        Where the factor's text cannot tell, the lines are None, and each
+        line is made from its printed factor (`lecture_text`)."""
+        template = self.code(tree)
+        target = f"a{index}" if gate.variadic else _LETTERS[index:index + 1]
+        upstream = adjoint_name("{out}")
+
+        def line(term: str) -> str:
+            return assigned(adjoint_name("{%s}" % target), term, first, accumulate)
+
+        bare, parenthesized = line(f"{template} * {upstream}"), line(f"({template}) * {upstream}")
+        filled = set(fields(tree))
+        around = template
+        for field in filled:
+            around = around.replace("{%s}" % field, "")
+        if not target:  # no placeholder of its own: made from the printed factor
+            lines = None, None, None
+        elif len(filled) == 1 and not around:
+            lines = bare, parenthesized, filled.pop()
+        elif not filled:  # a number, or a name
+            lines = (bare if template.isidentifier() else parenthesized,) * 2 + (None,)
+        elif not ("x" + around).isidentifier():  # text beside them that no name has
+            lines = parenthesized, parenthesized, None
+        else:
+            lines = None, None, None
+        plan = self._line_plans[id(tree), index, first] = \
+            (*lines, value_placeholders(self.code.lower(tree)))
+        return plan
 
     def locals(self, stage: Stage, contributions: tuple[Contribution, ...],
                values: dict[str, str] | None = None) -> tuple[Local, ...]:
@@ -191,6 +253,24 @@ class StagePrinter:
         """`from math import exp, log` for the calls printed bare, or nothing."""
         names = sorted(self.code.bare_names)
         return f"from {self.spec.module} import {', '.join(names)}" if names else ""
+
+
+def lecture_text(target: str, factor: str, upstream: str, first: bool,
+                 accumulate: str) -> str:
+    """A lecture's backward line: the local factor times the upstream, the
+    factor bare where it is a name and in parentheses otherwise (`(1) *
+    dden`, `invden * df`)."""
+    term = f"{factor} * {upstream}" if factor.isidentifier() else f"({factor}) * {upstream}"
+    return assigned(target, term, first, accumulate)
+
+
+def assigned(target: str, term: str, first: bool, accumulate: str) -> str:
+    """`dx = term` for the target's first contribution, the target's
+    accumulation (`dx += term`) for the others."""
+    return f"{target} = {term}" if first else accumulate.format(target, term)
+
+
+_LETTERS = "ab"
 
 
 def local_gradient(contribution: Contribution, target: str = "math") -> Local:

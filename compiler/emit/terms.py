@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from compiler.emit.stages import Local, StagePrinter
+from compiler.emit.stages import Local, StagePrinter, assigned
 from compiler.gates import expr
 from compiler.gates.snippets import factor, placeholders, value_placeholders
 from compiler.passes.adjoint import Contribution, adjoint_name
@@ -68,8 +68,8 @@ def _lecture(contribution: Contribution, code: str, accumulate: str) -> tuple[st
     # snippets.factor and `line`, inline.
     upstream = contribution.upstream
     term = f"{code} * {upstream}" if code.isidentifier() else f"({code}) * {upstream}"
-    name = adjoint_name(contribution.target)
-    return term, f"{name} = {term}" if contribution.first else accumulate.format(name, term)
+    return term, assigned(adjoint_name(contribution.target), term, contribution.first,
+                          accumulate)
 
 
 _new_term = tuple.__new__

@@ -18,6 +18,7 @@ for their target, whatever the operands' ranks.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -58,9 +59,53 @@ class Contribution(NamedTuple):
         return self.spread_to or adjoint_name(self.stage.name)
 
 
+class _Arrays(NamedTuple):
+    """An array program's stage: the adjoint its contributions multiply
+    (`Contribution.spread_to`), its operands' ranks, and where each
+    operand's gradient is summed back (`Contribution.summed`)."""
+
+    spread_to: str | None
+    ranks: tuple[int, ...]
+    summed: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+    """By operand index."""
+
+
 class Block(NamedTuple):
+    """A stage the gradient reaches, and the contributions its adjoint makes
+    to its operands.  They are made when asked: a file of 10^6 stages would
+    otherwise hold a record for each of its 1.5 million contributions."""
+
     stage: Stage
-    contributions: tuple[Contribution, ...]
+    reaches: int
+    """Two bits per operand, from the first: 1 where the operand receives a
+    contribution, 2 where that is its first (`shares` reads them)."""
+    arrays: _Arrays | None = None
+    """In an array program, what its contributions add (`_Arrays`); None
+    in a number's program."""
+
+    @property
+    def shares(self) -> tuple[tuple[int, bool], ...]:
+        """(operand index, first) of each contribution, in operand order."""
+        return _shares(self.reaches)
+
+    @property
+    def contributions(self) -> tuple[Contribution, ...]:
+        stage, operands = self.stage, self.stage.operands
+        spread_to, ranks, summed = self.arrays or (None, (), None)
+        return tuple([Contribution(operands[index].name, first, stage, index, spread_to, ranks,
+                                   summed[index] if summed else _NOTHING)
+                      for index, first in _shares(self.reaches)])
+
+
+@functools.cache
+def _shares(reaches: int) -> tuple[tuple[int, bool], ...]:
+    shares, index = [], 0
+    while reaches:
+        if reaches & 1:
+            shares.append((index, bool(reaches & 2)))
+        reaches >>= 2
+        index += 1
+    return tuple(shares)
 
 
 @dataclass(frozen=True)
@@ -86,14 +131,24 @@ def adjoint(staged: StagedIR) -> AdjointIR:
     spread = _spread(staged, shapes) if shapes is not None else {}
     blocks = []
     for stage in reversed(staged.stages):
-        if stage.name not in reached or stage.name not in relevant:
-            continue
-        blocks.append(Block(stage, _contributions(stage, reached, relevant, shapes, spread)))
+        if stage.name in reached and stage.name in relevant:
+            reaches = _reaches(stage, reached, relevant, spread)
+            blocks.append(_block(stage, reaches) if shapes is None
+                          else Block(stage, reaches, _arrays(stage, shapes, spread)))
     return AdjointIR(
         staged=staged,
         blocks=tuple(blocks),
         zero=tuple(name for name in staged.gradient_inputs if name not in reached),
     )
+
+
+def _block(stage: Stage, reaches: int) -> Block:
+    # Once per stage of a formula of 10^6 gates: the tuple made without
+    # Block's own __new__.
+    return _new_block(Block, (stage, reaches, None))
+
+
+_new_block = tuple.__new__
 
 
 def _relevant(staged: StagedIR) -> set[str]:
@@ -102,8 +157,10 @@ def _relevant(staged: StagedIR) -> set[str]:
     sizes of dimensions and the stages made of them get none."""
     relevant = set(staged.gradient_inputs)
     for stage in staged.stages:
-        if any(isinstance(op, Ref) and op.name in relevant for op in stage.operands):
-            relevant.add(stage.name)
+        for operand in stage.operands:
+            if isinstance(operand, Ref) and operand.name in relevant:
+                relevant.add(stage.name)
+                break
     return relevant
 
 
@@ -152,34 +209,38 @@ def _shape_of(operand, shapes: dict[str, tuple]) -> tuple:
 _LETTERS = "ab"
 
 
-def _contributions(stage: Stage, reached: set[str], relevant: set[str],
-                   shapes: dict[str, tuple] | None,
-                   spread: dict[str, str]) -> tuple[Contribution, ...]:
-    """One contribution per operand that is a value the gradient reaches
-    (in an array program, not a dimension's size); none to a stage whose
-    terms multiply this stage's adjoint themselves (`_spread`)."""
-    spread_to = spread.get(stage.name)
-    upstream = spread_to or adjoint_name(stage.name)
-    operand_shapes, ranks = None, ()
-    if shapes is not None:
-        operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
-                          for op in stage.operands]
-        ranks = tuple(map(len, operand_shapes))
-    contributions = []
+def _reaches(stage: Stage, reached: set[str], relevant: set[str],
+             spread: dict[str, str]) -> int:
+    """`Block.reaches`: a contribution to each operand that is a value the
+    gradient reaches (in an array program, not a dimension's size); none to
+    a stage whose terms multiply this stage's adjoint themselves
+    (`_spread`)."""
+    upstream = spread and (spread.get(stage.name) or adjoint_name(stage.name))
+    reaches = 0
     # A row's helpers (its last operands) get no gradient: its rules for
     # the other operands account for them.
-    own = stage.operands[:stage.gate.operand_count(len(stage.operands))]
-    for index, operand in enumerate(own):
+    operands = stage.operands
+    for index in range(stage.gate.operand_count(len(operands))):
+        operand = operands[index]
         if not isinstance(operand, Ref) or operand.name not in relevant:
             continue
-        if spread.get(operand.name) == upstream and operand.name not in reached:
-            reached.add(operand.name)
-            continue
-        summed = _summed(stage, operand_shapes, index) if shapes is not None else _NOTHING
-        contributions.append(Contribution(operand.name, operand.name not in reached, stage,
-                                          index, spread_to, ranks, summed))
-        reached.add(operand.name)
-    return tuple(contributions)
+        name = operand.name
+        if name in reached:
+            reaches |= 1 << 2 * index
+        elif spread and spread.get(name) == upstream:
+            reached.add(name)
+        else:
+            reaches |= 3 << 2 * index
+            reached.add(name)
+    return reaches
+
+
+def _arrays(stage: Stage, shapes: dict[str, tuple], spread: dict[str, str]) -> _Arrays:
+    operand_shapes = [shapes.get(op.name, ()) if isinstance(op, Ref) else ()
+                      for op in stage.operands]
+    return _Arrays(spread.get(stage.name), tuple(map(len, operand_shapes)),
+                   tuple(_summed(stage, operand_shapes, index) if isinstance(op, Ref)
+                         else _NOTHING for index, op in enumerate(stage.operands)))
 
 
 _NOTHING = ((), ())
