@@ -77,11 +77,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**15
+BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -92,27 +93,47 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    exp_y = np.exp(-np.abs(y))
-    add_exp_y = 1 + exp_y
-    sigy = np.maximum(exp_y, y >= 0) / add_exp_y
-    num = x + sigy
-    exp_x = np.exp(-np.abs(x))
-    add_exp_x = 1 + exp_x
-    sigx = np.maximum(exp_x, x >= 0) / add_exp_x
-    xpy = x + y
-    xpysqr = np.square(xpy)
-    den = sigx + xpysqr
-    invden = 1.0 / den
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    abs_y = np.abs(y, out=scratch[0])
+    neg_abs_y = np.negative(abs_y, out=scratch[0])
+    exp_y = np.exp(neg_abs_y, out=scratch[0])
+    add_exp_y = np.add(1, exp_y, out=scratch[1])
+    maximum_exp_y = np.maximum(exp_y, y >= 0, out=scratch[2])
+    sigy = np.divide(maximum_exp_y, add_exp_y, out=scratch[2])
+    num = np.add(x, sigy, out=scratch[3])
+    abs_x = np.abs(x, out=scratch[4])
+    neg_abs_x = np.negative(abs_x, out=scratch[4])
+    exp_x = np.exp(neg_abs_x, out=scratch[4])
+    add_exp_x = np.add(1, exp_x, out=scratch[5])
+    maximum_exp_x = np.maximum(exp_x, x >= 0, out=scratch[6])
+    sigx = np.divide(maximum_exp_x, add_exp_x, out=scratch[6])
+    xpy = np.add(x, y, out=scratch[7])
+    xpysqr = np.square(xpy, out=scratch[8])
+    den = np.add(sigx, xpysqr, out=scratch[8])
+    invden = np.divide(1.0, den, out=scratch[9])
     np.multiply(num, invden, out=f)
-    dden = -1.0 / den**2 * num
-    dxpy = 2 * xpy * dden
-    np.add(dxpy + sigx * (np.maximum(exp_x, x <= 0) / add_exp_x) * dden, invden, out=dx)
-    np.add(dxpy, sigy * (np.maximum(exp_y, y <= 0) / add_exp_y) * invden, out=dy)
+    div_den = np.divide(-1.0, den**2, out=scratch[8])
+    dden = np.multiply(div_den, num, out=scratch[3])
+    mul_xpy = np.multiply(2, xpy, out=scratch[7])
+    dxpy = np.multiply(mul_xpy, dden, out=scratch[7])
+    maximum_exp_x2 = np.maximum(exp_x, x <= 0, out=scratch[4])
+    div_maximum_exp_x2 = np.divide(maximum_exp_x2, add_exp_x, out=scratch[4])
+    mul_sigx = np.multiply(sigx, div_maximum_exp_x2, out=scratch[4])
+    mul_mul_sigx = np.multiply(mul_sigx, dden, out=scratch[3])
+    add_dxpy = np.add(dxpy, mul_mul_sigx, out=scratch[3])
+    np.add(add_dxpy, invden, out=dx)
+    maximum_exp_y2 = np.maximum(exp_y, y <= 0, out=scratch[0])
+    div_maximum_exp_y2 = np.divide(maximum_exp_y2, add_exp_y, out=scratch[0])
+    mul_sigy = np.multiply(sigy, div_maximum_exp_y2, out=scratch[0])
+    mul_mul_sigy = np.multiply(mul_sigy, invden, out=scratch[0])
+    np.add(dxpy, mul_mul_sigy, out=dy)
 
 
 def _in_blocks(inputs, names):
@@ -130,10 +151,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(10)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

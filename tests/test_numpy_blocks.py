@@ -33,14 +33,20 @@ def _block_lines(text: str) -> tuple[str, ...]:
 @pytest.mark.parametrize("text, written", [
     ("f = x * y", ("np.multiply(x, y, out=f)", "dx[...] = y", "dy[...] = x")),
     ("f = -1", ("np.negative(1, out=f)",)),
-    ("f = max(x, y, z)", ("np.maximum(np.maximum(x, y), z, out=f)",)),
-    ("f = x^3", ("f[...] = x**3",)),                             # ** is not one ufunc
-    ("f = cos(x)", ("np.cos(x, out=f)", "np.negative(np.sin(x), out=dx)")),
-    ("f = σ(x)", ("exp_x = np.exp(-np.abs(x))", "add_exp_x = 1 + exp_x",
-                  "np.divide(np.maximum(exp_x, x >= 0), add_exp_x, out=f)",
-                  "np.multiply(f, np.maximum(exp_x, x <= 0) / add_exp_x, out=dx)")),
-    ("f = sin(x) * x", ("np.add(sinx, np.cos(x) * x, out=dx)",)),
-    ("q = x*y\nf = q*q + x - y", ("np.subtract(qqpx, y, out=f)", "np.add(-1.0, x * dq, out=dy)")),
+    ("f = max(x, y, z)", ("maximum_x = np.maximum(x, y, out=scratch[0])",
+                          "np.maximum(maximum_x, z, out=f)")),
+    ("f = x^3", ("f[...] = x**3", "np.multiply(3, x**(3 - 1), out=dx)")),  # ** is no ufunc
+    ("f = cos(x)", ("np.cos(x, out=f)", "sin_x = np.sin(x, out=scratch[0])",
+                    "np.negative(sin_x, out=dx)")),
+    ("f = σ(x)", ("exp_x = np.exp(neg_abs_x, out=scratch[0])",
+                  "add_exp_x = np.add(1, exp_x, out=scratch[1])",
+                  "maximum_exp_x = np.maximum(exp_x, x >= 0, out=scratch[2])",
+                  "np.divide(maximum_exp_x, add_exp_x, out=f)")),
+    ("f = sin(x) * x", ("mul_cos_x = np.multiply(cos_x, x, out=scratch[1])",
+                        "np.add(sinx, mul_cos_x, out=dx)")),
+    ("q = x*y\nf = q*q + x - y", ("np.subtract(qqpx, y, out=f)",
+                                  "mul_x = np.multiply(x, dq, out=scratch[0])",
+                                  "np.add(-1.0, mul_x, out=dy)")),
     ("f = relu(x)", ("dx[...] = np.where(x > 0, 1.0, 0.0)",)),  # np.where is no ufunc
     ("f = x\ng = y", ("g[...] = y", "dx[...] = 0.0")),              # x takes no gradient
 ])
@@ -55,7 +61,8 @@ def test_a_value_two_lines_compute_is_computed_once():
     """σ(x) and σ(-x), in forward and in backward, read one exp(-|x|)."""
     lines = _block_lines(example("staged"))
     assert sum(line.count("np.exp(") for line in lines) == 2, lines
-    assert "exp_x = np.exp(-np.abs(x))" in lines and "exp_y = np.exp(-np.abs(y))" in lines
+    assert any(line.startswith("exp_x = np.exp(") for line in lines), lines
+    assert any(line.startswith("exp_y = np.exp(") for line in lines), lines
 
 
 def test_a_line_no_result_reads_is_dropped():
@@ -68,9 +75,9 @@ def test_a_line_no_result_reads_is_dropped():
 
 @pytest.mark.parametrize("stem, written", [
     ("compound", ("np.add(x, y, out=dz)", "np.multiply(dz, z, out=f)", "dx[...] = z")),
-    ("neuron", ("np.multiply(f, np.maximum(exp_dot, dot <= 0) / add_exp_dot, out=dw2)",
+    ("neuron", ("np.multiply(f, div_maximum_exp_dot2, out=dw2)",
                 "np.multiply(x1, dw2, out=dw1)")),
-    ("squared_error", ("np.multiply(2, ymwx, out=dy)", "dwx = -dy")),
+    ("squared_error", ("np.multiply(2, ymwx, out=dy)", "dwx = np.negative(dy, out=scratch[0])")),
 ])
 def test_a_result_that_copies_a_value_of_the_block_computes_it_there(stem, written):
     """dz = q computes q straight into dz's slice, and the lines after read
@@ -92,13 +99,16 @@ EDGES = np.array([0.0, -0.0, 1e-310, -1e-310, 5e-324, 1.0, -1.0, 36.0, -36.0, 40
                   -709.0, 745.0, -745.0, 800.0, -800.0, 1e308, -1e308, np.inf, -np.inf, np.nan])
 
 
-@pytest.mark.parametrize("stem", ["staged", "neuron", "logistic_loss", "circuit", "compound",
-                                  "squared_error"])
+BITS_CASES = ["staged", "neuron", "logistic_loss", "circuit", "compound", "squared_error",
+              "f = max(x, y) * min(y, x)", "m = min(x, y)\nf = m * m + x"]
+
+
+@pytest.mark.parametrize("stem", BITS_CASES)
 def test_blocks_give_forward_and_backward_s_bits(stem):
     """Each block computes the same operations on the same operands as
     forward and backward, shared or not, so the numbers are theirs to the
     last bit, at the edges of float64 too (exp(-|a|) for exp(min(a, 0)))."""
-    module = _blocked(example(stem), block=8)
+    module = _blocked(example(stem) if "=" not in stem else stem, block=8)
     rng = np.random.default_rng(7)
     columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 3.0, 50)]))
                for _ in module.INPUTS]
@@ -111,9 +121,67 @@ def test_blocks_give_forward_and_backward_s_bits(stem):
         np.testing.assert_array_equal(got, expected)
 
 
-def test_lines_of_other_names_stay_as_they_are():
+@pytest.mark.parametrize("stem", ["staged", "neuron", "circuit", "logistic_loss"])
+@pytest.mark.parametrize("number", [0, 1])
+def test_a_number_among_the_inputs_gives_forward_and_backward_s_bits(stem, number):
+    """With a number for an input the lines make their own arrays (out=None),
+    and what reads numbers alone is a number, as in forward: np.exp of a
+    number and of an array may differ in the last bit."""
+    module = _blocked(example(stem), block=8)
+    rng = np.random.default_rng(11)
+    columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 3.0, 50)]))
+               for _ in module.INPUTS]
+    columns[number] = 0.3
+    with np.errstate(all="ignore"):
+        value, gradient = module.grad(*columns)
+        whole, cache = module.forward(*columns)
+        whole_gradient = module.backward(cache)
+    np.testing.assert_array_equal(value, whole)
+    for got, expected in zip(gradient, whole_gradient):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_lines_of_other_names_compute_into_scratch_arrays():
     lines = _block_lines("xy = x * y\nf = xy + 1")
-    assert lines[:2] == ("xy = x * y", "np.add(xy, 1, out=f)")
+    assert lines[:2] == ("xy = np.multiply(x, y, out=scratch[0])", "np.add(xy, 1, out=f)")
+
+
+def test_a_scratch_array_is_taken_again_once_no_later_line_reads_its_value():
+    """The line that reads a value last writes over it (dshnum over shden);
+    num keeps its array until mul_num reads it, and 7 arrays serve 17
+    values."""
+    lines = _block_lines("num = x * y\nden = x + y\nf = (num - 1) * (den + 1) / (num * den)")
+    for line in ("num = np.multiply(x, y, out=scratch[0])",
+                 "shden = np.add(den, 1, out=scratch[3])",
+                 "dshnum = np.multiply(shden, invden2, out=scratch[3])",
+                 "mul_num = np.multiply(num, dden2, out=scratch[0])"):
+        assert line in lines, lines
+    assert sum("out=scratch[" in line for line in lines) == 17
+    assert max(int(line.split("out=scratch[")[1][0]) for line in lines
+               if "out=scratch[" in line) == 6
+
+
+def test_what_is_no_ufunc_or_makes_booleans_stays_in_its_line():
+    lines = _block_lines("f = relu(x * y)")
+    assert "dxy = np.where(xy > 0, 1.0, 0.0)" in lines, lines
+    assert "xy = np.multiply(x, y, out=scratch[0])" in lines, lines
+
+
+@pytest.mark.parametrize("text, tests", [
+    ("f = max(x, y)", ("dx[...] = (x >= y).astype(float)", "dy[...] = (y > x).astype(float)")),
+    ("f = min(x, y)", ("dx[...] = (x <= y).astype(float)", "dy[...] = (y < x).astype(float)")),
+    ("m = max(x, y)\nf = m * y", ("np.multiply((x >= y).astype(float), y, out=dx)",)),
+])
+def test_which_operand_a_max_took_compares_its_operands(text, tests):
+    """`x == m` is `x >= y` and `(y == m) & (x != m)` is `y > x`, NaN and
+    ties included (test_blocks_give_forward_and_backward_s_bits)."""
+    lines = _block_lines(text)
+    assert all(line in lines for line in tests), lines
+
+
+def test_a_max_of_three_keeps_its_tests():
+    lines = _block_lines("f = max(x, y, z)")
+    assert "dx[...] = (x == f).astype(float)" in lines, lines
 
 
 @pytest.mark.parametrize("stem", ["circuit", "neuron", "squared_error"])
@@ -178,13 +246,14 @@ def test_threads_calling_grad_at_once_each_get_their_own_results():
         assert all(pool.map(lambda xy: call(*xy), columns * 5))
 
 
-@pytest.mark.parametrize("arrays, power", [(1, 17), (5, 17), (8, 17), (13, 16), (16, 16),
-                                           (17, 15), (10**6, 12)])
-def test_a_block_holds_as_many_points_as_fit_8_mib_from_2_12_to_2_17(arrays, power):
-    assert block_power(arrays) == power
+@pytest.mark.parametrize("arrays, lines, power", [(1, 0, 15), (5, 3, 15), (11, 10, 15),
+                                                  (15, 33, 16), (5, 11, 16), (40, 11, 14),
+                                                  (10**6, 11, 12)])
+def test_a_block_holds_2_15_points_2_16_past_10_lines_fewer_past_8_mib(arrays, lines, power):
+    assert block_power(arrays, lines) == power
 
 
-@pytest.mark.parametrize("stem, power", [("multiply", 17), ("staged", 15)])
+@pytest.mark.parametrize("stem, power", [("multiply", 15), ("circuit", 15), ("staged", 16)])
 def test_each_module_sets_its_own_block(stem, power):
     assert build(example(stem), target="numpy").BLOCK == 2**power
 

@@ -22,15 +22,20 @@ BLOCK_BYTES = 2**23
 """What a block's arrays may take together, in bytes: about 8 MiB, inside
 the caches of the machines gradc is measured on (docs/performance.md)."""
 
+MANY_LINES = 10
+"""Past this many lines a block holds 2^16 points rather than 2^15."""
 
-def block_power(arrays: int) -> int:
-    """The power of 2 of the points a block holds, for a block whose lines
-    and inputs make `arrays` arrays: as many points as fit BLOCK_BYTES of
-    float64s, from 2^12 to 2^17.  With fewer points Python's cost per ufunc
-    call (about 1 µs, where an addition over 2^14 points takes 4 µs)
-    weighs more; with more, a stage's array is evicted from the cache
-    before the lines that read it run."""
-    return min(max((BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1, 12), 17)
+
+def block_power(arrays: int, lines: int = 0) -> int:
+    """The power of 2 of the points a block holds, for a block whose
+    inputs, results and scratch arrays make `arrays` arrays and which runs
+    `lines` lines: 2^15 (256 KiB an array, so that a line's operands stay
+    in a 1 MiB L2 cache), or 2^16 past MANY_LINES lines, where Python's
+    cost per ufunc call (about 0.4 µs) would take more than 0.1 ns a point;
+    fewer where the arrays would take more than BLOCK_BYTES, down to 2^12.
+    Measured from 2^13 to 2^17 points on the examples (docs/performance.md)."""
+    fitting = (BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1
+    return max(min(fitting, 16 if lines > MANY_LINES else 15), 12)
 
 
 def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str,
@@ -57,11 +62,13 @@ def shared_lines(lines: list[tuple[str, Expr]], results: frozenset[str]
     each value once: a line no result needs is dropped, `exp(min(a, 0))` and
     `exp(-max(a, 0))` read the `exp(-abs(a))` that σ's denominator computes
     (`one_exp`), and a value two lines compute becomes a line of its own,
-    named after what it computes (`exp_x`); a result that only copies a
+    named after what it computes (`exp_x`), a test of which operand a max
+    or min took compares the operands (`extremum_tests`); a result that only copies a
     value the block computed takes that value's line (`_into_results`).
     Every value keeps its bits: the same operations run on the same
     operands."""
-    lines = _live([(name, one_exp(_bare(tree))) for name, tree in lines], results)
+    lines = _live(extremum_tests([(name, one_exp(_bare(tree))) for name, tree in lines]),
+                  results)
     taken = {name for name, _ in lines} | {node.id for _, tree in lines
                                            for node in walk(tree) if isinstance(node, Name)}
     numbering = _Numbering()
@@ -99,6 +106,50 @@ def one_exp(tree: Expr) -> Expr:
     return Call(Function("maximum"), (decayed, BinOp(test, operand, Number("0"))))
 
 
+_TESTS = {"maximum": (">=", ">"), "minimum": ("<=", "<")}
+"""A two-operand extremum's tests, as comparisons of its operands a, b:
+whether it took a (first, so at a tie), and whether it took b alone."""
+
+
+def extremum_tests(lines: list[tuple[str, Expr]]) -> list[tuple[str, Expr]]:
+    """A max's gradient tests, with m = maximum(a, b), `a == m` as `a >= b`
+    and `(b == m) & (a != m)` as `b > a` (for min, `<=` and `<`): one
+    comparison for three passes, and m no longer read.  The same booleans:
+    a NaN operand makes m NaN and every test false, as either comparison is."""
+    defined: dict[str, Expr] = {}
+
+    def tests(node: Expr) -> Expr:
+        node = map_children(node, tests)
+        if isinstance(node, BinOp) and node.op == "==":
+            taken = _extremum(node.right, defined)
+            if taken and node.left == taken[1]:
+                return BinOp(_TESTS[taken[0]][0], taken[1], taken[2])
+        if isinstance(node, BinOp) and node.op == "&" and all(
+                isinstance(side, BinOp) and side.right == node.left.right
+                for side in (node.left, node.right)):
+            taken = _extremum(node.left.right, defined)
+            if (taken and node.left.op == "==" and node.right.op == "!="
+                    and (node.left.left, node.right.left) == (taken[2], taken[1])):
+                return BinOp(_TESTS[taken[0]][1], taken[2], taken[1])
+        return node
+
+    out = []
+    for name, tree in lines:
+        out.append((name, tests(tree)))
+        defined[name] = tree
+    return out
+
+
+def _extremum(node: Expr, defined: dict[str, Expr]) -> tuple[str, Expr, Expr] | None:
+    """(ufunc, a, b) where `node` is, or names, maximum(a, b) or minimum(a, b)."""
+    if isinstance(node, Name):
+        node = defined.get(node.id, node)
+    if (isinstance(node, Call) and isinstance(node.func, Function)
+            and node.func.name in _TESTS and len(node.args) == 2 and not node.keywords):
+        return node.func.name, node.args[0], node.args[1]
+    return None
+
+
 def _is_zero(node: Expr) -> bool:
     return isinstance(node, Number) and node.value == 0
 
@@ -133,7 +184,7 @@ class _Numbering:
         self.names: dict[int, str] = {}
 
     def number(self, node: Expr) -> int:
-        operands = () if _opaque(node) else tuple(map(self.number, children(node)))
+        operands = () if opaque(node) else tuple(map(self.number, children(node)))
         marks = iter(operands)
         key = node if not operands else map_children(node, lambda _: Name(f" {next(marks)}"))
         found = self.key.get(key)
@@ -158,13 +209,13 @@ class _Numbering:
         tree = map_children(node, lambda _: next(written))
         if top or self.uses[number] < 2 or not _computed(node):
             return tree
-        name = _fresh(_named(tree), taken)
+        name = fresh_name(named_after(tree), taken)
         out.append((name, tree))
         self.names[number] = name
         return Name(name)
 
 
-def _opaque(node: Expr) -> bool:
+def opaque(node: Expr) -> bool:
     """A node numbered whole, its parts never shared: a leaf, and a
     conditional or an `and`, whose parts may not all run (a shared part
     would run before the line, whatever the test)."""
@@ -178,7 +229,7 @@ def _computed(node: Expr) -> bool:
         isinstance(each, Name) for each in walk(node))
 
 
-def _named(tree: Expr) -> str:
+def named_after(tree: Expr) -> str:
     """A line's name from what it computes: its outermost operation and
     the first name it reads (`exp_x`, `add_x`)."""
     if isinstance(tree, Call) and isinstance(tree.func, Function):
@@ -191,7 +242,7 @@ def _named(tree: Expr) -> str:
     return f"{word}_{first}"
 
 
-def _fresh(name: str, taken: set[str]) -> str:
+def fresh_name(name: str, taken: set[str]) -> str:
     candidate, count = name, 1
     while candidate in taken:
         count += 1

@@ -33,6 +33,7 @@ from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.emit.terms import (ShapedTerms, Term, filled, lecture_line, lecture_term,
                                  seeded_line)
 from compiler.emit.in_place import Line, in_place
+from compiler.emit.scratch import BlockLine, into_scratch
 from compiler.gates.expr import BinOp, Name, Number
 from compiler.gates.snippets import placeholders
 from compiler.gates.targets import TARGETS
@@ -341,12 +342,16 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
     staged = adjoint_ir.staged
     if not spec.blocked or compact is None:
         return {"block_lines": (), "block_power": block_power(len(staged.inputs)),
-                "broadcast_size": ""}
-    results = {staged.output, *(adjoint_name(name) for name in staged.gradient_inputs)}
+                "broadcast_size": "", "block_scratch": "", "scratch_arrays": 0}
+    results = frozenset({staged.output, *map(adjoint_name, staged.gradient_inputs)})
     trees = _block_trees(adjoint_ir, printer, compact)
+    scratch, slots = "", 0
     if trees is not None:
-        lines = [_block_line(name, tree, name in results, printer, numpy)
-                 for name, tree in shared_lines(trees, frozenset(results))]
+        block = into_scratch(shared_lines(trees, results), staged.inputs, results,
+                             printer.code.ufunc_call)
+        scratch, slots = block.name, block.count
+        lines = [_block_line(line, line.name in results, printer, numpy, scratch)
+                 for line in block.lines]
     else:
         lines = [written_into(stage.name, printer.call(stage), code, numpy)
                  if stage.name in results else line
@@ -355,8 +360,9 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
                   else f"{name} = {code.text}" for block in compact.lines for name, code in block]
         lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
-            "block_power": block_power(len(staged.inputs) + len(lines)),
-            "broadcast_size": _broadcast_size(staged.inputs, numpy)}
+            "block_power": block_power(len(staged.inputs) + len(results) + slots, len(lines)),
+            "broadcast_size": _broadcast_size(staged.inputs, numpy),
+            "block_scratch": scratch, "scratch_arrays": slots}
 
 
 def _block_trees(adjoint_ir: AdjointIR, printer: StagePrinter, compact: Compact) -> list | None:
@@ -371,15 +377,20 @@ def _block_trees(adjoint_ir: AdjointIR, printer: StagePrinter, compact: Compact)
     return trees if all(tree is not None for _, tree in trees) else None
 
 
-def _block_line(name: str, tree, result: bool, printer: StagePrinter, numpy: str) -> str:
-    """`name = code`, or for a result the code computed into its array."""
+def _block_line(line: BlockLine, result: bool, printer: StagePrinter, numpy: str,
+                scratch: str) -> str:
+    """`name = code`, a ufunc computed into its scratch array, or for a
+    result the code computed into its array."""
+    name, tree = line.name, line.tree
     code = printer.code.print(tree)
-    if not result:
+    if not result and line.scratch is None:
         return f"{name} = {code}"
     call = printer.code.ufunc_call(tree)
     if call is not None:
         call = call[0], tuple(map(printer.code.print, call[1]))
-    return written_into(name, call, code, numpy)
+    if result:
+        return written_into(name, call, code, numpy)
+    return f"{name} = {written_into(f'{scratch}[{line.scratch}]', call, code, numpy)}"
 
 
 def _owned_grad_lines(adjoint_ir: AdjointIR, printer: StagePrinter, printed: Printed, terms,

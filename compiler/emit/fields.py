@@ -68,11 +68,18 @@ class TemplateContext:
     unit factor, no seed, no copy) and the zero gradients: the value and the
     gradient of one block of points, each written into its array (blocks.py),
     for a `blocked` target's grad (empty for the others)."""
-    block_power: int
+    # How a blocked target's grad holds its blocks: left out of the repr that
+    # names a numba module's compiled code (`home`), which has no blocks.
+    block_power: int = field(repr=False)
     """A blocked target's grad works on 2**block_power points at a time."""
     broadcast_size: str
     """A blocked target's code for the number of points the inputs broadcast
     to (empty for the others)."""
+    block_scratch: str = field(repr=False)
+    """The block's parameter holding its scratch arrays (scratch.py), or
+    empty where its lines take none."""
+    scratch_arrays: int = field(repr=False)
+    """How many scratch arrays a block's lines take."""
     script_example: str
     wrt_params: str
     """The inputs whose gradients backward returns, as a tuple: `(x, y)`."""

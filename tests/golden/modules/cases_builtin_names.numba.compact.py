@@ -25,7 +25,7 @@ INPUTS = ('max_', 'abs_', 'min_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_0cd9c075544659be"
+_HOME = "_gradc_f_5523e9e4c41506f9"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -89,11 +89,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**15
+BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -104,28 +105,47 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    exp_x = np.exp(-np.abs(x))
-    add_exp_x = 1 + exp_x
-    sigx = np.maximum(exp_x, x >= 0) / add_exp_x
-    logy = np.log(y)
-    sigxplogy = sigx + logy
-    scx = x / 4
-    asinscx = np.arcsin(scx)
-    sum2 = sigxplogy + asinscx
-    scx2 = x / 5
-    acosscx2 = np.arccos(scx2)
-    sum3 = sum2 + acosscx2
-    atany = np.arctan(y)
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    abs_x = np.abs(x, out=scratch[0])
+    neg_abs_x = np.negative(abs_x, out=scratch[0])
+    exp_x = np.exp(neg_abs_x, out=scratch[0])
+    add_exp_x = np.add(1, exp_x, out=scratch[1])
+    maximum_exp_x = np.maximum(exp_x, x >= 0, out=scratch[2])
+    sigx = np.divide(maximum_exp_x, add_exp_x, out=scratch[2])
+    logy = np.log(y, out=scratch[3])
+    sigxplogy = np.add(sigx, logy, out=scratch[3])
+    scx = np.divide(x, 4, out=scratch[4])
+    asinscx = np.arcsin(scx, out=scratch[5])
+    sum2 = np.add(sigxplogy, asinscx, out=scratch[3])
+    scx2 = np.divide(x, 5, out=scratch[5])
+    acosscx2 = np.arccos(scx2, out=scratch[6])
+    sum3 = np.add(sum2, acosscx2, out=scratch[3])
+    atany = np.arctan(y, out=scratch[6])
     np.add(sum3, atany, out=f)
-    dscx2 = -1.0 / np.sqrt(1 - scx2**2)
-    dscx = 1.0 / np.sqrt(1 - scx**2)
-    np.add(1.0 / (1 + y**2), 1.0 / y, out=dy)
-    np.add(1.0 / 5 * dscx2 + 1.0 / 4 * dscx, sigx * (np.maximum(exp_x, x <= 0) / add_exp_x), out=dx)
+    sub_scx2 = np.subtract(1, scx2**2, out=scratch[3])
+    sqrt_sub_scx2 = np.sqrt(sub_scx2, out=scratch[3])
+    dscx2 = np.divide(-1.0, sqrt_sub_scx2, out=scratch[3])
+    sub_scx = np.subtract(1, scx**2, out=scratch[4])
+    sqrt_sub_scx = np.sqrt(sub_scx, out=scratch[4])
+    dscx = np.divide(1.0, sqrt_sub_scx, out=scratch[4])
+    add_y = np.add(1, y**2, out=scratch[5])
+    div_add_y = np.divide(1.0, add_y, out=scratch[5])
+    div_y = np.divide(1.0, y, out=scratch[6])
+    np.add(div_add_y, div_y, out=dy)
+    mul_dscx2 = np.multiply(1.0 / 5, dscx2, out=scratch[3])
+    mul_dscx = np.multiply(1.0 / 4, dscx, out=scratch[4])
+    add_mul_dscx2 = np.add(mul_dscx2, mul_dscx, out=scratch[3])
+    maximum_exp_x2 = np.maximum(exp_x, x <= 0, out=scratch[0])
+    div_maximum_exp_x2 = np.divide(maximum_exp_x2, add_exp_x, out=scratch[0])
+    mul_sigx = np.multiply(sigx, div_maximum_exp_x2, out=scratch[0])
+    np.add(add_mul_dscx2, mul_sigx, out=dx)
 
 
 def _in_blocks(inputs, names):
@@ -143,10 +163,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(7)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

@@ -60,7 +60,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -71,21 +72,33 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    absx = np.abs(x)
-    reluy = np.maximum(y, 0.0)
-    absxpreluy = absx + reluy
-    xy = x * y
-    exp_xy = np.exp(-np.abs(xy))
-    softpxy = np.maximum(xy, 0.0) + np.log1p(exp_xy)
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    absx = np.abs(x, out=scratch[0])
+    reluy = np.maximum(y, 0.0, out=scratch[1])
+    absxpreluy = np.add(absx, reluy, out=scratch[0])
+    xy = np.multiply(x, y, out=scratch[1])
+    abs_xy = np.abs(xy, out=scratch[2])
+    neg_abs_xy = np.negative(abs_xy, out=scratch[2])
+    exp_xy = np.exp(neg_abs_xy, out=scratch[2])
+    maximum_xy = np.maximum(xy, 0.0, out=scratch[3])
+    log1p_exp_xy = np.log1p(exp_xy, out=scratch[4])
+    softpxy = np.add(maximum_xy, log1p_exp_xy, out=scratch[3])
     np.add(absxpreluy, softpxy, out=f)
-    dxy = np.maximum(exp_xy, xy >= 0) / (1 + exp_xy)
-    np.add(x * dxy, np.where(y > 0, 1.0, 0.0), out=dy)
-    np.add(y * dxy, np.sign(x), out=dx)
+    maximum_exp_xy = np.maximum(exp_xy, xy >= 0, out=scratch[0])
+    add_exp_xy = np.add(1, exp_xy, out=scratch[1])
+    dxy = np.divide(maximum_exp_xy, add_exp_xy, out=scratch[0])
+    mul_x = np.multiply(x, dxy, out=scratch[1])
+    np.add(mul_x, np.where(y > 0, 1.0, 0.0), out=dy)
+    mul_y = np.multiply(y, dxy, out=scratch[0])
+    sign_x = np.sign(x, out=scratch[1])
+    np.add(mul_y, sign_x, out=dx)
 
 
 def _in_blocks(inputs, names):
@@ -103,10 +116,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(5)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

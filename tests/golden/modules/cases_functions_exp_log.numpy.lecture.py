@@ -85,7 +85,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -96,22 +97,31 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    expx = np.exp(x)
-    logy = np.log(y)
-    expxplogy = expx + logy
-    sqrty = np.sqrt(y)
-    sum2 = expxplogy + sqrty
-    logpx = np.log1p(x)
-    sum2plogpx = sum2 + logpx
-    expmy = np.expm1(y)
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    expx = np.exp(x, out=scratch[0])
+    logy = np.log(y, out=scratch[1])
+    expxplogy = np.add(expx, logy, out=scratch[1])
+    sqrty = np.sqrt(y, out=scratch[2])
+    sum2 = np.add(expxplogy, sqrty, out=scratch[1])
+    logpx = np.log1p(x, out=scratch[3])
+    sum2plogpx = np.add(sum2, logpx, out=scratch[1])
+    expmy = np.expm1(y, out=scratch[3])
     np.add(sum2plogpx, expmy, out=f)
-    np.add(expmy + 1 + 0.5 / sqrty, 1.0 / y, out=dy)
-    np.add(1.0 / (1 + x), expx, out=dx)
+    add_expmy = np.add(expmy, 1, out=scratch[1])
+    div_sqrty = np.divide(0.5, sqrty, out=scratch[2])
+    add_add_expmy = np.add(add_expmy, div_sqrty, out=scratch[1])
+    div_y = np.divide(1.0, y, out=scratch[2])
+    np.add(add_add_expmy, div_y, out=dy)
+    add_x = np.add(1, x, out=scratch[1])
+    div_add_x = np.divide(1.0, add_x, out=scratch[1])
+    np.add(div_add_x, expx, out=dx)
 
 
 def _in_blocks(inputs, names):
@@ -129,10 +139,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(4)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

@@ -65,7 +65,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -76,25 +77,42 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    sinx = np.sin(x)
-    cosy = np.cos(y)
-    sinxcosy = sinx * cosy
-    tanx = np.tan(x)
-    sum2 = sinxcosy + tanx
-    sinhy = np.sinh(y)
-    sum2psinhy = sum2 + sinhy
-    coshx = np.cosh(x)
-    diff = sum2psinhy - coshx
-    tanhy = np.tanh(y)
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    sinx = np.sin(x, out=scratch[0])
+    cosy = np.cos(y, out=scratch[1])
+    sinxcosy = np.multiply(sinx, cosy, out=scratch[2])
+    tanx = np.tan(x, out=scratch[3])
+    sum2 = np.add(sinxcosy, tanx, out=scratch[2])
+    sinhy = np.sinh(y, out=scratch[4])
+    sum2psinhy = np.add(sum2, sinhy, out=scratch[2])
+    coshx = np.cosh(x, out=scratch[4])
+    diff = np.subtract(sum2psinhy, coshx, out=scratch[2])
+    tanhy = np.tanh(y, out=scratch[4])
     np.add(diff, tanhy, out=f)
     dcoshx = -1.0
-    np.add(1.0 - tanhy * tanhy + np.cosh(y), -np.sin(y) * sinx, out=dy)
-    np.add(np.sinh(x) * dcoshx + (1.0 + tanx * tanx), np.cos(x) * cosy, out=dx)
+    mul_tanhy = np.multiply(tanhy, tanhy, out=scratch[2])
+    sub_mul_tanhy = np.subtract(1.0, mul_tanhy, out=scratch[2])
+    cosh_y = np.cosh(y, out=scratch[4])
+    add_sub_mul_tanhy = np.add(sub_mul_tanhy, cosh_y, out=scratch[2])
+    sin_y = np.sin(y, out=scratch[4])
+    neg_sin_y = np.negative(sin_y, out=scratch[4])
+    mul_neg_sin_y = np.multiply(neg_sin_y, sinx, out=scratch[0])
+    np.add(add_sub_mul_tanhy, mul_neg_sin_y, out=dy)
+    sinh_x = np.sinh(x, out=scratch[0])
+    mul_sinh_x = np.multiply(sinh_x, dcoshx, out=scratch[0])
+    mul_tanx = np.multiply(tanx, tanx, out=scratch[2])
+    add_mul_tanx = np.add(1.0, mul_tanx, out=scratch[2])
+    add_mul_sinh_x = np.add(mul_sinh_x, add_mul_tanx, out=scratch[0])
+    cos_x = np.cos(x, out=scratch[2])
+    mul_cos_x = np.multiply(cos_x, cosy, out=scratch[1])
+    np.add(add_mul_sinh_x, mul_cos_x, out=dx)
 
 
 def _in_blocks(inputs, names):
@@ -112,10 +130,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(5)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

@@ -59,7 +59,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(α, β1):
@@ -70,17 +71,26 @@ def grad(α, β1):
     return out, backward(cache)
 
 
-def _grad_block(α, β1, f, dα, dβ1):
+def _grad_block(α, β1, f, dα, dβ1, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dα, dβ1."""
-    αβ1 = α * β1
-    exp_α = np.exp(-np.abs(α))
-    add_exp_α = 1 + exp_α
-    sigα = np.maximum(exp_α, α >= 0) / add_exp_α
+    copied there: f, dα, dβ1.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    αβ1 = np.multiply(α, β1, out=scratch[0])
+    abs_α = np.abs(α, out=scratch[1])
+    neg_abs_α = np.negative(abs_α, out=scratch[1])
+    exp_α = np.exp(neg_abs_α, out=scratch[1])
+    add_exp_α = np.add(1, exp_α, out=scratch[2])
+    maximum_exp_α = np.maximum(exp_α, α >= 0, out=scratch[3])
+    sigα = np.divide(maximum_exp_α, add_exp_α, out=scratch[3])
     np.add(αβ1, sigα, out=f)
-    np.add(sigα * (np.maximum(exp_α, α <= 0) / add_exp_α), β1, out=dα)
+    maximum_exp_α2 = np.maximum(exp_α, α <= 0, out=scratch[0])
+    div_maximum_exp_α2 = np.divide(maximum_exp_α2, add_exp_α, out=scratch[0])
+    mul_sigα = np.multiply(sigα, div_maximum_exp_α2, out=scratch[0])
+    np.add(mul_sigα, β1, out=dα)
     dβ1[...] = α
 
 
@@ -99,10 +109,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(4)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

@@ -47,11 +47,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**17
+BLOCK = 2**15
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -66,7 +67,8 @@ def _grad_block(x, y, f, dx, dy):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
+    copied there: f, dx, dy.
+    """
     np.multiply(x, y, out=f)
     dx[...] = y
     dy[...] = x
@@ -88,7 +90,7 @@ def _in_blocks(inputs, names):
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
                     *[each[start:stop] for each in results])
     value, *full = (each.reshape(shape) for each in results)

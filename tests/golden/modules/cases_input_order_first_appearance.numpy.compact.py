@@ -60,11 +60,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**15
+BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(w0, x0, w1, x1, w2):
@@ -75,19 +76,27 @@ def grad(w0, x0, w1, x1, w2):
     return out, backward(cache)
 
 
-def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2):
+def _grad_block(w0, x0, w1, x1, w2, f, dw0, dx0, dw1, dx1, dw2, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dw0, dx0, dw1, dx1, dw2."""
-    w0x0 = w0 * x0
-    w1x1 = w1 * x1
-    w0x0pw1x1 = w0x0 + w1x1
-    sum2 = w0x0pw1x1 + w2
-    exp_sum2 = np.exp(-np.abs(sum2))
-    add_exp_sum2 = 1 + exp_sum2
-    np.divide(np.maximum(exp_sum2, sum2 >= 0), add_exp_sum2, out=f)
-    np.multiply(f, np.maximum(exp_sum2, sum2 <= 0) / add_exp_sum2, out=dw2)
+    copied there: f, dw0, dx0, dw1, dx1, dw2.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    w0x0 = np.multiply(w0, x0, out=scratch[0])
+    w1x1 = np.multiply(w1, x1, out=scratch[1])
+    w0x0pw1x1 = np.add(w0x0, w1x1, out=scratch[0])
+    sum2 = np.add(w0x0pw1x1, w2, out=scratch[0])
+    abs_sum2 = np.abs(sum2, out=scratch[1])
+    neg_abs_sum2 = np.negative(abs_sum2, out=scratch[1])
+    exp_sum2 = np.exp(neg_abs_sum2, out=scratch[1])
+    add_exp_sum2 = np.add(1, exp_sum2, out=scratch[2])
+    maximum_exp_sum2 = np.maximum(exp_sum2, sum2 >= 0, out=scratch[3])
+    np.divide(maximum_exp_sum2, add_exp_sum2, out=f)
+    maximum_exp_sum22 = np.maximum(exp_sum2, sum2 <= 0, out=scratch[0])
+    div_maximum_exp_sum22 = np.divide(maximum_exp_sum22, add_exp_sum2, out=scratch[0])
+    np.multiply(f, div_maximum_exp_sum22, out=dw2)
     np.multiply(x1, dw2, out=dw1)
     np.multiply(w1, dw2, out=dx1)
     np.multiply(x0, dw2, out=dw0)
@@ -109,10 +118,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(4)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

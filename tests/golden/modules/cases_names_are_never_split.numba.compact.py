@@ -25,7 +25,7 @@ INPUTS = ('xy', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_ba56e3c0cfb71429"
+_HOME = "_gradc_f_debac65ba64ae11f"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

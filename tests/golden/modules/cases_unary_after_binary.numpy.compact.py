@@ -58,7 +58,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y):
@@ -69,19 +70,29 @@ def grad(x, y):
     return out, backward(cache)
 
 
-def _grad_block(x, y, f, dx, dy):
+def _grad_block(x, y, f, dx, dy, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy."""
-    negy = -y
-    xnegy = x * negy
-    xmnegy = x - negy
-    sum2 = xnegy + xmnegy
-    xpownegy = np.power(x, negy)
+    copied there: f, dx, dy.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    negy = np.negative(y, out=scratch[0])
+    xnegy = np.multiply(x, negy, out=scratch[1])
+    xmnegy = np.subtract(x, negy, out=scratch[2])
+    sum2 = np.add(xnegy, xmnegy, out=scratch[1])
+    xpownegy = np.power(x, negy, out=scratch[2])
     np.add(sum2, xpownegy, out=f)
-    np.add(negy * np.power(x, negy - 1) + 1.0, negy, out=dx)
-    dnegy = xpownegy * np.log(x) - 1.0 + x
+    sub_negy = np.subtract(negy, 1, out=scratch[1])
+    pow_x = np.power(x, sub_negy, out=scratch[1])
+    mul_negy = np.multiply(negy, pow_x, out=scratch[1])
+    add_mul_negy = np.add(mul_negy, 1.0, out=scratch[1])
+    np.add(add_mul_negy, negy, out=dx)
+    log_x = np.log(x, out=scratch[0])
+    mul_xpownegy = np.multiply(xpownegy, log_x, out=scratch[0])
+    sub_mul_xpownegy = np.subtract(mul_xpownegy, 1.0, out=scratch[0])
+    dnegy = np.add(sub_mul_xpownegy, x, out=scratch[0])
     np.negative(dnegy, out=dy)
 
 
@@ -100,10 +111,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(3)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_e1d4409441f1f265"
+_HOME = "_gradc_f_c727d5f9b725800c"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -69,7 +69,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(x, y, z):
@@ -80,22 +81,29 @@ def grad(x, y, z):
     return out, backward(cache)
 
 
-def _grad_block(x, y, z, f, dx, dy, dz):
+def _grad_block(x, y, z, f, dx, dy, dz, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: f, dx, dy, dz."""
-    yz = y * z
-    num = yz * x
-    invy = 1.0 / y
-    numinvy = num * invy
+    copied there: f, dx, dy, dz.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    yz = np.multiply(y, z, out=scratch[0])
+    num = np.multiply(yz, x, out=scratch[1])
+    invy = np.divide(1.0, y, out=scratch[2])
+    numinvy = np.multiply(num, invy, out=scratch[3])
     np.subtract(x, numinvy, out=f)
     dnuminvy = -1.0
-    dnum = invy * dnuminvy
-    dinvy = num * dnuminvy
-    dyz = x * dnum
-    np.add(1.0, yz * dnum, out=dx)
-    np.add(-1.0 / y**2 * dinvy, z * dyz, out=dy)
+    dnum = np.multiply(invy, dnuminvy, out=scratch[2])
+    dinvy = np.multiply(num, dnuminvy, out=scratch[1])
+    dyz = np.multiply(x, dnum, out=scratch[3])
+    mul_yz = np.multiply(yz, dnum, out=scratch[0])
+    np.add(1.0, mul_yz, out=dx)
+    div_y = np.divide(-1.0, y**2, out=scratch[0])
+    mul_div_y = np.multiply(div_y, dinvy, out=scratch[0])
+    mul_z = np.multiply(z, dyz, out=scratch[1])
+    np.add(mul_div_y, mul_z, out=dy)
     np.multiply(y, dyz, out=dz)
 
 
@@ -114,10 +122,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(4)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

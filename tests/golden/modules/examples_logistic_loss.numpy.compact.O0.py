@@ -56,7 +56,8 @@ BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(w, x):
@@ -67,16 +68,26 @@ def grad(w, x):
     return out, backward(cache)
 
 
-def _grad_block(w, x, e, dw, dx):
+def _grad_block(w, x, e, dw, dx, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: e, dw, dx."""
-    h1 = w * x
-    exp_h1 = np.exp(-np.abs(h1))
-    signegh1 = np.maximum(exp_h1, h1 <= 0) / (1 + exp_h1)
-    np.add(np.maximum(-h1, 0.0), np.log1p(exp_h1), out=e)
-    dh1 = -signegh1
+    copied there: e, dw, dx.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    h1 = np.multiply(w, x, out=scratch[0])
+    abs_h1 = np.abs(h1, out=scratch[1])
+    neg_abs_h1 = np.negative(abs_h1, out=scratch[1])
+    exp_h1 = np.exp(neg_abs_h1, out=scratch[1])
+    maximum_exp_h1 = np.maximum(exp_h1, h1 <= 0, out=scratch[2])
+    add_exp_h1 = np.add(1, exp_h1, out=scratch[3])
+    signegh1 = np.divide(maximum_exp_h1, add_exp_h1, out=scratch[2])
+    neg_h1 = np.negative(h1, out=scratch[0])
+    maximum_neg_h1 = np.maximum(neg_h1, 0.0, out=scratch[0])
+    log1p_exp_h1 = np.log1p(exp_h1, out=scratch[1])
+    np.add(maximum_neg_h1, log1p_exp_h1, out=e)
+    dh1 = np.negative(signegh1, out=scratch[0])
     np.multiply(x, dh1, out=dw)
     np.multiply(w, dh1, out=dx)
 
@@ -96,10 +107,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(4)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.

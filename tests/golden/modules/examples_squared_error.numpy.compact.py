@@ -55,11 +55,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**16
+BLOCK = 2**15
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block as large as lets its arrays take about 8 MiB."""
+gradc makes a block of 2^15 points, or 2^16 where it has many lines to
+call, fewer where its arrays would take more than 8 MiB."""
 
 
 def grad(y, w, x):
@@ -70,16 +71,19 @@ def grad(y, w, x):
     return out, backward(cache)
 
 
-def _grad_block(y, w, x, e, dy, dw, dx):
+def _grad_block(y, w, x, e, dy, dw, dx, scratch):
     """The value and the gradient of one block of points: forward's lines,
     then backward's as the compact style writes them, for a seed of 1, each
     result computed straight into its slice of the whole array (`out=`) or
-    copied there: e, dy, dw, dx."""
-    wx = w * x
-    ymwx = y - wx
+    copied there: e, dy, dw, dx.
+    Each other value is one ufunc's, computed into an array of the list
+    scratch that no later line reads (a new array where it holds None).
+    """
+    wx = np.multiply(w, x, out=scratch[0])
+    ymwx = np.subtract(y, wx, out=scratch[0])
     np.square(ymwx, out=e)
     np.multiply(2, ymwx, out=dy)
-    dwx = -dy
+    dwx = np.negative(dy, out=scratch[0])
     np.multiply(x, dwx, out=dw)
     np.multiply(w, dwx, out=dx)
 
@@ -99,10 +103,17 @@ def _in_blocks(inputs, names):
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
+    # The lines' scratch arrays, made once for every block.  An input that
+    # is a number or not float64 leaves each line to make its own value, a
+    # number where it reads numbers alone, as forward does.
+    others = [each for each in flat if np.ndim(each) == 0 or each.dtype != np.float64]
+    scratch = [None if others else np.empty(min(size, BLOCK))
+               for _ in range(1)]
     for start in range(0, size, BLOCK):
-        stop = start + BLOCK
+        stop = min(start + BLOCK, size)
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
-                    *[each[start:stop] for each in results])
+                    *[each[start:stop] for each in results],
+                    [each if each is None else each[:stop - start] for each in scratch])
     value, *full = (each.reshape(shape) for each in results)
     given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.
