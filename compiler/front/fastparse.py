@@ -90,7 +90,11 @@ _TOKEN = re.compile(r"[ \t\f]*(?:" + "|".join(f"(?P<{group}>{pattern})" for grou
     ("other", r"[^ \t\f]"))) + r")|[ \t\f]+")
 _BRACKET, _IMPLICIT, _SIGN = 0, _ALIAS_LEVELS["implicit"], _ALIAS_LEVELS["unary"]
 _GROUP, _CALL = "(", "call"
-_NAME, _NEWLINE = _TOKEN.groupindex["name"], _TOKEN.groupindex["newline"]
+(_NAME, _NUMBER, _BINARY, _LPAR, _RPAR, _COMMA, _NEWLINE, _SEMICOLON, _EQUALS,
+ _COMMENT) = (_TOKEN.groupindex[group] for group in (
+    "name", "number", "binary", "lpar", "rpar", "comma", "newline", "semicolon", "equals",
+    "comment"))
+_GATE_NAMES = {text: gates.lookup(text).name for text in _PRECEDENCE}
 _NAME_EDGES, _NUMBER_EDGES = Name._field_defaults["edges"], Number._field_defaults["edges"]
 
 # Nodes and spans are made by the tuple constructor itself: a named tuple's
@@ -105,198 +109,168 @@ class _GiveUp(Exception):
 
 def parse_valid(text: str) -> tuple[Statement, ...] | None:
     """The statements of `text`, or None if Lark must parse it."""
-    parser = _Parser()
     try:
-        parser.run(text)
+        return tuple(_statements(text))
     except (_GiveUp, GradcError):
         return None
-    return tuple(parser.statements)
 
 
-class _Parser:
-    def __init__(self) -> None:
-        self.statements: list[Statement] = []
-        self.names: dict[str, str] = {}
-        self.gate_names = {op: gates.lookup(op).name for op in _PRECEDENCE}
-        # One list each for the whole file, so that `run` may hold them.
-        self.operands: list = []
-        self.ops: list[tuple] = []  # (precedence, kind, text, span, operand count)
-        self._begin()
-
-    def _begin(self) -> None:
-        self.operands.clear()
-        self.ops.clear()
-        self.expect_operand = True
-        self.target = None
-        self.after_name = False
-
-    def run(self, text: str) -> None:
-        line, line_start = 1, 0
-        handlers = (None, None, self._number, self._binary, self._lpar, self._rpar,
-                    self._comma, None, self._end, self._equals, _skip, _give_up)
-        names, operands = self.names, self.operands
-        for match in _TOKEN.finditer(text):
-            index = match.lastindex
-            if index == _NAME:
-                # The most frequent token: its operand is pushed here, to
-                # save a call per name.
-                start, end = match.span(index)
-                written = text[start:end]
-                name = names.get(written) or self._new_name(written)
-                if not self.expect_operand:
-                    self._push_operator(_IMPLICIT, "implicit", "", None)
-                operands.append(_tuple_new(Name, (name, _tuple_new(Span, (
-                    line, start - line_start + 1, line, end - line_start + 1)), _NAME_EDGES)))
-                self.expect_operand = False
-                self.after_name = True
-            elif index == _NEWLINE:
-                self._end()
+def _statements(text: str) -> list[Statement]:
+    """One loop over the tokens, its state in locals: the parser's state is
+    read at every token, and a local is read in a fraction of the time of
+    an attribute."""
+    statements: list[Statement] = []
+    names: dict[str, str] = {}  # each name as written -> as folded
+    operands: list = []
+    ops: list[tuple] = []  # (precedence, kind, text, span, operand count)
+    target = None  # the expression left of '=' once it is read
+    expect_operand, after_name = True, False
+    line, line_start = 1, 0
+    for match in _TOKEN.finditer(text):
+        index = match.lastindex
+        if index is None:
+            continue  # blanks at the very end
+        if index == _NEWLINE or index == _SEMICOLON:
+            finished = _statement(target, ops, operands, expect_operand)
+            if finished is not None:
+                statements.append(finished)
+                target, expect_operand, after_name = None, True, False
+            if index == _NEWLINE:
                 line, line_start = line + 1, match.end()
-            elif index is not None:
-                # The other handlers make a span only where a node keeps one.
-                start, end = match.span(index)
-                handlers[index](text[start:end], line, start - line_start + 1,
-                                end - line_start + 1)
-        self._end()
-
-    # -- operands ----------------------------------------------------------
-
-    def _juxtapose(self) -> None:
-        if not self.expect_operand:
-            # Implicit multiplication: `2x`, `(x + y)z`, `3σ(x)`.
-            self._push_operator(_IMPLICIT, "implicit", "", None)
-
-    def _operand(self, node) -> None:
-        self._juxtapose()
-        self.operands.append(node)
-        self.expect_operand = False
-
-    def _new_name(self, text: str) -> str:
-        name = self.names[text] = fold_text(text, None)
-        return name
-
-    def _number(self, text: str, line: int, column: int, end: int) -> None:
-        value = float(text)
-        if not math.isfinite(value):
-            raise _GiveUp
-        span = _tuple_new(Span, (line, column, line, end))
-        self._operand(_tuple_new(Number, (value, text.isdigit(), span, _NUMBER_EDGES)))
-        self.after_name = False
-
-    # -- operators ---------------------------------------------------------
-
-    def _binary(self, text: str, line: int, column: int, end: int) -> None:
-        self.after_name = False
-        span = _tuple_new(Span, (line, column, line, end))
-        if self.expect_operand:
-            if text not in _PREFIX:
+            continue
+        start, end = match.span(index)
+        if index == _NAME:
+            written = text[start:end]
+            name = names.get(written)
+            if name is None:
+                name = names[written] = fold_text(written, None)
+            if not expect_operand:
+                _push(ops, operands, _IMPLICIT, "implicit", "", None)
+            operands.append(_tuple_new(Name, (name, _tuple_new(Span, (
+                line, start - line_start + 1, line, end - line_start + 1)), _NAME_EDGES)))
+            expect_operand, after_name = False, True
+            continue
+        if index == _COMMENT:
+            continue
+        after_name_before, after_name = after_name, False
+        if index == _BINARY:
+            written = text[start:end]
+            span = _tuple_new(Span, (line, start - line_start + 1, line, end - line_start + 1))
+            if expect_operand:
+                if written not in _PREFIX:
+                    raise _GiveUp
+                ops.append((_SIGN, _PREFIX[written], written, span, 0))
+            else:
+                _push(ops, operands, _PRECEDENCE[written], "binary", _GATE_NAMES[written], span)
+                expect_operand = True
+        elif index == _LPAR:
+            if after_name_before:
+                # NAME '(' is always a call, as in the LALR parser.
+                func = operands.pop()
+                ops.append((_BRACKET, _CALL, func.id, func.span, len(operands)))
+            else:
+                if not expect_operand:
+                    _push(ops, operands, _IMPLICIT, "implicit", "", None)
+                ops.append((_BRACKET, _GROUP, text[start:end], _tuple_new(Span, (
+                    line, start - line_start + 1, line, end - line_start + 1)), len(operands)))
+            expect_operand = True
+        elif index == _RPAR:
+            _, kind, func, span, count = _reduce_to_bracket(ops, operands, expect_operand)
+            whole = _tuple_new(Span, (span[0], span[1], line, end - line_start + 1))
+            if kind == _GROUP:
+                if len(operands) != count + 1:
+                    raise _GiveUp
+                inner = operands.pop()
+                operands.append(inner._replace(span=whole, edges=_GROUP_EDGES))
+            else:
+                args = tuple(operands[count:])
+                del operands[count:]
+                operands.append(_tuple_new(Apply, (func, args, whole, span, True, _CALL_EDGES)))
+        elif index == _NUMBER:
+            written = text[start:end]
+            value = float(written)
+            if not math.isfinite(value):
                 raise _GiveUp
-            self.ops.append((_SIGN, _PREFIX[text], text, span, 0))
-            return
-        precedence = _PRECEDENCE[text]
-        self._push_operator(precedence, "binary", self.gate_names[text], span)
-        self.expect_operand = True
-
-    def _push_operator(self, precedence: int, kind: str, text: str, span) -> None:
-        ops = self.ops
-        # `^` is right-associative: an equal power stays on the stack.
-        while ops and ops[-1][0] >= precedence and precedence not in _RIGHT:
-            self._reduce()
-        ops.append((precedence, kind, text, span, 0))
-
-    def _reduce(self) -> None:
-        _, kind, text, span, _ = self.ops.pop()
-        right = self.operands.pop()
-        if kind == "binary":
-            left = self.operands.pop()
-            node = _tuple_new(Apply, (text, (left, right), _between(left.span, right.span), span,
-                                      False, _edges(left.edges[0], right.edges[1])))
-        elif kind == "implicit":
-            node = implicit_product(self.operands.pop(), right)
-        elif kind == "MINUS":
-            node = _tuple_new(Apply, (gates.NEG, (right,), _between(span, right.span), span,
-                                      False, _edges(kind, right.edges[1])))
+            if not expect_operand:
+                _push(ops, operands, _IMPLICIT, "implicit", "", None)
+            span = _tuple_new(Span, (line, start - line_start + 1, line, end - line_start + 1))
+            operands.append(_tuple_new(Number, (value, written.isdigit(), span, _NUMBER_EDGES)))
+            expect_operand = False
+        elif index == _COMMA:
+            bracket = _reduce_to_bracket(ops, operands, expect_operand)
+            if bracket[1] != _CALL:
+                raise _GiveUp
+            ops.append(bracket)
+            expect_operand = True
+        elif index == _EQUALS:
+            if target is not None or expect_operand:
+                raise _GiveUp
+            target = _finished(ops, operands, expect_operand)
+            expect_operand = True
         else:
-            node = right._replace(span=_between(span, right.span),
-                                  edges=_edges(kind, right.edges[1]))
-        self.operands.append(node)
-
-    def _reduce_to_bracket(self) -> tuple:
-        """Reduces the operators after the innermost '(' and pops it."""
-        if self.expect_operand:
             raise _GiveUp
-        ops = self.ops
-        while ops and ops[-1][0] != _BRACKET:
-            self._reduce()
-        if not ops:
+    finished = _statement(target, ops, operands, expect_operand)
+    if finished is not None:
+        statements.append(finished)
+    return statements
+
+
+def _statement(target, ops: list, operands: list, expect_operand: bool):
+    """The statement a line ends, or None for a line without one."""
+    if expect_operand and not operands and not ops:
+        if target is not None:
             raise _GiveUp
-        return ops.pop()
+        return None
+    return statement(target, _finished(ops, operands, expect_operand))
 
-    # -- brackets and statements ---------------------------------------------
 
-    def _lpar(self, text: str, line: int, column: int, end: int) -> None:
-        if self.after_name:
-            # NAME '(' is always a call, as in the LALR parser.
-            self.after_name = False
-            func = self.operands.pop()
-            self.ops.append((_BRACKET, _CALL, func.id, func.span, len(self.operands)))
-            self.expect_operand = True
-            return
-        self._juxtapose()
-        self.ops.append((_BRACKET, _GROUP, text, _tuple_new(Span, (line, column, line, end)),
-                         len(self.operands)))
-        self.expect_operand = True
-
-    def _rpar(self, text: str, line: int, column: int, end: int) -> None:
-        self.after_name = False
-        _, kind, func, span, count = self._reduce_to_bracket()
-        whole = _tuple_new(Span, (span[0], span[1], line, end))
-        if kind == _GROUP:
-            if len(self.operands) != count + 1:
-                raise _GiveUp
-            inner = self.operands.pop()
-            node = inner._replace(span=whole, edges=_GROUP_EDGES)
-        else:
-            args = tuple(self.operands[count:])
-            del self.operands[count:]
-            node = _tuple_new(Apply, (func, args, whole, span, True, _CALL_EDGES))
-        self.operands.append(node)
-
-    def _comma(self, *_token) -> None:
-        self.after_name = False
-        bracket = self._reduce_to_bracket()
-        if bracket[1] != _CALL:
+def _finished(ops: list, operands: list, expect_operand: bool):
+    """The statement's expression so far, with every operator applied."""
+    if expect_operand:
+        raise _GiveUp
+    while ops:
+        if ops[-1][0] == _BRACKET:
             raise _GiveUp
-        self.ops.append(bracket)
-        self.expect_operand = True
+        _reduce(ops, operands)
+    (value,) = operands
+    operands.clear()
+    return value
 
-    def _equals(self, *_token) -> None:
-        self.after_name = False
-        if self.target is not None or self.expect_operand:
-            raise _GiveUp
-        self.target = self._finished()
-        self.expect_operand = True
 
-    def _finished(self):
-        """The statement's expression so far, with every operator applied."""
-        if self.expect_operand:
-            raise _GiveUp
-        while self.ops:
-            if self.ops[-1][0] == _BRACKET:
-                raise _GiveUp
-            self._reduce()
-        (value,) = self.operands
-        self.operands.clear()
-        return value
+def _push(ops: list, operands: list, precedence: int, kind: str, text: str, span) -> None:
+    # `^` is right-associative: an equal power stays on the stack.
+    while ops and ops[-1][0] >= precedence and precedence not in _RIGHT:
+        _reduce(ops, operands)
+    ops.append((precedence, kind, text, span, 0))
 
-    def _end(self, *_token) -> None:
-        if self.expect_operand and not self.operands and not self.ops:
-            if self.target is not None:
-                raise _GiveUp
-            return
-        value = self._finished()
-        self.statements.append(statement(self.target, value))
-        self._begin()
+
+def _reduce(ops: list, operands: list) -> None:
+    _, kind, text, span, _ = ops.pop()
+    right = operands.pop()
+    if kind == "binary":
+        left = operands.pop()
+        node = _tuple_new(Apply, (text, (left, right), _between(left.span, right.span), span,
+                                  False, _edges(left.edges[0], right.edges[1])))
+    elif kind == "implicit":
+        node = implicit_product(operands.pop(), right)
+    elif kind == "MINUS":
+        node = _tuple_new(Apply, (gates.NEG, (right,), _between(span, right.span), span,
+                                  False, _edges(kind, right.edges[1])))
+    else:
+        node = right._replace(span=_between(span, right.span),
+                              edges=_edges(kind, right.edges[1]))
+    operands.append(node)
+
+
+def _reduce_to_bracket(ops: list, operands: list, expect_operand: bool) -> tuple:
+    """Reduces the operators after the innermost '(' and pops it."""
+    if expect_operand:
+        raise _GiveUp
+    while ops and ops[-1][0] != _BRACKET:
+        _reduce(ops, operands)
+    if not ops:
+        raise _GiveUp
+    return ops.pop()
 
 
 _EDGE_PAIRS: dict[tuple[str, str], tuple[str, str]] = {}
@@ -310,11 +284,3 @@ def _edges(first: str, last: str) -> tuple[str, str]:
 
 def _between(first: Span, last: Span) -> Span:
     return _tuple_new(Span, (first[0], first[1], last[2], last[3]))
-
-
-def _skip(*_token) -> None:
-    pass
-
-
-def _give_up(*_token) -> None:
-    raise _GiveUp

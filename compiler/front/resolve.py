@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from compiler import gates
 from compiler.errors import GradcError, Span
@@ -23,9 +24,9 @@ from compiler.front.textbook import textbook_notation
 CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """One stage the file names: `name = value`."""
+class Binding(NamedTuple):
+    """One stage the file names: `name = value`.  A named tuple, as the
+    AST's records are: a file makes one per line."""
 
     name: str
     value: Expr

@@ -1,4 +1,4 @@
-"""Parse tree -> AST: frozen dataclasses that carry source spans.
+"""Parse tree -> AST: named tuples that carry source spans.
 
 `AstBuilder` runs inside the LALR parser (Lark's inline `transformer=`), so
 no parse tree is ever built and no recursion happens, however deep the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Union
 
 if TYPE_CHECKING:  # Lark is imported only where the fast parser gives up
@@ -25,9 +24,9 @@ from compiler import gates
 from compiler.errors import GradcError, Span
 
 
-# Expression nodes are named tuples: immutable like the frozen dataclasses
-# used elsewhere, and made three times as fast, which counts at a node per
-# token.  `edges`, the kinds of the first and last token, decide where
+# Nodes and statements are named tuples: immutable like the frozen
+# dataclasses used elsewhere, and made three times as fast, which counts at
+# a node per token and a statement per line.  `edges`, the kinds of the first and last token, decide where
 # implicit multiplication may go.
 
 class Number(NamedTuple):
@@ -86,8 +85,7 @@ class Keyword(NamedTuple):
 Expr = Union[Number, Name, Apply]
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+class Assign(NamedTuple):
     """`name = expr`: a named stage."""
 
     target: Name
@@ -95,8 +93,7 @@ class Assign:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Signature:
+class Signature(NamedTuple):
     """`f(x, y) = expr`: names the output and fixes the inputs' order."""
 
     target: Name
@@ -107,16 +104,14 @@ class Signature:
     """The shapes the signature declares beside its inputs."""
 
 
-@dataclass(frozen=True, slots=True)
-class Bare:
+class Bare(NamedTuple):
     """A bare expression; allowed only as the last statement."""
 
     value: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Declare:
+class Declare(NamedTuple):
     """`X: [N, D]`: the shape of an input, on a line of its own."""
 
     target: Name

@@ -11,7 +11,6 @@ is `xᵀ W x`.  Files without shapes are never rewritten.
 
 from __future__ import annotations
 
-import dataclasses
 
 from compiler import gates
 from compiler.errors import GradcError, Span
@@ -40,7 +39,7 @@ def textbook_notation(statements: tuple[Statement, ...], known: set[str]
             return _split(node, splittable) or node
         return node
 
-    return tuple(dataclasses.replace(statement, value=fold(statement.value, lambda n: n, rebuild))
+    return tuple(statement._replace(value=fold(statement.value, lambda n: n, rebuild))
                  for statement in statements)
 
 

@@ -108,13 +108,12 @@ class Namer:
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:
-        # `is_reserved` written out: asked once or more for every name.
-        taken = self._taken
-        return (name not in taken and "d" + name not in taken and name not in _RESERVED
-                and not (name.startswith("__") and _DUNDER.fullmatch(name) is not None))
+        return (name not in self._taken and "d" + name not in self._taken
+                and not is_reserved(name))
 
     def _claim(self, name: str) -> str:
-        self._taken.update((name, "d" + name))
+        self._taken.add(name)
+        self._taken.add("d" + name)
         return name
 
     def claim_fixed(self, names) -> None:
@@ -140,11 +139,24 @@ class Namer:
         return result
 
     def claim_generated(self, mnemonic: str, stem: str) -> str:
+        # Asked for every stage gradc names: `_free` and `_claim` are
+        # written out, each name and its adjoint spelled once.
         base = mnemonic if 0 < len(mnemonic) <= MAX_MNEMONIC else stem
-        if self._free(base) and base not in BUILTIN_NAMES:
-            return self._claim(base)
+        taken = self._taken
+        if base not in taken and base not in BUILTIN_NAMES:
+            adjoint = "d" + base
+            if adjoint not in taken and not is_reserved(base):
+                taken.add(base)
+                taken.add(adjoint)
+                return base
         counter = self._next_counter.get(base, 2)
-        while not self._free(f"{base}{counter}"):
+        while True:
+            name = f"{base}{counter}"
+            adjoint = "d" + name
+            if name not in taken and adjoint not in taken and not is_reserved(name):
+                break
             counter += 1
         self._next_counter[base] = counter + 1
-        return self._claim(f"{base}{counter}")
+        taken.add(name)
+        taken.add(adjoint)
+        return name

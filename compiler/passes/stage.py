@@ -134,6 +134,12 @@ _tuple_new = tuple.__new__
 REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
                              for rewrite in row.rewrites)
 
+# The rows that lower to one stage of their own, unless all their operands
+# are constants: no rewrite, no specialised form, no expansion, no helper.
+_DIRECT = frozenset(name for name, row in gates.GATES.items() if row.on_numbers and not (
+    row.axis_rows or row.arrays_staged_as or row.rewrites or row.const_forms or row.staged_as
+    or row.helpers))
+
 
 def stage(program: Program, interface: frozenset[str] = frozenset()) -> StagedIR:
     """`interface`: the module's interface names beyond §6's, which the
@@ -185,6 +191,8 @@ class _Lowering(ArrayNotation):
         self.calls = program.calls or {}
         self.rows = gates.GATES
         self.constants = program.constants
+        # Without shapes, most rows lower to one stage of their own.
+        self.direct = frozenset() if program.shaped else _DIRECT
         # Through `self.program`, which `stage_given` replaces by one
         # without its bindings.
         self.fusing = Matcher(lambda node: self.program.gate_name(node), self._stage_named,
@@ -234,6 +242,10 @@ class _Lowering(ArrayNotation):
 
     def _operation(self, node: Apply, args: list):
         gate = self.rows[self.calls[node.func] if node.is_call else node.func]
+        if gate.name in self.direct and not _all_constant(args):
+            # What `_apply` would decide, without asking: most gates.
+            self.drafts.append(_Draft(gate, args, None, node.span))
+            return _tuple_new(_Slot, (len(self.drafts) - 1,))
         if gate.axis_rows:
             gate, args = self._row_for_call(node, gate, list(args))
         if self.declared:
@@ -440,7 +452,7 @@ def _generated_name(namer: Namer, gate: Gate, operands, role: str | None) -> str
     gate's mnemonic of its operands' names (`xpy`, `sigxpy`)."""
     if role is not None:
         return namer.claim_generated(role, role)
-    spelled = [op.name if isinstance(op, Ref) else "" for op in operands]
+    spelled = [op.name if type(op) is Ref else "" for op in operands]
     mnemonic = gate.mnemonic.format(a=spelled[0] if spelled else "",
                                     b=spelled[1] if len(spelled) > 1 else "",
                                     args="".join(spelled))
