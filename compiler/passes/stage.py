@@ -108,15 +108,16 @@ class StagedIR:
         return self.inputs if self.wrt is None else self.wrt
 
 
-@dataclass(slots=True)
-class _Draft:
+class _Draft(NamedTuple):
+    """A stage before it has a name.  The user's name and the role that
+    name a few drafts are kept beside them, by index (`_Lowering`), so that
+    a draft, made per gate, is a tuple."""
+
     gate: Gate
     operands: list  # _Slot (a draft of the same binding), Ref or Const
     constant: Const | None
     span: Span
     shape: Shape = ()
-    user_name: str | None = None
-    role: str | None = None
 
 
 class _Slot(NamedTuple):
@@ -163,6 +164,10 @@ class _Lowering(ArrayNotation):
     def __init__(self, program: Program, interface: frozenset[str] = frozenset()):
         self.program = program
         self.drafts: list[_Draft] = []
+        # By a draft's index: the user's name of the binding's value, and
+        # the role (`num`, `den`) a composite gave an operand.
+        self.draft_names: dict[int, str] = {}
+        self.draft_roles: dict[int, str] = {}
         # The user's names are claimed first, so that a generated name
         # never takes one; then the output's, if the user gave it none.
         self.namer = Namer(arrays=program.shaped, interface=interface)
@@ -211,7 +216,7 @@ class _Lowering(ArrayNotation):
             elif not isinstance(value, _Slot):
                 # `q = x` or `r = q` names a value that already exists.
                 value = self._new(gates.GATES[gates.COPY], [value], None, binding.span)
-            self.drafts[value.index].user_name = binding.name
+            self.draft_names[value.index] = binding.name
             refs = self._named(stages, is_output=not pending)
             self.bindings[binding.name] = refs[value.index]
         inputs = tuple(self.python[n.id] for n in self.program.inputs)
@@ -244,7 +249,7 @@ class _Lowering(ArrayNotation):
         gate = self.rows[self.calls[node.func] if node.is_call else node.func]
         if gate.name in self.direct and not _all_constant(args):
             # What `_apply` would decide, without asking: most gates.
-            self.drafts.append(_Draft(gate, args, None, node.span))
+            self.drafts.append(_tuple_new(_Draft, (gate, args, None, node.span, ())))
             return _tuple_new(_Slot, (len(self.drafts) - 1,))
         if gate.axis_rows:
             gate, args = self._row_for_call(node, gate, list(args))
@@ -328,8 +333,8 @@ class _Lowering(ArrayNotation):
                     else self._new(special, rest, constant, span)
         if gate.staged_as:
             for role, arg in zip(gate.roles, args):
-                if isinstance(arg, _Slot) and self.drafts[arg.index].role is None:
-                    self.drafts[arg.index].role = role
+                if isinstance(arg, _Slot):
+                    self.draft_roles.setdefault(arg.index, role)
             return self._expand(gate.staged_as, args, span)
         return self._new(gate, args, None, span)
 
@@ -372,8 +377,8 @@ class _Lowering(ArrayNotation):
     def _unnamed_last(self, arg, gate_name: str, depth: int) -> bool:
         if not (isinstance(arg, _Slot) and arg.index == len(self.drafts) - depth):
             return False
-        draft = self.drafts[arg.index]
-        return draft.gate.name == gate_name and draft.user_name is None and draft.role is None
+        return self.drafts[arg.index].gate.name == gate_name \
+            and arg.index not in self.draft_names and arg.index not in self.draft_roles
 
     def _expand(self, plan, args: list, span: Span):
         if isinstance(plan, int):
@@ -393,7 +398,7 @@ class _Lowering(ArrayNotation):
             # The values its code reads beside its operands, stages of their own.
             operands = [*operands, *(self._helper(plan, list(operands), span)
                                      for _, plan in gate.helpers)]
-        self.drafts.append(_Draft(gate, list(operands), constant, span, shape))
+        self.drafts.append(_tuple_new(_Draft, (gate, list(operands), constant, span, shape)))
         return _tuple_new(_Slot, (len(self.drafts) - 1,))
 
     def _helper(self, plan, operands: list, span: Span):
@@ -417,7 +422,7 @@ class _Lowering(ArrayNotation):
         for index, draft in enumerate(self.drafts):
             operands = tuple([refs[op.index] if type(op) is _Slot else op
                               for op in draft.operands])
-            name = self.output if index == output_at else self._name_of(draft, operands)
+            name = self.output if index == output_at else self._name_of(index, draft, operands)
             ref = _tuple_new(Ref, (name,))
             named = _tuple_new(Stage, (name, draft.gate, operands, draft.constant, draft.span,
                                        draft.shape))
@@ -429,14 +434,18 @@ class _Lowering(ArrayNotation):
                 self.rewritable_stages[ref] = named
                 self.computed.setdefault((draft.gate.name, *operands), ref)
         self.drafts.clear()
+        self.draft_names.clear()
+        self.draft_roles.clear()
         return refs
 
-    def _name_of(self, draft, operands) -> str:
-        if draft.user_name is not None:
-            return self.python[draft.user_name]
-        name = _generated_name(self.namer, draft.gate, operands, draft.role)
-        if draft.role is not None:
-            self.roles[name] = draft.role
+    def _name_of(self, index: int, draft: _Draft, operands) -> str:
+        user_name = self.draft_names.get(index)
+        if user_name is not None:
+            return self.python[user_name]
+        role = self.draft_roles.get(index)
+        name = _generated_name(self.namer, draft.gate, operands, role)
+        if role is not None:
+            self.roles[name] = role
         return name
 
 
