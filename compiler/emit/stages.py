@@ -65,6 +65,7 @@ class StagePrinter:
         self.calls = self.spec.blocked
         self._plans: dict[int, tuple] = {}
         self._line_plans: dict[tuple, tuple] = {}
+        self._rows: dict[tuple, tuple] = {}
         self._calls: dict[int, tuple] = {}
         self.reads: set[str] = set()
         """The forward values the local gradients printed so far read."""
@@ -112,12 +113,14 @@ class StagePrinter:
         ((1 - sigx) * sigx) * dsigx`: each line filled at once from the
         stage's values, with no `Local` made on the way.  For a file of
         numbers, whose every contribution carries its stage's own adjoint."""
-        forward, trees = stage.gate.trees(len(stage.operands), self.target, self.compact)
+        operands = stage.operands
+        _, template, trees = self._rows.get((id(stage.gate), len(operands))) \
+            or self._row(stage.gate, len(operands))
         values = self.values(stage)
-        code = self.code(forward).format_map(values)
+        code = template.format_map(values)
         if not shares:
             return code, ()
-        plans, operands, read = self._line_plans, stage.operands, self.reads.update
+        plans, read = self._line_plans, self.reads.update
         lines = []
         for index, first in shares:
             tree = trees[index]
@@ -131,6 +134,14 @@ class StagePrinter:
                 adjoint_name(operands[index].name), self.code(tree).format_map(values),
                 adjoint_name(stage.name), first, accumulate))
         return code, tuple(lines)
+
+    def _row(self, gate, count: int) -> tuple:
+        """A row's forward code and local trees for a stage of `count`
+        operands, asked of the row once (the row kept, so that its `id`
+        names no other)."""
+        forward, trees = gate.trees(count, self.target, self.compact)
+        known = self._rows[id(gate), count] = (gate, self.code(forward), trees)
+        return known
 
     def _line_plan(self, gate, tree: Expr, index: int, first: bool, accumulate: str) -> tuple:
         """`lecture_stage`'s plan of one contribution's line, worked out once

@@ -71,12 +71,14 @@ def optimize(staged: StagedIR, passes: Passes = Passes()) -> StagedIR:
 
 def fold_constants(staged: StagedIR) -> StagedIR:
     named = _named(staged)
+    # Only a stage of a chain can fold into its reader, itself of that chain.
     unnamed: dict[str, Stage] = {}
     stages = []
     for stage in staged.stages:
-        stage = _chained(stage, unnamed)
-        if stage.name not in named:
-            unnamed[stage.name] = stage
+        if stage.gate.chain is not None:
+            stage = _chained(stage, unnamed)
+            if stage.name not in named:
+                unnamed[stage.name] = stage
         stages.append(stage)
     return replace(staged, stages=tuple(stages))
 
@@ -87,7 +89,7 @@ def _named(staged: StagedIR) -> set[str]:
 
 
 def _chained(stage: Stage, by_name: dict[str, Stage]) -> Stage:
-    if stage.gate.chain is None or not isinstance(stage.operands[0], Ref):
+    if not isinstance(stage.operands[0], Ref):
         return stage
     inner = by_name.get(stage.operands[0].name)
     if inner is None or inner.gate.chain != stage.gate.chain:
@@ -142,7 +144,9 @@ def eliminate_dead(staged: StagedIR) -> StagedIR:
     for stage in reversed(staged.stages):
         if stage.name in live:
             kept.append(stage)
-            live.update(op.name for op in stage.operands if isinstance(op, Ref))
+            for operand in stage.operands:
+                if isinstance(operand, Ref):
+                    live.add(operand.name)
     if len(kept) == len(staged.stages):
         return staged
     return replace(staged, stages=tuple(reversed(kept)))
