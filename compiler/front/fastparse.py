@@ -128,18 +128,8 @@ def _statements(text: str) -> list[Statement]:
     line, line_start = 1, 0
     for match in _TOKEN.finditer(text):
         index = match.lastindex
-        if index is None:
-            continue  # blanks at the very end
-        if index == _NEWLINE or index == _SEMICOLON:
-            finished = _statement(target, ops, operands, expect_operand)
-            if finished is not None:
-                statements.append(finished)
-                target, expect_operand, after_name = None, True, False
-            if index == _NEWLINE:
-                line, line_start = line + 1, match.end()
-            continue
-        start, end = match.span(index)
-        if index == _NAME:
+        if index == _NAME:  # the most frequent token first
+            start, end = match.span(index)
             written = text[start:end]
             name = names.get(written)
             if name is None:
@@ -150,8 +140,17 @@ def _statements(text: str) -> list[Statement]:
                 line, start - line_start + 1, line, end - line_start + 1)), _NAME_EDGES)))
             expect_operand, after_name = False, True
             continue
-        if index == _COMMENT:
+        if index is None or index == _COMMENT:
+            continue  # `None`: blanks at the very end
+        if index == _NEWLINE or index == _SEMICOLON:
+            finished = _statement(target, ops, operands, expect_operand)
+            if finished is not None:
+                statements.append(finished)
+                target, expect_operand, after_name = None, True, False
+            if index == _NEWLINE:
+                line, line_start = line + 1, match.end()
             continue
+        start, end = match.span(index)
         after_name_before, after_name = after_name, False
         if index == _BINARY:
             written = text[start:end]

@@ -128,14 +128,19 @@ class Namer:
         `x`) are claimed last, so that they, not the plain name, are renamed.
         """
         given = set(names)
-        plain = [n for n in names if not (n.startswith("d") and n[1:] in given)]
-        adjoint_like = [n for n in names if n.startswith("d") and n[1:] in given]
+        plain: list[str] = []
+        adjoint_like: list[str] = []
+        for name in names:
+            (adjoint_like if name[:1] == "d" and name[1:] in given else plain).append(name)
         result: dict[str, str] = {}
+        taken = self._taken
         for name in plain + adjoint_like:
             candidate = name
             while not self._free(candidate):
                 candidate += "_"
-            result[name] = self._claim(candidate)
+            taken.add(candidate)
+            taken.add("d" + candidate)
+            result[name] = candidate
         return result
 
     def claim_generated(self, mnemonic: str, stem: str) -> str:
