@@ -104,16 +104,25 @@ class Namer:
     def __init__(self, arrays: bool = False, interface: frozenset[str] = frozenset()) -> None:
         """`arrays`: the module is an array module, with §9's interface;
         `interface`: names of the module's interface beyond these (§10)."""
-        self._taken: set[str] = (set(ARRAY_INTERFACE) if arrays else set()) | set(interface)
+        # The interface's names are taken as they are; a value's name takes
+        # its adjoint `dv` too, through the name itself: `dv` is never kept,
+        # which at a million values spares staging 100 MB of strings and
+        # set.
+        self._fixed: set[str] = (set(ARRAY_INTERFACE) if arrays else set()) | set(interface)
+        self._values: set[str] = set()
         self._next_counter: dict[str, int] = {}
 
     def _free(self, name: str) -> bool:
-        return (name not in self._taken and "d" + name not in self._taken
+        """Neither `name` nor its adjoint is a value's name or adjoint, an
+        interface name, or reserved."""
+        values, adjoint = self._values, "d" + name
+        return (name not in values and adjoint not in values
+                and not (name[:1] == "d" and name[1:] in values)
+                and name not in self._fixed and adjoint not in self._fixed
                 and not is_reserved(name))
 
     def _claim(self, name: str) -> str:
-        self._taken.add(name)
-        self._taken.add("d" + name)
+        self._values.add(name)
         return name
 
     def claim_fixed(self, names) -> None:
@@ -133,35 +142,19 @@ class Namer:
         for name in names:
             (adjoint_like if name[:1] == "d" and name[1:] in given else plain).append(name)
         result: dict[str, str] = {}
-        taken = self._taken
         for name in plain + adjoint_like:
             candidate = name
             while not self._free(candidate):
                 candidate += "_"
-            taken.add(candidate)
-            taken.add("d" + candidate)
-            result[name] = candidate
+            result[name] = self._claim(candidate)
         return result
 
     def claim_generated(self, mnemonic: str, stem: str) -> str:
-        # Asked for every stage gradc names: `_free` and `_claim` are
-        # written out, each name and its adjoint spelled once.
         base = mnemonic if 0 < len(mnemonic) <= MAX_MNEMONIC else stem
-        taken = self._taken
-        if base not in taken and base not in BUILTIN_NAMES:
-            adjoint = "d" + base
-            if adjoint not in taken and not is_reserved(base):
-                taken.add(base)
-                taken.add(adjoint)
-                return base
+        if base not in BUILTIN_NAMES and self._free(base):
+            return self._claim(base)
         counter = self._next_counter.get(base, 2)
-        while True:
-            name = f"{base}{counter}"
-            adjoint = "d" + name
-            if name not in taken and adjoint not in taken and not is_reserved(name):
-                break
+        while not self._free(f"{base}{counter}"):
             counter += 1
         self._next_counter[base] = counter + 1
-        taken.add(name)
-        taken.add(adjoint)
-        return name
+        return self._claim(f"{base}{counter}")
