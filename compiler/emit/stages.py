@@ -284,12 +284,6 @@ def assigned(target: str, term: str, first: bool, accumulate: str) -> str:
 _LETTERS = "ab"
 
 
-def local_gradient(contribution: Contribution, target: str = "math") -> Local:
-    """One contribution's local gradient, for the tools that show or run
-    the lecture's code (trace, explain)."""
-    return StagePrinter(target).locals(contribution.stage, (contribution,))[0]
-
-
 def cached(staged: StagedIR, reads) -> tuple[str, ...]:
     """The values the printed backward code reads, in forward order:
     what forward must cache."""
