@@ -10,8 +10,8 @@ operation, and the few arrays the lines cycle through stay in the cache.
 
     sigy = np.maximum(exp_y, y >= 0) / add_exp_y
 becomes
-    max_exp_y = np.maximum(exp_y, y >= 0, out=scratch[2])
-    sigy = np.divide(max_exp_y, add_exp_y, out=scratch[2])
+    maximum_exp_y = np.maximum(exp_y, y >= 0, out=scratch[2])
+    sigy = np.divide(maximum_exp_y, add_exp_y, out=scratch[2])
 
 A scratch array is taken again once the last line that reads its value has
 run, by that line itself if it likes (a ufunc may write into its operand).
@@ -23,7 +23,7 @@ stays inside its line and makes its own array, as before.
 When an input is a number, or not float64, `_in_blocks` passes None for
 every scratch array: NumPy's `out=None` makes a new array (or a number)
 for each line, as the expressions did.  So a value computed from numbers
-alone stays a number, computed as forward computes it.
+alone stays a number, computed once, as forward computes it.
 
 The operations and their operands are the expressions', in the same order,
 so every value keeps its bits.
