@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arrays import ATOL, RTOL, example, pointwise, random_points
 from compiler.passes.adjoint import adjoint
@@ -18,6 +20,7 @@ from compiler.driver import staged_ir
 from compiler.emit.context import context
 from conftest import build
 from helpers import page_faults_per_call
+from test_random_formulas import formulas
 
 
 def _blocked(text: str, block: int = 16, **options):
@@ -131,6 +134,27 @@ def test_a_number_among_the_inputs_gives_forward_and_backward_s_bits(stem, numbe
     columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 3.0, 50)]))
                for _ in module.INPUTS]
     columns[number] = 0.3
+    with np.errstate(all="ignore"):
+        value, gradient = module.grad(*columns)
+        whole, cache = module.forward(*columns)
+        whole_gradient = module.backward(cache)
+    np.testing.assert_array_equal(value, whole)
+    for got, expected in zip(gradient, whole_gradient):
+        np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(formulas(), st.integers(-1, 2))
+def test_random_formulas_in_blocks_give_forward_and_backward_s_bits(formula, number):
+    """Scratch arrays taken and given back over any formula's lines, every
+    input an array or one of them a number (`number`; -1: none)."""
+    module = _blocked(formula[0], block=8)
+    rng = np.random.default_rng(3)
+    columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 2.0, 30)]))
+               for _ in module.INPUTS]
+    if 0 <= number < len(columns):
+        columns[number] = 0.7
     with np.errstate(all="ignore"):
         value, gradient = module.grad(*columns)
         whole, cache = module.forward(*columns)
