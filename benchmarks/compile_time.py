@@ -5,6 +5,8 @@
     python benchmarks/compile_time.py --sizes 200,400
     python benchmarks/compile_time.py --against /tmp/old --sizes 100000
                                         # this tree beside another checkout
+    python benchmarks/compile_time.py --against /tmp/old --steps 100000
+                                        # each step, beside another checkout
 
 The first table runs `gradc compile R.txt -o R.py` in a child process per
 size (start-up included) with the child's peak resident memory (VmHWM,
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import resource
 import statistics
@@ -164,6 +167,55 @@ def side_by_side(sizes: list[int], other: Path, repeats: int) -> None:
     print()
 
 
+# Each step of `step_table` in a child, with the compiler of the checkout on
+# its path: processor seconds, so that other processes disturb it less.
+_STEPS = """
+import gc, json, sys, time
+from compiler.front.parse import parse
+from compiler.front.resolve import resolve
+from compiler.passes.stage import stage
+from compiler.passes.optimize import optimize
+from compiler.passes.adjoint import adjoint
+from compiler.emit.context import context
+from compiler.emit.render import render
+value = open(sys.argv[1], encoding="utf-8").read()
+seconds = {}
+gc.disable()
+for name, step in (("parse", parse), ("resolve", resolve), ("stage", stage),
+                   ("optimize", optimize), ("adjoint", adjoint), ("emit", context),
+                   ("render", render)):
+    start = time.process_time()
+    value = step(value)
+    seconds[name] = time.process_time() - start
+print(json.dumps(seconds))
+"""
+
+
+def steps_side_by_side(n: int, other: Path, repeats: int) -> None:
+    """Each step's processor seconds on R(n) with this checkout's compiler
+    and another's, in turns: the least of `repeats` runs each."""
+    print(f"## Each step on R({n:,}): this tree beside {other}, processor seconds\n")
+    print("| step | this tree | other | ratio |")
+    print("|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        formula = Path(folder) / f"r{n}.txt"
+        formula.write_text(circuit(n), encoding="utf-8")
+        runs: dict[Path, list[dict]] = {ROOT: [], other: []}
+        for _ in range(repeats):
+            for root in (other, ROOT):
+                child = subprocess.run([sys.executable, "-c", _STEPS, str(formula)], cwd=root,
+                                       capture_output=True, text=True, check=True,
+                                       env=dict(os.environ, PYTHONPATH=str(root)))
+                runs[root].append(json.loads(child.stdout))
+    least = {root: {step: min(run[step] for run in runs[root]) for step in runs[root][0]}
+             for root in runs}
+    for step in (*least[ROOT], "total"):
+        mine, theirs = (sum(least[root].values()) if step == "total" else least[root][step]
+                        for root in (ROOT, other))
+        print(f"| {step} | {mine:.2f} | {theirs:.2f} | {mine / theirs:.2f} |")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000",
@@ -174,9 +226,13 @@ def main() -> None:
                              "(git worktree add /tmp/old <commit>)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each compiler per size with --against (default 3)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="with --against: each step on R(N) instead of the whole process")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")] + ([1_000_000] if args.million else [])
-    if args.against:
+    if args.against and args.steps:
+        steps_side_by_side(args.steps, args.against.resolve(), args.repeats)
+    elif args.against:
         side_by_side(sizes, args.against.resolve(), args.repeats)
     else:
         run(sizes)
