@@ -11,6 +11,8 @@ do from what the printer printed.
 from __future__ import annotations
 
 import math
+from itertools import chain
+from operator import attrgetter
 from typing import NamedTuple
 
 from compiler.emit.printers import UfuncCall, printer
@@ -287,9 +289,9 @@ _LETTERS = "ab"
 def cached(staged: StagedIR, reads) -> tuple[str, ...]:
     """The values the printed backward code reads, in forward order:
     what forward must cache."""
-    read = set(reads)
-    order = list(staged.inputs) + list(staged.dims) + [stage.name for stage in staged.stages]
-    return tuple(name for name in order if name in read)
+    read = reads if isinstance(reads, (set, frozenset)) else set(reads)
+    order = chain(staged.inputs, staged.dims, map(attrgetter("name"), staged.stages))
+    return tuple(filter(read.__contains__, order))
 
 
 def unparenthesized(code: str, number: float | None) -> str:
