@@ -26,8 +26,8 @@ from compiler.errors import GradcError, Span
 
 # Nodes and statements are named tuples: immutable like the frozen
 # dataclasses used elsewhere, and made three times as fast, which counts at
-# a node per token and a statement per line.  `edges`, the kinds of the first and last token, decide where
-# implicit multiplication may go.
+# a node per token and a statement per line.  `edges`, the kinds of the
+# first and last token, decide where implicit multiplication may go.
 
 class Number(NamedTuple):
     value: float

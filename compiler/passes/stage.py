@@ -126,12 +126,12 @@ class _Slot(NamedTuple):
     index: int
 
 
-# The gates some rewrite reformulates: only their stages are remembered.
 # Records made once per stage or operand are made by the tuple constructor
 # itself: a named tuple's own `__new__` is a Python function, which doubles
 # their cost.
 _tuple_new = tuple.__new__
 
+# The gates some rewrite reformulates: only their stages are remembered.
 REWRITE_OPERANDS = frozenset(rewrite.operand for row in gates.GATES.values()
                              for rewrite in row.rewrites)
 
