@@ -336,3 +336,16 @@ def test_more_inputs_than_np_broadcast_takes(count):
     for column, got in zip(columns, gradient):
         np.testing.assert_array_equal(got, 2 * column)
     assert module.f(*columns) == pytest.approx(value, rel=1e-12)
+
+
+def test_the_blocks_benchmark_times_each_line_of_a_module():
+    """benchmarks/numpy_blocks.py, which docs/performance.md's figures of the
+    blocks come from: one timed line for each line of _grad_block."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    shown = subprocess.run([sys.executable, str(root / "benchmarks" / "numpy_blocks.py"),
+                            "--lines", "--examples", "multiply"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    timed = [line.split(None, 1)[1] for line in shown if line[:1] == " "]
+    assert timed == ["np.multiply(x, y, out=f)", "dx[...] = y", "dy[...] = x", "in all, 3 lines"]
