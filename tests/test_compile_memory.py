@@ -143,7 +143,8 @@ def test_a_contribution_spells_its_stages_adjoint_only_when_asked(big):
 
 def test_a_big_module_is_written_as_it_is_rendered_never_whole(tmp_path):
     # Joining the module's text, then encoding it, held it twice over
-    # above the lines it is made of: 354 MB at 10^6 gates.
+    # above the lines it is made of: 354 MB at 10^6 gates.  Now a piece is
+    # at most a thousand blocks of backward lines, a third of this module.
     from compiler.driver import compile_source, compiled
     from compiler.files import write_atomically
 
@@ -153,7 +154,7 @@ def test_a_big_module_is_written_as_it_is_rendered_never_whole(tmp_path):
     target = tmp_path / "r.py"
     _, _, peak = _traced(lambda: write_atomically(target, pieces))
     assert target.read_text(encoding="utf-8") == module
-    assert peak < 0.25 * len(module)
+    assert peak < 0.5 * len(module)
 
 
 def test_the_adjoint_ir_holds_no_record_per_contribution():
