@@ -22,20 +22,15 @@ BLOCK_BYTES = 2**23
 """What a block's arrays may take together, in bytes: about 8 MiB, inside
 the caches of the machines gradc is measured on (docs/performance.md)."""
 
-MANY_LINES = 10
-"""Past this many lines a block holds 2^16 points rather than 2^15."""
-
-
-def block_power(arrays: int, lines: int = 0) -> int:
+def block_power(arrays: int) -> int:
     """The power of 2 of the points a block holds, for a block whose
-    inputs, results and scratch arrays make `arrays` arrays and which runs
-    `lines` lines: 2^15 (256 KiB an array, so that a line's operands stay
-    in a 1 MiB L2 cache), or 2^16 past MANY_LINES lines, where Python's
-    cost per ufunc call (about 0.4 µs) would take more than 0.1 ns a point;
-    fewer where the arrays would take more than BLOCK_BYTES, down to 2^12.
-    Measured from 2^13 to 2^17 points on the examples (docs/performance.md)."""
+    inputs, results and scratch arrays make `arrays` arrays: 2^16, or fewer
+    where the arrays would take more than BLOCK_BYTES, down to 2^12.  With
+    fewer points Python's cost per ufunc call (about 0.4 µs) weighs more;
+    with more, a block's arrays leave the L2 cache.  Measured from 2^13 to
+    2^17 points on the examples (docs/performance.md)."""
     fitting = (BLOCK_BYTES // (8 * max(arrays, 1))).bit_length() - 1
-    return max(min(fitting, 16 if lines > MANY_LINES else 15), 12)
+    return max(min(fitting, 16), 12)
 
 
 def written_into(name: str, call: tuple[str, tuple[str, ...]] | None, code: str,

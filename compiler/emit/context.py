@@ -360,7 +360,7 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
                   else f"{name} = {code.text}" for block in compact.lines for name, code in block]
         lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
-            "block_power": block_power(len(staged.inputs) + len(results) + slots, len(lines)),
+            "block_power": block_power(len(staged.inputs) + len(results) + slots),
             "broadcast_size": _broadcast_size(staged.inputs, numpy),
             "block_scratch": scratch, "scratch_arrays": slots}
 

@@ -46,12 +46,12 @@ def _unbroadcast(gradient, shape):
     return np.broadcast_to(gradient, shape).copy()[()]
 
 
-BLOCK = 2**15
+BLOCK = 2**16
 """grad computes inputs of more points than this BLOCK points at a time:
 each stage's array then stays in the processor's cache between the line
 that writes it and the lines that read it, instead of going out to memory.
-gradc makes a block of 2^15 points, or 2^16 where it has many lines to
-call, fewer where its arrays would take more than 8 MiB."""
+gradc makes a block of 2^16 points, fewer where its arrays would take
+more than 8 MiB."""
 
 
 def grad(e, x):
