@@ -168,3 +168,17 @@ def test_the_adjoint_ir_holds_no_record_per_contribution():
     ir, kept, _ = _traced(lambda: adjoint(staged))
     assert kept < 120 * len(staged.stages)
     assert sum(len(block.contributions) for block in ir.blocks) > 1.2 * len(ir.blocks)
+
+
+def test_a_big_module_keeps_the_derivation_a_row_writes_in_its_comment():
+    # A fused cross-entropy's line says how its stable form follows from
+    # the lecture's; a module past FUSED_GRAD_LIMIT made its lines without
+    # that comment.
+    terms = " + ".join(f"a*{k}" for k in range(1, FUSED_GRAD_LIMIT + 200))
+    ir = adjoint_ir(f"h1 = w*x\nh2 = σ(h1)\ne = -log(h2)\nf = e + sin({terms})\n")
+    streamed, with_terms = (context(ir, "lecture", "math", with_terms=terms)
+                            for terms in (False, True))
+    assert streamed.blocks == with_terms.blocks
+    lines = [line for block in streamed.blocks for line in block.lines if "dh1 =" in line]
+    assert lines == ["dh1 = (-signegh1) * de  # df/dh2 · dh2/dh1 = "
+                     "(h2 − 1)/(h2(1 − h2)) · h2(1 − h2)"]

@@ -100,19 +100,23 @@ class _LectureLines:
     otherwise hold a `Local` and a `Term` per contribution at once, more
     memory than all its lines."""
 
-    def __init__(self, accumulate: str, output_block):
-        self.accumulate, self.output_block = accumulate, output_block
+    def __init__(self, accumulate: str, output_block, loss: str):
+        self.accumulate, self.output_block, self.loss = accumulate, output_block, loss
         self.seed_read = False
         """Whether a line of the output's block reads the seed as a factor
         of a number (`_seed_line`)."""
 
     def __call__(self, printer: StagePrinter, stage, block) -> tuple[str, tuple[str, ...]]:
-        if block is None or block is not self.output_block:
+        # The output's block tells whether grad sets the seed, and a row
+        # that derives its rule writes that in the line's comment: both
+        # need the block's local gradients, which the lines alone skip.
+        if block is None or (block is not self.output_block and not stage.gate.derivations):
             return printer.lecture_stage(stage, block.shares if block else (), self.accumulate)
         contributions = block.contributions
         code, locals_ = printer.stage(stage, contributions)
-        self.seed_read = any(local.number is not None for local in locals_)
-        return code, tuple([lecture_line(c, local, self.accumulate)
+        if block is self.output_block:
+            self.seed_read = any(local.number is not None for local in locals_)
+        return code, tuple([_with_derivation(lecture_line(c, local, self.accumulate), c, self.loss)
                             for c, local in zip(contributions, locals_)])
 
 
@@ -187,7 +191,7 @@ def context(adjoint_ir: AdjointIR, style: str = "lecture",
     kept = _kept(staged, spec, style, with_terms)
     printer.keep_trees = kept.trees
     streamed = _LectureLines(spec.accumulate, adjoint_ir.blocks[0] if adjoint_ir.blocks
-                             else None) if kept.streamed else None
+                             else None, adjoint_ir.staged.output) if kept.streamed else None
     printed = _print(adjoint_ir, printer, streamed)
     terms = _terms(adjoint_ir, printed, printer, names) \
         if kept.terms or (style == "lecture" and streamed is None) else ()
