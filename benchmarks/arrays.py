@@ -50,14 +50,17 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import random
 import sys
 import timeit
 from pathlib import Path
 
-ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "MKL_NUM_THREADS": "1"}
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from one_core import pin_to_one_core  # noqa: E402
 
 
 def one_core_option(parser: argparse.ArgumentParser) -> None:
@@ -66,32 +69,22 @@ def one_core_option(parser: argparse.ArgumentParser) -> None:
                              "use) and every library to one thread")
 
 
-def pin_to_one_core(argv: list[str]) -> int | None:
-    """With --one-core in `argv`: bind this process to one CPU and set the
-    libraries' thread variables to one, and return the CPU; else None.  It
-    runs before NumPy, numba, JAX or PyTorch is imported: each reads these
+def pinned(argv: list[str]) -> int | None:
+    """With --one-core in `argv`: this process bound to one CPU, every
+    library to one thread, and the CPU returned; else None.  It runs before
+    NumPy, numba, JAX or PyTorch is imported: each reads the thread
     variables, and the CPUs it may use, once, when it starts its threads."""
     early = argparse.ArgumentParser(add_help=False)
     one_core_option(early)
     cpu = early.parse_known_args(argv)[0].one_core
     if cpu is None:
         return None
-    cpu = min(os.sched_getaffinity(0)) if cpu == -1 else cpu
-    os.sched_setaffinity(0, {cpu})
-    os.environ.update(ONE_THREAD)
-    os.environ["XLA_FLAGS"] = " ".join(
-        (os.environ.get("XLA_FLAGS", ""), "--xla_cpu_multi_thread_eigen=false")).strip()
-    return cpu
+    return pin_to_one_core(None if cpu == -1 else cpu)
 
 
-ONE_CORE = pin_to_one_core(sys.argv[1:])
+ONE_CORE = pinned(sys.argv[1:])
 
 import numpy as np  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
 
 from peers import ARRAY_PEERS  # noqa: E402
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 import os
 
 THREAD_VARIABLES = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                    "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1",
-                    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
+                    "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+EIGEN_ON_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
-def pin_to_one_core() -> int:
-    """Every thread of this process, and each it starts later, on the first
-    CPU it may use now; the libraries' thread variables set to one.  Call it
-    before importing numba, JAX or torch.  Returns the CPU."""
+def pin_to_one_core(cpu: int | None = None) -> int:
+    """Every thread of this process, and each it starts later, on `cpu`
+    (default: the lowest CPU it may use now), and the libraries' thread
+    variables set to one.  Call it before importing numba, JAX or torch,
+    which read them once.  Returns the CPU."""
     os.environ.update(THREAD_VARIABLES)
-    cpu = min(os.sched_getaffinity(0))
+    os.environ["XLA_FLAGS"] = " ".join(
+        (os.environ.get("XLA_FLAGS", ""), EIGEN_ON_ONE_THREAD)).strip()
+    cpu = min(os.sched_getaffinity(0)) if cpu is None else cpu
     for thread in os.listdir("/proc/self/task"):
         os.sched_setaffinity(int(thread), {cpu})
     return cpu
