@@ -94,6 +94,47 @@ def test_an_array_a_later_line_reads_is_not_written():
     assert value == pytest.approx(np.sum(A * np.maximum(A + b, 0.0)), rel=1e-12)
 
 
+VIEWED = """\
+A: [N, N]
+H = A * 2
+T = Hᵀ
+K = H + 1
+f = sum(T * K)
+"""
+
+
+def test_an_array_a_later_line_reads_through_a_view_is_not_written():
+    """T = H.T is H's memory: K may not go into H while T is still read."""
+    lines = _grad_lines(VIEWED)
+    assert "K = H + 1  # [N, N]" in lines
+    module = build(VIEWED, target="numpy")
+    A = np.arange(4.0).reshape(2, 2)
+    value, (dA,) = module.grad(A)
+    assert value == np.sum((2 * A).T * (2 * A + 1)) == 64.0
+    np.testing.assert_array_equal(dA, 2 * ((2 * A + 1).T + (2 * A).T))
+
+
+ACCUMULATED = """\
+S: [N, C]
+T = log_softmax(S) * 2
+loss = sum(sin(log_softmax(T)) + exp(T))
+"""
+
+
+def test_a_contribution_that_is_a_difference_is_added_as_backward_adds_it():
+    """backward writes `dT = dT + dlsmT - ...`, which Python adds left to
+    right; grad adds in the same order, not `dlsmT - ...` first."""
+    lines = _grad_lines(ACCUMULATED)
+    assert ("dT = dT + dlsmT - np.exp(lsmT) * np.sum(dlsmT, axis=-1, keepdims=True)  # [N, C]"
+            in lines)
+    module = build(ACCUMULATED, target="numpy")
+    S = np.random.default_rng(5).standard_normal((40, 30))
+    value, (dS,) = module.grad(S)
+    whole, cache = module.forward(S)
+    assert value == whole
+    np.testing.assert_array_equal(dS, module.backward(cache)[0])
+
+
 def test_an_input_is_never_written_even_when_no_line_reads_it_again():
     """b's line reads X once, and X is the caller's array."""
     text = "X: [N, D]\nY = X * 2\nloss = sum(Y)\n"

@@ -409,12 +409,21 @@ def _owned_grad_lines(adjoint_ir: AdjointIR, printer: StagePrinter, printed: Pri
     lines += [Line(stage.name, _forward_tree(printer, stage), text, shown(stage.shape))
               for stage, text in zip(staged.stages, _forward_lines(staged, printed))]
     lines.append(Line(seed, None, f"{seed} = 1.0"))
-    lines += [Line(adjoint_name(term.target), term.tree if term.first else BinOp(
-        "+", Name(adjoint_name(term.target)), term.tree), term.line, term.note)
+    lines += [Line(adjoint_name(term.target), term.tree if term.first else _added(
+        Name(adjoint_name(term.target)), term.tree), term.line, term.note)
         for block in terms for term in block]
     lines += [Line("", None, text) for text in module.zero_lines]
     gradients = tuple(adjoint_name(name) for name in staged.gradient_inputs)
     return in_place(lines, _named_shapes(adjoint_ir), (staged.output, *gradients), printer.code)
+
+
+def _added(adjoint: Name, term):
+    """`adjoint + term` as backward's line `dx = dx + <term>` computes it:
+    Python adds a term that is itself a sum or a difference from the left
+    (`dx + a - b` is `(dx + a) - b`), and grad's numbers are backward's."""
+    if isinstance(term, BinOp) and term.op in ("+", "-"):
+        return BinOp(term.op, _added(adjoint, term.left), term.right)
+    return BinOp("+", adjoint, term)
 
 
 def _forward_tree(printer: StagePrinter, stage):

@@ -11,7 +11,8 @@ only for an array
   never an input (the caller's array), a view (`W2.T`), or a name that
   only repeats another (`dhW2 = dS`: the two are one array);
 * of the result's own shape, so that no broadcasting writes past it;
-* that no later line reads under any of its names, nor the return.
+* that no later line reads under any of its names or through a view of
+  it (`T = H.T` is H's memory), nor the return.
 
 This is an ownership and last-use analysis over the lines' trees, each line
 one value: the values are numbered in order, a name standing for the last
@@ -25,7 +26,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from compiler.emit.printers import UFUNCS, NumpyPrinter
-from compiler.gates.expr import BinOp, Call, Expr, Function, Name, UnaryOp, walk
+from compiler.gates.expr import (Attr, BinOp, Call, Expr, Function, Group, Name, Subscript,
+                                 UnaryOp, walk)
 
 _FRESH_OPERATORS = frozenset("+ - * / ** @".split())
 
@@ -51,22 +53,24 @@ def in_place(lines: list[Line], shapes: dict[str, tuple], returned: tuple[str, .
     last = _last_reads(lines, returned)
     array: dict[int, int] = {}
     """Each value's array, by the number of the value that made it."""
-    members: dict[int, list[int]] = {}
-    """Each array made by the call, and the values it has held."""
+    read_until: dict[int, int] = {}
+    """Each array made by the call, and the last line that reads a value it
+    holds or held, under any name or view."""
     current: dict[str, int] = {}
     texts = []
     for index, line in enumerate(lines):
         text, into = line.text, None
         tree = line.tree
-        if isinstance(tree, Name) and tree.id in current:
-            array[index] = array[current[tree.id]]
+        viewed = _viewed_name(tree)
+        if viewed in current:
+            array[index] = array[current[viewed]]
         else:
-            into = _free_operand(line, current, array, members, last, index, shapes, printer)
+            into = _free_operand(line, current, array, read_until, index, shapes, printer)
             array[index] = array[current[into]] if into else index
             if into is None and _fresh(tree, printer) and shapes.get(line.name):
-                members[index] = []
-        if array[index] in members:
-            members[array[index]].append(index)
+                read_until[index] = index
+        if array[index] in read_until:
+            read_until[array[index]] = max(read_until[array[index]], last[index])
         if into is not None:
             ufunc, operands = printer.ufunc_call(tree)
             text = (f"{line.name} = {printer.module}.{ufunc}("
@@ -77,7 +81,7 @@ def in_place(lines: list[Line], shapes: dict[str, tuple], returned: tuple[str, .
     return tuple(texts)
 
 
-def _free_operand(line: Line, current, array, members, last, index: int, shapes,
+def _free_operand(line: Line, current, array, read_until, index: int, shapes,
                   printer: NumpyPrinter) -> str | None:
     """The operand whose array the line may write its result into, if any."""
     call = printer.ufunc_call(line.tree) if line.tree is not None else None
@@ -88,10 +92,20 @@ def _free_operand(line: Line, current, array, members, last, index: int, shapes,
         if not isinstance(operand, Name) or operand.id not in current:
             continue
         held = array[current[operand.id]]
-        if (held in members and shapes.get(operand.id) == shape
-                and all(last[value] <= index for value in members[held])):
+        if (held in read_until and shapes.get(operand.id) == shape
+                and read_until[held] <= index):
             return operand.id
     return None
+
+
+def _viewed_name(tree: Expr | None) -> str | None:
+    """The name whose memory the line's value is, if it is that name itself
+    or a view of it (`H.T`, `m[:, None]`, `g[:, 0]`)."""
+    while isinstance(tree, (Attr, Subscript, Group)):
+        if isinstance(tree, Attr) and tree.name != "T":
+            return None
+        tree = tree.inner if isinstance(tree, Group) else tree.value
+    return tree.id if isinstance(tree, Name) else None
 
 
 def _fresh(tree: Expr | None, printer: NumpyPrinter) -> bool:
