@@ -146,7 +146,8 @@ def _run(kernel, inputs, count):
     shapes = [np.shape(value) for value in inputs]
     # NumPy's broadcast_shapes and prod each take longer than the loop at a
     # few points: inputs of one shape skip the first, Python multiplies.
-    shape = shapes[0] if shapes.count(shapes[0]) == len(shapes) else np.broadcast_shapes(*shapes)
+    shape = (shapes[0] if shapes and shapes.count(shapes[0]) == len(shapes)
+             else np.broadcast_shapes(*shapes))
     size = 1
     for length in shape:
         size *= length

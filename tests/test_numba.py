@@ -179,6 +179,12 @@ def test_an_input_the_output_ignores_neither_widens_the_value_nor_gets_a_gradien
     assert dx.tolist() == [3.0] * 4 and dy.tolist() == [[0.0], [0.0]]
 
 
+def test_a_formula_of_no_input_gives_its_number(numba_module):
+    module = numba_module("f = 2 * 3.5")
+    assert module.grad() == (7.0, ())
+    assert module.f() == 7.0 and module.forward()[0] == 7.0
+
+
 # -- what the loop reads and writes: each input where it lies when it can,
 # each result an array of its own, one compiled signature whatever comes in.
 
