@@ -58,7 +58,7 @@ def format_error(error: GradcError, path: str, source: str | None) -> str:
     header = f"{path}:{line_no}:{column}: error: {error.message}"
     if source is None:
         return header
-    lines = source.splitlines()
+    lines = source.splitlines() or [""]  # an empty file's one line is empty
     if not 1 <= line_no <= len(lines):
         return header
     text = lines[line_no - 1]

@@ -56,6 +56,16 @@ def test_bad_input_exits_2_with_a_located_message_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["expr.txt"]
 
 
+def test_an_empty_file_shows_its_empty_first_line_and_a_caret(tmp_path):
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    run = gradc("compile", "empty.txt", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == ("empty.txt:1:1: error: expected a formula, such as f(x, y) = x * y\n"
+                          "\n"
+                          "^\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt"]
+
+
 def test_bad_input_leaves_an_existing_output_untouched(tmp_path):
     source = tmp_path / "expr.txt"
     source.write_text("f = x +\n", encoding="utf-8")
