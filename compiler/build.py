@@ -81,7 +81,8 @@ def module_ir(text: str, passes: Passes = Passes(), second_order: tuple[str, ...
 
 def _optimized(owned: list, passes: Passes, second_order: tuple[str, ...]) -> StagedIR:
     """`owned` holds the program, given up to be freed once staged."""
-    interface = SECOND_ORDER_INTERFACE if second_order else frozenset()
+    # --jvp adds jvp alone, so hvp and hessian stay free for the user's names.
+    interface = SECOND_ORDER_INTERFACE if "hvp" in second_order else frozenset(second_order)
     return optimize(stage_given(owned, interface), passes)
 
 

@@ -82,6 +82,10 @@ def test_jvp_alone_and_no_flags_leave_the_module_as_it_was():
     renamed = build("f(hvp, hessian) = hvp * hessian", second_order=("jvp", "hvp"))
     assert renamed.INPUTS == ("hvp_", "hessian_")
     assert renamed.hessian(2.0, 3.0) == (6.0, (3.0, 2.0), ((0.0, 1.0), (1.0, 0.0)))
+    # --jvp adds jvp alone: only its name is taken.
+    with_jvp_only = build("f(jvp, hvp, hessian) = jvp * hvp * hessian", second_order=("jvp",))
+    assert with_jvp_only.INPUTS == ("jvp_", "hvp", "hessian")
+    assert with_jvp_only.jvp(hvp=2.0, hessian=3.0, jvp_=5.0, v_hvp=1.0) == (30.0, 15.0)
 
 
 def test_each_tangent_is_named_after_its_value_and_follows_a_comment():
