@@ -191,15 +191,34 @@ def test_what_is_no_ufunc_or_makes_booleans_stays_in_its_line():
 
 
 @pytest.mark.parametrize("text, tests", [
-    ("f = max(x, y)", ("dx[...] = (x >= y).astype(float)", "dy[...] = (y > x).astype(float)")),
-    ("f = min(x, y)", ("dx[...] = (x <= y).astype(float)", "dy[...] = (y < x).astype(float)")),
-    ("m = max(x, y)\nf = m * y", ("np.multiply((x >= y).astype(float), y, out=dx)",)),
+    ("f = max(x, y)", ("dx[...] = np.greater_equal(x, y).astype(float)",
+                       "dy[...] = np.greater(y, x).astype(float)")),
+    ("f = min(x, y)", ("dx[...] = np.less_equal(x, y).astype(float)",
+                       "dy[...] = np.less(y, x).astype(float)")),
+    ("m = max(x, y)\nf = m * y", ("np.multiply(np.greater_equal(x, y).astype(float), y, out=dx)",)),
 ])
 def test_which_operand_a_max_took_compares_its_operands(text, tests):
     """`x == m` is `x >= y` and `(y == m) & (x != m)` is `y > x`, NaN and
-    ties included (test_blocks_give_forward_and_backward_s_bits)."""
+    ties included (test_blocks_give_forward_and_backward_s_bits); NumPy's
+    comparison, which gives an array or a NumPy bool even of two numbers."""
     lines = _block_lines(text)
     assert all(line in lines for line in tests), lines
+
+
+@pytest.mark.parametrize("text", ["f(x, y, z, w) = 2 * (x*y + max(z, w))",
+                                  "f(x, y, z, w) = x * y * min(z, w)"])
+def test_a_max_of_two_numbers_among_arrays_in_blocks_gives_the_math_targets_numbers(text):
+    """Each number's gradient is the sum of its gradients at the points."""
+    module, math_module = _blocked(text, block=8), build(text)
+    x, y = np.linspace(-1.0, 2.0, 21), np.linspace(3.0, -1.0, 21)
+    for z, w in [(0.5, 0.5), (0.25, 0.5), (1, 0.5)]:
+        value, (dx, dy, dz, dw) = module.grad(x, y, z, w)
+        points = [math_module.grad(*point, z, w) for point in zip(x.tolist(), y.tolist())]
+        assert value.tolist() == [each[0] for each in points]
+        assert dx.tolist() == [each[1][0] for each in points]
+        assert dy.tolist() == [each[1][1] for each in points]
+        assert (dz, dw) == pytest.approx((sum(each[1][2] for each in points),
+                                          sum(each[1][3] for each in points)), rel=1e-15)
 
 
 def test_a_max_of_three_keeps_its_tests():

@@ -101,14 +101,17 @@ def one_exp(tree: Expr) -> Expr:
     return Call(Function("maximum"), (decayed, BinOp(test, operand, Number("0"))))
 
 
-_TESTS = {"maximum": (">=", ">"), "minimum": ("<=", "<")}
-"""A two-operand extremum's tests, as comparisons of its operands a, b:
-whether it took a (first, so at a tie), and whether it took b alone."""
+_TESTS = {"maximum": ("greater_equal", "greater"), "minimum": ("less_equal", "less")}
+"""A two-operand extremum's tests, as NumPy's comparisons of its operands
+a, b: whether it took a (first, so at a tie), and whether it took b alone.
+NumPy's, not Python's `a >= b`, since a and b may both be numbers, whose
+`>=` gives a bool without the `.astype` the test is read through."""
 
 
 def extremum_tests(lines: list[tuple[str, Expr]]) -> list[tuple[str, Expr]]:
-    """A max's gradient tests, with m = maximum(a, b), `a == m` as `a >= b`
-    and `(b == m) & (a != m)` as `b > a` (for min, `<=` and `<`): one
+    """A max's gradient tests, with m = maximum(a, b), `a == m` as
+    `greater_equal(a, b)` and `(b == m) & (a != m)` as `greater(b, a)`
+    (for min, `less_equal` and `less`): one
     comparison for three passes, and m no longer read.  The same booleans:
     a NaN operand makes m NaN and every test false, as either comparison is."""
     defined: dict[str, Expr] = {}
@@ -118,14 +121,14 @@ def extremum_tests(lines: list[tuple[str, Expr]]) -> list[tuple[str, Expr]]:
         if isinstance(node, BinOp) and node.op == "==":
             taken = _extremum(node.right, defined)
             if taken and node.left == taken[1]:
-                return BinOp(_TESTS[taken[0]][0], taken[1], taken[2])
+                return Call(Function(_TESTS[taken[0]][0]), (taken[1], taken[2]))
         if isinstance(node, BinOp) and node.op == "&" and all(
                 isinstance(side, BinOp) and side.right == node.left.right
                 for side in (node.left, node.right)):
             taken = _extremum(node.left.right, defined)
             if (taken and node.left.op == "==" and node.right.op == "!="
                     and (node.left.left, node.right.left) == (taken[2], taken[1])):
-                return BinOp(_TESTS[taken[0]][1], taken[2], taken[1])
+                return Call(Function(_TESTS[taken[0]][1]), (taken[2], taken[1]))
         return node
 
     out = []

@@ -85,8 +85,8 @@ def _grad_block(x, y, z, w, f, dx, dy, dz, dw, scratch):
     xypmaxzw = np.add(xy, maxzw, out=scratch[0])
     np.multiply(2.0, xypmaxzw, out=f)
     dxypmaxzw = 2.0
-    np.multiply((z >= w).astype(float), dxypmaxzw, out=dz)
-    np.multiply((w > z).astype(float), dxypmaxzw, out=dw)
+    np.multiply(np.greater_equal(z, w).astype(float), dxypmaxzw, out=dz)
+    np.multiply(np.greater(w, z).astype(float), dxypmaxzw, out=dw)
     np.multiply(y, dxypmaxzw, out=dx)
     np.multiply(x, dxypmaxzw, out=dy)
 
