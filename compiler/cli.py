@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         formula = read(args.file, pass_options.passes(args), _second_order(args))
         return importlib.import_module(TOOLS[args.command]).run(formula, args)
     except GradcError as error:
-        source = decoded_for_display(args.file) if error.span else None
+        source = decoded_for_display(args.file) if error.span is not None else None
         print(format_error(error, args.file, source), file=sys.stderr)
         return 2
 

@@ -28,7 +28,7 @@ import re
 
 from compiler import gates
 from compiler import resources
-from compiler.errors import GradcError, Span
+from compiler.errors import COLUMN_AT, COLUMN_LIMIT, END_COLUMN, END_COLUMN_AT, GradcError, token_origin
 from compiler.front.syntax import Apply, Name, Number, Statement, fold_text, implicit_product, statement
 
 # The grammar's terminals, read from grammar/gradc.lark itself.
@@ -97,8 +97,10 @@ _GROUP, _CALL = "(", "call"
 _GATE_NAMES = {text: gates.lookup(text).name for text in _PRECEDENCE}
 _NAME_EDGES, _NUMBER_EDGES = Name._field_defaults["edges"], Number._field_defaults["edges"]
 
-# Nodes and spans are made by the tuple constructor itself: a named tuple's
-# own `__new__` is a Python function, which doubles the cost of a node.
+# Nodes are made by the tuple constructor itself: a named tuple's own
+# `__new__` is a Python function, which doubles the cost of a node.  A span
+# is an int (errors.py), made from a token's offsets by two shifts and two
+# additions.
 _tuple_new = tuple.__new__
 _GROUP_EDGES, _CALL_EDGES = ("LPAR", "RPAR"), ("NAME", "RPAR")
 
@@ -126,6 +128,7 @@ def _statements(text: str) -> list[Statement]:
     target = None  # the expression left of '=' once it is read
     expect_operand, after_name = True, False
     line, line_start = 1, 0
+    origin = token_origin(line, line_start)  # a token's span from its offsets
     for match in _TOKEN.finditer(text):
         index = match.lastindex
         if index == _NAME:  # the most frequent token first
@@ -136,8 +139,8 @@ def _statements(text: str) -> list[Statement]:
                 name = names[written] = fold_text(written, None)
             if not expect_operand:
                 _push(ops, operands, _IMPLICIT, "implicit", "", None)
-            operands.append(_tuple_new(Name, (name, _tuple_new(Span, (
-                line, start - line_start + 1, line, end - line_start + 1)), _NAME_EDGES)))
+            operands.append(_tuple_new(Name, (
+                name, (start << COLUMN_AT) + (end << END_COLUMN_AT) + origin, _NAME_EDGES)))
             expect_operand, after_name = False, True
             continue
         if index is None or index == _COMMENT:
@@ -148,13 +151,16 @@ def _statements(text: str) -> list[Statement]:
                 statements.append(finished)
                 target, expect_operand, after_name = None, True, False
             if index == _NEWLINE:
+                if match.end() - line_start > COLUMN_LIMIT:
+                    raise _GiveUp  # a column too far right for a compact span
                 line, line_start = line + 1, match.end()
+                origin = token_origin(line, line_start)
             continue
         start, end = match.span(index)
         after_name_before, after_name = after_name, False
         if index == _BINARY:
             written = text[start:end]
-            span = _tuple_new(Span, (line, start - line_start + 1, line, end - line_start + 1))
+            span = (start << COLUMN_AT) + (end << END_COLUMN_AT) + origin
             if expect_operand:
                 if written not in _PREFIX:
                     raise _GiveUp
@@ -170,12 +176,12 @@ def _statements(text: str) -> list[Statement]:
             else:
                 if not expect_operand:
                     _push(ops, operands, _IMPLICIT, "implicit", "", None)
-                ops.append((_BRACKET, _GROUP, text[start:end], _tuple_new(Span, (
-                    line, start - line_start + 1, line, end - line_start + 1)), len(operands)))
+                ops.append((_BRACKET, _GROUP, text[start:end],
+                            (start << COLUMN_AT) + (end << END_COLUMN_AT) + origin, len(operands)))
             expect_operand = True
         elif index == _RPAR:
             _, kind, func, span, count = _reduce_to_bracket(ops, operands, expect_operand)
-            whole = _tuple_new(Span, (span[0], span[1], line, end - line_start + 1))
+            whole = span & ~END_COLUMN | (end - line_start + 1) << END_COLUMN_AT
             if kind == _GROUP:
                 if len(operands) != count + 1:
                     raise _GiveUp
@@ -192,7 +198,7 @@ def _statements(text: str) -> list[Statement]:
                 raise _GiveUp
             if not expect_operand:
                 _push(ops, operands, _IMPLICIT, "implicit", "", None)
-            span = _tuple_new(Span, (line, start - line_start + 1, line, end - line_start + 1))
+            span = (start << COLUMN_AT) + (end << END_COLUMN_AT) + origin
             operands.append(_tuple_new(Number, (value, written.isdigit(), span, _NUMBER_EDGES)))
             expect_operand = False
         elif index == _COMMA:
@@ -208,6 +214,8 @@ def _statements(text: str) -> list[Statement]:
             expect_operand = True
         else:
             raise _GiveUp
+    if len(text) - line_start > COLUMN_LIMIT:
+        raise _GiveUp
     finished = _statement(target, ops, operands, expect_operand)
     if finished is not None:
         statements.append(finished)
@@ -281,5 +289,6 @@ def _edges(first: str, last: str) -> tuple[str, str]:
     return _EDGE_PAIRS.setdefault(pair, pair)
 
 
-def _between(first: Span, last: Span) -> Span:
-    return _tuple_new(Span, (first[0], first[1], last[2], last[3]))
+def _between(first: int, last: int) -> int:
+    """`errors.between` for spans of one line, as every span here is."""
+    return first & ~END_COLUMN | last & END_COLUMN

@@ -30,8 +30,9 @@ class Binding(NamedTuple):
 
     name: str
     value: Expr
-    span: Span
-    name_span: Span
+    span: int
+    name_span: int
+    """The ints of `Span`s, as the AST's."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
         shapes=shapes,
         dims=dims,
         calls=calls,
-        declared_at={d.target.id: d.target.span for d in declarations},
+        declared_at={d.target.id: Span.of(d.target.span) for d in declarations},
         labels=labels,
     )
 
@@ -129,7 +130,7 @@ def _first_uses(declarations: list[Declare], free: dict[str, Name]) -> tuple[Nam
 def _declared_shapes(declarations: list[Declare], assigned, params, signature):
     """Each declared name's shape, and the dimension names in order."""
     shapes: dict[str, tuple[str | int, ...]] = {}
-    dims: dict[str, Span] = {}
+    dims: dict[str, int] = {}
     for declaration in declarations:
         name = declaration.target
         if name.id in shapes:
@@ -176,9 +177,9 @@ def _check_declared_before_use(declarations, free: dict[str, Name], statements) 
     """A declaration must come before the line that first uses its name."""
     for declaration in declarations:
         used = free.get(declaration.target.id)
-        if used is not None and used.span[:2] < declaration.span[:2]:
+        if used is not None and Span.of(used.span).start < Span.of(declaration.span).start:
             raise GradcError(f"'{declaration.target.id}' is declared after its first use "
-                             f"(at {used.span}): declare it on a line before",
+                             f"(at {Span.of(used.span)}): declare it on a line before",
                              declaration.target.span)
 
 
@@ -199,22 +200,23 @@ def _check_statement_forms(statements: tuple[Statement, ...]) -> None:
                              "statement: use name = ... for a stage", statement.span)
 
 
-def _assigned_names(statements: tuple[Statement, ...]) -> dict[str, tuple[int, Span]]:
-    assigned: dict[str, tuple[int, Span]] = {}
+def _assigned_names(statements: tuple[Statement, ...]) -> dict[str, tuple[int, int]]:
+    """Each assigned name's statement index and span."""
+    assigned: dict[str, tuple[int, int]] = {}
     for index, statement in enumerate(statements):
         if isinstance(statement, Bare):
             continue
         target = statement.target
         if target.id in assigned:
-            first = assigned[target.id][1]
+            first = Span.of(assigned[target.id][1])
             raise GradcError(f"'{target.id}' is already assigned at {first}: stages are "
                              "assigned once, so pick a new name", target.span)
         assigned[target.id] = (index, target.span)
     return assigned
 
 
-def _check_params(signature: Signature, assigned) -> dict[str, Span]:
-    params: dict[str, Span] = {}
+def _check_params(signature: Signature, assigned) -> dict[str, int]:
+    params: dict[str, int] = {}
     for param in signature.params:
         if param.id in params:
             raise GradcError(f"'{param.id}' is listed twice in the signature", param.span)
@@ -222,7 +224,7 @@ def _check_params(signature: Signature, assigned) -> dict[str, Span]:
             raise GradcError(f"'{param.id}' names the output, so it cannot also be an input",
                              param.span)
         if param.id in assigned and param.id != signature.target.id:
-            raise GradcError(f"'{param.id}' is assigned at {assigned[param.id][1]}, so it "
+            raise GradcError(f"'{param.id}' is assigned at {Span.of(assigned[param.id][1])}, so it "
                              "cannot be an input", param.span)
         params[param.id] = param.span
     return params
@@ -245,7 +247,7 @@ def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]
                 if where is not None:
                     if where[0] >= index:
                         raise GradcError(f"'{name}' is used before it is assigned (at "
-                                         f"{where[1]}): assign a stage before the lines "
+                                         f"{Span.of(where[1])}): assign a stage before the lines "
                                          "that use it", node.span)
                 elif name not in constants and name not in free:
                     free[name] = node
@@ -284,8 +286,9 @@ def _check_axis(call: Apply, axis: Expr) -> None:
     is left to the shape rules, which say what an axis may be."""
     if isinstance(axis, Name):
         return
-    whole = isinstance(axis, Number) and axis.integral and axis.span.line == axis.span.end_line \
-        and axis.span.end_column - axis.span.column == len(str(int(axis.value)))
+    span = Span.of(axis.span)
+    whole = isinstance(axis, Number) and axis.integral and span.line == span.end_line \
+        and span.end_column - span.column == len(str(int(axis.value)))
     if not whole:
         raise GradcError(f"the axis of {call.func} is written as a whole number, 0 or 1, "
                          f"as in {call.func}({spelled(call.args[0])}, 1)", axis.span)

@@ -21,24 +21,26 @@ if TYPE_CHECKING:  # Lark is imported only where the fast parser gives up
     from lark import Token
 
 from compiler import gates
-from compiler.errors import GradcError, Span
+from compiler.errors import GradcError, between, location
 
 
 # Nodes and statements are named tuples: immutable like the frozen
 # dataclasses used elsewhere, and made three times as fast, which counts at
 # a node per token and a statement per line.  `edges`, the kinds of the
-# first and last token, decide where implicit multiplication may go.
+# first and last token, decide where implicit multiplication may go.  A
+# span is the int a `Span` is (errors.py), read through `Span.of`: a node
+# per token keeps one.
 
 class Number(NamedTuple):
     value: float
     integral: bool
-    span: Span
+    span: int
     edges: tuple[str, str] = ("NUMBER", "NUMBER")
 
 
 class Name(NamedTuple):
     id: str
-    span: Span
+    span: int
     edges: tuple[str, str] = ("NAME", "NAME")
 
 
@@ -48,8 +50,8 @@ class Apply(NamedTuple):
 
     func: str
     args: tuple["Expr", ...]
-    span: Span
-    func_span: Span
+    span: int
+    func_span: int
     is_call: bool = False
     edges: tuple[str, str] = ("", "")
 
@@ -58,7 +60,7 @@ class Dim(NamedTuple):
     """One dimension of a declared shape: a name (`D`) or a whole number."""
 
     value: str | int
-    span: Span
+    span: int
 
 
 class Declared(NamedTuple):
@@ -67,7 +69,7 @@ class Declared(NamedTuple):
 
     target: Name
     shape: tuple[Dim, ...]
-    span: Span
+    span: int
     edges: tuple[str, str] = ("NAME", "RSQB")
     classes: Dim | None = None
     """For labels (`y: [N] of C`), how many classes there are."""
@@ -78,7 +80,7 @@ class Keyword(NamedTuple):
 
     name: Name
     value: "Expr"
-    span: Span
+    span: int
     edges: tuple[str, str] = ("NAME", "")
 
 
@@ -90,7 +92,7 @@ class Assign(NamedTuple):
 
     target: Name
     value: Expr
-    span: Span
+    span: int
 
 
 class Signature(NamedTuple):
@@ -99,7 +101,7 @@ class Signature(NamedTuple):
     target: Name
     params: tuple[Name, ...]
     value: Expr
-    span: Span
+    span: int
     declared: tuple["Declare", ...] = ()
     """The shapes the signature declares beside its inputs."""
 
@@ -108,7 +110,7 @@ class Bare(NamedTuple):
     """A bare expression; allowed only as the last statement."""
 
     value: Expr
-    span: Span
+    span: int
 
 
 class Declare(NamedTuple):
@@ -116,7 +118,7 @@ class Declare(NamedTuple):
 
     target: Name
     shape: tuple[Dim, ...]
-    span: Span
+    span: int
     classes: Dim | None = None
     """For labels (`y: [N] of C`), how many classes there are."""
 
@@ -124,15 +126,15 @@ class Declare(NamedTuple):
 Statement = Union[Assign, Signature, Bare, Declare]
 
 
-def token_span(token: Token) -> Span:
-    return Span(token.line, token.column, token.end_line, token.end_column)
+def token_span(token: Token) -> int:
+    return location(token.line, token.column, token.end_line, token.end_column)
 
 
 def fold_name(token: Token) -> str:
     return fold_text(str(token), token_span(token))
 
 
-def fold_text(text: str, span: Span) -> str:
+def fold_text(text: str, span: int | None) -> str:
     """A name as Python will read it: NFKC, as Python folds identifiers."""
     name = unicodedata.normalize("NFKC", text)
     if not name.isidentifier():
@@ -164,7 +166,7 @@ class AstBuilder:
 
     def call(self, children):
         func, _, arguments, close = children
-        span = Span.between(token_span(func), token_span(close))
+        span = between(token_span(func), token_span(close))
         return Apply(fold_name(func), tuple(arguments), span, token_span(func),
                      is_call=True, edges=("NAME", "RPAR"))
 
@@ -174,17 +176,17 @@ class AstBuilder:
 
     def group(self, children):
         open_, inner, close = children
-        span = Span.between(token_span(open_), token_span(close))
+        span = between(token_span(open_), token_span(close))
         return inner._replace(span=span, edges=("LPAR", "RPAR"))
 
     def binary(self, children):
         left, op, right = children
-        return Apply(_binary_gate(op), (left, right), Span.between(left.span, right.span),
+        return Apply(_binary_gate(op), (left, right), between(left.span, right.span),
                      token_span(op), edges=(left.edges[0], right.edges[1]))
 
     def transpose(self, children):
         operand, op = children
-        return Apply(gates.TRANSPOSE, (operand,), Span.between(operand.span, token_span(op)),
+        return Apply(gates.TRANSPOSE, (operand,), between(operand.span, token_span(op)),
                      token_span(op), edges=(operand.edges[0], op.type))
 
     def dimension(self, children):
@@ -201,36 +203,36 @@ class AstBuilder:
         if len(dims) > 2:
             raise GradcError(f"a shape has one or two dimensions, not {len(dims)}: "
                              "gradc has vectors and matrices", token_span(children[0]))
-        return dims, Span.between(token_span(children[0]), token_span(children[-1]))
+        return dims, between(token_span(children[0]), token_span(children[-1]))
 
     def declared(self, children):
         name, _, (dims, span) = children
         target = Name(fold_name(name), token_span(name))
-        return Declared(target, dims, Span.between(target.span, span))
+        return Declared(target, dims, between(target.span, span))
 
     def declare(self, children):
         name, _, (dims, span) = children
         target = Name(fold_name(name), token_span(name))
-        return Declare(target, dims, Span.between(target.span, span))
+        return Declare(target, dims, between(target.span, span))
 
     def declare_labels(self, children):
         name, _, (dims, _shape_span), _of, classes = children
         target = Name(fold_name(name), token_span(name))
-        return Declare(target, dims, Span.between(target.span, classes.span), classes)
+        return Declare(target, dims, between(target.span, classes.span), classes)
 
     def declared_labels(self, children):
         name, _, (dims, _shape_span), _of, classes = children
         target = Name(fold_name(name), token_span(name))
-        return Declared(target, dims, Span.between(target.span, classes.span), classes=classes)
+        return Declared(target, dims, between(target.span, classes.span), classes=classes)
 
     def keyword(self, children):
         name, _, value = children
         key = Name(fold_name(name), token_span(name))
-        return Keyword(key, value, Span.between(key.span, value.span), ("NAME", value.edges[1]))
+        return Keyword(key, value, between(key.span, value.span), ("NAME", value.edges[1]))
 
     def unary(self, children):
         op, operand = children
-        span = Span.between(token_span(op), operand.span)
+        span = between(token_span(op), operand.span)
         if op.type == "PLUS":
             return operand._replace(span=span, edges=(op.type, operand.edges[1]))
         return Apply(gates.NEG, (operand,), span, token_span(op), edges=(op.type, operand.edges[1]))
@@ -256,7 +258,7 @@ def statement(target: Expr | None, value: Expr) -> Statement:
     expression), a name (a stage), or a call (the signature)."""
     if target is None:
         return Bare(value, value.span)
-    span = Span.between(target.span, value.span)
+    span = between(target.span, value.span)
     if isinstance(target, Name):
         return Assign(target, value, span)
     if isinstance(target, Apply) and target.is_call:
@@ -272,7 +274,7 @@ def implicit_product(left: Expr, right: Expr) -> Apply:
     """`2x`, `(x+y)z`: a product without an operator, located at its right
     operand (see `is_implicit`)."""
     _check_implicit(left, right)
-    return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
+    return Apply(gates.MUL, (left, right), between(left.span, right.span), right.span,
                  edges=(left.edges[0], right.edges[1]))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 from compiler import gates
-from compiler.errors import GradcError, Span
+from compiler.errors import GradcError, Span, between, location
 from compiler.front.syntax import (Apply, Expr, Name, Statement, fold, follows_transpose,
                                    is_implicit, preorder, spelled)
 
@@ -62,7 +62,7 @@ def _transpose(power: Apply, clash: bool) -> Apply:
         raise GradcError(f"{text}^T: this file also uses T as a name, so {text}^T could be "
                          f"a power: write {text}ᵀ or transpose({spelled(base)}) for the "
                          f"transpose, or {text}^(T) for the power", power.func_span)
-    sign = Span.between(power.func_span, exponent.span)
+    sign = between(power.func_span, exponent.span)
     return Apply(gates.TRANSPOSE, (base,), power.span, sign, edges=(base.edges[0], "TRANSPOSE"))
 
 
@@ -70,7 +70,7 @@ def _split(product: Apply, known: set[str]) -> Apply | None:
     """`xᵀ` times `Wx` as `xᵀ W x`, when `Wx` is written as it is spelled
     and splits into known names in exactly one way."""
     left, name = product.args
-    span = name.span
+    span = Span.of(name.span)
     if span.end_line != span.line or span.end_column - span.column != len(name.id):
         return None
     ways = _ways(name.id, known)
@@ -78,7 +78,7 @@ def _split(product: Apply, known: set[str]) -> Apply | None:
         return None
     node, column = left, span.column
     for part in ways[0]:
-        piece = Name(part, Span(span.line, column, span.line, column + len(part)))
+        piece = Name(part, location(span.line, column, span.line, column + len(part)))
         node = implicit_product_after_transpose(node, piece)
         column += len(part)
     return node
@@ -87,7 +87,7 @@ def _split(product: Apply, known: set[str]) -> Apply | None:
 def implicit_product_after_transpose(left: Expr, right: Name) -> Apply:
     # Two names in a row are refused by the parser's rule; here the file's
     # own names say where one ends, so the product is built directly.
-    return Apply(gates.MUL, (left, right), Span.between(left.span, right.span), right.span,
+    return Apply(gates.MUL, (left, right), between(left.span, right.span), right.span,
                  edges=(left.edges[0], right.edges[1]))
 
 

@@ -117,7 +117,7 @@ def eliminate_common(staged: StagedIR) -> StagedIR:
             stages.append(stage)
         elif stage.name in kept_names:
             stages.append(Stage(stage.name, gates.GATES[gates.COPY], (Ref(earlier),), None,
-                                stage.span, stage.shape))
+                                stage.at, stage.shape))
         else:
             alias[Ref(stage.name)] = Ref(earlier)
     return replace(staged, stages=tuple(stages))

@@ -44,9 +44,14 @@ class Stage(NamedTuple):
     gate: Gate
     operands: tuple[Operand, ...]
     constant: Const | None
-    span: Span
+    at: int
+    """Where the file writes it: the int of its `span`, as the AST keeps one."""
     shape: Shape = ()
     """What the stage holds: () for a number (compiler/passes/shapes.py)."""
+
+    @property
+    def span(self) -> Span:
+        return Span.of(self.at)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ class _Draft(NamedTuple):
     gate: Gate
     operands: list  # _Slot (a draft of the same binding), Ref or Const
     constant: Const | None
-    span: Span
+    span: int  # the node's, a `Span`'s int
     shape: Shape = ()
 
 
@@ -228,7 +233,8 @@ class _Lowering(ArrayNotation):
                         declared=self.declared,
                         declared_at={self.python[name]: span for name, span
                                      in (self.program.declared_at or {}).items()},
-                        input_at={self.python[n.id]: n.span for n in self.program.inputs},
+                        input_at={self.python[n.id]: Span.of(n.span)
+                                  for n in self.program.inputs},
                         dims=tuple(self.python[dim] for dim in self.program.dims),
                         read_through=frozenset(self.read_through))
 
