@@ -177,6 +177,23 @@ def test_shaped_examples_equal_the_array_module(example, library):
         np.testing.assert_allclose(to_numpy(got), expected, rtol=RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("text", [
+    "S: [N, C]\ny: [N] of C\nf = -sum(pick(log_softmax(S), y))\n",
+    "S: [N, C]\ny: [N] of C\ncorrect = pick(S, y)\nf = sum(max(S - correct + 1, 0))\n",
+], ids=["cross-entropy", "svm"])
+@pytest.mark.parametrize("masked", [-np.inf, np.inf])
+def test_an_infinite_entry_pick_leaves_out_gives_the_numpy_targets_numbers(text, masked, library):
+    """A logit of -inf masks a class out; the picked entries stay finite."""
+    S = np.array([[0.0, masked, 0.5], [1.0, 0.0, -1.0]])
+    y = np.array([0, 2])
+    with np.errstate(all="ignore"):
+        expected_value, expected_gradient = build(text).grad(S, y)
+        value, gradient = build(text, target="array-api").grad(library.array(S),
+                                                               library.array(y))
+    np.testing.assert_allclose(to_numpy(value), expected_value, rtol=1e-15)
+    np.testing.assert_allclose(to_numpy(gradient[0]), expected_gradient[0], rtol=1e-15)
+
+
 def test_python_numbers_give_python_floats():
     module = _module(GENERATED / "staged_array_api.py")
     value, gradient = module.grad(3.0, -4.0)

@@ -129,7 +129,11 @@ class _Keep(dict):
 _MAX_KEPT = "np.max({a}{axis}, keepdims=True)"
 # Each row's picked entry marked, for the scatter of pick's gradient.
 _PICKED = "(np.arange({axis_a}) == {b}[:, None])"
-_PICKED_XP = "xp.astype(xp.arange({axis_a}, device=device) == xp.expand_dims({b}, axis=1), dtype)"
+_MARKED_XP = "xp.arange({axis_a}, device=device) == xp.expand_dims({b}, axis=1)"
+_PICKED_XP = f"xp.astype({_MARKED_XP}, dtype)"
+# The picked entries summed out of each row with the others set to 0, not
+# multiplied by 0, which makes a masked-out logit of -inf NaN.
+_PICK_XP = "xp.sum(xp.where(" + _MARKED_XP + ", {a}, xp.zeros_like({a})), axis=1)"
 _ONEHOT = "(np.arange({b}) == {a}[:, None])"
 
 
@@ -226,10 +230,10 @@ ARRAY_ROWS: tuple[Gate, ...] = (
          label_operands=(1,), vjp=fixed(_PICKED + " * {g}[:, None]", "0"),
          jvp=fixed("{t}[np.arange({t}.shape[0]), {b}]", "0"),
          forms=(("array-api", Form(
-             "xp.sum({a} * " + _PICKED_XP.replace("{axis_a}", "{a}.shape[1]") + ", axis=1)",
+             _PICK_XP.replace("{axis_a}", "{a}.shape[1]"),
              ("", ""), fixed(_PICKED_XP + " * xp.expand_dims({g}, axis=1)", "0"),
-             fixed("xp.sum({t} * " + _PICKED_XP.replace("{axis_a}", "{t}.shape[1]")
-                   + ", axis=1)", "0"))),)),
+             fixed(_PICK_XP.replace("{axis_a}", "{t}.shape[1]").replace("{a}", "{t}"),
+                   "0"))),)),
     Gate("onehot", ("onehot",), 2, _ONEHOT + ".astype(float)", ("", ""), "onehot{a}",
          "onehot", "onehot", notation="onehot({a})", shape_rule="one_hot",
          label_operands=(0,), reads_classes=True, vjp=fixed("0", "0"), jvp=fixed("0", "0"),

@@ -32,7 +32,7 @@ def forward(W, X, y, reg):
     S = X @ W  # [N, C]
     shiftS = S - xp.max(S, axis=-1, keepdims=True)  # [N, C]
     lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))  # [N, C]
-    lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)  # [N]
+    lsmSaty = xp.sum(xp.where(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), lsmS, xp.zeros_like(lsmS)), axis=1)  # [N]
     sumlsmSaty = xp.sum(lsmSaty)  # a number
     num = -sumlsmSaty  # a number
     invN = 1.0 / N  # a number
@@ -71,7 +71,7 @@ def backward(cache, dloss=1.0):
     # backprop sumlsmSaty = xp.sum(lsmSaty)
     dlsmSaty = xp.ones_like(lsmSaty) * dsumlsmSaty  # a number -> [N]
 
-    # backprop lsmSaty = xp.sum(lsmS * xp.astype(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)
+    # backprop lsmSaty = xp.sum(xp.where(xp.arange(lsmS.shape[1], device=device) == xp.expand_dims(y, axis=1), lsmS, xp.zeros_like(lsmS)), axis=1)
     dlsmS = xp.astype(xp.arange(C, device=device) == xp.expand_dims(y, axis=1), dtype) * xp.expand_dims(dlsmSaty, axis=1)  # [N] -> [N, C]
 
     # backprop lsmS = shiftS - xp.log1p(xp.sum(xp.where(shiftS < 0, xp.exp(shiftS), 0.0), axis=-1, keepdims=True) + (xp.sum(xp.astype(shiftS == 0, dtype), axis=-1, keepdims=True) - 1))

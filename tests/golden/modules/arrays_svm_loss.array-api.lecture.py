@@ -30,7 +30,7 @@ def forward(W, X, y, reg):
     C = sizes['C'][0]
     N = sizes['N'][0]
     S = X @ W  # [N, C]
-    correct = xp.sum(S * xp.astype(xp.arange(S.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)  # [N]
+    correct = xp.sum(xp.where(xp.arange(S.shape[1], device=device) == xp.expand_dims(y, axis=1), S, xp.zeros_like(S)), axis=1)  # [N]
     correctcol = xp.expand_dims(correct, axis=1)  # [N, 1]
     diff = S - correctcol  # [N, C]
     shdiff = diff + 1  # [N, C]
@@ -86,7 +86,7 @@ def backward(cache, dloss=1.0):
     # backprop correctcol = xp.expand_dims(correct, axis=1)
     dcorrect = dcorrectcol[:, 0]  # [N, 1] -> [N]
 
-    # backprop correct = xp.sum(S * xp.astype(xp.arange(S.shape[1], device=device) == xp.expand_dims(y, axis=1), dtype), axis=1)
+    # backprop correct = xp.sum(xp.where(xp.arange(S.shape[1], device=device) == xp.expand_dims(y, axis=1), S, xp.zeros_like(S)), axis=1)
     dS = dS + xp.astype(xp.arange(C, device=device) == xp.expand_dims(y, axis=1), dtype) * xp.expand_dims(dcorrect, axis=1)  # [N] -> [N, C]
 
     # backprop S = X @ W
