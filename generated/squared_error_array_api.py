@@ -25,14 +25,14 @@ def forward(y, w, x):
     wx = w * x
     ymwx = y - wx
     e = xp.square(ymwx)
-    return (float(e) if numbers else e), ((xp, dtype, device, numbers, shape), (w, x, ymwx))
+    return (float(e) if numbers else e), ((xp, dtype, device, numbers, shape), e, (w, x, ymwx))
 
 
 def backward(cache, de=1.0):
     """Return the gradient (dy, dw, dx) of e, scaled by de (a number,
     or an array that broadcasts with e), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (w, x, ymwx) = cache
-    de = xp.asarray(de, dtype=dtype, device=device)
+    (xp, dtype, device, numbers, shape), out, (w, x, ymwx) = cache
+    de = _spread(xp.asarray(de, dtype=dtype, device=device), out, xp)
 
     # backprop e = xp.square(ymwx)
     dymwx = (2 * ymwx) * de
@@ -80,6 +80,23 @@ def _namespace(*values):
         (value if value.dtype == dtype else xp.astype(value, dtype))
         if array_api_compat.is_array_api_obj(value)
         else xp.asarray(value, dtype=dtype, device=device) for value in values)
+
+
+def _spread(seed, output, xp):
+    """backward's seed de spread over the shape of e, the output (a
+    view, which takes no memory), so that every line of backward computes
+    over the whole batch: a gradient that is the seed times a constant is
+    then one per point, and summed over the batch for an input that is a
+    number.  ValueError where the two shapes do not broadcast together."""
+    shape = tuple(output.shape)
+    given = tuple(seed.shape)
+    width = max(len(given), len(shape))
+    pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))
+    if [pair for pair in pairs if pair[0] != pair[1] and 1 not in pair]:
+        raise ValueError(f"de has shape {given}, but e, the output, has shape "
+                         f"{shape}, and the two do not broadcast together")
+    return xp.broadcast_to(seed, tuple(other if size == 1 else size
+                                        for size, other in pairs))
 
 
 def _unbroadcast(gradient, shape, call):

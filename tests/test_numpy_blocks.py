@@ -102,6 +102,21 @@ EDGES = np.array([0.0, -0.0, 1e-310, -1e-310, 5e-324, 1.0, -1.0, 36.0, -36.0, 40
                   -709.0, 745.0, -745.0, 800.0, -800.0, 1e308, -1e308, np.inf, -np.inf, np.nan])
 
 
+def _assert_blocks_give_forward_and_backward_s_bits(module, columns):
+    """grad in blocks against forward then backward over the whole, bit for
+    bit: the value and every gradient, a number input's summed over the
+    batch in both."""
+    with np.errstate(all="ignore"):
+        value, gradient = module.grad(*columns)
+        whole, cache = module.forward(*columns)
+        whole_gradient = module.backward(cache)
+    np.testing.assert_array_equal(value, whole)
+    assert len(gradient) == len(whole_gradient) == len(module.INPUTS)
+    for got, expected in zip(gradient, whole_gradient):
+        assert np.shape(got) == np.shape(expected)
+        np.testing.assert_array_equal(got, expected)
+
+
 BITS_CASES = ["staged", "neuron", "logistic_loss", "circuit", "compound", "squared_error",
               "f = max(x, y) * min(y, x)", "m = min(x, y)\nf = m * m + x"]
 
@@ -115,13 +130,7 @@ def test_blocks_give_forward_and_backward_s_bits(stem):
     rng = np.random.default_rng(7)
     columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 3.0, 50)]))
                for _ in module.INPUTS]
-    with np.errstate(all="ignore"):
-        value, gradient = module.grad(*columns)
-        whole, cache = module.forward(*columns)
-        whole_gradient = module.backward(cache)
-    np.testing.assert_array_equal(value, whole)
-    for got, expected in zip(gradient, whole_gradient):
-        np.testing.assert_array_equal(got, expected)
+    _assert_blocks_give_forward_and_backward_s_bits(module, columns)
 
 
 @pytest.mark.parametrize("stem", ["staged", "neuron", "circuit", "logistic_loss"])
@@ -134,13 +143,20 @@ def test_a_number_among_the_inputs_gives_forward_and_backward_s_bits(stem, numbe
     columns = [rng.permutation(np.concatenate([EDGES, rng.normal(0.0, 3.0, 50)]))
                for _ in module.INPUTS]
     columns[number] = 0.3
-    with np.errstate(all="ignore"):
-        value, gradient = module.grad(*columns)
-        whole, cache = module.forward(*columns)
-        whole_gradient = module.backward(cache)
-    np.testing.assert_array_equal(value, whole)
-    for got, expected in zip(gradient, whole_gradient):
-        np.testing.assert_array_equal(got, expected)
+    _assert_blocks_give_forward_and_backward_s_bits(module, columns)
+
+
+@pytest.mark.parametrize("text", ["f = x + y", "f(x, w, y) = x*w - y*y", "f = 3*x - exp(y)",
+                                  "f(x, w, y) = w*w + x*w + w + y"])
+def test_a_number_whose_gradient_is_the_same_at_every_point_gives_their_sum(text):
+    """x (and w) a number, y 66 points: blocks sum x's gradient over the
+    points they fill, and backward, its seed spread over them, sums the
+    same 66 numbers in the same order."""
+    module = _blocked(text, block=8)
+    rng = np.random.default_rng(5)
+    columns = [0.7 if name != "y" else rng.permutation(np.concatenate(
+        [EDGES[:-3], rng.normal(0.0, 3.0, 47)])) for name in module.INPUTS]
+    _assert_blocks_give_forward_and_backward_s_bits(module, columns)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -155,13 +171,7 @@ def test_random_formulas_in_blocks_give_forward_and_backward_s_bits(formula, num
                for _ in module.INPUTS]
     if 0 <= number < len(columns):
         columns[number] = 0.7
-    with np.errstate(all="ignore"):
-        value, gradient = module.grad(*columns)
-        whole, cache = module.forward(*columns)
-        whole_gradient = module.backward(cache)
-    np.testing.assert_array_equal(value, whole)
-    for got, expected in zip(gradient, whole_gradient):
-        np.testing.assert_array_equal(got, expected)
+    _assert_blocks_give_forward_and_backward_s_bits(module, columns)
 
 
 def test_lines_of_other_names_compute_into_scratch_arrays():

@@ -355,21 +355,34 @@ def _line_tangent(term, tree: expr.Expr, live: dict[str, str], names: dict[str, 
 
 def scalar_lines(module, target: str) -> Lines:
     """A number module's printed lines (emit/context.py's TemplateContext):
-    grad's, which run for a seed of 1."""
+    the math target's grad's, which run for a seed of 1; the numpy
+    target's backward's, for a seed of 1 spread as backward spreads it."""
     spec = TARGETS[target]
     names = module.names
-    returned, prologue = (lambda gradients: gradients), ()
-    if spec.blocked:  # numpy: each gradient in its input's shape, as backward gives it
-        shape, value = names["shape"], names["value"]
-        prologue = (f"{shape} = tuple({names['np']}.shape({value}) "
-                    f"for {value} in {module.wrt_params})",)
-        returned = lambda gradients: f"tuple(map({names['_unbroadcast']}, {gradients}, {shape}))"
-    return Lines(forward=module.forward_lines,
-                 blocks=module.grad_blocks if module.fused_grad else module.blocks,
-                 seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
-                 zero_lines=module.zero_lines, module=names[spec.alias],
-                 gradient_prologue=prologue, returned=returned,
-                 **_terms_of(module, target, seeded=module.fused_grad))
+    if not spec.blocked:
+        return Lines(forward=module.forward_lines,
+                     blocks=module.grad_blocks if module.fused_grad else module.blocks,
+                     seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
+                     zero_lines=module.zero_lines, module=names[spec.alias],
+                     **_terms_of(module, target, seeded=module.fused_grad))
+    # Each gradient in its input's shape, as backward gives it.
+    shape, value = names["shape"], names["value"]
+    return Lines(forward=module.forward_lines, blocks=module.blocks,
+                 seed_line=_spread_seed(module, "1.0"), zero_lines=module.zero_lines,
+                 module=names[spec.alias],
+                 gradient_prologue=(f"{shape} = tuple({names['np']}.shape({value}) "
+                                    f"for {value} in {module.wrt_params})",),
+                 returned=lambda gradients: (f"tuple(map({names['_unbroadcast']}, {gradients}, "
+                                             f"{shape}))"),
+                 **_terms_of(module, target))
+
+
+def _spread_seed(module, seed: str, *namespace: str) -> str:
+    """hvp's seed spread over the output's shape, as backward spreads its
+    own: every backward line then computes over the whole batch, and a
+    number input's gradient and product are summed over it."""
+    arguments = ", ".join((seed, module.output, *namespace))
+    return f"{module.seed} = {module.names['_spread']}({arguments})"
 
 
 def numba_lines(module) -> Lines:
@@ -409,9 +422,9 @@ def array_api_lines(module) -> Lines:
     xp, numbers, shape, value = names["xp"], names["numbers"], names["shape"], names["value"]
     gradient = names["gradient"]
     setting = f"({xp}, {names['dtype']}, {names['device']}, {numbers})"
-    return Lines(forward=module.forward_lines,
-                 blocks=module.grad_blocks if module.fused_grad else module.blocks,
-                 seed_line=module.seed_line if module.fused_grad else f"{module.seed} = 1.0",
+    one = f"{xp}.asarray(1.0, dtype={names['dtype']}, device={names['device']})"
+    return Lines(forward=module.forward_lines, blocks=module.blocks,
+                 seed_line=_spread_seed(module, one, xp),
                  zero_lines=module.zero_lines, module=xp,
                  gradient_prologue=(f"{shape} = tuple({value}.shape for {value} in "
                                     f"{module.wrt_params})",),
@@ -420,7 +433,7 @@ def array_api_lines(module) -> Lines:
                      f"for {gradient}, {value} in zip({gradients}, {shape}))"),
                  namespace=_namespace_line(names, True),
                  value=lambda code: f"(float({code}) if {numbers} else {code})",
-                 **_terms_of(module, "array-api", seeded=module.fused_grad))
+                 **_terms_of(module, "array-api"))
 
 
 def _terms_of(module, target: str, seeded: bool = False) -> dict:

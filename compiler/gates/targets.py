@@ -12,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-ARRAY_API_INTERNAL = ("xp", "array_api_compat", "numbers", "_namespace", "dtype", "device")
+SPREAD_INTERNAL = ("_spread",)
+"""The numpy and array-api targets' helper that spreads backward's seed
+over the output's shape (Target.own_names)."""
+
+ARRAY_API_INTERNAL = ("xp", "array_api_compat", "numbers", "_namespace", "dtype", "device",
+                      *SPREAD_INTERNAL)
 """The array-api target's own names (Target.own_names): the inputs'
 namespace, the module it comes from, whether the inputs are numbers alone,
-the helper that finds them, and the inputs' floating type and device, which
-gate code reads (`xp.astype(z > 0, dtype)`).  Chosen around the file's
-names like every name of the module's own (naming.internal_names)."""
+the helper that finds them, the inputs' floating type and device, which
+gate code reads (`xp.astype(z > 0, dtype)`), and the seed's spread.  Chosen
+around the file's names like every name of the module's own
+(naming.internal_names)."""
 
 ARRAY_API_VALUES = ("dtype", "device")
 """The target's own names that gate code reads as values, printed as the
@@ -119,7 +125,7 @@ TARGETS: dict[str, Target] = {
     # very array (`dx = dxpy` in the compact style), or of a smaller shape
     # than the sum; a new array each time is both safe and broadcastable.
     "numpy": Target("numpy", "numpy", "np", True, "{0} = {0} + {1}", False,
-                    blocked=True, arrays=True),
+                    blocked=True, arrays=True, own_names=SPREAD_INTERNAL),
     # The math code, run one point at a time inside a compiled loop: scalars,
     # so conditionals, max, min, abs and `+=` work; np. rather than math.,
     # so the module imports only numpy and numba.

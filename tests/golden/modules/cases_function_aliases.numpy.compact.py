@@ -28,13 +28,14 @@ def forward(x, y):
     sum3 = sum2 + acosscx2
     atany = np.arctan(y)
     f = sum3 + atany
-    return f, (shape, (x, y, sigx, scx, scx2))
+    return f, (shape, f, (x, y, sigx, scx, scx2))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dx, dy) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    shape, (x, y, sigx, scx, scx2) = cache
+    shape, out, (x, y, sigx, scx, scx2) = cache
+    df = _spread(df, out)
 
     # backprop acosscx2 = np.arccos(scx2)
     dscx2 = -1.0 / np.sqrt(1.0 - scx2 * scx2)
@@ -48,19 +49,51 @@ def backward(cache, df=1.0):
     # backprop sigx = np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
     dx = (1.0 / 5.0) * dscx2 + (1.0 / 4.0) * dscx + (sigx * (np.exp(-np.maximum(x, 0)) / (1 + np.exp(-np.abs(x)))))
 
-    return tuple(map(_unbroadcast, (dx * df, dy * df), shape))
+    # Each gradient is a new array, which no input, seed or other gradient shares.
+    return tuple(_unbroadcast(gradient, value, owned=True)
+                 for gradient, value in zip((dx * df, dy * df), shape))
 
 
-def _unbroadcast(gradient, shape):
+def _spread(seed, output):
+    """backward's seed df spread over the shape of f, the output (a
+    view, which takes no memory), so that every line of backward computes
+    over the whole batch: a gradient that is the seed times a constant is
+    then one per point, and summed over the batch for an input that is a
+    number.  A number seed (the default, 1.0) takes the output's type, as
+    NumPy's own arithmetic would (float32 stays float32).  ValueError where
+    the two shapes do not broadcast together."""
+    kind = seed if isinstance(seed, (int, float)) else np.asarray(seed)
+    seed = np.asarray(seed, dtype=np.result_type(output, kind))
+    shape = np.shape(output)
+    given = tuple(seed.shape)
+    width = max(len(given), len(shape))
+    pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))
+    if [pair for pair in pairs if pair[0] != pair[1] and 1 not in pair]:
+        raise ValueError(f"df has shape {given}, but f, the output, has shape "
+                         f"{shape}, and the two do not broadcast together")
+    return np.broadcast_to(seed, tuple(other if size == 1 else size
+                                        for size, other in pairs))
+
+
+def _unbroadcast(gradient, shape, owned=False):
     """`gradient` as the gradient of an input of this shape: summed over the
     axes that broadcasting added or stretched, repeated along any axis it
-    never reached, and always a new array, shared with no other gradient."""
+    never reached, and always a new array, shared with no other gradient:
+    copied, unless a sum made it here or it is `owned`, a new array that
+    nothing else holds (each of backward's gradients)."""
     gradient = np.asarray(gradient)
     gradient = gradient.reshape((1,) * (len(shape) - gradient.ndim) + gradient.shape)
-    gradient = gradient.sum(axis=tuple(range(gradient.ndim - len(shape))))
+    added = tuple(range(gradient.ndim - len(shape)))
+    if added:
+        gradient = gradient.sum(axis=added)
     stretched = tuple(axis for axis, size in enumerate(shape)
                       if size == 1 != gradient.shape[axis])
-    gradient = gradient.sum(axis=stretched, keepdims=True)
+    if stretched:
+        gradient = gradient.sum(axis=stretched, keepdims=True)
+    if (owned or added or stretched) and gradient.shape == shape:
+        return gradient[()]
+    # A copy, or a sum over no axis, of 10^6 points writes 8 MB of memory
+    # new to the process: made only where the array may be shared.
     return np.broadcast_to(gradient, shape).copy()[()]
 
 

@@ -23,14 +23,14 @@ def forward(y, x):
     xp, dtype, device, numbers, (y, x) = _namespace(y, x)
     shape = tuple(value.shape for value in (y, x))
     f = xp.atan2(y, x)
-    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), (y, x))
+    return (float(f) if numbers else f), ((xp, dtype, device, numbers, shape), f, (y, x))
 
 
 def backward(cache, df=1.0):
     """Return the gradient (dy, dx) of f, scaled by df (a number,
     or an array that broadcasts with f), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (y, x) = cache
-    df = xp.asarray(df, dtype=dtype, device=device)
+    (xp, dtype, device, numbers, shape), out, (y, x) = cache
+    df = _spread(xp.asarray(df, dtype=dtype, device=device), out, xp)
 
     # backprop f = xp.atan2(y, x)
     dy = x / (y * y + x * x)
@@ -71,6 +71,23 @@ def _namespace(*values):
         (value if value.dtype == dtype else xp.astype(value, dtype))
         if array_api_compat.is_array_api_obj(value)
         else xp.asarray(value, dtype=dtype, device=device) for value in values)
+
+
+def _spread(seed, output, xp):
+    """backward's seed df spread over the shape of f, the output (a
+    view, which takes no memory), so that every line of backward computes
+    over the whole batch: a gradient that is the seed times a constant is
+    then one per point, and summed over the batch for an input that is a
+    number.  ValueError where the two shapes do not broadcast together."""
+    shape = tuple(output.shape)
+    given = tuple(seed.shape)
+    width = max(len(given), len(shape))
+    pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))
+    if [pair for pair in pairs if pair[0] != pair[1] and 1 not in pair]:
+        raise ValueError(f"df has shape {given}, but f, the output, has shape "
+                         f"{shape}, and the two do not broadcast together")
+    return xp.broadcast_to(seed, tuple(other if size == 1 else size
+                                        for size, other in pairs))
 
 
 def _unbroadcast(gradient, shape, call):

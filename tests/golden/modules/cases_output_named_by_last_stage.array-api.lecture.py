@@ -24,14 +24,14 @@ def forward(x, y):
     shape = tuple(value.shape for value in (x, y))
     q = x + y
     loss = xp.square(q)
-    return (float(loss) if numbers else loss), ((xp, dtype, device, numbers, shape), (q,))
+    return (float(loss) if numbers else loss), ((xp, dtype, device, numbers, shape), loss, (q,))
 
 
 def backward(cache, dloss=1.0):
     """Return the gradient (dx, dy) of loss, scaled by dloss (a number,
     or an array that broadcasts with loss), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (q,) = cache
-    dloss = xp.asarray(dloss, dtype=dtype, device=device)
+    (xp, dtype, device, numbers, shape), out, (q,) = cache
+    dloss = _spread(xp.asarray(dloss, dtype=dtype, device=device), out, xp)
 
     # backprop loss = xp.square(q)
     dq = (2 * q) * dloss
@@ -75,6 +75,23 @@ def _namespace(*values):
         (value if value.dtype == dtype else xp.astype(value, dtype))
         if array_api_compat.is_array_api_obj(value)
         else xp.asarray(value, dtype=dtype, device=device) for value in values)
+
+
+def _spread(seed, output, xp):
+    """backward's seed dloss spread over the shape of loss, the output (a
+    view, which takes no memory), so that every line of backward computes
+    over the whole batch: a gradient that is the seed times a constant is
+    then one per point, and summed over the batch for an input that is a
+    number.  ValueError where the two shapes do not broadcast together."""
+    shape = tuple(output.shape)
+    given = tuple(seed.shape)
+    width = max(len(given), len(shape))
+    pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))
+    if [pair for pair in pairs if pair[0] != pair[1] and 1 not in pair]:
+        raise ValueError(f"dloss has shape {given}, but loss, the output, has shape "
+                         f"{shape}, and the two do not broadcast together")
+    return xp.broadcast_to(seed, tuple(other if size == 1 else size
+                                        for size, other in pairs))
 
 
 def _unbroadcast(gradient, shape, call):

@@ -23,14 +23,14 @@ def forward(x, y):
     xp, dtype, device, numbers, (x, y) = _namespace(x, y)
     shape = tuple(value.shape for value in (x, y))
     forward_ = x * y
-    return (float(forward_) if numbers else forward_), ((xp, dtype, device, numbers, shape), (x, y))
+    return (float(forward_) if numbers else forward_), ((xp, dtype, device, numbers, shape), forward_, (x, y))
 
 
 def backward(cache, dforward_=1.0):
     """Return the gradient (dx, dy) of forward_, scaled by dforward_ (a number,
     or an array that broadcasts with forward_), each in its input's shape."""
-    (xp, dtype, device, numbers, shape), (x, y) = cache
-    dforward_ = xp.asarray(dforward_, dtype=dtype, device=device)
+    (xp, dtype, device, numbers, shape), out, (x, y) = cache
+    dforward_ = _spread(xp.asarray(dforward_, dtype=dtype, device=device), out, xp)
 
     # backprop forward_ = x * y
     dx = y
@@ -71,6 +71,23 @@ def _namespace(*values):
         (value if value.dtype == dtype else xp.astype(value, dtype))
         if array_api_compat.is_array_api_obj(value)
         else xp.asarray(value, dtype=dtype, device=device) for value in values)
+
+
+def _spread(seed, output, xp):
+    """backward's seed dforward_ spread over the shape of forward_, the output (a
+    view, which takes no memory), so that every line of backward computes
+    over the whole batch: a gradient that is the seed times a constant is
+    then one per point, and summed over the batch for an input that is a
+    number.  ValueError where the two shapes do not broadcast together."""
+    shape = tuple(output.shape)
+    given = tuple(seed.shape)
+    width = max(len(given), len(shape))
+    pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))
+    if [pair for pair in pairs if pair[0] != pair[1] and 1 not in pair]:
+        raise ValueError(f"dforward_ has shape {given}, but forward_, the output, has shape "
+                         f"{shape}, and the two do not broadcast together")
+    return xp.broadcast_to(seed, tuple(other if size == 1 else size
+                                        for size, other in pairs))
 
 
 def _unbroadcast(gradient, shape, call):
