@@ -29,7 +29,8 @@ with a ones cotangent (`JAX vjp`), each call waiting for its results;
 PyTorch, autograd on float64 CPU tensors made before timing.  `--numba-at
 REV` adds a column for the numba module generated/<example>_numba.py was
 at that git commit, to measure a change of the numba target in one run;
-`--numpy-at REV` the same for generated/<example>_numpy.py.
+`--numpy-at REV` the same for generated/<example>_numpy.py, and `numpy
+whole at REV` for that module with BLOCK past the size.
 `memory floor` is a compiled loop (numba) that reads the example's inputs
 and writes as many new arrays as grad returns, one addition a point: the
 bytes grad must move at the least, at this machine's speed.
@@ -108,17 +109,19 @@ def numba_grad(text: str):
     return module_from_file(compile_source(text, target="numba"), "bench").grad
 
 
-def module_at(revision: str, target: str = "numba"):
+def module_at(revision: str, target: str = "numba", block: int | None = None):
     """A column: the module of `target` the repository held for the example
-    at `revision` (generated/<example>_<target>.py)."""
+    at `revision` (generated/<example>_<target>.py); `block` sets a numpy
+    module's BLOCK (sys.maxsize: forward then backward, `numpy whole`)."""
     import subprocess
 
     def column(stem, text, arrays):
         source = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{revision}:generated/{stem}_{target}.py"],
             capture_output=True, text=True, check=True).stdout
-        grad = module_from_file(source, f"bench_{target}_at").grad
-        return lambda: grad(*arrays)
+        module = module_from_file(source, f"bench_{target}_at")
+        module.BLOCK = block or getattr(module, "BLOCK", None)
+        return lambda: module.grad(*arrays)
     return column
 
 
@@ -187,6 +190,8 @@ def run(size: int, rounds: int, examples=EXAMPLES, block: int | None = None,
         columns[f"numba at {revision}"] = (True, module_at(revision))
     if numpy_revision:
         columns[f"numpy at {numpy_revision}"] = (True, module_at(numpy_revision, "numpy"))
+        columns[f"numpy whole at {numpy_revision}"] = (
+            True, module_at(numpy_revision, "numpy", sys.maxsize))
     present = [name for name, (installed, _) in columns.items()
                if installed and (only is None or name in only)]
     jax = [name for name in JAX if name in present]
@@ -240,7 +245,8 @@ def main() -> None:
     args = parser.parse_args()
     examples = [path for path in EXAMPLES if args.examples is None or path.stem in args.examples]
     only = args.columns and args.columns + [f"numba at {args.numba_at}",
-                                            f"numpy at {args.numpy_at}"]
+                                            f"numpy at {args.numpy_at}",
+                                            f"numpy whole at {args.numpy_at}"]
     run(args.size, args.rounds, examples, block=args.block, only=only, revision=args.numba_at,
         numpy_revision=args.numpy_at)
 
