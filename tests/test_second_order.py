@@ -331,7 +331,7 @@ def _random_formula_cases():
     @settings(max_examples=60, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
     @given(formulas(), st.tuples(*[st.floats(-1.5, 1.5) for _ in NAMES]),
-           st.sampled_from(["math", "numpy"]))
+           st.sampled_from(["math", "numpy", "array-api"]))
     def check(formula, values, target):
         text, expr = formula
         module = build(text, target=target, second_order=("jvp", "hvp"))
