@@ -27,7 +27,7 @@ from compiler.checker import ATOL, RTOL, SYMPY_TIMEOUT
 from compiler.emit.context import STYLES
 from compiler.emit.render import TARGET_NAMES
 from compiler.errors import GradcError, format_error
-from compiler.driver import compiled
+from compiler.driver import compiled_given
 from compiler.files import decoded_for_display, output_path, read_source, write_atomically
 
 TOOLS = {"check": "compiler.checker.report", "explain": "compiler.tools.explain",
@@ -187,11 +187,12 @@ def _second_order(args) -> tuple[str, ...]:
 def _run_compile(args) -> int:
     output = None if args.output == "-" else \
         output_path(args.output or Path(args.file).with_suffix(".py"), args.file)
-    # `compiled` builds the formula once and lets each IR go as soon as the
-    # next step has read it, with the cyclic GC off throughout; the module
-    # is written as it is rendered, never whole in memory.
-    pieces = compiled(read_source(args.file), args.target, args.style,
-                      _second_order(args), **vars(pass_options.passes(args)))
+    # `compiled_given` builds the formula once and lets the text and each IR
+    # go as soon as the next step has read it, with the cyclic GC off
+    # throughout; the module is written as it is rendered, never whole in
+    # memory.
+    pieces = compiled_given([read_source(args.file)], args.target, args.style,
+                            _second_order(args), **vars(pass_options.passes(args)))
     if output is None:
         sys.stdout.writelines(pieces)
     else:

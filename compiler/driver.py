@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from compiler.build import build, module_ir, passes_of, without_cyclic_gc
+from compiler.build import build, module_ir, module_ir_given, passes_of, without_cyclic_gc
 from compiler.passes.adjoint import AdjointIR, adjoint_name
 from compiler.emit.context import STYLES, context
 from compiler.emit.fields import TemplateContext
@@ -51,12 +51,19 @@ def compiled(text: str, target: str | None = None, style: str = "lecture",
     """`compile_source`'s module in pieces, to be written out as they are
     rendered.  Bad input raises here, before the first piece: the pieces
     themselves cannot fail on it."""
+    return compiled_given([text], target, style, second_order, **passes)
+
+
+def compiled_given(owned: list, target: str | None = None, style: str = "lecture",
+                   second_order: tuple[str, ...] = (), **passes) -> Iterator[str]:
+    """`compiled` of the text `owned` holds, given up to be freed once parsed."""
     _check_names(target, style)
     with without_cyclic_gc():
         # The list holds the only reference to the IR, so that it is freed
         # as soon as the next step has read it, before the cyclic GC is
         # back on and would walk it.
-        module, target = _context_owned([module_ir(text, passes_of(**passes), second_order)],
+        module, target = _context_owned([module_ir_given(owned, passes_of(**passes),
+                                                         second_order)],
                                         target, style, second_order)
     return _rendered_owned([module], target)
 

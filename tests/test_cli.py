@@ -88,7 +88,7 @@ def test_a_module_is_written_whole_or_not_at_all_as_it_is_rendered(tmp_path, mon
         yield "# a new module's first line\n"
         raise MemoryError
 
-    monkeypatch.setattr(cli, "compiled", failing)
+    monkeypatch.setattr(cli, "compiled_given", failing)
     with pytest.raises(MemoryError):
         main(["compile", str(EXAMPLES / "staged.txt"), "-o", str(existing)])
     assert existing.read_text(encoding="utf-8") == "# an older module\n"
