@@ -119,8 +119,11 @@ def module_at(revision: str, target: str = "numba", block: int | None = None):
         source = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{revision}:generated/{stem}_{target}.py"],
             capture_output=True, text=True, check=True).stdout
-        module = module_from_file(source, f"bench_{target}_at")
-        module.BLOCK = block or getattr(module, "BLOCK", None)
+        # A name of its own: the module of the same text, loaded again under
+        # the same name, would be this one, its BLOCK shared with the other column.
+        module = module_from_file(source, f"bench_{target}_at" + ("_whole" if block else ""))
+        if block:
+            module.BLOCK = block
         return lambda: module.grad(*arrays)
     return column
 
