@@ -216,3 +216,20 @@ def test_backward_and_hvp_return_arrays_that_nothing_else_holds(stem, style):
         held = [*given, seed, *directions.values()]
         for index, each in enumerate(results):
             assert not any(np.shares_memory(each, other) for other in held + list(results[:index]))
+
+
+@pytest.mark.parametrize("target", SEEDED_TARGETS)
+def test_jvp_gives_the_outputs_shape_when_only_a_numbers_direction_moves_it(target):
+    """f = x·x·w + y along v_x alone, x and w numbers, y a batch of 5: each
+    point's derivative is 2xw·v_x, returned once per point as numba's loop
+    gives it, and checked against central differences of f."""
+    module = build("f(x, w, y) = x*x*w + y", target=target, second_order=("jvp", "hvp"))
+    y = np.linspace(-1.0, 1.0, 5)
+    value, tangent = module.jvp(0.7, -1.5, y, v_x=0.25)
+    assert np.shape(tangent) == np.shape(value) == (5,)
+    np.testing.assert_allclose(tangent, np.full(5, 2 * 0.7 * -1.5 * 0.25), rtol=1e-15)
+    step = 1e-6
+    difference = (module.f(0.7 + step * 0.25, -1.5, y) - module.f(0.7 - step * 0.25, -1.5, y))
+    np.testing.assert_allclose(tangent, difference / (2 * step), rtol=1e-7)
+    assert np.shape(module.jvp(0.7, -1.5, y)[1]) == (5,)                 # no direction: zeros
+    assert module.jvp(0.7, -1.5, 0.5, v_x=1.0) == (0.7 * 0.7 * -1.5 + 0.5, 2 * 0.7 * -1.5)

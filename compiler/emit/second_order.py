@@ -103,6 +103,10 @@ class Lines:
     value: Callable[[str], str] = lambda code: code
     """What the module returns for a value: the array-api target gives a
     float when every input was a number."""
+    spread: Callable[[str, str], str] | None = None
+    """What jvp returns for the output's tangent, in the output's shape
+    (`value` where None): on a batch, a tangent that only numbers'
+    directions move is one number, where every point has that derivative."""
     kernels: bool = False
     """The lines run point by point in compiled loops (numba)."""
     terms: tuple = ()
@@ -160,7 +164,9 @@ def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
         call=params,
         output=staged.output,
         jvp_lines=forward,
-        jvp_result=f"{lines.value(staged.output)}, {lines.value(output_tangent)}",
+        jvp_result=f"{lines.value(staged.output)}, " + (
+            lines.value(output_tangent) if lines.spread is None
+            else lines.spread(output_tangent, staged.output)),
         gradients=_tuple(adjoint_name(name) for name in staged.gradient_inputs),
         products=products,
         names=names,
@@ -366,7 +372,7 @@ def scalar_lines(module, target: str) -> Lines:
                      zero_lines=module.zero_lines, module=names[spec.alias],
                      **_terms_of(module, target, seeded=module.fused_grad))
     # Each gradient in its input's shape, as backward gives it.
-    shape, value = names["shape"], names["value"]
+    shape, value, np = names["shape"], names["value"], names["np"]
     return Lines(forward=module.forward_lines, blocks=module.blocks,
                  seed_line=_spread_seed(module, "1.0"), zero_lines=module.zero_lines,
                  module=names[spec.alias],
@@ -374,6 +380,9 @@ def scalar_lines(module, target: str) -> Lines:
                                     f"for {value} in {module.wrt_params})",),
                  returned=lambda gradients: (f"tuple(map({names['_unbroadcast']}, {gradients}, "
                                              f"{shape}))"),
+                 spread=lambda tangent, output: (
+                     f"({tangent} if {np}.shape({tangent}) == {np}.shape({output}) "
+                     f"else {names['_unbroadcast']}({tangent}, {np}.shape({output})))"),
                  **_terms_of(module, target))
 
 
@@ -433,6 +442,8 @@ def array_api_lines(module) -> Lines:
                      f"for {gradient}, {value} in zip({gradients}, {shape}))"),
                  namespace=_namespace_line(names, True),
                  value=lambda code: f"(float({code}) if {numbers} else {code})",
+                 spread=lambda tangent, output: (
+                     f"{names['_unbroadcast']}({tangent}, {output}.shape, {setting})"),
                  **_terms_of(module, "array-api"))
 
 
