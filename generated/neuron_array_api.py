@@ -98,7 +98,8 @@ def _spread(seed, output, xp):
     over the whole batch: a gradient that is the seed times a constant is
     then one per point, and summed over the batch for an input that is a
     number.  ValueError where the two shapes do not broadcast together."""
-    shape = tuple(output.shape)
+    # A formula that reads no input gives a Python number.
+    shape = tuple(xp.asarray(output).shape)
     given = tuple(seed.shape)
     width = max(len(given), len(shape))
     pairs = tuple(zip((1,) * (width - len(given)) + given, (1,) * (width - len(shape)) + shape))

@@ -233,3 +233,16 @@ def test_jvp_gives_the_outputs_shape_when_only_a_numbers_direction_moves_it(targ
     np.testing.assert_allclose(tangent, difference / (2 * step), rtol=1e-7)
     assert np.shape(module.jvp(0.7, -1.5, y)[1]) == (5,)                 # no direction: zeros
     assert module.jvp(0.7, -1.5, 0.5, v_x=1.0) == (0.7 * 0.7 * -1.5 + 0.5, 2 * 0.7 * -1.5)
+
+
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_formula_that_reads_no_input_gives_a_number_and_zero_gradients(target):
+    """Its output is a Python number, whose shape backward's seed and jvp's
+    tangent are spread over.  (numba's loop fills the batch with it.)"""
+    module = build("f(x, y) = 3", target=target, second_order=("jvp", "hvp"))
+    y = np.linspace(-1.0, 1.0, 5)
+    value, (dx, dy) = module.grad(0.7, y)
+    assert float(value) == 3.0 and float(dx) == 0.0
+    np.testing.assert_array_equal(dy, np.zeros(5))
+    assert float(module.backward(module.forward(0.7, y)[1], 2.0)[0]) == 0.0
+    assert float(module.jvp(0.7, y, v_x=1.0)[1]) == 0.0

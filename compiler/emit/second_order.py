@@ -442,8 +442,9 @@ def array_api_lines(module) -> Lines:
                      f"for {gradient}, {value} in zip({gradients}, {shape}))"),
                  namespace=_namespace_line(names, True),
                  value=lambda code: f"(float({code}) if {numbers} else {code})",
-                 spread=lambda tangent, output: (
-                     f"{names['_unbroadcast']}({tangent}, {output}.shape, {setting})"),
+                 # A formula that reads no input gives a Python number.
+                 spread=lambda tangent, output: (f"{names['_unbroadcast']}({tangent}, "
+                                                 f"{xp}.asarray({output}).shape, {setting})"),
                  **_terms_of(module, "array-api"))
 
 
