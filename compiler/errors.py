@@ -1,8 +1,9 @@
 """Source positions and the one error type every step raises.
 
-A span travels with every AST node (as the int a `Span` is) and IR node (a
-`Span`) so that any step can point at the text that caused a problem.  `GradcError` is the only exception the CLI
-catches; `format_error` renders it the way compilers do:
+A span travels with every AST and IR node, as the int a `Span` is, so that
+any step can point at the text that caused a problem.  `GradcError` is the
+only exception the CLI catches; `format_error` renders it the way
+compilers do:
 
     expr.txt:1:15: error: expected ')' to close the '(' at 1:5
     f = (x + y * 2
@@ -12,11 +13,11 @@ catches; `format_error` renders it the way compilers do:
 from __future__ import annotations
 
 
-
 # A span is one int.  The AST keeps a span per name, number and operator
 # and per operator node, millions for a big file, as a plain int: 32 bytes,
 # made by arithmetic alone, where a tuple of four was 80.  `Span` is the same
-# int read as its fields, which errors and the IR hold (`Span.of`).
+# int read as its fields (`Span.of`), which errors, `Stage.span` and the
+# tools give.
 #
 # A span on one line whose columns fit in 16 bits is compact, bit 0 clear:
 # from the top its line, column and end column, so that compact spans sort

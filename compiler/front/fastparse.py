@@ -28,7 +28,8 @@ import re
 
 from compiler import gates
 from compiler import resources
-from compiler.errors import COLUMN_AT, COLUMN_LIMIT, END_COLUMN, END_COLUMN_AT, GradcError, token_origin
+from compiler.errors import (COLUMN_AT, COLUMN_LIMIT, END_COLUMN, END_COLUMN_AT, GradcError,
+                             token_origin)
 from compiler.front.syntax import Apply, Name, Number, Statement, fold_text, implicit_product, statement
 
 # The grammar's terminals, read from grammar/gradc.lark itself.
