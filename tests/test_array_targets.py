@@ -246,3 +246,39 @@ def test_a_formula_that_reads_no_input_gives_a_number_and_zero_gradients(target)
     np.testing.assert_array_equal(dy, np.zeros(5))
     assert float(module.backward(module.forward(0.7, y)[1], 2.0)[0]) == 0.0
     assert float(module.jvp(0.7, y, v_x=1.0)[1]) == 0.0
+
+
+def test_random_formulas_sum_a_number_inputs_gradient_over_the_batch():
+    """Any formula, one input a number and the others 4 points: backward's
+    gradient of the number is the sum of the math module's at each point,
+    for the default seed and for one weight per point."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from test_random_formulas import formulas
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(formulas(), st.integers(0, 2), st.sampled_from(["numpy", "array-api"]))
+    def check(formula, number, target):
+        text = formula[0]
+        module = build(text, target=target)
+        if len(module.INPUTS) < 2:
+            return  # no batch beside the number
+        number %= len(module.INPUTS)
+        rng = np.random.default_rng(4)
+        columns = [rng.uniform(-1.5, 1.5, 4) for _ in module.INPUTS]
+        columns[number] = np.full(4, 0.6)
+        args = [0.6 if index == number else column for index, column in enumerate(columns)]
+        each = pointwise(build(text), columns)[1]
+        cache = module.forward(*args)[1]
+        weights = np.array([0.5, -1.0, 2.0, 1.5])
+        for seed, weighted in ((1.0, np.ones(4)), (weights, weights)):
+            got = module.backward(cache, seed)
+            assert float(got[number]) == pytest.approx(
+                float(np.dot(weighted, each[number])), rel=1e-12, abs=1e-12), text
+            for index, column in enumerate(each):
+                if index != number:
+                    np.testing.assert_allclose(got[index], weighted * column,
+                                               rtol=1e-12, atol=1e-12, err_msg=text)
+    check()
