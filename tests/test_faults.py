@@ -394,6 +394,21 @@ def test_a_renamed_inputs_check_names_it_as_the_file_does(target):
                    np.ones(2), np.ones(2)) == "ValueError: lambda has shape (2,), but it is a number"
 
 
+@pytest.mark.parametrize("target", ["numpy", "array-api"])
+def test_a_renamed_inputs_type_and_labels_are_named_as_the_file_does(target):
+    module = build("f(x: [D], lambda, None: [D] of D) = sum(x + onehot(None)) * lambda\n",
+                   target=target, second_order=("jvp", "hvp"))
+    assert module.INPUTS == ("x", "lambda_", "None_")
+    text = "text, but it is a number" if target == "numpy" \
+        else "text, but it is made of real numbers"
+    labels = np.array([0, 1])
+    for call in (module.grad, module.jvp):
+        assert _raised(call, np.ones(2), "a", labels) == f"TypeError: lambda holds {text}"
+    outside = "it has 2" if target == "numpy" else "some are outside"
+    assert _raised(module.grad, np.ones(2), 1.0, np.array([0, 2])) == \
+        f"ValueError: None holds class labels in 0 ... 1, but {outside}"
+
+
 # -- the array API's functions take arrays -------------------------------------------
 
 @pytest.mark.parametrize("text, value, gradient", [

@@ -124,6 +124,9 @@ class TemplateContext:
     that draws a point; empty without labels."""
     upstream_line: str = field(default="", repr=False)
     """A layer's backward check of its upstream gradient's shape."""
+    written_inputs: str = field(default="", repr=False)
+    """The inputs as the file writes them, where the module renamed one
+    (a tuple's code), for the array-api checks' messages; else empty."""
     owned_grad_lines: tuple[str, ...] = field(default=(), repr=False)
     """grad's body for a number output: forward's lines and backward's,
     writing into arrays the call made and frees (in_place.py)."""

@@ -149,7 +149,17 @@ def shaped_fields(staged: StagedIR, names: dict[str, str], cached_names) -> dict
         "classes_literal": "{" + ", ".join(f"{name!r}: {count!r}" for name, count
                                            in staged.labels.items()) + "}" if staged.labels else "",
         "upstream_line": _upstream_line(staged, names),
+        "written_inputs": _written_inputs(staged),
     }
+
+
+def _written_inputs(staged: StagedIR) -> str:
+    """The inputs as the file writes them, where the module renamed one
+    (`len` for `len_`), for the messages about them; else empty."""
+    written = {python: name for name, python in staged.user_names.items()}
+    if all(written.get(name, name) == name for name in staged.inputs):
+        return ""
+    return tuple_code(repr(written.get(name, name)) for name in staged.inputs)
 
 
 def upstream_sizes(staged: StagedIR) -> tuple[str, ...]:
@@ -184,7 +194,7 @@ def _bind_lines(staged, names: dict[str, str], cached_names) -> tuple[str, ...]:
     lines += [f"{name} = {names['_number']}({written.get(name, name)!r}, {name})"
               for name in staged.inputs if name not in staged.declared
               and name not in staged.labels]
-    lines += [f"{name} = {names['_labels']}({name!r}, {name}, "
+    lines += [f"{name} = {names['_labels']}({written.get(name, name)!r}, {name}, "
               + (f"{sizes}[{count!r}][0])" if isinstance(count, str) else f"{count})")
               for name, count in staged.labels.items()]
     read = {*cached_names, *(op.name for stage in staged.stages for op in stage.operands

@@ -419,7 +419,8 @@ def array_lines(module, staged, target: str = "numpy") -> Lines:
                  module=xp, prologue=module.bind_lines, number=names["_number"],
                  zeros=lambda name: f"{xp}.zeros_like({name})" if shapes.get(name) else "0.0",
                  shape_of=lambda name: shown(shapes.get(name, ())),
-                 namespace=_namespace_line(names, False) if target == "array-api" else None,
+                 namespace=_namespace_line(names, False, staged.user_names)
+                 if target == "array-api" else None,
                  **_terms_of(module, target))
 
 
@@ -458,15 +459,21 @@ def _terms_of(module, target: str, seeded: bool = False) -> dict:
             "own_values": own, "target": target}
 
 
-def _namespace_line(names: dict[str, str], numbers: bool) -> Callable[[tuple[str, ...]], str]:
-    """The array-api target's first line, over the given arguments."""
+def _namespace_line(names: dict[str, str], numbers: bool,
+                    user_names: dict[str, str] | None = None) -> Callable[[tuple[str, ...]], str]:
+    """The array-api target's first line, over the given arguments, which a
+    type error names as the file writes them (`user_names`: the file's name
+    -> the module's)."""
+    written = {python: name for name, python in (user_names or {}).items()}
+
     def line(arguments: tuple[str, ...]) -> str:
         listed = ", ".join(arguments) + ("," if len(arguments) == 1 else "")
         setting = [names["xp"], names["dtype"], names["device"]] + \
             ([names["numbers"]] if numbers else [])
         # Beyond the inputs, the arguments are directions, which a type
         # error names too.
-        named = "" if numbers else f", names={tuple_code(map(repr, arguments))}"
+        named = "" if numbers else \
+            f", names={tuple_code(repr(written.get(each, each)) for each in arguments)}"
         return (f"{', '.join(setting)}, ({listed}) = "
                 f"{names['_namespace']}({', '.join(arguments)}{named})")
     return line
