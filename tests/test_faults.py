@@ -342,6 +342,10 @@ def test_a_layers_upstream_gradient_of_another_shape_is_refused(target):
         assert _raised(module.backward, cache, upstream) == \
             f"ValueError: dg has shape {shape}, but g, the output, has shape (3,)"
     assert [g.shape for g in module.backward(cache, np.ones(3))] == [(4,), (3, 4), (3,)]
+    renamed = build("len(x: [D]) = 2 * x\n", target=target)
+    _, cache = renamed.forward(np.ones(2))
+    assert _raised(renamed.backward, cache, np.ones(3)) == \
+        "ValueError: dlen_ has shape (3,), but len, the output, has shape (2,)"
 
 
 @pytest.mark.parametrize("target", ["numpy", "array-api"])

@@ -178,8 +178,9 @@ def _upstream_line(staged: StagedIR, names: dict[str, str]) -> str:
     dims = staged.dimension_names()
     sizes = [dims[dim] if isinstance(dim, str) else str(dim) for dim in shape]
     seed = adjoint_name(staged.output)
+    written = {python: name for name, python in staged.user_names.items()}
     return (f"{seed} = {names['_upstream']}({seed!r}, {seed}, ({', '.join(sizes)},), "
-            f"{staged.output!r})")
+            f"{written.get(staged.output, staged.output)!r})")
 
 
 def _bind_lines(staged, names: dict[str, str], cached_names) -> tuple[str, ...]:
