@@ -14,6 +14,7 @@ unknown function is reported with the program's full knowledge.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Union
 
@@ -134,8 +135,17 @@ def fold_name(token: Token) -> str:
     return fold_text(str(token), token_span(token))
 
 
+# NFKC folds x² into the name x2, where a reader of the formula sees a power.
+_SUPERSCRIPT = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+
+
 def fold_text(text: str, span: int | None) -> str:
     """A name as Python will read it: NFKC, as Python folds identifiers."""
+    if _SUPERSCRIPT.search(text):
+        power = _SUPERSCRIPT.sub(lambda digits: "^" + unicodedata.normalize(
+            "NFKC", digits.group()), text)
+        raise GradcError(f"'{text}': a name holds no superscript digit: write {power} "
+                         "for a power", span)
     name = unicodedata.normalize("NFKC", text)
     if not name.isidentifier():
         raise GradcError(f"'{name}' is not a valid name: start a name with a letter or '_'",
