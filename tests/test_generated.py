@@ -12,7 +12,7 @@ import pytest
 
 from compiler import compile_source
 from compiler.emit.render import TARGET_NAMES as TARGETS
-from conftest import EXAMPLES, GENERATED
+from conftest import EXAMPLES, GENERATED, build
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.txt"))
 
@@ -114,6 +114,19 @@ def test_keyword_calls_work(compile_text):
     assert module.f(y=-4.0, x=3.0) == 1.5456448841066441
     value, cache = module.forward(x=3.0, y=-4.0)
     assert module.backward(cache, df=2.0) == tuple(2 * g for g in module.grad(3.0, -4.0)[1])
+
+
+@pytest.mark.parametrize("target", ["math", "numpy", "numba", "array-api"])
+def test_keyword_calls_and_a_seed_named_after_the_output_work_on_every_target(target):
+    module = build("loss(x, y) = x * y^2", target=target, second_order=("jvp", "hvp"))
+    assert float(module.loss(y=-4.0, x=3.0)) == 48.0
+    value, gradient = module.grad(y=-4.0, x=3.0)
+    assert float(value) == 48.0 and [float(g) for g in gradient] == [16.0, -24.0]
+    _, cache = module.forward(x=3.0, y=-4.0)
+    for seeded in (module.backward(cache, 0.5), module.backward(cache, dloss=0.5)):
+        assert [float(g) for g in seeded] == [8.0, -12.0]
+    assert float(module.jvp(y=-4.0, x=3.0, v_y=1.0)[1]) == -24.0
+    assert [float(h) for h in module.hvp(y=-4.0, x=3.0, v_x=1.0)[2]] == [0.0, -8.0]
 
 
 @pytest.mark.parametrize("module_path", sorted(GENERATED.glob("*.py")), ids=lambda p: p.stem)
