@@ -145,7 +145,7 @@ def test_three_or_more_operands_are_elementwise_though_the_second_is_a_whole_num
      "2:9: max(S, 1): 1 after an array could be an axis or a number: write max(S, axis=1) "
      "for the max along axis 1, or max(S, 1.0) for the elementwise max of S and 1"),
     ("S: [N, C]\nm = sum(min(S, -1))",
-     "2:9: min(S, −1): -1 after an array could be an axis or a number: write "
+     "2:9: min(S, -1): -1 after an array could be an axis or a number: write "
      "min(S, axis=-1) for the min along axis -1, or min(S, -1.0) for the elementwise "
      "min of S and -1"),
 ])
@@ -199,7 +199,7 @@ def test_a_power_of_t_keeps_its_meaning_in_a_file_of_numbers():
      "3:10: W^T: this file also uses T as a name, so W^T could be a power: write Wᵀ or "
      "transpose(W) for the transpose, or W^(T) for the power"),
     ("u: [D]\nv: [D]\nf = sum(uᵀ * v)",
-     "3:12: (uᵀ) × v: u is [D], a vector, whose transpose is only the left factor of a "
+     "3:12: (uᵀ) * v: u is [D], a vector, whose transpose is only the left factor of a "
      "matrix product (uᵀv, uᵀ @ v and uᵀ·v are u @ v), and this product is elementwise"),
     ("u: [D]\nf = sum(uᵀ)",
      "2:10: uᵀ: u is [D], a vector, which is neither a row nor a column: only a matrix has "
@@ -242,7 +242,7 @@ def test_numpys_rule_stands_where_it_succeeds():
 
 def test_a_repeated_name_is_not_aligned():
     assert error_of("X: [N, D]\nm: [K]\nY = X - m") == (
-        "3:7: X − m: X is [N, D] and m is [K]; shapes broadcast only where their dimensions "
+        "3:7: X - m: X is [N, D] and m is [K]; shapes broadcast only where their dimensions "
         "agree from the last axis (D and K differ)")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ def _explain(failure: UnexpectedInput, text: str) -> GradcError:
         return _stray_character(failure, text)
     token = failure.token if isinstance(failure, UnexpectedToken) else None
     span = _failure_span(token, text)
-    shape_message = _shape_mistake(failure, token)
+    shape_message = _shape_mistake(failure, token) or _indexing(token, text)
     if shape_message:
         return GradcError(shape_message, span)
     try:
@@ -143,6 +144,24 @@ def _shape_mistake(failure: UnexpectedInput, token) -> str | None:
     return None
 
 
+# Where an operand's text ends: a '[' or '.' right after one is NumPy's
+# indexing or attribute, not a shape or a number.
+_OPERAND_END = re.compile(r"[^\W\d][^\Wᵀ]*$|[)\]ᵀ]$")
+
+
+def _indexing(token, text: str) -> str | None:
+    """`x[0]`, `x[0:2]`, `probs[range(N), y]`: the parser fails at the '['
+    in whichever state the operand left it, so the token tells."""
+    if token is None or token.type != "LSQB" or token.line is None:
+        return None
+    line = text.splitlines()[token.line - 1]
+    if not _OPERAND_END.search(line[: token.column - 1]):
+        return None
+    return ("indexing is not part of the language, which works on whole arrays: for each "
+            "row's entry at its label, as S[range(N), y], declare the labels y: [N] of C "
+            "and write pick(S, y), or onehot(y) * S")
+
+
 def _shape_fallback(failure: UnexpectedInput) -> str | None:
     """Inside a shape, for what the examples above do not cover."""
     expected = set(getattr(failure, "expected", None) or ())
@@ -166,8 +185,30 @@ def _stray_character(failure: UnexpectedCharacters, text: str) -> GradcError:
     char = text[failure.pos_in_stream]
     span = Span(failure.line, failure.column, failure.line, failure.column + 1)
     shown = char if char.isprintable() else repr(char)[1:-1]
-    return GradcError(f"unexpected character '{shown}': expected a name, a number, "
+    hint = _attribute(text, failure.pos_in_stream) if char == "." else None
+    return GradcError(hint or f"unexpected character '{shown}': expected a name, a number, "
                       "an operator (+ - * / ^), a parenthesis or a comma", span)
+
+
+def _attribute(text: str, position: int) -> str | None:
+    """NumPy's `W.T` and `W.dot(X)` in the language's own notation."""
+    before = text[text.rfind("\n", 0, position) + 1: position]
+    operand = _OPERAND_END.search(before)
+    if operand is None:
+        return None
+    name = operand.group() if operand.group()[0].isalpha() or operand.group()[0] == "_" \
+        else "W"
+    after = text[position + 1:]
+    if re.match(r"T(?![^\W])", after):
+        return f"'.T' is not part of the language: write {name}ᵀ or transpose({name}) " \
+               "for the transpose"
+    product = re.match(r"dot\(([^\W\d]\w*)\)", after)
+    if product:
+        return f"'.dot' is not part of the language: write {name} @ {product.group(1)} " \
+               "for the matrix product"
+    return ("'.' is not part of the language, which has no attributes or methods: write "
+            f"{name}ᵀ for the transpose, {name} @ X for the matrix product, and functions "
+            f"as calls, sum({name})")
 
 
 def _shown(token) -> str:

@@ -84,7 +84,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     constants = {name: value for name, value in CONSTANTS.items()
                  if name not in assigned and name not in params and name not in dims}
     calls: dict[str, str] = {}
-    free = _check_uses(statements, assigned, constants, dims, calls)
+    free = _check_uses(statements, assigned, constants, dims, calls, {*params, *shapes})
     if labels or any(gates.GATES[gate].label_operands for gate in calls.values()):
         _check_labels(statements, labels, calls)
     # The signature fixes the inputs for the whole file, so the shapes it
@@ -92,7 +92,7 @@ def resolve(statements: tuple[Statement, ...]) -> Program:
     own_lines = declarations[len(signature.declared):] if signature else declarations
     _check_declared_before_use(own_lines, free, statements)
     return Program(
-        inputs=_inputs(signature, free) if signature else _first_uses(declarations, free),
+        inputs=_inputs(signature, free, shapes, {*assigned, *dims}) if signature else _first_uses(declarations, free),
         bindings=tuple(_binding(statement) for statement in statements),
         constants=constants,
         output_named=not isinstance(statements[-1], Bare),
@@ -230,9 +230,10 @@ def _check_params(signature: Signature, assigned) -> dict[str, int]:
     return params
 
 
-def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]:
+def _check_uses(statements, assigned, constants, dims, calls, declared) -> dict[str, Name]:
     """Checks every name and call; returns the free names, in text order.
-    A dimension name is a number in a formula, not an input."""
+    A dimension name is a number in a formula, not an input.  `declared`:
+    the inputs the signature or a shape names."""
     free: dict[str, Name] = {}
     for index, statement in enumerate(statements):
         # `preorder` written out: this walk meets every node of the file.
@@ -253,7 +254,7 @@ def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]
                     free[name] = node
             elif isinstance(node, Apply):
                 if node.is_call:
-                    calls[node.func] = _check_call(node, assigned, free, dims)
+                    calls[node.func] = _check_call(node, {*assigned, *declared}, free, dims)
                 stack.extend(reversed(node.args))
             elif isinstance(node, Declared):
                 raise GradcError("a shape is declared in a signature or on a line of its "
@@ -261,11 +262,12 @@ def _check_uses(statements, assigned, constants, dims, calls) -> dict[str, Name]
     return free
 
 
-def _check_call(node: Apply, assigned, free, dims) -> str:
-    """The name of the gate the call means."""
+def _check_call(node: Apply, values, free, dims) -> str:
+    """The name of the gate the call means; `values`: the stages and the
+    declared inputs, which a call's name may mean to multiply."""
     gate = gates.lookup(node.func)
     if gate is None or not node.func.isidentifier():
-        raise GradcError(_unknown_function(node.func, assigned, free), node.func_span)
+        raise GradcError(_unknown_function(node.func, values, free), node.func_span)
     _check_keywords(node, gate, dims)
     if isinstance(node.args[-1], Keyword) and gate.axis_rows:
         # The axis by keyword: the array is the one other argument.
@@ -334,21 +336,45 @@ def _check_labels(statements, labels: dict, calls: dict[str, str]) -> None:
                                  f"through pick(S, {node.id}) or onehot({node.id})", node.span)
 
 
-def _unknown_function(name: str, assigned, free) -> str:
-    if name in assigned or name in free:
+def _unknown_function(name: str, values, free) -> str:
+    if name in values or name in free:
         return f"'{name}' is a variable, not a function: write {name}*(...) to multiply"
     near = difflib.get_close_matches(name, gates.FUNCTION_NAMES, n=1, cutoff=0.6)
     if near:
         return f"unknown function '{name}': did you mean '{near[0]}'?"
-    return (f"unknown function '{name}': to multiply, write {name}*(...); "
-            f"the functions are {', '.join(gates.FUNCTION_NAMES)}")
+    return f"unknown function '{name}': the functions are {', '.join(gates.FUNCTION_NAMES)}"
 
 
-def _inputs(signature: Signature, free: dict[str, Name]) -> tuple[Name, ...]:
+def _inputs(signature: Signature, free: dict[str, Name], shapes, numbers) -> tuple[Name, ...]:
+    """The signature's inputs, once every free name is one of them.
+    `shapes`: the declared arrays; `numbers`: the stages and dimensions."""
     listed = {param.id for param in signature.params}
     for name, node in free.items():
         if name not in listed:
             shown = ", ".join(p.id for p in signature.params)
+            product = _product_meant(name, listed | numbers, shapes)
+            advice = (f"letters written together make one name; to multiply, write {product}, "
+                      "or list it in the signature or assign it") if product else \
+                "list it in the signature or assign it"
             raise GradcError(f"'{name}' is not an input of {signature.target.id}({shown}): "
-                             "list it in the signature or assign it", node.span)
+                             f"{advice}", node.span)
     return signature.params
+
+
+def _product_meant(name: str, scope, shapes) -> str | None:
+    """`xW` as the product of names in scope, `x @ W`, in the fewest
+    factors; `@` between two declared arrays (§8 refuses them side by
+    side), `*` otherwise."""
+    splits: dict[int, list[str]] = {0: []}
+    for end in range(1, len(name) + 1):
+        ways = [splits[start] + [name[start:end]] for start in sorted(splits)
+                if name[start:end] in scope]
+        if ways:
+            splits[end] = min(ways, key=len)
+    factors = splits.get(len(name))
+    if not factors or len(factors) < 2:
+        return None
+    text = factors[0]
+    for left, right in zip(factors, factors[1:]):
+        text += f" {'@' if left in shapes and right in shapes else '*'} {right}"
+    return text

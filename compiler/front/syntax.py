@@ -362,10 +362,15 @@ def follows_transpose(product: Apply) -> bool:
     return isinstance(node, Apply) and not node.is_call and node.func == gates.TRANSPOSE
 
 
+# A message quotes the user's operators as typed on a keyboard, where the
+# notation `gradc explain` shows writes the minus and times signs.
+_AS_TYPED = str.maketrans({"−": "-", "×": "*"})
+
+
 def spelled(root: Expr) -> str:
     """An expression as text again, for error messages: names and numbers
-    as parsed, each operator in its gate's notation, compound operands of
-    an operator in parentheses."""
+    as parsed, each operator in its gate's notation with `-` and `*` as
+    typed, compound operands of an operator in parentheses."""
     def leaf(node):
         if isinstance(node, Name):
             return node.id, True
@@ -378,6 +383,6 @@ def spelled(root: Expr) -> str:
             return f"{node.func}({', '.join(text for text, _ in args)})", True
         row = gates.GATES[node.func]  # an operator: its gate by name
         texts = [text if simple else f"({text})" for text, simple in args]
-        return row.notation.format_map(dict(zip("ab", texts))), False
+        return row.notation.translate(_AS_TYPED).format_map(dict(zip("ab", texts))), False
 
     return fold(root, leaf, apply)[0]
