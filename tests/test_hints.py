@@ -35,6 +35,15 @@ REPORTS = {
                      "2:6: error: '.' is not part of the language, which has no attributes or "
                      "methods: write Wᵀ for the transpose, W @ X for the matrix product, and "
                      "functions as calls, sum(W)\nf = W.sum()\n     ^"),
+    "index_spaced": ("x: [D]\nf = x [0]\n",
+                     f"2:7: error: {_INDEXING}\nf = x [0]\n      ^"),
+    "shape_without_colon": ("X [N, D]\nf = sum(X)\n",
+                            "1:3: error: expected ':' between the name and its shape, as in "
+                            "X: [N, D]\nX [N, D]\n  ^"),
+    "numpy_transpose_of_group": ("X: [N, D]\nf = sum((X + 1).T)\n",
+                                 "2:16: error: '.T' is not part of the language: write (...)ᵀ "
+                                 "or transpose(...) for the transpose\nf = sum((X + 1).T)\n"
+                                 "               ^"),
     "stray_dot": ("f = x + .\n",
                   "1:9: error: unexpected character '.': expected a name, a number, an "
                   "operator (+ - * / ^), a parenthesis or a comma\nf = x + .\n        ^"),

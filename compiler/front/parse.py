@@ -144,9 +144,11 @@ def _shape_mistake(failure: UnexpectedInput, token) -> str | None:
     return None
 
 
-# Where an operand's text ends: a '[' or '.' right after one is NumPy's
+# Where an operand's text ends: a '[' or '.' after one is NumPy's
 # indexing or attribute, not a shape or a number.
-_OPERAND_END = re.compile(r"[^\W\d][^\Wᵀ]*$|[)\]ᵀ]$")
+_OPERAND_END = re.compile(r"(?:[^\W\d][^\Wᵀ]*|[)\]ᵀ])[ \t]*$")
+# A statement that is a name and a shape: a declaration without its ':'.
+_UNMARKED_SHAPE = re.compile(r"(?:^|;)[ \t]*[^\W\d][^\Wᵀ]*[ \t]*\[[\w ,×\t]*\][ \t]*(?:#.*)?$")
 
 
 def _indexing(token, text: str) -> str | None:
@@ -157,6 +159,8 @@ def _indexing(token, text: str) -> str | None:
     line = text.splitlines()[token.line - 1]
     if not _OPERAND_END.search(line[: token.column - 1]):
         return None
+    if _UNMARKED_SHAPE.search(line):
+        return "expected ':' between the name and its shape, as in X: [N, D]"
     return ("indexing is not part of the language, which works on whole arrays: for each "
             "row's entry at its label, as S[range(N), y], declare the labels y: [N] of C "
             "and write pick(S, y), or onehot(y) * S")
@@ -196,11 +200,13 @@ def _attribute(text: str, position: int) -> str | None:
     operand = _OPERAND_END.search(before)
     if operand is None:
         return None
-    name = operand.group() if operand.group()[0].isalpha() or operand.group()[0] == "_" \
-        else "W"
+    name = operand.group().rstrip()
+    if not (name[0].isalpha() or name[0] == "_") or name.endswith("ᵀ"):
+        name = "(...)"
+    inner = "..." if name == "(...)" else name
     after = text[position + 1:]
     if re.match(r"T(?![^\W])", after):
-        return f"'.T' is not part of the language: write {name}ᵀ or transpose({name}) " \
+        return f"'.T' is not part of the language: write {name}ᵀ or transpose({inner}) " \
                "for the transpose"
     product = re.match(r"dot\(([^\W\d]\w*)\)", after)
     if product:
@@ -208,7 +214,7 @@ def _attribute(text: str, position: int) -> str | None:
                "for the matrix product"
     return ("'.' is not part of the language, which has no attributes or methods: write "
             f"{name}ᵀ for the transpose, {name} @ X for the matrix product, and functions "
-            f"as calls, sum({name})")
+            f"as calls, sum({inner})")
 
 
 def _shown(token) -> str:
