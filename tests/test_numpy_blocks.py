@@ -377,3 +377,32 @@ def test_the_blocks_benchmark_times_each_line_of_a_module():
                            capture_output=True, text=True, check=True).stdout.splitlines()
     timed = [line.split(None, 1)[1] for line in shown if line[:1] == " "]
     assert timed == ["np.multiply(x, y, out=f)", "dx[...] = y", "dy[...] = x", "in all, 3 lines"]
+
+
+UNREAD = "f(x, w, y) = w*w + x*w + w"   # f reads no y
+
+
+def test_an_input_the_output_does_not_read_takes_no_part_in_the_batch():
+    """Past BLOCK points of y alone, grad gives forward and backward's
+    numbers: dw = 2w + x + 1 once, not once per point of a y that f never
+    reads, and y's gradient is zeros of y's shape."""
+    module = _blocked(UNREAD)
+    y = np.linspace(-1.0, 1.0, 100)
+    value, (dx, dw, dy) = module.grad(0.5, 2.0, y)
+    assert (value, dx, dw) == (7.0, 2.0, 5.5)
+    np.testing.assert_array_equal(dy, np.zeros(100))
+
+
+@pytest.mark.parametrize("y", [np.zeros((2, 1)), np.zeros(3), 1.0, np.zeros(3, np.float32)])
+def test_a_batch_in_blocks_has_the_shape_forward_gives_whatever_an_unread_input_holds(y):
+    module = _blocked(UNREAD)
+    x = np.linspace(-1.0, 1.0, 100)
+    value, (dx, dw, dy) = module.grad(x, 2.0, y)
+    out, cache = module.forward(x, 2.0, y)
+    assert value.shape == out.shape == (100,)
+    np.testing.assert_array_equal(value, out)
+    np.testing.assert_array_equal(dx, np.full(100, 2.0))
+    assert dw == pytest.approx(np.sum(2 * 2.0 + x + 1))
+    assert np.shape(dy) == np.shape(y) and not np.any(dy)
+    for mine, theirs in zip((dx, dw, dy), module.backward(cache)):
+        np.testing.assert_array_equal(mine, theirs)

@@ -27,8 +27,8 @@ from compiler.emit.blocks import block_power, shared_lines, written_into
 from compiler.emit.compact import Code, Compact, compact_lines, tree_of
 from compiler.emit.fields import BackwardBlock, TemplateContext
 from compiler.emit.interface import (interface_fields, loop_fields, module_fields, own_names,
-                                     shaped_fields, taken, tuple_code, upstream_sizes,
-                                     zero_arrays)
+                                     read_inputs, shaped_fields, taken, tuple_code,
+                                     upstream_sizes, zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
 from compiler.emit.terms import (ShapedTerms, Term, filled, lecture_line, lecture_term,
                                  seeded_line)
@@ -365,7 +365,7 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
         lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
             "block_power": block_power(len(staged.inputs) + len(results) + slots),
-            "broadcast_size": _broadcast_size(staged.inputs, numpy),
+            "broadcast_size": _broadcast_size(read_inputs(staged), numpy),
             "block_scratch": scratch, "scratch_arrays": slots}
 
 

@@ -87,6 +87,9 @@ class TemplateContext:
     """The inputs some stage reads, in input order: what a loop over the
     points broadcasts (an input no stage reads cannot change its shape)."""
     loop_inputs_literal: str
+    unread_inputs: str
+    """The inputs no stage reads, as a tuple of their names in code
+    (`('y',)`), or empty where the output reads every input."""
     loop_outputs: tuple[str, ...]
     """What a loop computes at each point: the output, then each gradient
     that is not zero."""

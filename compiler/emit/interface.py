@@ -116,18 +116,26 @@ def zero_arrays(adjoint_ir: AdjointIR) -> tuple[str, ...]:
     return tuple(name for name in adjoint_ir.zero if declared.get(name))
 
 
-def loop_fields(adjoint_ir: AdjointIR) -> dict:
-    """The fields that say what a loop over the points reads and writes."""
-    staged = adjoint_ir.staged
+def read_inputs(staged: StagedIR) -> tuple[str, ...]:
+    """The inputs the output reads, in INPUTS order: only their shapes make
+    the batch of points, as forward's broadcasting does."""
     unread = set(staged.inputs)
     for stage in staged.stages:
         unread.difference_update(op.name for op in stage.operands if isinstance(op, Ref))
         if not unread:  # usually within the first few stages
             break
-    inputs = tuple(name for name in staged.inputs if name not in unread)
+    return tuple(name for name in staged.inputs if name not in unread)
+
+
+def loop_fields(adjoint_ir: AdjointIR) -> dict:
+    """The fields that say what a loop over the points reads and writes."""
+    staged = adjoint_ir.staged
+    inputs = read_inputs(staged)
     outputs = (staged.output,) + tuple(adjoint_name(name) for name in staged.gradient_inputs
                                        if name not in adjoint_ir.zero)
+    unread = tuple(repr(name) for name in staged.inputs if name not in inputs)
     return {"loop_inputs": inputs, "loop_inputs_literal": tuple_code(inputs),
+            "unread_inputs": tuple_code(unread) if unread else "",
             "loop_outputs": outputs,
             "loop_targets": unpacking(outputs)}
 

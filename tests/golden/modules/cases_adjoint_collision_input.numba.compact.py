@@ -25,7 +25,7 @@ INPUTS = ('x', 'dx_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_a4fff91f18bd5f8d"
+_HOME = "_gradc_f_823c144c5b56326a"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

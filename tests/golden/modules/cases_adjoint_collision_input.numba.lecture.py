@@ -25,7 +25,7 @@ INPUTS = ('x', 'dx_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_180d7b7e8f21798b"
+_HOME = "_gradc_f_76029ab8f623188d"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

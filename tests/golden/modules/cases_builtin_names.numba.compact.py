@@ -25,7 +25,7 @@ INPUTS = ('max_', 'abs_', 'min_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_5523e9e4c41506f9"
+_HOME = "_gradc_f_7a262010f3821d9e"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('max_', 'abs_', 'min_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_05a61168d4560704"
+_HOME = "_gradc_f_34ca197862dbead7"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('sum', 'id', 'len_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_3d90db5c804b39cc"
+_HOME = "_gradc_f_f97b84b1d10f3f1f"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('sum', 'id', 'len_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_c80c9472b0bf310e"
+_HOME = "_gradc_f_880b0b5b50d7d59c"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

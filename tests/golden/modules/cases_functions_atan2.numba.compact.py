@@ -25,7 +25,7 @@ INPUTS = ('y', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_52ac899da34499b7"
+_HOME = "_gradc_f_2c8893f8a65b7cdd"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

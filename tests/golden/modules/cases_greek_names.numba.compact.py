@@ -25,7 +25,7 @@ INPUTS = ('α', 'β1')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_7696e1219cf6ebfc"
+_HOME = "_gradc_f_b3fd94b5855feb65"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('print_', 'exec', '__import___', 'sys')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_dfc933e38591f61e"
+_HOME = "_gradc_f_f8562e27446a9706"
 sys_.modules.setdefault(_HOME, type(sys_)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('z', 'y', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_29636f2506ea0d11"
+_HOME = "_gradc_f_ecd540588fd2daac"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

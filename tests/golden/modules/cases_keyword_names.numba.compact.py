@@ -25,7 +25,7 @@ INPUTS = ('lambda_', 'if_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_0918a94641ebe87e"
+_HOME = "_gradc_f_570dca3930799944"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

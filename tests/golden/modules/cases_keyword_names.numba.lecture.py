@@ -25,7 +25,7 @@ INPUTS = ('lambda_', 'if_')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_155f3ef5453f0eb0"
+_HOME = "_gradc_f_1e53d18f1ce1f7af"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

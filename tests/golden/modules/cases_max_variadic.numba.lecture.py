@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_66649a0ab1e60766"
+_HOME = "_gradc_f_8b0170de04dd2a57"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

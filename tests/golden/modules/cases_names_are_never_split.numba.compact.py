@@ -25,7 +25,7 @@ INPUTS = ('xy', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_debac65ba64ae11f"
+_HOME = "_gradc_f_0466687c4619a728"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

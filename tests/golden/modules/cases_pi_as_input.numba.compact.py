@@ -25,7 +25,7 @@ INPUTS = ('pi', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_e87f11ff89acf148"
+_HOME = "_gradc_f_a19bcbf67bb90c33"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('pi', 'x')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_542a45fca357d9e2"
+_HOME = "_gradc_f_3a2cb6a0f1c9f5f4"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_fac0641aa36c42f2"
+_HOME = "_gradc_f_d363a8546554ec98"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('_a1', 'b_2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_01115dd28d659df9"
+_HOME = "_gradc_f_51ea1a2e32838602"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

@@ -25,7 +25,7 @@ INPUTS = ('_a1', 'b_2')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_9d82cab34ae3e6cb"
+_HOME = "_gradc_f_05162ab5b5a8098c"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

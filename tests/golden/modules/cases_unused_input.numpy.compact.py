@@ -92,7 +92,7 @@ more than 8 MiB."""
 
 def grad(x, y, z):
     """Return (f, (dx, dy, dz)): the value and its gradient."""
-    if np.broadcast(x, y, z).size > BLOCK:
+    if np.broadcast(x, y).size > BLOCK:
         return _in_blocks([x, y, z], INPUTS)
     out, cache = forward(x, y, z)
     return out, backward(cache)
@@ -115,13 +115,17 @@ def _in_blocks(inputs, names):
     points at a time, each block writing its value and gradients into
     slices of whole float64 arrays; each gradient is then summed over
     broadcasting as backward sums it."""
+    given = dict(zip(INPUTS, inputs))
+    # f reads none of ('z',): the batch is the shape of the inputs
+    # it reads, and the gradient of each of these is zeros of its own shape.
+    inputs = [0.0 if name in ('z',) else each for name, each in zip(INPUTS, inputs)]
     shape = np.broadcast_shapes(*map(np.shape, inputs))
     flat = [each if np.ndim(each) == 0 else np.broadcast_to(each, shape).ravel()
             for each in inputs]
     if np.result_type(*flat) != np.float64:
         # Other types (float32, integers alone, complex numbers) are computed
         # whole, in their own types, as forward and backward compute them.
-        out, cache = forward(*inputs)
+        out, cache = forward(*given.values())
         return out, backward(cache)
     size = int(np.prod(shape))
     results = [np.empty(size) for _ in range(1 + len(names))]
@@ -130,9 +134,9 @@ def _in_blocks(inputs, names):
         _grad_block(*[each if np.ndim(each) == 0 else each[start:stop] for each in flat],
                     *[each[start:stop] for each in results])
     value, *full = (each.reshape(shape) for each in results)
-    given = dict(zip(INPUTS, inputs))
     # An input of the full shape takes its whole array as it is: a new array.
     return value, tuple(
+        _unbroadcast(0.0, np.shape(given[name])) if name in ('z',) else
         whole if np.shape(given[name]) == shape
         else _unbroadcast(whole, np.shape(given[name]))
         for whole, name in zip(full, names))

@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z', 'w')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_2aca5c8fe8d48758"
+_HOME = "_gradc_f_6429abd85892d9c5"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 

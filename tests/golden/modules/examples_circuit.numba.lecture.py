@@ -25,7 +25,7 @@ INPUTS = ('x', 'y', 'z', 'w')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_9449dd5f5c28fbab"
+_HOME = "_gradc_f_086963c4e4654b20"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
