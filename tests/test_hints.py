@@ -40,6 +40,13 @@ REPORTS = {
     "shape_without_colon": ("X [N, D]\nf = sum(X)\n",
                             "1:3: error: expected ':' between the name and its shape, as in "
                             "X: [N, D]\nX [N, D]\n  ^"),
+    "parameter_shape_without_colon": ("f(a, X [N, D]) = sum(X)\n",
+                                      "1:8: error: expected ':' between the name and its "
+                                      "shape, as in X: [N, D]\nf(a, X [N, D]) = sum(X)\n"
+                                      "       ^"),
+    "index_after_signature": ("f(X: [N, D]) = sum(X[0])\n",
+                              f"1:21: error: {_INDEXING}\nf(X: [N, D]) = sum(X[0])\n"
+                              "                    ^"),
     "numpy_transpose_of_group": ("X: [N, D]\nf = sum((X + 1).T)\n",
                                  "2:16: error: '.T' is not part of the language: write (...)ᵀ "
                                  "or transpose(...) for the transpose\nf = sum((X + 1).T)\n"

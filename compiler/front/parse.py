@@ -149,6 +149,9 @@ def _shape_mistake(failure: UnexpectedInput, token) -> str | None:
 _OPERAND_END = re.compile(r"(?:[^\W\d][^\Wᵀ]*|[)\]ᵀ])[ \t]*$")
 # A statement that is a name and a shape: a declaration without its ':'.
 _UNMARKED_SHAPE = re.compile(r"(?:^|;)[ \t]*[^\W\d][^\Wᵀ]*[ \t]*\[[\w ,×\t]*\][ \t]*(?:#.*)?$")
+# The same in a signature: `f(X [N, D]) = ...`, before the line's '='.
+_UNMARKED_PARAMETER = re.compile(
+    r"^[ \t]*[^\W\d][^\Wᵀ]*[ \t]*\([^()=]*?[^\W\d][^\Wᵀ]*[ \t]*\[[\w ,×\t]*\][^=]*\)[ \t]*=")
 
 
 def _indexing(token, text: str) -> str | None:
@@ -159,7 +162,7 @@ def _indexing(token, text: str) -> str | None:
     line = text.splitlines()[token.line - 1]
     if not _OPERAND_END.search(line[: token.column - 1]):
         return None
-    if _UNMARKED_SHAPE.search(line):
+    if _UNMARKED_SHAPE.search(line) or _UNMARKED_PARAMETER.search(line):
         return "expected ':' between the name and its shape, as in X: [N, D]"
     return ("indexing is not part of the language, which works on whole arrays: for each "
             "row's entry at its label, as S[range(N), y], declare the labels y: [N] of C "
