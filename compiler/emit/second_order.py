@@ -116,6 +116,9 @@ class Lines:
     own_values: dict[str, str] = field(default_factory=dict)
     """How the module spells the names the rows' trees read (`dtype`)."""
     target: str = "math"
+    in_blocks: str = ""
+    """The module's name for BLOCK where hvp runs in blocks past that many
+    points (`_hvp_in_blocks`, the numpy target's number module)."""
 
 
 class Written(NamedTuple):
@@ -137,7 +140,7 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     staged = tangents.staged
     names = internal_names(set(taken) | set(tangents.names.values()),
                            ("_hessian", "_direction", "_jvp_at", "_hvp_at", "_jvp_kernel",
-                            "_hvp_kernel"))
+                            "_hvp_kernel", "_hvp_in_blocks", "blocked"))
     namespace = () if lines.namespace is None else \
         (lines.namespace((*staged.inputs, *tangents.directions.values())),)
     head = namespace + lines.prologue + tuple(_direction_lines(staged, tangents.directions,
@@ -145,10 +148,48 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     stages = _forward(tangents, lines, target)
     with_hvp = "hvp" in kinds and not staged.shapes().get(staged.output)
     hvp_lines, products = _hvp(tangents, lines, tuple(
-        map(Written, head + lines.gradient_prologue)) + stages) \
+        map(Written, head + _in_blocks(tangents, lines, names) + lines.gradient_prologue))
+        + stages) \
         if with_hvp else ((), "")
     return _record(tangents, lines, names, head + tuple(w.line for w in stages),
                    hvp_lines if with_hvp else None, products)
+
+
+def _in_blocks(tangents: TangentIR, lines: Lines, names: dict[str, str]) -> tuple[str, ...]:
+    """hvp's first line where it runs in blocks: past BLOCK points it hands
+    the inputs and directions to `_hvp_in_blocks`, which slices those it
+    names (the inputs the output reads, and their directions) and returns
+    None where the points must be computed whole."""
+    if not lines.in_blocks:
+        return ()
+    staged, directions = tangents.staged, tangents.directions
+    read = _read_inputs(staged)
+    sliced = (*read, *(directions[name] for name in read if name in directions))
+    np, blocked = lines.module, names["blocked"]
+    keywords = "{" + ", ".join(f"{direction!r}: {direction}"
+                               for direction in directions.values()) + "}"
+    return (f"if {_broadcast_size((*staged.inputs, *directions.values()), np)} > "
+            f"{lines.in_blocks}:\n"
+            f"        {blocked} = {names['_hvp_in_blocks']}([{', '.join(staged.inputs)}], "
+            f"{keywords},\n            {_tuple(repr(name) for name in sliced)}, "
+            f"{_tuple(repr(name) for name in staged.gradient_inputs)})\n"
+            f"        if {blocked} is not None:\n"
+            f"            return {blocked}",)
+
+
+def _read_inputs(staged) -> tuple[str, ...]:
+    """The inputs a stage reads or the output is, in INPUTS order."""
+    read = {getattr(operand, "name", None) for stage in staged.stages
+            for operand in stage.operands} | {staged.output}
+    return tuple(name for name in staged.inputs if name in read)
+
+
+def _broadcast_size(arguments: tuple[str, ...], np: str) -> str:
+    """Code for the number of points the arguments broadcast to:
+    np.broadcast takes at most 64 arrays, np.broadcast_shapes any number."""
+    if len(arguments) <= 64:
+        return f"{np}.broadcast({', '.join(arguments)}).size"
+    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {tuple_code(arguments)}))))"
 
 
 def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
@@ -378,6 +419,7 @@ def scalar_lines(module, target: str) -> Lines:
                  module=names[spec.alias],
                  gradient_prologue=(f"{shape} = tuple({names['np']}.shape({value}) "
                                     f"for {value} in {module.wrt_params})",),
+                 in_blocks=names["BLOCK"],
                  returned=lambda gradients: (f"tuple(map({names['_unbroadcast']}, {gradients}, "
                                              f"{shape}))"),
                  spread=lambda tangent, output: (
