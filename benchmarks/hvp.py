@@ -1,15 +1,20 @@
 """hvp against grad: gradc's forward over reverse beside JAX's and PyTorch's,
 as the time of one Hessian-vector product over the time of one gradient.
 
-    python benchmarks/hvp.py            # the digits-sized network and the staged example
-    python benchmarks/hvp.py --quick    # a few seconds
+    python benchmarks/hvp.py                # the network, the staged example, the batches
+    python benchmarks/hvp.py --quick        # a few seconds
+    python benchmarks/hvp.py --elementwise  # the batches alone
 
-Two problems:
+Three problems:
 
 - the two-layer network of examples/arrays/two_layer.txt at the digits
   size (N=1437 examples, D=64, H=128, C=10), differentiated with respect
   to W1, b1, W2, b2 (compiled `--hvp --wrt W1,b1,W2,b2`);
-- the staged example of examples/staged.txt, on two numbers.
+- the staged example of examples/staged.txt, on two numbers;
+- the elementwise examples (staged, logistic_loss, circuit, neuron) on
+  batches of 10^4 and 10^6 points, every input and direction an array of
+  them, gradc alone, on each target that takes a batch (numpy, numba,
+  array-api over NumPy): grad and hvp of one module timed side by side.
 
 Columns, each written as its users write it, arrays and tensors made
 before timing:
@@ -51,6 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 from compiler import load  # noqa: E402
 
+ELEMENTWISE = ("staged", "logistic_loss", "circuit", "neuron")
+BATCH_TARGETS = ("numpy", "numba", "array-api")
 NETWORK = ROOT / "examples" / "arrays" / "two_layer.txt"
 STAGED = ROOT / "examples" / "staged.txt"
 PARAMS = ("W1", "b1", "W2", "b2")
@@ -159,6 +166,34 @@ def torch_staged():
     return (lambda: gradient(point), lambda: jvp(grad(f), (point,), (direction,)))
 
 
+def gradc_batch(stem: str, target: str, points: int):
+    """grad and hvp of one example's module on `points` points."""
+    module = load(ROOT / "examples" / f"{stem}.txt", target=target,
+                  second_order=("jvp", "hvp"))
+    rng = np.random.default_rng(points)
+    inputs = [rng.normal(size=points) for _ in module.INPUTS]
+    directions = {f"v_{name}": rng.normal(size=points) for name in module.INPUTS}
+    return (lambda: module.grad(*inputs), lambda: module.hvp(*inputs, **directions))
+
+
+def batch_report(sizes: tuple[int, ...], rounds: int) -> list[str]:
+    """One line per example, target and size: grad, hvp, hvp / grad."""
+    lines = ["elementwise examples on batches, gradc's hvp / grad",
+             f"  {'example':14} {'target':10} {'points':>8} {'grad':>12} {'hvp':>12} "
+             f"{'hvp / grad':>11}"]
+    for stem in ELEMENTWISE:
+        for target in BATCH_TARGETS:
+            for points in sizes:
+                gradient, product = gradc_batch(stem, target, points)
+                burst = max(1, 10**5 // points)
+                times = best_times({"grad": gradient, "hvp": product}, rounds, burst)
+                lines.append(f"  {stem:14} {target:10} {points:>8} {_shown(times['grad']):>12} "
+                             f"{_shown(times['hvp']):>12} "
+                             f"{times['hvp'] / times['grad']:10.2f}x")
+                print(lines[-1], flush=True)
+    return lines
+
+
 def best_times(calls: dict, rounds: int, burst: int) -> dict:
     """The least time of one call of each, over interleaved rounds."""
     for call in calls.values():
@@ -202,9 +237,15 @@ def _shown(seconds: float) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few rounds, a smaller batch")
+    parser.add_argument("--elementwise", action="store_true",
+                        help="the elementwise examples on batches alone")
     args = parser.parse_args(argv)
     sizes = (200, 64, 128, 10) if args.quick else DIGITS
     rounds, burst = (3, 3) if args.quick else (15, 10)
+    batches = (10**3, 10**4) if args.quick else (10**4, 10**6)
+    if args.elementwise:
+        print("\n".join(batch_report(batches, rounds)))
+        return
     X, params, Y, directions = network_data(*sizes)
     data = (X, params, Y, directions)
     lines = report(f"two-layer network, N={sizes[0]} D={sizes[1]} H={sizes[2]} C={sizes[3]}, "
@@ -214,6 +255,7 @@ def main(argv=None) -> None:
     lines += [""] + report("staged example f(x, y) at x=3, y=-4",
                            {"gradc": gradc_staged, "JAX": jax_staged, "PyTorch": torch_staged},
                            rounds, burst * 20)
+    lines += [""] + batch_report(batches, rounds)
     print("\n".join(lines))
 
 

@@ -130,3 +130,36 @@ def test_the_product_matches_central_differences_of_the_gradient():
     _, (bx, by) = blocked.grad(x - step * vx, y - step * vy)
     np.testing.assert_allclose(hx, (ax - bx) / (2 * step), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(hy, (ay - by) / (2 * step), rtol=1e-5, atol=1e-7)
+
+
+def _hvp_text(text: str) -> str:
+    from compiler import compile_source
+
+    module = compile_source(text, target="numpy", second_order=SECOND_ORDER)
+    return module[module.index("def hvp("):module.index("\ndef hessian(")]
+
+
+def test_a_tangent_line_computes_each_exp_once():
+    """σ's second derivative reads exp(-max(x, 0)) and 1 + exp(-|x|) four
+    times each: each is a line of its own, computed once."""
+    hvp = _hvp_text("f(x, y) = (x + σ(y)) / (σ(x) + (x + y)^2)")
+    assert "    exp_x = np.exp(-np.maximum(x, 0))\n" in hvp
+    assert "    add_exp_x2 = 1 + exp_x2\n" in hvp
+    for line in hvp.splitlines():
+        if line.lstrip().startswith("t_"):
+            calls = [part.split(")")[0] for part in line.split("np.exp(")[1:]]
+            assert len(calls) == len(set(calls)), line
+    code = [line for line in hvp.splitlines() if not line.lstrip().startswith("#")]
+    assert sum(line.count("np.exp(") for line in code) == 16  # 32 before
+
+
+def test_a_line_of_the_tangent_takes_a_name_no_value_has():
+    whole, blocked = _pair("f(x, exp_x) = σ(x) * exp_x")
+    hvp = _hvp_text("f(x, exp_x) = σ(x) * exp_x")
+    assert "    exp_x2 = np.exp(-np.maximum(x, 0))\n" in hvp and "    exp_x = " not in hvp
+    rng = np.random.default_rng(8)
+    inputs = [rng.normal(size=30), rng.normal(size=30)]
+    _assert_same(whole, blocked, inputs, _directions(whole, inputs, rng))
+    _, _, (hx, _) = whole.hvp(*inputs, v_x=np.ones(30))
+    s = 1 / (1 + np.exp(-inputs[0]))
+    np.testing.assert_allclose(hx, s * (1 - s) * (1 - 2 * s) * inputs[1], rtol=1e-12)

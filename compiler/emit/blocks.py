@@ -160,6 +160,17 @@ def _bare(tree: Expr) -> Expr:
     return map_children(tree, _bare)
 
 
+def hoisted(tree: Expr, taken: set[str]) -> tuple[list[tuple[str, Expr]], Expr]:
+    """`tree` as the lines that compute each value it reads twice once
+    (`exp_x = np.exp(-np.abs(x))`), named after what they compute and none
+    of `taken` (which gains their names), and the tree that reads them."""
+    numbering = _Numbering()
+    root = numbering.number(_bare(tree))
+    numbering.uses[root] += 1
+    out: list[tuple[str, Expr]] = []
+    return out, numbering.written(root, out, taken, top=True)
+
+
 def _live(lines: list[tuple[str, Expr]], results: frozenset[str]) -> list[tuple[str, Expr]]:
     """The lines a result reads, directly or through other lines."""
     needed, kept = set(results), []

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
+from compiler.emit.blocks import hoisted
 from compiler.emit.differentiate import tangent_tree
 from compiler.emit.interface import tuple_code
 from compiler.emit.printers import printer
@@ -149,7 +150,7 @@ def second_order(tangents: TangentIR, lines: Lines, kinds: Iterable[str], target
     with_hvp = "hvp" in kinds and not staged.shapes().get(staged.output)
     hvp_lines, products = _hvp(tangents, lines, tuple(
         map(Written, head + _in_blocks(tangents, lines, names) + lines.gradient_prologue))
-        + stages) \
+        + stages, set(taken) | set(tangents.names.values()) | set(names.values())) \
         if with_hvp else ((), "")
     return _record(tangents, lines, names, head + tuple(w.line for w in stages),
                    hvp_lines if with_hvp else None, products)
@@ -310,15 +311,17 @@ def _forward(tangents: TangentIR, lines: Lines, target: str) -> tuple[Written, .
     return tuple(out)
 
 
-def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[Written, ...]) -> tuple[tuple, str]:
+def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[Written, ...], taken: set[str]
+         ) -> tuple[tuple, str]:
     """forward's lines with their tangents, then grad's backward lines each
-    followed by its tangent; and the tuple of H times the direction."""
+    followed by its tangent; and the tuple of H times the direction.
+    `taken`: the module's names, which the lines' own values avoid."""
     staged = tangents.staged
     names = tangents.names
     # The values whose tangent is not 0 at this point of the sweep.
     live = {name: names[name] for name in tangents.directions}
     live.update((t.stage.name, t.name) for t in tangents.tangents if t is not None)
-    out = list(forward)
+    out, before = list(forward), set(taken)
     if lines.seed_line:
         out.append(Written(lines.seed_line))
     code_of = printer(lines.target, lines.module, names=lines.own_names)
@@ -328,7 +331,7 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[Written, ...]) -> tup
         for line, term in zip(block.lines, terms):
             out.append(Written(line))
             tree = term_tree(term, lines.own_values, lines.seed)
-            out += _line_tangent(term, tree, live, names, lines, code_of, by_module)
+            out += _line_tangent(term, tree, live, names, lines, code_of, by_module, taken)
     if lines.zero_lines:
         out += map(Written, ("", "# inputs the output does not depend on", *lines.zero_lines))
     products = []
@@ -338,7 +341,8 @@ def _hvp(tangents: TangentIR, lines: Lines, forward: tuple[Written, ...]) -> tup
             out.append(Written(f"{names[adjoint]} = {lines.zeros(name)}", names[adjoint],
                                assigns=True))
         products.append(names[adjoint])
-    tangent_names = set(names.values()) - set(tangents.directions.values())
+    tangent_names = (set(names.values()) - set(tangents.directions.values())) | (
+        taken - before)
     return _without_unread(out, tangent_names, set(products)), _tuple(products)
 
 
@@ -372,9 +376,12 @@ def _by_module(lines: Lines) -> Callable[[str], expr.Expr | None] | None:
 
 
 def _line_tangent(term, tree: expr.Expr, live: dict[str, str], names: dict[str, str],
-                  lines: Lines, code_of, by_module) -> list[Written]:
+                  lines: Lines, code_of, by_module, taken: set[str] | None = None
+                  ) -> list[Written]:
     """The tangent of one backward line (`dx += term`, `dx = term` or
-    `dx = dx + term`), updating which adjoints move."""
+    `dx = dx + term`), updating which adjoints move; on the numpy target,
+    preceded by a line for each value the tangent reads twice, named after
+    none of `taken`, which gains its name."""
     target = adjoint_name(term.target)
     accumulate = TARGETS[lines.target].accumulate
     augmented = not term.first and accumulate == "{0} += {1}"
@@ -387,17 +394,28 @@ def _line_tangent(term, tree: expr.Expr, live: dict[str, str], names: dict[str, 
         if not augmented:
             live.pop(target, None)
         return []
+    shared = []
+    if lines.in_blocks:
+        # Each value the tangent reads twice (an exp of σ's rule) is computed once.
+        computed, tangent = hoisted(tangent, set() if taken is None else taken)
+        shared = [_written_value(value, tree, code_of) for value, tree in computed]
     code = code_of.print(tangent)
     reads = frozenset(node.id for node in expr.walk(tangent) if isinstance(node, expr.Name))
     if augmented:
         if target in live:
-            return [Written(f"{name} += {code}{comment}", name, reads | {name})]
+            return shared + [Written(f"{name} += {code}{comment}", name, reads | {name})]
         live[target] = name
-        return [Written(f"{name} = {code}{comment}", name, reads, True)]
+        return shared + [Written(f"{name} = {code}{comment}", name, reads, True)]
     if code == name:  # `dx = dx + term` where the term does not move
         return []
     live[target] = name
-    return [Written(f"{name} = {code}{comment}", name, reads, True)]
+    return shared + [Written(f"{name} = {code}{comment}", name, reads, True)]
+
+
+def _written_value(name: str, tree: expr.Expr, code_of) -> Written:
+    return Written(f"{name} = {code_of.print(tree)}", name,
+                   frozenset(node.id for node in expr.walk(tree) if isinstance(node, expr.Name)),
+                   True)
 
 
 def scalar_lines(module, target: str) -> Lines:
