@@ -40,6 +40,8 @@ class Build:
     """The file the text came from, as the user named it, for reports."""
     second_order: tuple[str, ...] = ()
     """The functions of §10 the module adds: (), ("jvp",) or ("jvp", "hvp")."""
+    target: str | None = None
+    """The target whose builtins the user's names avoid (None: the default)."""
 
     @property
     def shaped(self) -> bool:
@@ -50,7 +52,15 @@ class Build:
         that declares shapes, else math)."""
         from compiler.driver import emit
 
+        if (target or self.default_target) != (self.target or self.default_target):
+            # Another target calls other builtins, which the names avoid.
+            return build(self.text, self.passes, self.label, self.second_order,
+                         target).module(target, style)
         return emit(self.adjoint, target, style, self.second_order)
+
+    @property
+    def default_target(self) -> str:
+        return "numpy" if self.shaped else "math"
 
     def load(self, target: str | None = None, style: str = "lecture",
              name: str = "formula") -> types.ModuleType:
@@ -61,13 +71,14 @@ class Build:
 
 
 def build(text: str, passes: Passes = Passes(), label: str = "<source>",
-          second_order: tuple[str, ...] = ()) -> Build:
+          second_order: tuple[str, ...] = (), target: str | None = None) -> Build:
     """`second_order`: the functions of §10 the module adds, whose names a
-    user's name then does not take."""
+    user's name then does not take, nor the builtins `target`'s module calls."""
     with without_cyclic_gc():
         program = resolve(parse(text))
-        staged = _optimized([program], passes, second_order)
-        return Build(text, program, staged, adjoint(staged), passes, label, second_order)
+        staged = _optimized([program], passes, second_order, target)
+        return Build(text, program, staged, adjoint(staged), passes, label, second_order,
+                     target)
 
 
 def module_ir(text: str, passes: Passes = Passes(), second_order: tuple[str, ...] = ()
@@ -79,24 +90,26 @@ def module_ir(text: str, passes: Passes = Passes(), second_order: tuple[str, ...
 
 
 def module_ir_given(owned: list, passes: Passes = Passes(),
-                    second_order: tuple[str, ...] = ()) -> AdjointIR:
+                    second_order: tuple[str, ...] = (), target: str | None = None
+                    ) -> AdjointIR:
     """`module_ir` of the text `owned` holds, given up to be freed once
     parsed (16 MB at 10^6 gates, beside the module's lines at emit)."""
     with without_cyclic_gc():
-        return adjoint(_optimized([resolve(parse(owned.pop()))], passes, second_order))
+        return adjoint(_optimized([resolve(parse(owned.pop()))], passes, second_order, target))
 
 
-def _optimized(owned: list, passes: Passes, second_order: tuple[str, ...]) -> StagedIR:
+def _optimized(owned: list, passes: Passes, second_order: tuple[str, ...],
+               target: str | None = None) -> StagedIR:
     """`owned` holds the program, given up to be freed once staged."""
     # --jvp adds jvp alone, so hvp and hessian stay free for the user's names.
     interface = SECOND_ORDER_INTERFACE if "hvp" in second_order else frozenset(second_order)
-    return optimize(stage_given(owned, interface), passes)
+    return optimize(stage_given(owned, interface, target), passes)
 
 
 def read(path: str | os.PathLike, passes: Passes = Passes(),
-         second_order: tuple[str, ...] = ()) -> Build:
+         second_order: tuple[str, ...] = (), target: str | None = None) -> Build:
     """The formula file at `path`, built; its label is the path as given."""
-    return build(read_source(path), passes, str(path), second_order)
+    return build(read_source(path), passes, str(path), second_order, target)
 
 
 def passes_of(wrt=None, fold: bool = True, cse: bool = True, dce: bool = True) -> Passes:

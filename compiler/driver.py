@@ -63,7 +63,7 @@ def compiled_given(owned: list, target: str | None = None, style: str = "lecture
         # as soon as the next step has read it, before the cyclic GC is
         # back on and would walk it.
         module, target = _context_owned([module_ir_given(owned, passes_of(**passes),
-                                                         second_order)],
+                                                         second_order, target)],
                                         target, style, second_order)
     return _rendered_owned([module], target)
 

@@ -34,7 +34,8 @@ def load(path: str | os.PathLike, target: str | None = None, style: str = "lectu
     # The Build is let go inside the block: the cyclic GC, back on, would
     # walk every node of its IRs (see build.without_cyclic_gc).
     with without_cyclic_gc():
-        source = read(path, passes_of(**passes), second_order).module(target, style)
+        source = read(path, passes_of(**passes), second_order, target).module(
+            target, style)
     return imported(source, target, module_name(path), Path(path).name)
 
 

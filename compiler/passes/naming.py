@@ -25,6 +25,9 @@ import builtins
 import keyword
 import re
 
+from compiler.gates import SNIPPET_BUILTINS
+from compiler.gates.targets import TARGETS
+
 # The module's interface (LANGUAGE.md §6): a user's name never takes these.
 INTERFACE = frozenset({"INPUTS", "forward", "backward", "grad"})
 
@@ -32,13 +35,54 @@ INTERFACE = frozenset({"INPUTS", "forward", "backward", "grad"})
 # only in a file without arrays, whose module has no SHAPES.
 ARRAY_INTERFACE = frozenset({"SHAPES"})
 
-# Builtins the generated modules call.  Other builtins may be shadowed by a
-# user's name harmlessly, so `sum` or `id` keep their spelling.
-BUILTINS_USED = frozenset({
-    "abs", "max", "min", "float", "print", "len", "zip", "range", "tuple", "dict",
-    "str", "int", "isinstance", "ValueError", "SystemExit", "__name__", "sorted",
-    "enumerate", "map", "type",
-})
+# The builtins each target's template reads, whatever the formula
+# (templates/<target>.py.jinja and the macros of parts.jinja it renders);
+# `__name__` is a dunder, reserved as one.  A user's name is renamed away
+# from these alone: any other builtin, `sum` or `isinstance` on the math
+# target, keeps its spelling (§6).  tests/test_names.py renders modules of
+# every target and checks these against the builtins they call.
+TEMPLATE_BUILTINS: dict[str, frozenset[str]] = {
+    "math": frozenset({"SystemExit", "dict", "float", "print", "sorted", "zip"}),
+    "numba": frozenset({"SystemExit", "dict", "enumerate", "float", "len", "print", "range",
+                        "sorted", "tuple", "type", "zip"}),
+    "numpy": frozenset({"SystemExit", "TypeError", "ValueError", "dict", "enumerate", "float",
+                        "int", "isinstance", "len", "map", "max", "min", "print", "range",
+                        "sorted", "str", "tuple", "zip"}),
+    "array-api": frozenset({"SystemExit", "TypeError", "ValueError", "bool", "bytes",
+                            "complex", "dict", "enumerate", "float", "int", "isinstance", "len",
+                            "map", "max", "print", "range", "sorted", "str", "tuple", "zip"}),
+}
+
+HESSIAN_BUILTINS = frozenset({"enumerate", "len", "range", "tuple"})
+"""What `hessian` (and its helper) reads, in a module with hvp (§10)."""
+
+DIRECTION_BUILTINS = frozenset({"TypeError", "ValueError", "getattr", "tuple"})
+"""What an array module's check of a direction reads, in a module with jvp."""
+
+
+def builtins_called(target: str, interface: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The builtins a module of `target` may call: its template's, those of
+    §10's functions when `interface` has them, and on a target that runs
+    one number at a time, those a gate's code calls (`max`, `abs`); for a
+    target gradc does not have, whose name the driver refuses, any target's."""
+    spec = TARGETS.get(target)
+    if spec is None:
+        return BUILTINS_USED
+    called = TEMPLATE_BUILTINS[target]
+    if spec.scalar_code:
+        called |= SNIPPET_BUILTINS.keys()
+    if "hvp" in interface:
+        called |= HESSIAN_BUILTINS
+    if interface and spec.arrays:
+        called |= DIRECTION_BUILTINS
+    return called
+
+
+BUILTINS_USED = frozenset().union(*(builtins_called(target, frozenset({"jvp", "hvp"}))
+                                    for target in TARGETS))
+"""What a module of any target may call: what the module's own names, and
+a user's name when the target is not known, avoid."""
+
 
 # The names the module gives its own imports, helpers, and the locals of the
 # functions that also hold a user's names (and _main's), in their readable
@@ -72,12 +116,13 @@ BUILTIN_NAMES = frozenset(dir(builtins))
 MAX_MNEMONIC = 10
 """Longer mnemonics (deep chains such as `sigsigsigx`) fall back to a stem."""
 
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | INTERFACE \
-    | BUILTINS_USED
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | INTERFACE
 
 
-def is_reserved(name: str) -> bool:
-    return name in _RESERVED or (name.startswith("__") and _DUNDER.fullmatch(name) is not None)
+def is_reserved(name: str, called: frozenset[str] = BUILTINS_USED) -> bool:
+    """A keyword, an interface name, a builtin of `called`, or a dunder."""
+    return name in _KEYWORDS or name in called \
+        or (name.startswith("__") and _DUNDER.fullmatch(name) is not None)
 
 
 def internal_names(taken, internal=INTERNAL) -> dict[str, str]:
@@ -101,14 +146,17 @@ then, and free otherwise."""
 
 
 class Namer:
-    def __init__(self, arrays: bool = False, interface: frozenset[str] = frozenset()) -> None:
+    def __init__(self, arrays: bool = False, interface: frozenset[str] = frozenset(),
+                 called: frozenset[str] = BUILTINS_USED) -> None:
         """`arrays`: the module is an array module, with §9's interface;
-        `interface`: names of the module's interface beyond these (§10)."""
+        `interface`: names of the module's interface beyond these (§10);
+        `called`: the builtins the module calls (`builtins_called`)."""
         # The interface's names are taken as they are; a value's name takes
         # its adjoint `dv` too, through the name itself: `dv` is never kept,
         # which at a million values spares staging 100 MB of strings and
         # set.
         self._fixed: set[str] = (set(ARRAY_INTERFACE) if arrays else set()) | set(interface)
+        self._called = called
         self._values: set[str] = set()
         self._next_counter: dict[str, int] = {}
 
@@ -119,7 +167,7 @@ class Namer:
         return (name not in values and adjoint not in values
                 and not (name[:1] == "d" and name[1:] in values)
                 and name not in self._fixed and adjoint not in self._fixed
-                and not is_reserved(name))
+                and not is_reserved(name, self._called))
 
     def _claim(self, name: str) -> str:
         self._values.add(name)

@@ -30,7 +30,7 @@ from compiler.passes import shapes
 from compiler.errors import GradcError, Span
 from compiler.gates import Gate
 from compiler.passes.fusion import Matcher, StageValue, may_fuse
-from compiler.passes.naming import Namer
+from compiler.passes.naming import Namer, builtins_called
 from compiler.passes.notation import ArrayNotation, Axis, RowVector
 from compiler.passes.values import Const, Operand, Ref
 from compiler.front.resolve import Program
@@ -147,26 +147,30 @@ _DIRECT = frozenset(name for name, row in gates.GATES.items() if row.on_numbers 
     or row.helpers))
 
 
-def stage(program: Program, interface: frozenset[str] = frozenset()) -> StagedIR:
+def stage(program: Program, interface: frozenset[str] = frozenset(),
+          target: str | None = None) -> StagedIR:
     """`interface`: the module's interface names beyond §6's, which the
-    user's names then avoid (`jvp`, `hvp`, `hessian` with --hvp)."""
-    return _Lowering(program, interface).run(list(reversed(program.bindings)))
+    user's names then avoid (`jvp`, `hvp`, `hessian` with --hvp); `target`:
+    the module's, whose builtins they avoid too (None: the default one)."""
+    return _Lowering(program, interface, target).run(list(reversed(program.bindings)))
 
 
-def stage_given(owned: list, interface: frozenset[str] = frozenset()) -> StagedIR:
+def stage_given(owned: list, interface: frozenset[str] = frozenset(),
+                target: str | None = None) -> StagedIR:
     """`stage` of the program `owned` holds, given up: each binding's
     expression is freed as soon as it is lowered, so that the AST and the
     stages are never both whole in memory."""
     program = owned.pop()
     pending = list(reversed(program.bindings))
-    lowering = _Lowering(program, interface)
+    lowering = _Lowering(program, interface, target)
     lowering.program = dataclasses.replace(program, bindings=())
     del program
     return lowering.run(pending)
 
 
 class _Lowering(ArrayNotation):
-    def __init__(self, program: Program, interface: frozenset[str] = frozenset()):
+    def __init__(self, program: Program, interface: frozenset[str] = frozenset(),
+                 target: str | None = None):
         self.program = program
         self.drafts: list[_Draft] = []
         # By a draft's index: the user's name of the binding's value, and
@@ -175,7 +179,9 @@ class _Lowering(ArrayNotation):
         self.draft_roles: dict[int, str] = {}
         # The user's names are claimed first, so that a generated name
         # never takes one; then the output's, if the user gave it none.
-        self.namer = Namer(arrays=program.shaped, interface=interface)
+        target = target or ("numpy" if program.shaped else "math")
+        self.namer = Namer(arrays=program.shaped, interface=interface,
+                           called=builtins_called(target, interface))
         self.python = self.namer.claim_user_names(_user_names(program) + list(program.dims))
         last = program.bindings[-1].name
         self.output = self.python[last] if program.output_named \
