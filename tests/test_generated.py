@@ -97,7 +97,7 @@ def test_generated_module_runs_with_python_dash_m():
 def test_script_usage_message_names_the_inputs():
     run = subprocess.run([sys.executable, "-I", "-S", str(GENERATED / "staged.py"), "x=3"],
                          capture_output=True, text=True)
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert run.stderr.strip().endswith("staged.py x=VALUE y=VALUE")
 
 

@@ -37,11 +37,11 @@ _value_at = _grad_block - _in_blocks
 _kernel = _HOME / (2 + cos(_compiled))
 _value_kernel = _grad_at * _value_at
 _run = _value_kernel + _kernel
-_loop_input = _run * text
+_loop_input = _run * text + unicodedata * point
 out = 2 * _loop_input
 """
 INPUTS = ("math", "np", "numba", "sys", "cache", "gradient", "shape", "value", "each", "size",
-          "argv", "values", "text", "name", "_point", "_main")
+          "argv", "values", "text", "name", "_point", "_main", "unicodedata", "point")
 PREFIXED = re.sub(r"(?<![\w.])([A-Za-z_]\w*)(?!\w*\()", r"u_\1", STAGES)
 POINT = tuple(0.5 + 0.1 * i for i in range(len(INPUTS)))
 
@@ -55,7 +55,7 @@ def _value(p: dict) -> float:
     home = math.tanh(p["name"]) * p["_point"]
     compiled = p["_main"] * math.sin(p["math"])
     run = (unbroadcast + block) * (grad_block - in_blocks) + home / (2 + math.cos(compiled))
-    return 2 * run * p["text"]
+    return 2 * (run * p["text"] + p["unicodedata"] * p["point"])
 
 
 def test_the_formula_is_written_in_every_internal_name():

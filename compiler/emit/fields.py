@@ -29,6 +29,8 @@ class TemplateContext:
     sys_import: str
     """What follows `import` for the standard library's sys: `sys`, or
     `sys as sys_`."""
+    unicodedata_import: str
+    """The same for unicodedata, which the script reads its names with."""
     inputs: tuple[str, ...]
     inputs_literal: str
     params: str

@@ -77,6 +77,7 @@ def module_fields(staged: StagedIR, spec, printer: StagePrinter, names: dict[str
         "own_functions": printer.own_functions(),
         "names": names,
         "sys_import": _import("sys", names["sys"]),
+        "unicodedata_import": _import("unicodedata", names["unicodedata"]),
         "inputs": staged.inputs,
         "inputs_literal": tuple_code(repr(name) for name in staged.inputs),
         "params": params,

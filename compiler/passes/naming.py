@@ -42,9 +42,9 @@ ARRAY_INTERFACE = frozenset({"SHAPES"})
 # target, keeps its spelling (§6).  tests/test_names.py renders modules of
 # every target and checks these against the builtins they call.
 TEMPLATE_BUILTINS: dict[str, frozenset[str]] = {
-    "math": frozenset({"SystemExit", "dict", "float", "print", "sorted", "zip"}),
-    "numba": frozenset({"SystemExit", "dict", "enumerate", "float", "len", "print", "range",
-                        "sorted", "tuple", "type", "zip"}),
+    "math": frozenset({"SystemExit", "ValueError", "dict", "float", "print", "sorted", "zip"}),
+    "numba": frozenset({"SystemExit", "ValueError", "dict", "enumerate", "float", "len",
+                        "print", "range", "sorted", "tuple", "type", "zip"}),
     "numpy": frozenset({"SystemExit", "TypeError", "ValueError", "dict", "enumerate", "float",
                         "int", "isinstance", "len", "map", "max", "min", "print", "range",
                         "sorted", "str", "tuple", "zip"}),
@@ -95,7 +95,7 @@ INTERNAL = (
     "math", "np", "numba", "sys", "cache", "out", "gradient", "shape", "value", "each",
     "size", "argv", "values", "text", "name", "_point", "_main", "_unbroadcast", "BLOCK",
     "_grad_block", "_in_blocks", "_HOME", "_compiled", "_grad_at", "_value_at", "_kernel",
-    "_value_kernel", "_run", "_loop_input",
+    "_value_kernel", "_run", "_loop_input", "unicodedata", "point",
 )
 
 ARRAY_INTERNAL = ("_bind", "sizes", "_labels", "_number", "_upstream")

@@ -110,11 +110,22 @@ np.empty(2**22 - 2**10)
 
 
 def _main(argv):
-    sizes = dict(text.partition("=")[::2] for text in argv[1:])
+    import sys
+    import unicodedata
+
+    # A name is read as gradc reads the formula file's: N₁ is N1.
+    sizes = dict((unicodedata.normalize("NFKC", dim), size)
+                 for dim, size in (text.partition("=")[::2] for text in argv[1:]))
     dims = sorted({dim for shape in SHAPES.values() for dim in shape if isinstance(dim, str)})
     if sorted(sizes) != dims:
-        raise SystemExit("usage: python " + argv[0] + " " + " ".join(
-            dim + "=SIZE" for dim in dims))
+        print("usage: python " + argv[0] + " " + " ".join(dim + "=SIZE" for dim in dims),
+              file=sys.stderr)
+        raise SystemExit(2)
+    for dim in dims:
+        if not sizes[dim].isdecimal() or int(sizes[dim]) < 1:
+            print(dim + "=" + sizes[dim] + ": expected a size, a whole number of at least 1",
+                  file=sys.stderr)
+            raise SystemExit(2)
     generator = np.random.default_rng(0)
     values = [generator.standard_normal([int(sizes.get(d, d)) for d in SHAPES[name]])
               if name in SHAPES else generator.standard_normal() for name in INPUTS]

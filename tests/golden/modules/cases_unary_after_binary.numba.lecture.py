@@ -25,7 +25,7 @@ INPUTS = ('x', 'y')
 # functions belong to a module of a name of its own, made from its text:
 # the same name in every process, which the module registers itself, as a
 # new empty module (type(sys) is the type of modules).
-_HOME = "_gradc_f_a116a577c7d8faa6"
+_HOME = "_gradc_f_f03c7a155b292715"
 sys.modules.setdefault(_HOME, type(sys)(_HOME))
 
 
@@ -245,13 +245,27 @@ def _unbroadcast(gradient, shape):
 
 
 def _main(argv):
-    values = dict(text.partition("=")[::2] for text in argv[1:])
+    import sys
+    import unicodedata
+
+    # A name is read as gradc reads the formula file's: w₀ is w0.
+    values = dict(
+        (unicodedata.normalize("NFKC", name), value)
+        for name, value in (text.partition("=")[::2] for text in argv[1:]))
     if sorted(values) != sorted(INPUTS):
-        raise SystemExit("usage: python " + argv[0] + " " + " ".join(
-            name + "=VALUE" for name in INPUTS))
-    out, gradient = grad(*[
-        np.array(values[name].split(","), dtype=float) if "," in values[name]
-        else float(values[name]) for name in INPUTS])
+        print("usage: python " + argv[0] + " " + " ".join(
+            name + "=VALUE" for name in INPUTS), file=sys.stderr)
+        raise SystemExit(2)
+    point = []
+    for name in INPUTS:
+        try:
+            point.append(np.array(values[name].split(","), dtype=float)
+                         if "," in values[name] else float(values[name]))
+        except ValueError:
+            print(name + "=" + values[name]
+                  + ": expected a number, or numbers separated by commas", file=sys.stderr)
+            raise SystemExit(2)
+    out, gradient = grad(*point)
     print("f =", out)
     for name, value in zip(INPUTS, gradient):
         print("df/d" + name, "=", value)
