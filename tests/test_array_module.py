@@ -235,7 +235,7 @@ def test_log_of_softmax_is_log_softmax_and_log_sum_exp_is_logsumexp():
 def test_the_module_imports_only_numpy():
     source = compile_source(MLP)
     imports = {line for line in source.splitlines() if re.match(r"\s*(import|from) ", line)}
-    assert imports == {"import numpy as np", "    import sys"}
+    assert imports == {"import numpy as np", "    import sys", "    import unicodedata"}
 
 
 def test_the_same_array_file_gives_the_same_bytes_under_any_hash_seed(tmp_path):
