@@ -109,11 +109,26 @@ def f(x, y):
 
 
 def _main(argv):
-    values = dict(text.partition("=")[::2] for text in argv[1:])
+    import sys
+    import unicodedata
+
+    # A name is read as gradc reads the formula file's: w₀ is w0.
+    values = dict(
+        (unicodedata.normalize("NFKC", name), value)
+        for name, value in (text.partition("=")[::2] for text in argv[1:]))
     if sorted(values) != sorted(INPUTS):
-        raise SystemExit("usage: python " + argv[0] + " " + " ".join(
-            name + "=VALUE" for name in INPUTS))
-    out, gradient = grad(*[float(values[name]) for name in INPUTS])
+        print("usage: python " + argv[0] + " " + " ".join(
+            name + "=VALUE" for name in INPUTS), file=sys.stderr)
+        raise SystemExit(2)
+    point = []
+    for name in INPUTS:
+        try:
+            point.append(float(values[name]))
+        except ValueError:
+            print(name + "=" + values[name]
+                  + ": expected a number", file=sys.stderr)
+            raise SystemExit(2)
+    out, gradient = grad(*point)
     print("f =", out)
     for name, value in zip(INPUTS, gradient):
         print("df/d" + name, "=", value)
