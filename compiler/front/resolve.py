@@ -254,7 +254,7 @@ def _check_uses(statements, assigned, constants, dims, calls, declared) -> dict[
                     free[name] = node
             elif isinstance(node, Apply):
                 if node.is_call:
-                    calls[node.func] = _check_call(node, {*assigned, *declared}, free, dims)
+                    calls[node.func] = _check_call(node, (assigned, declared), free, dims)
                 stack.extend(reversed(node.args))
             elif isinstance(node, Declared):
                 raise GradcError("a shape is declared in a signature or on a line of its "
@@ -264,7 +264,8 @@ def _check_uses(statements, assigned, constants, dims, calls, declared) -> dict[
 
 def _check_call(node: Apply, values, free, dims) -> str:
     """The name of the gate the call means; `values`: the stages and the
-    declared inputs, which a call's name may mean to multiply."""
+    declared inputs (two collections, looked up in turn: a union made per
+    call made resolving quadratic), which a call's name may mean to multiply."""
     gate = gates.lookup(node.func)
     if gate is None or not node.func.isidentifier():
         raise GradcError(_unknown_function(node.func, values, free), node.func_span)
@@ -337,7 +338,7 @@ def _check_labels(statements, labels: dict, calls: dict[str, str]) -> None:
 
 
 def _unknown_function(name: str, values, free) -> str:
-    if name in values or name in free:
+    if any(name in each for each in values) or name in free:
         return f"'{name}' is a variable, not a function: write {name}*(...) to multiply"
     near = difflib.get_close_matches(name, gates.FUNCTION_NAMES, n=1, cutoff=0.6)
     if near:
