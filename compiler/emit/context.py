@@ -26,7 +26,7 @@ from typing import NamedTuple
 from compiler.emit.blocks import block_power, shared_lines, written_into
 from compiler.emit.compact import Code, Compact, compact_lines, tree_of
 from compiler.emit.fields import BackwardBlock, TemplateContext
-from compiler.emit.interface import (interface_fields, loop_fields, module_fields, own_names,
+from compiler.emit.interface import (broadcast_size, interface_fields, loop_fields, module_fields, own_names,
                                      read_inputs, shaped_fields, taken, tuple_code,
                                      upstream_sizes, zero_arrays)
 from compiler.emit.stages import Local, StagePrinter, cached
@@ -365,7 +365,7 @@ def _block_fields(adjoint_ir: AdjointIR, spec, printer: StagePrinter, printed: P
         lines += [written_into(adjoint_name(name), None, "0.0") for name in adjoint_ir.zero]
     return {"block_lines": tuple(lines),
             "block_power": block_power(len(staged.inputs) + len(results) + slots),
-            "broadcast_size": _broadcast_size(read_inputs(staged), numpy),
+            "broadcast_size": broadcast_size(read_inputs(staged), numpy),
             "block_scratch": scratch, "scratch_arrays": slots}
 
 
@@ -436,19 +436,6 @@ def _named_shapes(adjoint_ir: AdjointIR) -> dict[str, tuple]:
     """The shape of every value and of every adjoint, by name."""
     shapes = adjoint_ir.staged.shapes()
     return {**shapes, **{adjoint_name(name): shape for name, shape in shapes.items()}}
-
-
-NUMPY_MAX_ARGS = 64
-"""np.broadcast takes at most this many arrays (NumPy's NPY_MAXARGS)."""
-
-
-def _broadcast_size(inputs: tuple[str, ...], np: str) -> str:
-    """Code for the number of points the inputs broadcast to: np.broadcast
-    where it can take them all, a tenth of the time of np.broadcast_shapes,
-    which takes any number."""
-    if len(inputs) <= NUMPY_MAX_ARGS:
-        return f"{np}.broadcast({', '.join(inputs)}).size"
-    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {tuple_code(inputs)}))))"
 
 
 def _returns(adjoint_ir: AdjointIR, printed: Printed, compact: Compact | None,

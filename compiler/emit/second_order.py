@@ -21,7 +21,7 @@ from typing import Callable, Iterable, NamedTuple
 
 from compiler.emit.blocks import hoisted
 from compiler.emit.differentiate import tangent_tree
-from compiler.emit.interface import tuple_code
+from compiler.emit.interface import broadcast_size, read_inputs, tuple_code
 from compiler.emit.printers import printer
 from compiler.emit.terms import term_tree
 from compiler.gates import expr
@@ -164,33 +164,18 @@ def _in_blocks(tangents: TangentIR, lines: Lines, names: dict[str, str]) -> tupl
     if not lines.in_blocks:
         return ()
     staged, directions = tangents.staged, tangents.directions
-    read = _read_inputs(staged)
+    read = read_inputs(staged)
     sliced = (*read, *(directions[name] for name in read if name in directions))
     np, blocked = lines.module, names["blocked"]
     keywords = "{" + ", ".join(f"{direction!r}: {direction}"
                                for direction in directions.values()) + "}"
-    return (f"if {_broadcast_size((*staged.inputs, *directions.values()), np)} > "
+    return (f"if {broadcast_size((*staged.inputs, *directions.values()), np)} > "
             f"{lines.in_blocks}:\n"
             f"        {blocked} = {names['_hvp_in_blocks']}([{', '.join(staged.inputs)}], "
             f"{keywords},\n            {_tuple(repr(name) for name in sliced)}, "
             f"{_tuple(repr(name) for name in staged.gradient_inputs)})\n"
             f"        if {blocked} is not None:\n"
             f"            return {blocked}",)
-
-
-def _read_inputs(staged) -> tuple[str, ...]:
-    """The inputs a stage reads or the output is, in INPUTS order."""
-    read = {getattr(operand, "name", None) for stage in staged.stages
-            for operand in stage.operands} | {staged.output}
-    return tuple(name for name in staged.inputs if name in read)
-
-
-def _broadcast_size(arguments: tuple[str, ...], np: str) -> str:
-    """Code for the number of points the arguments broadcast to:
-    np.broadcast takes at most 64 arrays, np.broadcast_shapes any number."""
-    if len(arguments) <= 64:
-        return f"{np}.broadcast({', '.join(arguments)}).size"
-    return f"int({np}.prod({np}.broadcast_shapes(*map({np}.shape, {tuple_code(arguments)}))))"
 
 
 def _record(tangents: TangentIR, lines: Lines, names, forward: tuple[str, ...],
